@@ -1,0 +1,44 @@
+// The glue between commander and our commands: every action gets a context
+// (global options, output, platform directory) and its errors are turned into
+// exit codes in one place.
+import { Command } from 'commander';
+import { resolveDir } from '../platformdir/load.js';
+import { makeOut, reportError, type GlobalOptions, type Out } from './output.js';
+
+export interface Ctx {
+  out: Out;
+  globals: GlobalOptions;
+  /** The platform directory (--dir, ODP_DIR or the current directory). */
+  dir: string;
+}
+
+let exitCode = 0;
+export function takeExitCode(): number {
+  const c = exitCode;
+  exitCode = 0;
+  return c;
+}
+
+/**
+ * Wraps a command body. Commander calls actions with (...positionals, options,
+ * command); the body receives (ctx, ...positionals, options).
+ */
+export function handler<A extends unknown[]>(
+  body: (ctx: Ctx, ...args: A) => Promise<number | void>,
+): (...args: unknown[]) => Promise<void> {
+  return async (...args: unknown[]) => {
+    const command = args[args.length - 1] as Command;
+    const globals = command.optsWithGlobals<GlobalOptions>();
+    const ctx: Ctx = { out: makeOut(globals), globals, dir: resolveDir(globals.dir) };
+    try {
+      exitCode = (await body(ctx, ...(args.slice(0, -1) as A))) ?? 0;
+    } catch (e) {
+      exitCode = reportError(e, globals);
+    }
+  };
+}
+
+/** Adds `--json` to a read command, with the same wording everywhere. */
+export function withJson(cmd: Command): Command {
+  return cmd.option('--json', 'print one JSON document on stdout');
+}

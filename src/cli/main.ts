@@ -1,0 +1,59 @@
+// odp's entry point: builds the command tree; each group lives in its own file.
+import { Command, CommanderError } from 'commander';
+import { ExitCode } from '../errors.js';
+import { takeExitCode } from './command.js';
+import { registerCheck } from './check.js';
+import { registerImport } from './import.js';
+import { registerInit } from './init.js';
+import { registerProject } from './project.js';
+import { registerRender } from './render.js';
+import { registerSchema } from './schema.js';
+import { registerSecrets } from './secrets.js';
+
+const exitCodes = Object.entries(ExitCode)
+  .map(([name, code]) => `  ${String(code).padStart(3)}  ${name}`)
+  .join('\n');
+
+export function buildProgram(): Command {
+  const program = new Command('odp')
+    .description('Odoo Platform: host many Odoo projects (test, integration, prod) from a declarative spec.')
+    .option('-C, --dir <dir>', 'platform directory (default: $ODP_DIR or the current directory)')
+    .option('--debug', 'print stack traces on errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  odp init my-platform && cd my-platform
+  odp project new neomedical --client "Neomedical SA" --plan standard
+  odp check
+  odp render neomedical prod --format rancher
+
+Exit codes:
+${exitCodes}`,
+    );
+  registerInit(program);
+  registerSchema(program);
+  registerCheck(program);
+  registerRender(program);
+  registerProject(program);
+  registerSecrets(program);
+  registerImport(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  for (const sub of program.commands) sub.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version are successes; anything else is a usage error.
+      return e.exitCode === 0 ? 0 : ExitCode.usage;
+    }
+    throw e;
+  }
+  return takeExitCode();
+}

@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { OdpError } from '../errors.js';
+import { writeFileAtomic } from '../platformdir/atomic-write.js';
+import { jsonSchema, type SpecKind } from '../spec/json-schema.js';
+import { handler } from './command.js';
+
+export function registerSchema(program: Command): void {
+  program
+    .command('schema')
+    .description('print the JSON Schema of platform.yaml and projects/*.yaml')
+    .option('--kind <kind>', 'only one schema: platform or project')
+    .option('--out <dir>', 'write platform.schema.json and project.schema.json into DIR')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  odp schema --kind project > project.schema.json
+  odp schema --out .schemas    # then, first line of a YAML file:
+                               # yaml-language-server: $schema=../.schemas/project.schema.json`,
+    )
+    .action(
+      handler(async (ctx, opts: { kind?: string; out?: string }) => {
+        const kinds: SpecKind[] = opts.kind ? [parseKind(opts.kind)] : ['platform', 'project'];
+        if (opts.out) {
+          for (const k of kinds) {
+            const file = join(opts.out, `${k}.schema.json`);
+            await writeFileAtomic(file, `${JSON.stringify(jsonSchema(k), null, 2)}\n`);
+            ctx.out.note(`wrote ${file}`);
+          }
+          return 0;
+        }
+        const doc =
+          kinds.length === 1
+            ? jsonSchema(kinds[0]!)
+            : Object.fromEntries(kinds.map((k) => [k, jsonSchema(k)]));
+        process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+        return 0;
+      }),
+    );
+}
+
+function parseKind(k: string): SpecKind {
+  if (k === 'platform' || k === 'project') return k;
+  throw new OdpError('USAGE', `--kind must be platform or project, not "${k}"`);
+}

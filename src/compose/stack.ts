@@ -1,0 +1,138 @@
+// (platform, project, instance, secrets) → the desired Stack. This is where the
+// original document's stack layouts live: test = db + redis + odoo + nginx
+// sidecar on its own; integration and prod = odoo + nginx sidecar joined to the
+// shared services of their tier, where `db` and `redis` resolve as they did
+// through Rancher's external links.
+import type { Service, Stack } from '../model/stack.js';
+import { Secret, type EnvValue } from '../secret.js';
+import { secretsForInstance } from '../secrets/scope.js';
+import type { PlatformSpec } from '../spec/platform-schema.js';
+import type { InstanceName, ProjectSpec } from '../spec/project-schema.js';
+import { resolveInstance, type ResolvedInstance } from './instance.js';
+import { odooEnv } from './odoo-env.js';
+
+export interface ComposeResult {
+  stack: Stack;
+  instance: ResolvedInstance;
+  missingSecrets: string[];
+}
+
+/** The shared network of a tier: prod reaches the cluster, integration its own server. */
+export function sharedNetwork(platform: PlatformSpec, tier: 'prod' | 'integration'): string {
+  return `${platform.name}-shared-${tier}`;
+}
+
+export function composeStack(
+  platform: PlatformSpec,
+  project: ProjectSpec,
+  instanceName: InstanceName,
+  allSecrets: ReadonlyMap<string, Secret>,
+): ComposeResult {
+  const inst = resolveInstance(platform, project, instanceName);
+  const secrets = secretsForInstance(allSecrets, instanceName);
+  const { env, command, missingSecrets } = odooEnv(platform, project, inst, secrets);
+  const labels = (service: string): Record<string, string> => ({
+    'odp.platform': platform.name,
+    'odp.project': project.name,
+    'odp.instance': instanceName,
+    'odp.service': service,
+  });
+  const network = inst.stackName;
+  const single = { labels: inst.placement.labels, global: false, replicas: 1 };
+
+  const odoo: Service = {
+    name: 'odoo',
+    role: 'odoo',
+    image: `${inst.image}:${inst.tag}`,
+    ...(command ? { command } : {}),
+    env,
+    externalNetworks:
+      instanceName === 'test'
+        ? []
+        : [
+            {
+              name: sharedNetwork(platform, instanceName),
+              aliases: { db: `postgres-${instanceName}`, redis: `redis-${instanceName}` },
+            },
+          ],
+    ports: [{ container: 8069 }, { container: 8072 }],
+    volumes: [],
+    dependsOn: instanceName === 'test' ? ['db', 'redis'] : [],
+    health: {
+      http: { path: '/web/health', port: 8069 },
+      intervalSeconds: 2,
+      timeoutSeconds: 3,
+      retries: 3,
+      startPeriodSeconds: 300,
+    },
+    placement: inst.placement,
+    labels: labels('odoo'),
+  };
+
+  const nginx: Service = {
+    name: 'nginx',
+    role: 'nginx',
+    image: platform.images.nginx,
+    env: new Map<string, EnvValue>([['NGX_ODOO_HOST', '127.0.0.1']]),
+    sharesNetworkWith: 'odoo',
+    externalNetworks: [],
+    ports: [{ container: 80 }],
+    volumes: [],
+    dependsOn: ['odoo'],
+    placement: inst.placement,
+    labels: labels('nginx'),
+  };
+
+  const services: Service[] = [odoo, nginx];
+  const volumes: string[] = [];
+  if (instanceName === 'test') {
+    const dbVolume = `${inst.stackName}-db`;
+    volumes.push(dbVolume);
+    services.unshift(
+      {
+        name: 'db',
+        role: 'db',
+        image: platform.images.postgres,
+        env: new Map<string, EnvValue>([
+          ['POSTGRES_USER', inst.dbUser],
+          ['POSTGRES_PASSWORD', env.get('DB_PASSWORD') ?? env.get('PASSWORD') ?? ''],
+        ]),
+        externalNetworks: [],
+        ports: [{ container: 5432 }],
+        volumes: [{ volume: dbVolume, target: '/var/lib/postgresql/data' }],
+        dependsOn: [],
+        health: { command: ['pg_isready', '-U', inst.dbUser], ...quickHealth },
+        placement: single,
+        labels: labels('db'),
+      },
+      {
+        name: 'redis',
+        role: 'redis',
+        image: platform.images.redis,
+        command: ['redis-server', '--appendonly', 'no', '--protected-mode', 'no', '--save', ''],
+        env: new Map(),
+        externalNetworks: [],
+        ports: [{ container: 6379 }],
+        volumes: [],
+        dependsOn: [],
+        health: { command: ['redis-cli', 'ping'], ...quickHealth },
+        placement: single,
+        labels: labels('redis'),
+      },
+    );
+  }
+
+  const stack: Stack = {
+    platform: platform.name,
+    project: project.name,
+    instance: instanceName,
+    name: inst.stackName,
+    domain: inst.domain,
+    services,
+    volumes,
+    network,
+  };
+  return { stack, instance: inst, missingSecrets };
+}
+
+const quickHealth = { intervalSeconds: 1, timeoutSeconds: 3, retries: 30, startPeriodSeconds: 60 };

@@ -1,0 +1,66 @@
+// The desired state of one instance, engine-neutral. `compose/` produces it from
+// the spec; `render/` turns it into files; engines make the world match it.
+import type { EnvValue } from '../secret.js';
+import type { InstanceName } from '../spec/project-schema.js';
+
+export type ServiceRole = 'odoo' | 'nginx' | 'db' | 'redis' | 'letsencrypt';
+
+export interface Placement {
+  /** Host labels a node must carry (e.g. application, production). */
+  labels: string[];
+  /** One task per matching host (Rancher's scheduler.global, Swarm's global mode). */
+  global: boolean;
+  /** Replica count when not global (and on a single Docker host). */
+  replicas: number;
+}
+
+export interface HealthCheck {
+  /** HTTP path probed on `port`, or a command run inside the container. */
+  http?: { path: string; port: number };
+  command?: string[];
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  retries: number;
+  startPeriodSeconds: number;
+}
+
+export interface VolumeMount {
+  volume: string;
+  target: string;
+}
+
+export interface Service {
+  name: string;
+  role: ServiceRole;
+  image: string;
+  command?: string[];
+  /** Insertion order is kept: renderers print variables in the order the original files did. */
+  env: Map<string, EnvValue>;
+  /** Run in another service's network namespace (the nginx sidecar shares Odoo's). */
+  sharesNetworkWith?: string;
+  /** Shared-platform networks joined besides the instance's own (with aliases for db/redis). */
+  externalNetworks: { name: string; aliases: Record<string, string> }[];
+  ports: { container: number; published?: number }[];
+  volumes: VolumeMount[];
+  dependsOn: string[];
+  health?: HealthCheck;
+  placement: Placement;
+  labels: Record<string, string>;
+}
+
+export interface Stack {
+  platform: string;
+  project: string;
+  instance: InstanceName;
+  /** `<project>-odoo-<instance>`, the original document's stack name. */
+  name: string;
+  domain: string;
+  services: Service[];
+  volumes: string[];
+  /** The instance's own network, where services find each other by name. */
+  network: string;
+}
+
+export function serviceByRole(stack: Stack, role: ServiceRole): Service | undefined {
+  return stack.services.find((s) => s.role === role);
+}

@@ -1,0 +1,172 @@
+// `odp import rancher`: reads a stack directory of the original platform,
+// decrypts its secrets, and writes the project YAML and the project's secrets
+// file. Everything is read, parsed and checked before the first write, so a
+// bad stack directory leaves the platform directory untouched.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { applyImport, type ApplyResult } from '../importers/to-spec.js';
+import { invalid, parseRancherStack, type StackFile } from '../importers/rancher.js';
+import { writeFileAtomic } from '../platformdir/atomic-write.js';
+import { loadPlatformDir, projectFile, secretsFile } from '../platformdir/load.js';
+import type { Secret } from '../secret.js';
+import { decryptText } from '../secrets/crypto.js';
+import { getPassphrase } from '../secrets/passphrase.js';
+import { readSecrets, secretsExist, writeSecrets } from '../secrets/store.js';
+import type { InstanceName } from '../spec/project-schema.js';
+
+export interface ImportRancherOptions {
+  dir: string;
+  stackDir: string;
+  project: string;
+  instance: InstanceName;
+  client?: string;
+  odooSeries?: string;
+  passphraseFile?: string;
+  /** For the stack's own rancher.env.gpg, when its passphrase is not the project's. */
+  stackPassphraseFile?: string;
+  dryRun?: boolean;
+}
+
+export interface ImportReport extends ApplyResult {
+  projectFile: string;
+  secretsFile: string;
+  /** Unified diff of the project YAML (old → new). */
+  diff: string;
+  written: boolean;
+}
+
+const show = (p: string) => relative(process.cwd(), p) || p;
+
+async function readStackFile(dir: string, name: string, required: boolean): Promise<StackFile | undefined> {
+  const path = join(dir, name);
+  if (!existsSync(path)) {
+    if (required) throw invalid(`${show(path)}: missing (a Rancher stack directory has ${name})`);
+    return undefined;
+  }
+  return { file: show(path), text: await readFile(path, 'utf8') };
+}
+
+export async function importRancher(opts: ImportRancherOptions): Promise<ImportReport> {
+  const pd = await loadPlatformDir(opts.dir);
+  const notes: string[] = [];
+  if (!existsSync(opts.stackDir)) throw invalid(`${opts.stackDir}: no such stack directory`);
+  const compose = (await readStackFile(opts.stackDir, 'docker-compose.yml', true)) as StackFile;
+  const publicEnv = (await readStackFile(opts.stackDir, 'rancher.public.env', true)) as StackFile;
+  const rancherCompose = await readStackFile(opts.stackDir, 'rancher-compose.yml', false);
+
+  // One passphrase, asked at most once: the project's, also tried on the stack's file.
+  let passphrase: string | undefined;
+  const projectPass = async (confirm: boolean) =>
+    (passphrase ??= await getPassphrase({
+      passphraseFile: opts.passphraseFile,
+      confirm,
+      purpose: `${opts.project} secrets`,
+    }));
+
+  let secretEnv: StackFile | undefined;
+  const gpgPath = join(opts.stackDir, 'rancher.env.gpg');
+  const plainPath = join(opts.stackDir, 'rancher.env');
+  if (existsSync(gpgPath)) {
+    const pass = opts.stackPassphraseFile
+      ? await getPassphrase({ passphraseFile: opts.stackPassphraseFile })
+      : await projectPass(false);
+    const text = await decryptText(await readFile(gpgPath), pass, show(gpgPath));
+    secretEnv = { file: show(gpgPath), text };
+  } else if (existsSync(plainPath)) {
+    secretEnv = { file: show(plainPath), text: await readFile(plainPath, 'utf8') };
+  }
+  if (existsSync(plainPath)) {
+    notes.push(
+      `${show(plainPath)} holds secrets in plaintext: do not keep it in git (encrypt it or delete it)`,
+    );
+  }
+  if (!secretEnv) notes.push('no rancher.env.gpg or rancher.env: the stack brings no secrets');
+
+  const stack = parseRancherStack({ compose, publicEnv, rancherCompose, secretEnv });
+
+  const yamlPath = projectFile(opts.dir, opts.project);
+  const secretsPath = secretsFile(opts.dir, opts.project);
+  const existing = pd.projects.has(opts.project)
+    ? { file: show(yamlPath), text: await readFile(yamlPath, 'utf8') }
+    : undefined;
+  const hasSecrets = secretsExist(secretsPath);
+  const current: Map<string, Secret> = hasSecrets
+    ? await readSecrets(secretsPath, await projectPass(false))
+    : new Map();
+
+  const result = applyImport({
+    platform: pd.platform,
+    projectName: opts.project,
+    instance: opts.instance,
+    existing,
+    client: opts.client,
+    odooSeries: opts.odooSeries,
+    stack,
+    secrets: current,
+  });
+  const report: ImportReport = {
+    ...result,
+    warnings: [...notes, ...result.warnings],
+    projectFile: show(yamlPath),
+    secretsFile: show(secretsPath),
+    diff: unifiedDiff(
+      existing?.text ?? '',
+      result.yaml,
+      existing ? show(yamlPath) : '/dev/null',
+      show(yamlPath),
+    ),
+    written: false,
+  };
+  if (opts.dryRun) return report;
+
+  if (result.changedSecrets.length > 0) {
+    await writeSecrets(secretsPath, result.secrets, await projectPass(!hasSecrets));
+  }
+  if (result.yaml !== existing?.text) await writeFileAtomic(yamlPath, result.yaml);
+  report.written = true;
+  return report;
+}
+
+/** A unified diff (3 lines of context) from a longest-common-subsequence table: project files are small. */
+export function unifiedDiff(a: string, b: string, nameA: string, nameB: string): string {
+  const x = a === '' ? [] : a.replace(/\n$/, '').split('\n');
+  const y = b === '' ? [] : b.replace(/\n$/, '').split('\n');
+  const lcs: number[][] = Array.from({ length: x.length + 1 }, () => new Array<number>(y.length + 1).fill(0));
+  for (let i = x.length - 1; i >= 0; i--) {
+    for (let j = y.length - 1; j >= 0; j--) {
+      lcs[i]![j] = x[i] === y[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+    }
+  }
+  const ops: { t: ' ' | '-' | '+'; s: string; i: number; j: number }[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < x.length || j < y.length) {
+    if (i < x.length && j < y.length && x[i] === y[j]) ops.push({ t: ' ', s: x[i++]!, i, j: ++j });
+    // Removals before additions, as diff(1) prints a changed line.
+    else if (i < x.length && (j >= y.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!))
+      ops.push({ t: '-', s: x[i++]!, i, j });
+    else ops.push({ t: '+', s: y[j++]!, i, j });
+  }
+  const changed = ops.map((o, k) => (o.t !== ' ' ? k : -1)).filter((k) => k >= 0);
+  if (changed.length === 0) return '';
+  const out = [`--- ${nameA}`, `+++ ${nameB}`];
+  let k = 0;
+  while (k < changed.length) {
+    const start = Math.max(0, changed[k]! - 3);
+    let end = changed[k]! + 3;
+    while (k + 1 < changed.length && changed[k + 1]! - 3 <= end + 1) end = changed[++k]! + 3;
+    end = Math.min(ops.length - 1, end);
+    k++;
+    const hunk = ops.slice(start, end + 1);
+    const oldStart = hunk[0]!.i - (hunk[0]!.t === '+' ? 0 : 1) + 1;
+    const newStart = hunk[0]!.j - (hunk[0]!.t === '-' ? 0 : 1) + 1;
+    const oldLen = hunk.filter((o) => o.t !== '+').length;
+    const newLen = hunk.filter((o) => o.t !== '-').length;
+    out.push(
+      `@@ -${oldLen ? oldStart : oldStart - 1},${oldLen} +${newLen ? newStart : newStart - 1},${newLen} @@`,
+    );
+    for (const o of hunk) out.push(`${o.t}${o.s}`);
+  }
+  return `${out.join('\n')}\n`;
+}

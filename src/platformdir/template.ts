@@ -1,0 +1,60 @@
+// The platform.yaml that `odp init` writes: a single Docker host running
+// everything, commented so a newcomer can grow it into the multi-host layout
+// (see examples/platform for the original document's six servers).
+export function platformTemplate(name: string, domain: string, email: string): string {
+  return `# odp platform spec. Check it with \`odp check\`; \`odp schema\` gives editors its JSON Schema.
+name: ${name}
+# Parent domain: instances get test.<project>.${domain}, integration.<project>.${domain}, <project>.${domain}
+domain: ${domain}
+
+# Machines and their labels. Integration instances run on hosts labelled
+# application+integration, prod on every host labelled application+production
+# (one Odoo per host). On a single Docker host, one host carries every label.
+hosts:
+  local:
+    address: 127.0.0.1
+    datacentre: dc1
+    labels: [application, production, integration, database]
+
+services:
+  # The PostgreSQL cluster for prod: add \`replica: <host in another datacentre>\`.
+  postgres: { primary: local, port: 5432 }
+  postgresIntegration: { host: local }
+  redis: { host: local }
+  redisIntegration: { host: local }
+  # Any S3-compatible endpoint (AWS, Exoscale, MinIO). \`embedded: true\` runs a
+  # local S3-compatible server for a single host.
+  storage: { endpoint: "http://127.0.0.1:4569", region: us-east-1, embedded: true }
+  edge: { hosts: [local], httpPort: 80, httpsPort: 443 }
+  # statsd: { host: 10.0.0.5, port: 8125 }
+
+acme:
+  # Let's Encrypt production; use its staging directory while trying things out.
+  directory: https://acme-v02.api.letsencrypt.org/directory
+  email: ${email}
+  challenge: http-01
+  renewBeforeDays: 30
+
+# Customer plans: Odoo workers and limits per instance.
+plans:
+  test: { workers: 2, cronThreads: 1, memorySoft: 325058560, memoryHard: 1572864000, dbMaxConn: 5 }
+  standard: { workers: 4, cronThreads: 1, memorySoft: 325058560, memoryHard: 1572864000, dbMaxConn: 5 }
+testPlan: test
+
+# Images of the platform's own services (\`odp images build\` makes them offline).
+images:
+  postgres: odp/postgres:15
+  redis: odp/redis:7
+  nginx: odp/nginx:1.22
+  haproxy: odp/haproxy:2.6
+`;
+}
+
+/** Plaintext secrets never enter git; the encrypted .env.gpg files do. */
+export const gitignoreTemplate = `# odp: decrypted secrets must never be committed
+*.env
+.env
+rancher.env
+!*.env.gpg
+.odp-state/
+`;

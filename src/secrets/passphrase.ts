@@ -1,0 +1,145 @@
+// Where the passphrase comes from: a file, the environment, or the terminal.
+// Never a command-line argument: argv is visible to every user in `ps` and
+// lands in shell history. The prompt talks to /dev/tty, not stdin, so
+// `odp secrets set … --stdin` can read the value from a pipe and still ask.
+import { openSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { ReadStream, WriteStream } from 'node:tty';
+import { OdpError } from '../errors.js';
+
+export const PASSPHRASE_ENV = 'ODP_PASSPHRASE';
+export const PASSPHRASE_HINT =
+  'Set ODP_PASSPHRASE, pass --passphrase-file FILE (its first line is the passphrase), or run on a terminal to be prompted.';
+
+export interface PassphraseOptions {
+  passphraseFile?: string;
+  /** Ask twice on a terminal: for a passphrase that is about to encrypt something new. */
+  confirm?: boolean;
+  /** What the passphrase is for, shown in the prompt (e.g. the file name). */
+  purpose?: string;
+}
+
+export async function getPassphrase(opts: PassphraseOptions): Promise<string> {
+  if (opts.passphraseFile !== undefined) return readPassphraseFile(opts.passphraseFile);
+  const env = process.env[PASSPHRASE_ENV];
+  if (env) return env; // an empty variable counts as unset, as shells make those easily
+  const label = opts.purpose ? `Passphrase for ${opts.purpose}: ` : 'Passphrase: ';
+  const answer = await askHidden(label, opts.confirm ? 'Repeat the passphrase: ' : undefined);
+  if (answer === undefined) {
+    throw new OdpError(
+      'SECRETS_NO_PASSPHRASE',
+      `no passphrase${opts.purpose ? ` for ${opts.purpose}` : ''}`,
+      {
+        hint: PASSPHRASE_HINT,
+      },
+    );
+  }
+  if (answer === '')
+    throw new OdpError('SECRETS_NO_PASSPHRASE', 'the passphrase is empty', { hint: PASSPHRASE_HINT });
+  return answer;
+}
+
+export async function readPassphraseFile(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new OdpError(
+      code === 'ENOENT' ? 'NOT_FOUND' : 'SECRETS_NO_PASSPHRASE',
+      `cannot read passphrase file ${path}`,
+      {
+        hint: PASSPHRASE_HINT,
+        cause: e,
+      },
+    );
+  }
+  const first = (text.split('\n')[0] ?? '').replace(/\r$/, '');
+  if (first === '') {
+    throw new OdpError('SECRETS_NO_PASSPHRASE', `the passphrase file ${path} is empty`, {
+      hint: PASSPHRASE_HINT,
+    });
+  }
+  return first;
+}
+
+/** True when a controlling terminal exists to prompt on. */
+export function hasTerminal(): boolean {
+  const t = openTerminal();
+  t?.close();
+  return t !== undefined;
+}
+
+/**
+ * Reads a line from the terminal without echo; with `confirmPrompt`, twice,
+ * and they must match. Undefined when there is no terminal (CI, cron, pipes
+ * under setsid), so callers can fall back or explain the other ways.
+ */
+export async function askHidden(prompt: string, confirmPrompt?: string): Promise<string | undefined> {
+  const term = openTerminal();
+  if (!term) return undefined;
+  try {
+    const first = await term.ask(prompt);
+    if (confirmPrompt !== undefined && (await term.ask(confirmPrompt)) !== first) {
+      throw new OdpError('USAGE', 'the two entries do not match; nothing was changed');
+    }
+    return first;
+  } finally {
+    term.close();
+  }
+}
+
+interface Terminal {
+  ask(prompt: string): Promise<string>;
+  close(): void;
+}
+
+function openTerminal(): Terminal | undefined {
+  let input: ReadStream;
+  let output: WriteStream;
+  try {
+    // Two descriptors: a tty stream owns (and closes) its own.
+    input = new ReadStream(openSync('/dev/tty', 'r'));
+    output = new WriteStream(openSync('/dev/tty', 'w'));
+  } catch {
+    return undefined; // ENXIO: no controlling terminal
+  }
+  return {
+    ask: (prompt) => readLine(input, output, prompt),
+    close: () => {
+      input.destroy();
+      output.destroy();
+    },
+  };
+}
+
+function readLine(input: ReadStream, output: WriteStream, prompt: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf: string[] = [];
+    output.write(prompt);
+    input.setRawMode(true);
+    input.setEncoding('utf8');
+    const finish = (err?: Error) => {
+      input.off('data', onData);
+      input.setRawMode(false);
+      input.pause();
+      output.write('\n');
+      if (err) reject(err);
+      else resolve(buf.join(''));
+    };
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n') return finish();
+        if (ch === '\u0003' || (ch === '\u0004' && buf.length === 0)) {
+          return finish(new OdpError('ABORTED', 'aborted at the prompt; nothing was changed'));
+        }
+        if (ch === '\u007f' || ch === '\b') buf = buf.slice(0, -1);
+        else if (ch === '\u0015')
+          buf = []; // Ctrl-U clears the line, as in a shell
+        else if (ch >= ' ') buf.push(ch);
+      }
+    };
+    input.on('data', onData);
+    input.resume();
+  });
+}

@@ -1,0 +1,118 @@
+// Text → validated spec, or every problem of the file at once, each pointing at
+// file:line:column and a field path. Pure: callers read the file.
+import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import type { z } from 'zod';
+import { OdpError, type Problem, type SourceLocation } from '../errors.js';
+
+export interface Parsed<T> {
+  value: T;
+  /** The YAML document, kept to locate later (semantic) problems in the same file. */
+  locate: (path: readonly PropertyKey[]) => SourceLocation;
+}
+
+export function parseSpec<S extends z.ZodType>(file: string, text: string, schema: S): Parsed<z.output<S>> {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
+  const at = (offset: number): SourceLocation => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { file, line, column: col };
+  };
+  const locate = (path: readonly PropertyKey[]) => at(offsetOf(doc, path));
+
+  const yamlProblems: Problem[] = [...doc.errors, ...doc.warnings].map((e) => ({
+    message: firstLine(e.message),
+    location: at(e.pos[0]),
+  }));
+  if (doc.errors.length > 0) throw invalid(file, yamlProblems);
+
+  const data: unknown = doc.toJS({ maxAliasCount: 50 });
+  if (data === null || data === undefined) {
+    throw invalid(file, [{ message: 'the file is empty; expected a mapping of fields', location: at(0) }]);
+  }
+  const result = schema.safeParse(data);
+  if (!result.success) {
+    const problems = result.error.issues.flatMap((issue) => issueProblems(issue, locate, doc));
+    throw invalid(file, problems);
+  }
+  return { value: result.data, locate };
+}
+
+function invalid(file: string, problems: Problem[]): OdpError {
+  problems.sort(
+    (a, b) =>
+      (a.location?.line ?? 0) - (b.location?.line ?? 0) ||
+      (a.location?.column ?? 0) - (b.location?.column ?? 0),
+  );
+  const n = problems.length;
+  return new OdpError('SPEC_INVALID', `${file}: ${n} problem${n === 1 ? '' : 's'}`, {
+    problems,
+    hint: 'Run `odp schema` for the full schema, or fix the lines above.',
+  });
+}
+
+function issueProblems(
+  issue: z.core.$ZodIssue,
+  locate: (p: readonly PropertyKey[]) => SourceLocation,
+  doc: Document,
+): Problem[] {
+  const path = issue.path;
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({
+      message: `unknown field "${key}"`,
+      path: dotted([...path, key]),
+      location: locate([...path, key]),
+    }));
+  }
+  return [
+    { message: describeIssue(issue, doc), path: dotted(path) || '(top level)', location: locate(path) },
+  ];
+}
+
+function describeIssue(issue: z.core.$ZodIssue, doc: Document): string {
+  if (issue.code === 'invalid_type') {
+    const present = doc.hasIn(issue.path as PropertyKey[]);
+    if (!present) return `missing required field (expected ${issue.expected})`;
+    return `expected ${issue.expected}, got ${typeName(doc.getIn(issue.path as PropertyKey[]))}`;
+  }
+  if (issue.code === 'invalid_value')
+    return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  return issue.message;
+}
+
+function typeName(v: unknown): string {
+  if (v === null || v === undefined) return 'nothing';
+  if (isMap(v)) return 'a mapping';
+  if (isScalar(v)) return typeName(v.value);
+  if (typeof v === 'object' && v && 'items' in v) return 'a list';
+  return `${typeof v} ${JSON.stringify(v)}`.slice(0, 60);
+}
+
+/** The offset of the deepest node of `path` that exists: the key itself when it is a map key. */
+function offsetOf(doc: Document, path: readonly PropertyKey[]): number {
+  let node: unknown = doc.contents;
+  let best = (doc.contents as YamlNode | null)?.range?.[0] ?? 0;
+  for (const key of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
+      if (!pair) return best;
+      best = (pair.key as YamlNode).range?.[0] ?? best;
+      node = pair.value;
+    } else if (node && typeof node === 'object' && 'items' in node && typeof key === 'number') {
+      const item = (node as { items: unknown[] }).items[key];
+      if (!item) return best;
+      best = (item as YamlNode).range?.[0] ?? best;
+      node = item;
+    } else {
+      return best;
+    }
+  }
+  return best;
+}
+
+export function dotted(path: readonly PropertyKey[]): string {
+  return path.map(String).join('.');
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0] ?? s;
+}

@@ -1,0 +1,94 @@
+// platform.yaml: the hosts, the shared services, ACME, customer plans and the
+// images of the platform's own services. One per platform directory.
+import { z } from 'zod';
+import { hostname, port, slug } from './common.js';
+
+const label = z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected a label such as application or production');
+
+export const hostSchema = z.strictObject({
+  address: z.string().min(1).optional().describe('How other hosts reach this one (IP or DNS name).'),
+  datacentre: z.string().min(1).describe('Data centre name; the replica must sit in another one.'),
+  labels: z
+    .array(label)
+    .default([])
+    .describe('Scheduling labels: application, production, integration, database…'),
+});
+
+const hostRef = slug.describe('A host name declared under hosts.');
+
+const postgresCluster = z.strictObject({
+  primary: hostRef,
+  replica: hostRef.optional(),
+  port: port.default(5432),
+});
+
+const standalone = (defaultPort: number) =>
+  z.strictObject({ host: hostRef, port: port.default(defaultPort) });
+
+const storage = z.strictObject({
+  endpoint: z.url().describe('S3-compatible endpoint (AWS, Exoscale, MinIO, the embedded server).'),
+  region: z.string().min(1).default('us-east-1'),
+  embedded: z.boolean().default(false).describe('Run the embedded local S3-compatible server (single host).'),
+});
+
+const edge = z.strictObject({
+  hosts: z.array(hostRef).min(1),
+  httpPort: port.default(80),
+  httpsPort: port.default(443),
+});
+
+const statsd = z.strictObject({ host: z.string().min(1), port: port.default(8125) });
+
+export const servicesSchema = z.strictObject({
+  postgres: postgresCluster,
+  postgresIntegration: standalone(5432),
+  redis: standalone(6379),
+  redisIntegration: standalone(6379),
+  storage,
+  edge,
+  statsd: statsd.optional(),
+});
+
+const acme = z.strictObject({
+  directory: z.url().default('https://acme-v02.api.letsencrypt.org/directory'),
+  email: z.email(),
+  challenge: z.enum(['http-01', 'dns-01']).default('http-01'),
+  dnsProvider: z.enum(['route53']).optional(),
+  renewBeforeDays: z.number().int().min(1).max(60).default(30),
+});
+
+export const planSchema = z.strictObject({
+  workers: z.number().int().min(0).max(64),
+  cronThreads: z.number().int().min(0).max(16),
+  memorySoft: z.number().int().positive().describe('LIMIT_MEMORY_SOFT, bytes'),
+  memoryHard: z.number().int().positive().describe('LIMIT_MEMORY_HARD, bytes'),
+  limitRequest: z.number().int().positive().default(8192),
+  timeCpu: z.number().int().positive().default(86400),
+  timeReal: z.number().int().positive().default(86400),
+  dbMaxConn: z.number().int().positive().default(5),
+});
+
+export const imagesSchema = z.strictObject({
+  postgres: z.string().min(1).default('odp/postgres:15'),
+  redis: z.string().min(1).default('odp/redis:7'),
+  nginx: z.string().min(1).default('odp/nginx:1.22'),
+  haproxy: z.string().min(1).default('odp/haproxy:2.6'),
+});
+
+export const platformSchema = z
+  .strictObject({
+    name: slug,
+    domain: hostname.describe('Parent domain; instance domains default to names under it.'),
+    hosts: z.record(slug, hostSchema).refine((h) => Object.keys(h).length > 0, 'declare at least one host'),
+    services: servicesSchema,
+    acme,
+    plans: z.record(slug, planSchema).refine((p) => Object.keys(p).length > 0, 'declare at least one plan'),
+    testPlan: slug.default('test').describe('Plan used by every test instance unless it names its own.'),
+    images: imagesSchema.default(imagesSchema.parse({})),
+    engine: z.enum(['docker', 'swarm']).default('docker'),
+  })
+  .describe('odp platform.yaml');
+
+export type PlatformSpec = z.output<typeof platformSchema>;
+export type HostSpec = z.output<typeof hostSchema>;
+export type PlanSpec = z.output<typeof planSchema>;

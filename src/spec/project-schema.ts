@@ -1,0 +1,62 @@
+// projects/<name>.yaml: one customer project and its three instances.
+import { z } from 'zod';
+import { databaseName, envMap, hostname, slug, version } from './common.js';
+
+export const instanceNames = ['test', 'integration', 'prod'] as const;
+export type InstanceName = (typeof instanceNames)[number];
+
+const instanceCommon = {
+  domain: hostname,
+  plan: slug.optional().describe('Overrides the project plan (test defaults to the platform testPlan).'),
+  env: envMap.default({}).describe('Extra or overridden Odoo environment variables (not secrets).'),
+  redisPrefix: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Session key prefix; defaults to <project>-odoo-<instance>.'),
+};
+
+const testInstance = z.strictObject({
+  ...instanceCommon,
+  tag: z.string().min(1).default('latest').describe('Image tag; test follows master (latest).'),
+  database: databaseName.default('odoodb'),
+  dbUser: databaseName.default('odoo'),
+  marabuntaMode: z.string().min(1).default('demo').describe('The small data set loaded on every rebuild.'),
+});
+
+const pinnedInstance = z.strictObject({
+  ...instanceCommon,
+  version: z.union([version, z.literal('latest')]).describe('Pinned image version X.Y.Z.'),
+  database: databaseName.optional(),
+  dbUser: databaseName.optional(),
+  marabuntaMode: z.string().min(1).default('full'),
+  bucket: z
+    .string()
+    .min(3)
+    .max(63)
+    .optional()
+    .describe('Attachment bucket; defaults to <project>-odoo-<instance>.'),
+  replicas: z.number().int().min(1).max(32).optional().describe('Odoo replicas on a single Docker host.'),
+});
+
+export const projectSchema = z
+  .strictObject({
+    name: slug,
+    client: z.string().min(1).describe("The customer's name; never part of a database name."),
+    image: z.string().regex(/^[a-z0-9]+([._/:-][a-z0-9]+)*$/, 'expected an image repository without tag'),
+    flavour: z.enum(['camptocamp', 'official']).default('camptocamp'),
+    odooSeries: z.string().regex(/^\d+\.\d$/, 'expected an Odoo series such as 16.0'),
+    serverWideModules: z.array(z.string().regex(/^[a-z0-9_]+$/)).default([]),
+    plan: slug,
+    statsdCustomer: z.string().min(1).optional().describe('Defaults to <name>_odoo.'),
+    instances: z.strictObject({
+      test: testInstance.optional(),
+      integration: pinnedInstance.optional(),
+      prod: pinnedInstance.optional(),
+    }),
+  })
+  .describe('odp projects/<name>.yaml');
+
+export type ProjectSpec = z.output<typeof projectSchema>;
+export type TestInstanceSpec = z.output<typeof testInstance>;
+export type PinnedInstanceSpec = z.output<typeof pinnedInstance>;

@@ -1,0 +1,38 @@
+// The values rules judge are the ones the container would get, after defaults,
+// conventions and per-instance overrides: computed by the same core as deploys.
+import { odooEnv } from '../../compose/odoo-env.js';
+import { resolveInstance, type ResolvedInstance } from '../../compose/instance.js';
+import { revealEnv } from '../../secret.js';
+import type { PlatformSpec } from '../platform-schema.js';
+import { instanceNames, type InstanceName } from '../project-schema.js';
+import type { ProjectInput } from './types.js';
+
+export interface EffectiveInstance {
+  project: ProjectInput;
+  name: InstanceName;
+  resolved: ResolvedInstance;
+  env: Map<string, string>;
+}
+
+/** Every declared instance that resolves; one that cannot (an unknown plan) is another rule's report. */
+export function effectiveInstances(platform: PlatformSpec, projects: ProjectInput[]): EffectiveInstance[] {
+  const out: EffectiveInstance[] = [];
+  for (const project of projects) {
+    for (const name of instanceNames) {
+      if (!project.spec.instances[name]) continue;
+      let resolved: ResolvedInstance;
+      try {
+        resolved = resolveInstance(platform, project.spec, name);
+      } catch {
+        continue;
+      }
+      const { env } = odooEnv(platform, project.spec, resolved, new Map());
+      out.push({ project, name, resolved, env: new Map([...env].map(([k, v]) => [k, revealEnv(v)])) });
+    }
+  }
+  return out;
+}
+
+export function truthy(v: string | undefined): boolean {
+  return v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
+}

@@ -1,0 +1,63 @@
+// Builds rule inputs from the example platform, with a mutation applied to the
+// plain YAML data first: each test says only what it changes.
+import { cpSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+import { parseSpec } from '../../src/spec/parse.js';
+import { platformSchema } from '../../src/spec/platform-schema.js';
+import { projectSchema } from '../../src/spec/project-schema.js';
+import type { ProjectInput, RuleInput } from '../../src/spec/rules/types.js';
+
+const root = new URL('../../examples/platform/', import.meta.url);
+export const examplePlatformText = readFileSync(new URL('platform.yaml', root), 'utf8');
+export const exampleProjectText = readFileSync(new URL('projects/neomedical.yaml', root), 'utf8');
+
+type Data = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export function mutate(text: string, change?: (d: Data) => void): string {
+  if (!change) return text;
+  const d = parse(text) as Data;
+  change(d);
+  return stringify(d);
+}
+
+export function project(change?: (d: Data) => void, file = 'projects/neomedical.yaml'): ProjectInput {
+  const parsed = parseSpec(file, mutate(exampleProjectText, change), projectSchema);
+  return { spec: parsed.value, file, locate: parsed.locate };
+}
+
+/** A second project, distinct from neomedical in every unique field. */
+export function otherProject(change?: (d: Data) => void): ProjectInput {
+  return project((d) => {
+    d.name = 'acme';
+    d.client = 'ACME Corp';
+    d.instances.test.domain = 'test.acme.odoo.example.ch';
+    d.instances.integration.domain = 'integration.acme.odoo.example.ch';
+    d.instances.prod.domain = 'acme.odoo.example.ch';
+    d.instances.prod.database = 'quiet_river_2042';
+    change?.(d);
+  }, 'projects/acme.yaml');
+}
+
+export function input(opts: { platform?: (d: Data) => void; projects?: ProjectInput[] } = {}): RuleInput {
+  const parsed = parseSpec('platform.yaml', mutate(examplePlatformText, opts.platform), platformSchema);
+  return {
+    platform: parsed.value,
+    platformFile: 'platform.yaml',
+    locatePlatform: parsed.locate,
+    projects: opts.projects ?? [project()],
+    trackedPlaintextSecrets: [],
+  };
+}
+
+/**
+ * A copy of examples/platform for a test to change. The example's own secrets file
+ * (encrypted with the demo passphrase) is left out unless asked for, so a test
+ * starts from a project without secrets and chooses its own passphrase.
+ */
+export function copyExamplePlatform(dest: string, opts: { withSecrets?: boolean } = {}): void {
+  cpSync(fileURLToPath(root), dest, {
+    recursive: true,
+    filter: (src) => opts.withSecrets === true || !src.endsWith('.env.gpg'),
+  });
+}

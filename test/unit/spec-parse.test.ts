@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { OdpError } from '../../src/errors.js';
+import { parseSpec } from '../../src/spec/parse.js';
+import { platformSchema } from '../../src/spec/platform-schema.js';
+import { projectSchema } from '../../src/spec/project-schema.js';
+import { examplePlatformText, exampleProjectText } from '../helpers/specs.js';
+
+function problems(text: string, schema: typeof projectSchema | typeof platformSchema = projectSchema) {
+  try {
+    parseSpec('p.yaml', text, schema);
+  } catch (e) {
+    assert.ok(e instanceof OdpError);
+    assert.equal(e.code, 'SPEC_INVALID');
+    return e.problems;
+  }
+  assert.fail('expected the spec to be refused');
+}
+
+test('the examples parse, with defaults filled in', () => {
+  const platform = parseSpec('platform.yaml', examplePlatformText, platformSchema).value;
+  assert.equal(platform.services.redis.port, 6379);
+  assert.equal(platform.engine, 'docker');
+  const project = parseSpec('p.yaml', exampleProjectText, projectSchema).value;
+  assert.equal(project.instances.test?.tag, 'latest');
+  assert.equal(project.instances.prod?.marabuntaMode, 'full');
+});
+
+test('an unknown key names its own line and column', () => {
+  const text = exampleProjectText.replace('plan: standard', 'plan: standard\nplna: large');
+  const [p] = problems(text);
+  assert.equal(p?.path, 'plna');
+  assert.match(p!.message, /unknown field "plna"/);
+  assert.equal(p?.location?.line, text.split('\n').findIndex((l) => l.startsWith('plna')) + 1);
+  assert.equal(p?.location?.column, 1);
+});
+
+test('a wrong type says what was expected and what was found', () => {
+  const text = exampleProjectText.replace('version: 10.0.0\n  prod', 'version: [1]\n  prod');
+  const ps = problems(text);
+  assert.ok(
+    ps.some((p) => p.path === 'instances.integration.version'),
+    JSON.stringify(ps),
+  );
+});
+
+test('a missing field points at its parent', () => {
+  const text = exampleProjectText.replace('client: Neomedical SA\n', '');
+  const [p] = problems(text);
+  assert.equal(p?.path, 'client');
+  assert.match(p!.message, /missing required field/);
+  // the mapping that lacks it starts on the first line that is not a comment
+  assert.equal(p?.location?.line, text.split('\n').findIndex((l) => !l.startsWith('#')) + 1);
+});
+
+test('all problems of a file are reported at once', () => {
+  const text = exampleProjectText
+    .replace('plan: standard', 'plan: Standard!')
+    .replace('flavour: camptocamp', 'flavour: doodba');
+  const ps = problems(text);
+  assert.deepEqual(ps.map((p) => p.path).sort(), ['flavour', 'plan']);
+  assert.match(ps.find((p) => p.path === 'flavour')!.message, /expected one of "camptocamp", "official"/);
+});
+
+test('broken YAML names the line of the break', () => {
+  const ps = problems('name: x\nclient: [unclosed\nplan: y\n');
+  assert.ok(ps[0]?.location && ps[0].location.line >= 2);
+});
+
+test('duplicate keys are refused', () => {
+  const ps = problems(exampleProjectText.replace('plan: standard', 'plan: standard\nplan: large'));
+  assert.match(ps[0]!.message, /unique|duplicate/i);
+});
+
+test('an empty file is refused clearly', () => {
+  assert.match(problems('# nothing\n')[0]!.message, /empty/);
+});
+
+test('platform: a host reference to an undeclared label type is a schema error', () => {
+  const ps = problems(
+    examplePlatformText.replace('labels: [database]', 'labels: ["Data Base"]'),
+    platformSchema,
+  );
+  assert.ok(ps.some((p) => p.path?.startsWith('hosts.db1.labels')));
+});
