@@ -69,17 +69,20 @@ export class OdpError extends Error {
   readonly hint: string | undefined;
   /** Every problem found, so a user fixes a file in one pass, not one error per run. */
   readonly problems: Problem[];
+  /** Supporting text shown under the message, e.g. a failing service's last log lines. */
+  readonly detail: string | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { hint?: string; problems?: Problem[]; cause?: unknown } = {},
+    options: { hint?: string; problems?: Problem[]; cause?: unknown; detail?: string } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'OdpError';
     this.code = code;
     this.hint = options.hint;
     this.problems = options.problems ?? [];
+    this.detail = options.detail;
   }
 
   get exitCode(): number {
@@ -91,6 +94,7 @@ export class OdpError extends Error {
       code: this.code,
       message: this.message,
       hint: this.hint,
+      detail: this.detail,
       problems: this.problems.map(problemJson),
     };
   }

@@ -42,6 +42,7 @@ export function reportError(e: unknown, opts: GlobalOptions): number {
   } else {
     process.stderr.write(`error: ${err.message}\n`);
     for (const p of err.problems) process.stderr.write(`  ${formatProblem(p)}\n`);
+    if (err.detail) process.stderr.write(`${err.detail.replace(/^/gm, '  | ')}\n`);
     if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
   }
   if (opts.debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);

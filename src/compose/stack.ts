@@ -10,6 +10,7 @@ import type { PlatformSpec } from '../spec/platform-schema.js';
 import type { InstanceName, ProjectSpec } from '../spec/project-schema.js';
 import { resolveInstance, type ResolvedInstance } from './instance.js';
 import { odooEnv } from './odoo-env.js';
+import { renderNginxConf } from '../render/nginx-conf.js';
 
 export interface ComposeResult {
   stack: Stack;
@@ -73,12 +74,18 @@ export function composeStack(
     name: 'nginx',
     role: 'nginx',
     image: platform.images.nginx,
-    env: new Map<string, EnvValue>([['NGX_ODOO_HOST', '127.0.0.1']]),
+    // NGX_ODOO_HOST for camptocamp/odoo-nginx images; NGINX_CONF for odp's own.
+    env: new Map<string, EnvValue>([
+      ['NGX_ODOO_HOST', '127.0.0.1'],
+      ['NGINX_CONF', renderNginxConf({ odooHost: '127.0.0.1' })],
+    ]),
     sharesNetworkWith: 'odoo',
     externalNetworks: [],
     ports: [{ container: 80 }],
     volumes: [],
     dependsOn: ['odoo'],
+    // Healthy when a request goes through it to Odoo: the whole route works.
+    health: { http: { path: '/web/health', port: 80 }, ...quickHealth },
     placement: inst.placement,
     labels: labels('nginx'),
   };

@@ -109,7 +109,10 @@ export function renderRancher(
       nginx: {
         image: nginx.image,
         net: 'container:odoo',
-        environment: [...nginx.env].map(([k, v]) => `${k}=${isSecret(v) ? ref(k, v) : v}`),
+        // The original sidekick (camptocamp/odoo-nginx) is configured by NGX_* only.
+        environment: [...nginx.env]
+          .filter(([k]) => k.startsWith('NGX_'))
+          .map(([k, v]) => `${k}=${isSecret(v) ? ref(k, v) : v}`),
         links: ['odoo:odoo'],
       },
     },

@@ -1,0 +1,34 @@
+// Asking before destroying. Non-interactive runs must say yes explicitly, and
+// for integration and prod also name what they destroy.
+import { createInterface } from 'node:readline/promises';
+import { OdpError } from '../errors.js';
+
+export async function confirmDestroy(opts: {
+  what: string;
+  /** When set, the user must type this exact text (integration, prod). */
+  typeToConfirm?: string;
+  yes?: boolean;
+  confirm?: string;
+}): Promise<void> {
+  const needed = opts.typeToConfirm;
+  if (opts.yes && (!needed || opts.confirm === needed)) return;
+  if (opts.yes && needed) {
+    throw new OdpError('USAGE', `destroying ${opts.what} also needs --confirm ${needed}`);
+  }
+  if (!process.stdin.isTTY) {
+    throw new OdpError('USAGE', `refusing to destroy ${opts.what} without confirmation`, {
+      hint: needed ? `Pass --yes --confirm ${needed}.` : 'Pass --yes.',
+    });
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const prompt = needed
+      ? `This removes ${opts.what} and its data. Type ${needed} to confirm: `
+      : `This removes ${opts.what} and its data. Continue? [y/N] `;
+    const answer = (await rl.question(prompt)).trim();
+    const ok = needed ? answer === needed : /^y(es)?$/i.test(answer);
+    if (!ok) throw new OdpError('ABORTED', 'not confirmed; nothing was removed');
+  } finally {
+    rl.close();
+  }
+}

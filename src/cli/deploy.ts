@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import { DockerEngine } from '../engines/docker/engine.js';
+import { OdpError } from '../errors.js';
+import { deployTest } from '../ops/deploy-test.js';
+import { formatPlan } from '../plan/plan.js';
+import { handler, withJson } from './command.js';
+import { makeProgress } from './progress.js';
+
+interface DeployFlags {
+  tag?: string;
+  dryRun?: boolean;
+  passphraseFile?: string;
+  healthTimeout: string;
+  wait: boolean;
+  json?: boolean;
+}
+
+export function registerDeploy(program: Command): void {
+  withJson(
+    program
+      .command('deploy <project> <instance>')
+      .description('deploy an instance; test is rebuilt from scratch with its small data set')
+      .option('--tag <tag>', 'image tag to deploy on test (default: the spec, usually latest)')
+      .option('--dry-run', 'print the plan and change nothing')
+      .option('--health-timeout <seconds>', 'how long a service may take to become healthy', '600')
+      .option('--no-wait', 'stop at once if another operation holds the instance')
+      .option('--passphrase-file <file>', 'secrets passphrase file'),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  odp deploy neomedical test               # after every commit on master
+  odp deploy neomedical test --dry-run     # the plan, one line per step
+  odp deploy neomedical test --tag 10.0.3  # try a release on test`,
+    )
+    .action(
+      handler(async (ctx, project: string, instance: string, opts: DeployFlags) => {
+        if (instance !== 'test') {
+          throw new OdpError('USAGE', `deploying ${instance} is not available in this version of odp`, {
+            hint: `Only the test instance deploys so far; \`odp render ${project} ${instance}\` shows its stack.`,
+          });
+        }
+        const progress = makeProgress({ json: opts.json });
+        try {
+          const r = await deployTest(new DockerEngine(), ctx.dir, project, {
+            ...opts,
+            healthTimeoutMs: Number(opts.healthTimeout) * 1000,
+            progress,
+            onPlan: (plan) => {
+              if (!opts.json) progress.note(formatPlan(plan));
+            },
+          });
+          progress.stop();
+          ctx.out.data({ ...r, plan: undefined, steps: r.plan.steps.length });
+          if (opts.dryRun || !r.applied) ctx.out.line(r.planText);
+          if (opts.dryRun) {
+            ctx.out.note('dry run: nothing changed');
+            return 0;
+          }
+          ctx.out.line(r.applied ? `deployed ${project}/test` : `${project}/test is up to date`);
+          if (r.localUrl) ctx.out.line(`  local: ${r.localUrl}   (curl ${r.localUrl}web/health)`);
+          ctx.out.line(`  url:   ${r.url}   (once the edge serves its domain)`);
+          return 0;
+        } finally {
+          progress.stop();
+        }
+      }),
+    );
+}

@@ -1,0 +1,116 @@
+import type { Command } from 'commander';
+import { DockerEngine } from '../engines/docker/engine.js';
+import { OdpError } from '../errors.js';
+import { destroyInstance, instanceStatus } from '../ops/instances.js';
+import { loadPlatformDir, requireProject } from '../platformdir/load.js';
+import { stackName } from '../compose/instance.js';
+import { instanceNames } from '../spec/project-schema.js';
+import { handler, withJson } from './command.js';
+import { confirmDestroy } from './confirm.js';
+import { makeProgress } from './progress.js';
+
+export function registerInstances(program: Command): void {
+  withJson(
+    program.command('status [project]').description('every instance, its services, image, health and age'),
+  )
+    .addHelpText('after', '\nExamples:\n  odp status\n  odp status neomedical --json')
+    .action(
+      handler(async (ctx, project: string | undefined) => {
+        const all = await instanceStatus(new DockerEngine(), ctx.dir, project);
+        ctx.out.data({ instances: all });
+        for (const i of all) {
+          ctx.out.line(`${i.project}/${i.instance}  ${i.state}  https://${i.domain}/`);
+          for (const s of i.services) {
+            const port = s.ports[80] ? `  http://127.0.0.1:${s.ports[80]}/` : '';
+            ctx.out.line(
+              `  ${`${s.name}-${s.replica}`.padEnd(10)} ${s.state.padEnd(8)} ${s.health.padEnd(9)} ${age(s.ageSeconds).padStart(5)}  ${s.image}${port}`,
+            );
+          }
+        }
+        return 0;
+      }),
+    );
+
+  program
+    .command('logs <project> <instance> [service]')
+    .description("a service's output (default: odoo)")
+    .option('-f, --follow', 'keep printing new lines')
+    .option('--since <when>', 'only since 10m, 2h, 1d or a date')
+    .option('--tail <lines>', 'only the last N lines')
+    .option('--replica <n>', 'which replica', '1')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  odp logs neomedical test\n  odp logs neomedical test nginx --since 10m -f',
+    )
+    .action(
+      handler(async (ctx, project: string, instance: string, service: string | undefined, o: LogFlags) => {
+        const pd = await loadPlatformDir(ctx.dir);
+        const spec = requireProject(pd, project).spec;
+        const inst = instanceNames.find((n) => n === instance);
+        if (!inst) throw new OdpError('USAGE', `instance must be one of ${instanceNames.join(', ')}`);
+        const unit = `${stackName(spec, inst)}-${service ?? 'odoo'}-${o.replica}`;
+        const engine = new DockerEngine();
+        await engine.ping();
+        const stream = await engine
+          .logs(unit, { follow: o.follow, since: o.since, ...(o.tail ? { tail: Number(o.tail) } : {}) })
+          .catch((e: unknown) => {
+            throw new OdpError('NOT_FOUND', `${unit} is not running`, {
+              cause: e,
+              hint: `odp status ${project}`,
+            });
+          });
+        stream.pipe(process.stdout);
+        await new Promise((r) => stream.on('end', r));
+        return 0;
+      }),
+    );
+
+  program
+    .command('destroy <project> <instance>')
+    .description('remove an instance: its containers, network and volumes')
+    .option('-y, --yes', 'do not ask')
+    .option('--confirm <stack>', 'for integration and prod: the stack name, typed out')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  odp destroy neomedical test --yes\n  odp destroy neomedical integration --yes --confirm neomedical-odoo-integration',
+    )
+    .action(
+      handler(async (ctx, project: string, instance: string, o: { yes?: boolean; confirm?: string }) => {
+        const pd = await loadPlatformDir(ctx.dir);
+        const spec = requireProject(pd, project).spec;
+        const inst = instanceNames.find((n) => n === instance);
+        if (!inst) throw new OdpError('USAGE', `instance must be one of ${instanceNames.join(', ')}`);
+        const name = stackName(spec, inst);
+        await confirmDestroy({
+          what: name,
+          yes: o.yes,
+          confirm: o.confirm,
+          ...(inst === 'test' ? {} : { typeToConfirm: name }),
+        });
+        const progress = makeProgress();
+        try {
+          const { removed } = await destroyInstance(new DockerEngine(), ctx.dir, project, inst, progress);
+          ctx.out.line(
+            removed.length ? `removed ${removed.length} objects of ${name}` : `${name} had nothing running`,
+          );
+        } finally {
+          progress.stop();
+        }
+        return 0;
+      }),
+    );
+}
+
+interface LogFlags {
+  follow?: boolean;
+  since?: string;
+  tail?: string;
+  replica: string;
+}
+
+function age(s: number): string {
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  if (s < 172800) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86400)}d`;
+}

@@ -1,0 +1,225 @@
+// The single-host engine: Docker Engine through its API (dockerode). One
+// container per unit; state is read back from labels, never remembered.
+import type Dockerode from 'dockerode';
+import { OdpError } from '../../errors.js';
+import { makeDocker } from '../../images/docker.js';
+import {
+  LABEL,
+  type Engine,
+  type Health,
+  type LogOptions,
+  type Observed,
+  type ObservedUnit,
+  type OneOffResult,
+  type RunState,
+  type Selector,
+  type UnitSpec,
+  type WaitOptions,
+} from '../engine.js';
+import { containerSpec } from './container-spec.js';
+import { waitHealthy } from './health.js';
+import { demuxBuffer, demuxStream } from './logs.js';
+
+export class DockerEngine implements Engine {
+  readonly kind = 'docker' as const;
+
+  constructor(readonly docker: Dockerode = makeDocker()) {}
+
+  async ping(): Promise<void> {
+    try {
+      await this.docker.ping();
+    } catch (e) {
+      throw new OdpError('ENGINE', 'the Docker engine does not answer', {
+        cause: e,
+        hint: 'Start it (dockerd), or point DOCKER_HOST at one; `npm run demo` starts one for you.',
+      });
+    }
+  }
+
+  async observe(sel: Selector): Promise<Observed> {
+    const label = [`${LABEL.platform}=${sel.platform}`];
+    if (sel.project) label.push(`${LABEL.project}=${sel.project}`);
+    if (sel.instance) label.push(`${LABEL.instance}=${sel.instance}`);
+    const [containers, networks, volumes] = await Promise.all([
+      this.docker.listContainers({ all: true, filters: { label } }),
+      this.docker.listNetworks({ filters: { label } }),
+      this.docker.listVolumes({ filters: { label } }),
+    ]);
+    const units = await Promise.all(containers.map((c) => this.unit(c)));
+    return {
+      units,
+      networks: networks.map((n) => n.Name),
+      volumes: (volumes.Volumes ?? []).map((v) => v.Name),
+    };
+  }
+
+  private async unit(c: Dockerode.ContainerInfo): Promise<ObservedUnit> {
+    const l = c.Labels;
+    const health = /\((healthy|unhealthy|health: starting)\)/.exec(c.Status)?.[1];
+    const ports: Record<number, number> = {};
+    for (const p of c.Ports) if (p.PublicPort) ports[p.PrivatePort] = p.PublicPort;
+    return {
+      id: c.Id,
+      name: (c.Names[0] ?? '').replace(/^\//, ''),
+      project: l[LABEL.project] ?? '',
+      instance: l[LABEL.instance] ?? '',
+      service: l[LABEL.service] ?? '',
+      replica: Number(l[LABEL.replica] ?? 1),
+      configHash: l[LABEL.configHash] ?? '',
+      // A container whose tag moved on shows the old image's id as its image: keep
+      // the name we asked for (its label) so people read a tag, not a digest.
+      image: l[LABEL.image] ?? c.Image,
+      imageId: c.ImageID,
+      state: c.State as RunState,
+      health: (health === 'health: starting' ? 'starting' : (health ?? 'none')) as Health,
+      createdAt: new Date(c.Created * 1000),
+      ports,
+    };
+  }
+
+  async resolveImage(ref: string): Promise<string | undefined> {
+    const local = await this.imageId(ref);
+    if (local) return local;
+    try {
+      const stream = await this.docker.pull(ref);
+      await new Promise<void>((resolve, reject) =>
+        this.docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve())),
+      );
+    } catch {
+      return undefined; // not present and not pullable: the caller says so, before changing anything
+    }
+    return this.imageId(ref);
+  }
+
+  private async imageId(ref: string): Promise<string | undefined> {
+    try {
+      return (await this.docker.getImage(ref).inspect()).Id;
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw e;
+    }
+  }
+
+  async ensureNetwork(name: string, labels: Record<string, string>): Promise<void> {
+    const found = await this.docker.listNetworks({ filters: { name: [name] } });
+    if (found.some((n) => n.Name === name)) return;
+    await this.docker.createNetwork({ Name: name, Driver: 'bridge', Labels: labels, CheckDuplicate: true });
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    await ignore404(() => this.docker.getNetwork(name).remove());
+  }
+
+  async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
+    await this.docker.createVolume({ Name: name, Labels: labels });
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    await ignore404(() => this.docker.getVolume(name).remove());
+  }
+
+  async run(spec: UnitSpec): Promise<string> {
+    const body = containerSpec(spec);
+    const container = await this.docker.createContainer(body);
+    try {
+      for (const net of spec.service.externalNetworks) {
+        // Legacy links on a user-defined network: `db` resolves to the tier's
+        // PostgreSQL for this container only, as Rancher's external_links did.
+        const links = Object.entries(net.aliases).map(([alias, target]) => `${target}:${alias}`);
+        await this.docker
+          .getNetwork(net.name)
+          .connect({ Container: container.id, EndpointConfig: { Links: links } });
+      }
+      await container.start();
+    } catch (e) {
+      await container.remove({ force: true }).catch(() => undefined);
+      throw new OdpError('ENGINE', `could not start ${body.name}: ${messageOf(e)}`, { cause: e });
+    }
+    return container.id;
+  }
+
+  async remove(unit: string, stopTimeoutSeconds = 30): Promise<void> {
+    const c = this.docker.getContainer(unit);
+    await ignore404(() =>
+      c.stop({ t: stopTimeoutSeconds }).catch((e) => (statusOf(e) === 304 ? undefined : Promise.reject(e))),
+    );
+    await ignore404(() => c.remove({ force: true }));
+  }
+
+  waitHealthy(unit: string, opts: WaitOptions): Promise<void> {
+    return waitHealthy(this.docker, unit, opts, (n) => this.lastLogs(unit, n));
+  }
+
+  async runOneOff(image: string, command: string[], env: Record<string, string> = {}): Promise<OneOffResult> {
+    const c = await this.docker.createContainer({
+      Image: image,
+      Cmd: command,
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      Labels: { 'odp.one-off': 'true' },
+      HostConfig: { NetworkMode: 'none' },
+    });
+    try {
+      await c.start();
+      const { StatusCode } = (await c.wait()) as { StatusCode: number };
+      const output = demuxBuffer((await c.logs({ stdout: true, stderr: true })) as unknown as Buffer);
+      return { exitCode: StatusCode, output };
+    } finally {
+      await c.remove({ force: true }).catch(() => undefined);
+    }
+  }
+
+  async logs(unit: string, opts: LogOptions): Promise<NodeJS.ReadableStream> {
+    const c = this.docker.getContainer(unit);
+    const since = opts.since ? parseSince(opts.since) : 0;
+    const common = {
+      stdout: true,
+      stderr: true,
+      timestamps: false,
+      since,
+      ...(opts.tail ? { tail: opts.tail } : {}),
+    };
+    if (opts.follow) return demuxStream(this.docker, await c.logs({ ...common, follow: true }));
+    const { PassThrough } = await import('node:stream');
+    const out = new PassThrough();
+    out.end(demuxBuffer((await c.logs({ ...common, follow: false })) as unknown as Buffer));
+    return out;
+  }
+
+  async lastLogs(unit: string, lines: number): Promise<string> {
+    try {
+      const buf = await this.docker.getContainer(unit).logs({ stdout: true, stderr: true, tail: lines });
+      return demuxBuffer(buf as unknown as Buffer).trimEnd();
+    } catch {
+      return '(no logs)';
+    }
+  }
+}
+
+/** `--since 10m`, `2h`, `30s`, or anything Date understands. Returns unix seconds. */
+export function parseSince(since: string): number {
+  const m = /^(\d+)([smhd])$/.exec(since.trim());
+  if (m) {
+    const unit = { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+    return Math.floor(Date.now() / 1000) - Number(m[1]) * unit;
+  }
+  const t = Date.parse(since);
+  if (Number.isNaN(t)) throw new OdpError('USAGE', `--since "${since}": expected 10m, 2h, 1d or a date`);
+  return Math.floor(t / 1000);
+}
+
+function statusOf(e: unknown): number | undefined {
+  return (e as { statusCode?: number } | undefined)?.statusCode;
+}
+
+function messageOf(e: unknown): string {
+  const json = (e as { json?: { message?: string } }).json;
+  return json?.message ?? (e instanceof Error ? e.message : String(e));
+}
+
+async function ignore404(fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    if (statusOf(e) !== 404) throw e;
+  }
+}

@@ -1,0 +1,107 @@
+// The one interface every engine implements. Ops never ask which engine they
+// hold: a single Docker host runs one container per replica, Docker Swarm runs
+// services across hosts; both observe what runs through the same labels.
+import type { Service } from '../model/stack.js';
+
+/** Labels every object odp makes carries; observation is by these, never by name guessing. */
+export const LABEL = {
+  platform: 'odp.platform',
+  project: 'odp.project',
+  instance: 'odp.instance',
+  service: 'odp.service',
+  replica: 'odp.replica',
+  configHash: 'odp.config-hash',
+  image: 'odp.image',
+} as const;
+
+export interface Selector {
+  platform: string;
+  project?: string;
+  instance?: string;
+}
+
+export type RunState = 'running' | 'created' | 'restarting' | 'exited' | 'dead' | 'paused' | 'removing';
+export type Health = 'healthy' | 'unhealthy' | 'starting' | 'none';
+
+export interface ObservedUnit {
+  /** Engine id (container id, or service id in Swarm). */
+  id: string;
+  name: string;
+  project: string;
+  instance: string;
+  service: string;
+  replica: number;
+  configHash: string;
+  image: string;
+  /** The id of the image it runs: a new image behind the same tag is a change. */
+  imageId: string;
+  state: RunState;
+  health: Health;
+  createdAt: Date;
+  /** Host ports published by the unit, by container port. */
+  ports: Record<number, number>;
+}
+
+export interface Observed {
+  units: ObservedUnit[];
+  networks: string[];
+  volumes: string[];
+}
+
+/** What to run: a service of a stack, one replica of it, with its config hash. */
+export interface UnitSpec {
+  stack: string;
+  network: string;
+  service: Service;
+  replica: number;
+  configHash: string;
+  /** The unit whose network namespace this one shares (the nginx sidecar → its odoo). */
+  sharesNetworkWithUnit?: string;
+  /** Publish these container ports on the host loopback (ephemeral host ports). */
+  publish: number[];
+}
+
+export interface OneOffResult {
+  exitCode: number;
+  output: string;
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  /** Called while waiting, for progress. */
+  onWait?: (detail: string) => void;
+}
+
+export interface LogOptions {
+  tail?: number;
+  since?: string;
+  follow?: boolean;
+}
+
+export interface Engine {
+  readonly kind: 'docker' | 'swarm';
+  /** Fails with a clear error when the engine does not answer. */
+  ping(): Promise<void>;
+  observe(selector: Selector): Promise<Observed>;
+  /** The image's id, pulling it when it is not present; undefined when it exists nowhere. */
+  resolveImage(ref: string): Promise<string | undefined>;
+  ensureNetwork(name: string, labels: Record<string, string>): Promise<void>;
+  removeNetwork(name: string): Promise<void>;
+  ensureVolume(name: string, labels: Record<string, string>): Promise<void>;
+  removeVolume(name: string): Promise<void>;
+  /** Creates and starts one unit; returns its id. */
+  run(spec: UnitSpec): Promise<string>;
+  /** Stops (gracefully, then forcibly) and removes one unit. */
+  remove(unitName: string, stopTimeoutSeconds?: number): Promise<void>;
+  /** Resolves when the unit is healthy (or running, without a health check); rejects with its last logs. */
+  waitHealthy(unitName: string, opts: WaitOptions): Promise<void>;
+  /** Runs a command to completion in a throw-away container of `image`. */
+  runOneOff(image: string, command: string[], env?: Record<string, string>): Promise<OneOffResult>;
+  logs(unitName: string, opts: LogOptions): Promise<NodeJS.ReadableStream>;
+  lastLogs(unitName: string, lines: number): Promise<string>;
+}
+
+/** Unit names: `<stack>-<service>-<replica>`, stable so a plan can name what it replaces. */
+export function unitName(stack: string, service: string, replica: number): string {
+  return `${stack}-${service}-${replica}`;
+}

@@ -1,0 +1,156 @@
+// `odp deploy PROJECT test`: the original document's test flow, made safe.
+// Everything that can be checked is checked before anything is removed (spec
+// rules, secrets, images present, nginx config accepted by nginx itself), so a
+// bad tag never leaves the team without a test instance. Then the plan: when
+// anything changed the whole stack is rebuilt and the database starts empty,
+// installed with the small data set by the image's own migration at start.
+import { composeStack } from '../compose/stack.js';
+import type { Engine } from '../engines/engine.js';
+import { OdpError } from '../errors.js';
+import { serviceByRole, type Stack } from '../model/stack.js';
+import { formatPlan, planStack, type Plan } from '../plan/plan.js';
+import { loadPlatformDir, requireProject, type PlatformDir } from '../platformdir/load.js';
+import { revealEnv } from '../secret.js';
+import { runRules } from '../spec/rules/index.js';
+import { withInstanceLock } from '../state/lock.js';
+import { applyPlan } from './apply-plan.js';
+import type { Progress } from './progress.js';
+import { loadProjectSecrets } from './secrets.js';
+
+export interface DeployTestOptions {
+  tag?: string;
+  dryRun?: boolean;
+  passphraseFile?: string;
+  healthTimeoutMs?: number;
+  wait?: boolean;
+  progress: Progress;
+  /** Called with the plan before it runs, so people see what will happen first. */
+  onPlan?: (plan: Plan) => void;
+}
+
+export interface DeployResult {
+  project: string;
+  instance: string;
+  plan: Plan;
+  planText: string;
+  applied: boolean;
+  /** Where the instance answers on this host (nginx, through a loopback port). */
+  localUrl?: string;
+  /** Where it answers once the edge routes its domain. */
+  url: string;
+}
+
+export async function deployTest(
+  engine: Engine,
+  dir: string,
+  projectName: string,
+  o: DeployTestOptions,
+): Promise<DeployResult> {
+  const pd = await loadPlatformDir(dir);
+  const project = requireProject(pd, projectName).spec;
+  const test = project.instances.test;
+  if (!test) throw new OdpError('NOT_FOUND', `project ${projectName} declares no test instance`);
+  const spec = o.tag
+    ? { ...project, instances: { ...project.instances, test: { ...test, tag: o.tag } } }
+    : project;
+
+  o.progress.start('preflight', 'pre-flight checks');
+  const secrets = await loadProjectSecrets(dir, projectName, { passphraseFile: o.passphraseFile });
+  if (!secrets) throw new OdpError('SECRETS_NO_PASSPHRASE', `no secrets for ${projectName}`);
+  refuseViolations(pd, projectName);
+  const { stack, missingSecrets } = composeStack(pd.platform, spec, 'test', secrets);
+  if (missingSecrets.length) {
+    throw new OdpError('DEPLOY_FAILED', `${stack.name} lacks secrets: ${missingSecrets.join(', ')}`, {
+      hint: `odp secrets set ${projectName} KEY --instance test --stdin`,
+    });
+  }
+  await engine.ping();
+  const imageIds = await resolveImages(engine, stack);
+  await checkNginx(engine, stack);
+  o.progress.done('preflight');
+
+  const key = `${projectName}-test`;
+  return withInstanceLock(
+    dir,
+    key,
+    { wait: o.wait ?? true, onWait: (h) => o.progress.note(`waiting for ${h}`) },
+    async () => {
+      const observed = await engine.observe({
+        platform: pd.platform.name,
+        project: projectName,
+        instance: 'test',
+      });
+      const plan = planStack({ stack, imageIds, observed, freshOnChange: true });
+      const result: DeployResult = {
+        project: projectName,
+        instance: 'test',
+        plan,
+        planText: formatPlan(plan),
+        applied: false,
+        url: `https://${stack.domain}/`,
+      };
+      if (o.dryRun || plan.steps.length === 0) return { ...result, ...(await localUrl(engine, pd, stack)) };
+      o.onPlan?.(plan);
+      await applyPlan(engine, plan, {
+        labels: { 'odp.platform': pd.platform.name, 'odp.project': projectName, 'odp.instance': 'test' },
+        healthTimeoutMs: o.healthTimeoutMs ?? 10 * 60_000,
+        progress: o.progress,
+      });
+      return { ...result, applied: true, ...(await localUrl(engine, pd, stack)) };
+    },
+  );
+}
+
+function refuseViolations(pd: PlatformDir, project: string): void {
+  const loaded = pd.projects.get(project)!;
+  const violations = runRules({
+    platform: pd.platform,
+    platformFile: pd.platformFile,
+    locatePlatform: pd.locatePlatform,
+    projects: [loaded],
+    trackedPlaintextSecrets: [],
+  });
+  if (violations.length) {
+    throw new OdpError('CHECK_FAILED', `${project} does not pass odp check`, {
+      problems: violations.map((v) => ({ ...v, path: v.rule })),
+    });
+  }
+}
+
+/** Every image must exist (here, or pullable) before anything is touched. */
+async function resolveImages(engine: Engine, stack: Stack): Promise<Record<string, string>> {
+  const refs = [...new Set(stack.services.map((s) => s.image))];
+  const ids = await Promise.all(refs.map((r) => engine.resolveImage(r)));
+  const missing = refs.filter((_, i) => !ids[i]);
+  if (missing.length) {
+    throw new OdpError('DEPLOY_FAILED', `image not found: ${missing.join(', ')}`, {
+      hint: 'Nothing was changed. Check the tag, or build the image (`odp images build` for platform images).',
+    });
+  }
+  return Object.fromEntries(refs.map((r, i) => [r, ids[i]!]));
+}
+
+/** The sidecar's configuration, checked by the nginx binary of the image that will run it. */
+async function checkNginx(engine: Engine, stack: Stack): Promise<void> {
+  const nginx = serviceByRole(stack, 'nginx');
+  const conf = nginx?.env.get('NGINX_CONF');
+  if (!nginx || conf === undefined) return;
+  const r = await engine.runOneOff(nginx.image, ['nginx', '-t'], { NGINX_CONF: revealEnv(conf) });
+  if (r.exitCode !== 0) {
+    throw new OdpError('DEPLOY_FAILED', `nginx refuses the sidecar configuration of ${stack.name}`, {
+      detail: r.output.trim(),
+      hint: 'Nothing was changed.',
+    });
+  }
+}
+
+async function localUrl(engine: Engine, pd: PlatformDir, stack: Stack): Promise<{ localUrl?: string }> {
+  const observed = await engine.observe({
+    platform: pd.platform.name,
+    project: stack.project,
+    instance: stack.instance,
+  });
+  const odoo = observed.units.find((u) => u.service === 'odoo' && u.replica === 1);
+  const port = odoo?.ports[80];
+  return port ? { localUrl: `http://127.0.0.1:${port}/` } : {};
+}

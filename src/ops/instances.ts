@@ -1,0 +1,99 @@
+// Reading and removing what runs: `odp status` and `odp destroy`.
+import type { Engine, ObservedUnit } from '../engines/engine.js';
+import { OdpError } from '../errors.js';
+import { loadPlatformDir } from '../platformdir/load.js';
+import { instanceNames } from '../spec/project-schema.js';
+import { withInstanceLock } from '../state/lock.js';
+import type { Progress } from './progress.js';
+
+export interface InstanceStatus {
+  project: string;
+  instance: string;
+  domain: string;
+  state: 'running' | 'degraded' | 'absent';
+  services: {
+    name: string;
+    replica: number;
+    image: string;
+    state: string;
+    health: string;
+    ageSeconds: number;
+    ports: Record<number, number>;
+  }[];
+}
+
+export async function instanceStatus(
+  engine: Engine,
+  dir: string,
+  project?: string,
+): Promise<InstanceStatus[]> {
+  const pd = await loadPlatformDir(dir);
+  if (project && !pd.projects.has(project)) throw new OdpError('NOT_FOUND', `no project "${project}"`);
+  await engine.ping();
+  const observed = await engine.observe({ platform: pd.platform.name, ...(project ? { project } : {}) });
+  const out: InstanceStatus[] = [];
+  for (const p of pd.projects.values()) {
+    if (project && p.spec.name !== project) continue;
+    for (const name of instanceNames) {
+      const inst = p.spec.instances[name];
+      if (!inst) continue;
+      const units = observed.units.filter((u) => u.project === p.spec.name && u.instance === name);
+      out.push({
+        project: p.spec.name,
+        instance: name,
+        domain: inst.domain,
+        state: units.length === 0 ? 'absent' : units.every(isUp) ? 'running' : 'degraded',
+        services: units
+          .sort((a, b) => a.name.localeCompare(b.name))
+          .map((u) => ({
+            name: u.service,
+            replica: u.replica,
+            image: u.image,
+            state: u.state,
+            health: u.health,
+            ageSeconds: Math.round((Date.now() - u.createdAt.getTime()) / 1000),
+            ports: u.ports,
+          })),
+      });
+    }
+  }
+  return out;
+}
+
+function isUp(u: ObservedUnit): boolean {
+  return u.state === 'running' && (u.health === 'healthy' || u.health === 'none');
+}
+
+/** Removes every container, network and volume of the instance. */
+export async function destroyInstance(
+  engine: Engine,
+  dir: string,
+  project: string,
+  instance: string,
+  progress: Progress,
+): Promise<{ removed: string[] }> {
+  const pd = await loadPlatformDir(dir);
+  if (!pd.projects.has(project)) throw new OdpError('NOT_FOUND', `no project "${project}"`);
+  await engine.ping();
+  return withInstanceLock(dir, `${project}-${instance}`, { wait: true }, async () => {
+    const o = await engine.observe({ platform: pd.platform.name, project, instance });
+    const removed: string[] = [];
+    // Sidecars first: they live in their owner's network namespace.
+    const units = [...o.units].sort((a, b) => Number(b.service === 'nginx') - Number(a.service === 'nginx'));
+    for (const u of units) {
+      progress.start(u.name, `remove ${u.name}`);
+      await engine.remove(u.name, 10);
+      progress.done(u.name);
+      removed.push(u.name);
+    }
+    for (const n of o.networks) {
+      await engine.removeNetwork(n);
+      removed.push(`network ${n}`);
+    }
+    for (const v of o.volumes) {
+      await engine.removeVolume(v);
+      removed.push(`volume ${v}`);
+    }
+    return { removed };
+  });
+}

@@ -1,0 +1,17 @@
+// How long operations report what they do. Ops emit events; the CLI decides
+// how they look (a live terminal, plain lines, or nothing with --json).
+export interface Progress {
+  /** A step starts: `key` identifies it until it ends. */
+  start(key: string, text: string): void;
+  done(key: string, text?: string): void;
+  fail(key: string, text: string): void;
+  /** A note that is not a step (waiting for a lock, a warning). */
+  note(text: string): void;
+}
+
+export const silentProgress: Progress = {
+  start: () => undefined,
+  done: () => undefined,
+  fail: () => undefined,
+  note: () => undefined,
+};

@@ -1,0 +1,218 @@
+// desired Stack + observed units → an ordered plan. A plan is a DAG of steps,
+// each one engine call with the cause that requires it, so the same object
+// drives the dry run (printed) and the deploy (executed, in parallel where the
+// DAG allows). Pure: the image ids and the observation are inputs.
+import type { Observed, ObservedUnit, UnitSpec } from '../engines/engine.js';
+import { unitName } from '../engines/engine.js';
+import type { Service, Stack } from '../model/stack.js';
+import { configHash } from './hash.js';
+
+export type Step =
+  | { id: number; after: number[]; kind: 'create-network'; name: string; cause: string }
+  | { id: number; after: number[]; kind: 'create-volume'; name: string; cause: string }
+  | { id: number; after: number[]; kind: 'remove-volume'; name: string; cause: string }
+  | { id: number; after: number[]; kind: 'remove'; unit: string; cause: string }
+  | { id: number; after: number[]; kind: 'run'; unit: UnitSpec; cause: string }
+  | { id: number; after: number[]; kind: 'wait-healthy'; unit: string; cause: string };
+
+export interface Plan {
+  stack: string;
+  steps: Step[];
+  /** Units left running as they are. */
+  unchanged: string[];
+}
+
+export interface PlanInput {
+  stack: Stack;
+  imageIds: Readonly<Record<string, string>>;
+  observed: Observed;
+  /**
+   * The test instance's rule: any change recreates the whole stack and wipes its
+   * volumes, so the database starts empty again with the new image.
+   */
+  freshOnChange: boolean;
+}
+
+/** Every unit the stack wants, sidecars paired with the replica whose network they share. */
+export function desiredUnits(stack: Stack, imageIds: Readonly<Record<string, string>>): UnitSpec[] {
+  const byName = new Map(stack.services.map((s) => [s.name, s]));
+  const hashes = new Map<string, string>();
+  const units: UnitSpec[] = [];
+  // Owners before sidecars, so a sidecar's hash can include its owner's.
+  const ordered = [...stack.services].sort(
+    (a, b) => Number(!!a.sharesNetworkWith) - Number(!!b.sharesNetworkWith),
+  );
+  for (const service of ordered) {
+    const owner = service.sharesNetworkWith ? byName.get(service.sharesNetworkWith) : undefined;
+    const count = (owner ?? service).placement.replicas;
+    for (let r = 1; r <= count; r++) {
+      const ownerUnit = owner ? unitName(stack.name, owner.name, r) : undefined;
+      // Ports of a sidecar are published on the unit that owns the network namespace.
+      const publish = stack.services
+        .filter((s) => s.sharesNetworkWith === service.name)
+        .flatMap((s) => s.ports.map((p) => p.container));
+      const hash = configHash(service, imageIds[service.image] ?? 'missing', {
+        owner: ownerUnit ? (hashes.get(ownerUnit) ?? null) : null,
+        publish,
+      });
+      const name = unitName(stack.name, service.name, r);
+      hashes.set(name, hash);
+      units.push({
+        stack: stack.name,
+        network: stack.network,
+        service,
+        replica: r,
+        configHash: hash,
+        ...(ownerUnit ? { sharesNetworkWithUnit: ownerUnit } : {}),
+        publish,
+      });
+    }
+  }
+  return units;
+}
+
+export function planStack(input: PlanInput): Plan {
+  const { stack, observed } = input;
+  const desired = desiredUnits(stack, input.imageIds);
+  const seen = new Map(observed.units.map((u) => [u.name, u]));
+  const changeOf = (u: UnitSpec): string | undefined => {
+    const o = seen.get(unitName(stack.name, u.service.name, u.replica));
+    if (!o) return 'not running yet';
+    if (o.configHash !== u.configHash) return describeChange(o, u, input.imageIds);
+    if (o.state !== 'running') return `is ${o.state}`;
+    if (o.health === 'unhealthy') return 'is unhealthy';
+    return undefined;
+  };
+  const changes = new Map(desired.map((u) => [u, changeOf(u)]));
+  const wanted = new Set(desired.map((u) => unitName(stack.name, u.service.name, u.replica)));
+  const strays = observed.units.filter((o) => !wanted.has(o.name));
+  const anyChange = [...changes.values()].some(Boolean) || strays.length > 0;
+  if (!anyChange) return { stack: stack.name, steps: [], unchanged: [...wanted] };
+
+  const steps: Step[] = [];
+  const add = <S extends Omit<Step, 'id'>>(s: S): number => {
+    const id = steps.length + 1;
+    steps.push({ ...s, id } as unknown as Step);
+    return id;
+  };
+  const fresh = input.freshOnChange;
+  const cause = (u: UnitSpec): string | undefined =>
+    changes.get(u) ?? (fresh ? 'the test stack is rebuilt' : undefined);
+
+  const net = observed.networks.includes(stack.network)
+    ? []
+    : [add({ after: [], kind: 'create-network', name: stack.network, cause: 'not found' })];
+
+  // Removals: units being replaced, and strays that no desired unit claims.
+  const removed = new Map<string, number>();
+  for (const o of [...observed.units].sort(byName)) {
+    const d = desired.find((u) => unitName(stack.name, u.service.name, u.replica) === o.name);
+    const why = d ? cause(d) : 'no longer in the spec';
+    if (why) removed.set(o.name, add({ after: [], kind: 'remove', unit: o.name, cause: why }));
+  }
+  // Volumes: a fresh rebuild wipes them (after the units using them are gone).
+  const volumeSteps = new Map<string, number>();
+  for (const v of stack.volumes) {
+    const users = stack.services.filter((s) => s.volumes.some((m) => m.volume === v));
+    const usersGone = observed.units
+      .filter((o) => users.some((s) => s.name === o.service))
+      .map((o) => removed.get(o.name) ?? 0);
+    let after = [...net];
+    if (fresh && observed.volumes.includes(v)) {
+      after = [
+        add({
+          after: usersGone.filter(Boolean),
+          kind: 'remove-volume',
+          name: v,
+          cause: 'the test database starts empty',
+        }),
+      ];
+    } else if (observed.volumes.includes(v)) continue;
+    volumeSteps.set(v, add({ after, kind: 'create-volume', name: v, cause: 'not found' }));
+  }
+
+  // Runs, in dependency order: each waits for its dependencies to be healthy.
+  const healthy = new Map<string, number>(); // unit name → its wait step (or run step when unchanged: none)
+  for (const u of orderByDependencies(desired)) {
+    const name = unitName(stack.name, u.service.name, u.replica);
+    const why = cause(u);
+    if (!why) continue;
+    const deps = dependencyUnits(u, desired, stack.name)
+      .map((d) => healthy.get(d))
+      .filter((x): x is number => x !== undefined);
+    const vols = u.service.volumes
+      .map((m) => volumeSteps.get(m.volume))
+      .filter((x): x is number => x !== undefined);
+    const old = removed.get(name);
+    const run = add({
+      after: [...net, ...vols, ...deps, ...(old ? [old] : [])],
+      kind: 'run',
+      unit: u,
+      cause: why,
+    });
+    healthy.set(
+      name,
+      add({ after: [run], kind: 'wait-healthy', unit: name, cause: 'before dependents start' }),
+    );
+  }
+  const unchanged = [...wanted].filter((n) => !healthy.has(n));
+  return { stack: stack.name, steps, unchanged };
+}
+
+function describeChange(o: ObservedUnit, u: UnitSpec, imageIds: Readonly<Record<string, string>>): string {
+  if (o.image !== u.service.image) return `image ${o.image} → ${u.service.image}`;
+  if (imageIds[u.service.image] && o.imageId !== imageIds[u.service.image])
+    return `new image behind ${u.service.image}`;
+  if (u.sharesNetworkWithUnit) return `follows ${u.sharesNetworkWithUnit}, or its configuration changed`;
+  return 'configuration changed';
+}
+
+function byName(a: { name: string }, b: { name: string }): number {
+  return a.name.localeCompare(b.name);
+}
+
+/** The units a unit must wait for: its service's dependsOn (same replica for sidecars). */
+function dependencyUnits(u: UnitSpec, all: UnitSpec[], stack: string): string[] {
+  const deps = new Set(u.service.dependsOn);
+  return all
+    .filter((d) => deps.has(d.service.name))
+    .filter(
+      (d) =>
+        !u.sharesNetworkWithUnit || d.service.name !== u.service.sharesNetworkWith || d.replica === u.replica,
+    )
+    .map((d) => unitName(stack, d.service.name, d.replica));
+}
+
+function orderByDependencies(units: UnitSpec[]): UnitSpec[] {
+  const done = new Set<string>();
+  const out: UnitSpec[] = [];
+  const services = new Map<string, Service>(units.map((u) => [u.service.name, u.service]));
+  const visit = (s: Service, path: string[]) => {
+    if (done.has(s.name)) return;
+    if (path.includes(s.name)) throw new Error(`dependency cycle: ${[...path, s.name].join(' → ')}`);
+    for (const d of s.dependsOn) {
+      const dep = services.get(d);
+      if (dep) visit(dep, [...path, s.name]);
+    }
+    done.add(s.name);
+    out.push(...units.filter((u) => u.service.name === s.name));
+  };
+  for (const u of units) visit(u.service, []);
+  return out;
+}
+
+/** One line per step, the dry run's output and the tests' view of a plan. */
+export function formatPlan(plan: Plan): string {
+  if (plan.steps.length === 0)
+    return `${plan.stack}: nothing to do (${plan.unchanged.length} units up to date)`;
+  const lines = plan.steps.map((s) => {
+    const what =
+      s.kind === 'run'
+        ? `run ${unitName(s.unit.stack, s.unit.service.name, s.unit.replica)} (${s.unit.service.image})`
+        : `${s.kind} ${'name' in s ? s.name : s.unit}`;
+    const after = s.after.length ? ` after #${s.after.join(', #')}` : '';
+    return `#${s.id} ${what}: ${s.cause}${after}`;
+  });
+  const kept = plan.unchanged.length ? [`unchanged: ${plan.unchanged.join(', ')}`] : [];
+  return [`${plan.stack}: ${plan.steps.length} steps`, ...lines, ...kept].join('\n');
+}
