@@ -2,6 +2,7 @@
 # Makes this machine able to run odp's tests and demo: Debian packages (Docker
 # Engine, gpg, debootstrap, docker-compose as the benchmark peer, the real
 # nginx/haproxy binaries that validate configs) and a running Docker engine.
+# Pebble (Let's Encrypt's test ACME server) for the certificate tests.
 # Idempotent and quick when everything is there already.
 set -euo pipefail
 
@@ -14,6 +15,8 @@ have docker-compose || need+=(docker-compose)
 have nginx || need+=(nginx-light)
 have haproxy || need+=(haproxy)
 have git || need+=(git)
+# Let's Encrypt's own test server, for the certificate tests.
+have pebble || need+=(pebble)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -28,9 +28,44 @@ export POSTGRES_USER POSTGRES_DB
 
 log() { echo "odp-postgres: $*" >&2; }
 
-# Replica mode goes here, before initdb: with POSTGRES_PRIMARY_HOST set, an empty
-# $PGDATA would be filled by `pg_basebackup -R` from the primary instead of initdb,
-# and the primary's init would create the replication role. Not built yet.
+: "${POSTGRES_REPLICATION_USER:=}"
+: "${POSTGRES_REPLICATION_PASSWORD:=}"
+: "${POSTGRES_PRIMARY_HOST:=}"
+: "${POSTGRES_PRIMARY_PORT:=5432}"
+# How long a new replica waits for its primary to accept connections (seconds).
+: "${POSTGRES_PRIMARY_WAIT:=180}"
+
+# Replica mode: with POSTGRES_PRIMARY_HOST set, an empty $PGDATA is a copy of the
+# primary (`pg_basebackup -R`: its configuration, its roles, and standby.signal with
+# the primary's address), never a fresh initdb. PostgreSQL then starts as a
+# read-only hot standby that streams the primary's WAL.
+if [ -n "$POSTGRES_PRIMARY_HOST" ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
+	if [ -z "$POSTGRES_REPLICATION_USER" ] || [ -z "$POSTGRES_REPLICATION_PASSWORD" ]; then
+		log 'error: POSTGRES_PRIMARY_HOST is set but POSTGRES_REPLICATION_USER or'
+		log '       POSTGRES_REPLICATION_PASSWORD is not: a replica needs both to copy its primary.'
+		exit 1
+	fi
+	primary="$POSTGRES_PRIMARY_HOST:$POSTGRES_PRIMARY_PORT"
+	log "waiting up to ${POSTGRES_PRIMARY_WAIT}s for the primary $primary"
+	deadline=$((SECONDS + POSTGRES_PRIMARY_WAIT))
+	until pg_isready -q -h "$POSTGRES_PRIMARY_HOST" -p "$POSTGRES_PRIMARY_PORT" -t 5; do
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			log "error: the primary $primary did not accept connections within ${POSTGRES_PRIMARY_WAIT}s"
+			exit 1
+		fi
+		sleep 1
+	done
+	log "copying the primary $primary into $PGDATA (pg_basebackup)"
+	# The password goes through the environment of this one command, never its
+	# command line. -R writes standby.signal and primary_conninfo (which includes
+	# that password: the standby needs it to reconnect; the file stays in the
+	# private data directory). -c fast: do not wait for a spread checkpoint.
+	PGPASSWORD="$POSTGRES_REPLICATION_PASSWORD" pg_basebackup \
+		-h "$POSTGRES_PRIMARY_HOST" -p "$POSTGRES_PRIMARY_PORT" -U "$POSTGRES_REPLICATION_USER" \
+		-D "$PGDATA" -R -X stream -c fast -w
+	chmod 700 "$PGDATA"
+	log 'base backup done; starting as a read-only hot standby'
+fi
 
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
 	if [ -z "$POSTGRES_PASSWORD" ] && [ "$POSTGRES_HOST_AUTH_METHOD" != 'trust' ]; then
@@ -58,6 +93,26 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
 		echo "listen_addresses = '*'"
 	} >>"$PGDATA/postgresql.conf"
 
+	# A primary for streaming replicas: the replication role may connect from the
+	# network with its password. WAL for standbys, and enough of it kept (without a
+	# slot, which would keep WAL forever for a replica that is gone) for a replica
+	# that was away a while to catch up. Replicas copy these files as they are.
+	replication=
+	if [ -z "$POSTGRES_PRIMARY_HOST" ] && [ -n "$POSTGRES_REPLICATION_USER" ] && [ -n "$POSTGRES_REPLICATION_PASSWORD" ]; then
+		replication=1
+		{
+			echo "# added by odp/postgres: streaming replicas"
+			echo "host replication \"$POSTGRES_REPLICATION_USER\" all scram-sha-256"
+		} >>"$PGDATA/pg_hba.conf"
+		{
+			echo "# added by odp/postgres: streaming replicas"
+			echo "wal_level = replica"
+			echo "max_wal_senders = 10"
+			echo "wal_keep_size = '1GB'"
+			echo "hot_standby = on"
+		} >>"$PGDATA/postgresql.conf"
+	fi
+
 	# A temporary server on the unix socket only, so nobody connects to a half-made
 	# cluster and the health check stays red until the real start below.
 	pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -p 5432" -w start >/dev/null
@@ -65,6 +120,18 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
 	if [ "$POSTGRES_DB" != 'postgres' ]; then
 		"${psql[@]}" --dbname postgres --set db="$POSTGRES_DB" <<-'SQL' >/dev/null
 			CREATE DATABASE :"db";
+		SQL
+	fi
+	if [ -n "$replication" ]; then
+		log "creating the replication role $POSTGRES_REPLICATION_USER"
+		# \getenv reads the password inside psql: it is on no command line, and a
+		# failing statement is not copied into the server log with it.
+		# password_encryption is scram-sha-256 (PostgreSQL 15's default), said again here.
+		"${psql[@]}" --dbname postgres --set role="$POSTGRES_REPLICATION_USER" <<-'SQL' >/dev/null
+			\getenv pw POSTGRES_REPLICATION_PASSWORD
+			SET log_min_error_statement = panic;
+			SET password_encryption = 'scram-sha-256';
+			CREATE ROLE :"role" WITH REPLICATION LOGIN PASSWORD :'pw';
 		SQL
 	fi
 	for f in /docker-entrypoint-initdb.d/*; do

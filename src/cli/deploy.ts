@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { DockerEngine } from '../engines/docker/engine.js';
 import { OdpError } from '../errors.js';
 import { deployTest } from '../ops/deploy-test.js';
+import { dockerEdgeControl } from '../ops/edge-sync.js';
 import { formatPlan } from '../plan/plan.js';
 import { handler, withJson } from './command.js';
 import { makeProgress } from './progress.js';
@@ -43,8 +44,10 @@ Examples:
         }
         const progress = makeProgress({ json: opts.json });
         try {
-          const r = await deployTest(new DockerEngine(), ctx.dir, project, {
+          const engine = new DockerEngine();
+          const r = await deployTest(engine, ctx.dir, project, {
             ...opts,
+            edge: dockerEdgeControl(engine.docker),
             healthTimeoutMs: Number(opts.healthTimeout) * 1000,
             progress,
             onPlan: (plan) => {

@@ -2,15 +2,19 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../errors.js';
 import { takeExitCode } from './command.js';
+import { registerCerts } from './certs.js';
 import { registerCheck } from './check.js';
 import { registerDeploy } from './deploy.js';
 import { registerInstances } from './instances.js';
+import { registerPlatform } from './platform.js';
+import { registerProvision } from './provision.js';
 import { registerImages } from './images.js';
 import { registerImport } from './import.js';
 import { registerInit } from './init.js';
 import { registerProject } from './project.js';
 import { registerRender } from './render.js';
 import { registerSchema } from './schema.js';
+import { registerServe } from './serve.js';
 import { registerSecrets } from './secrets.js';
 
 const exitCodes = Object.entries(ExitCode)
@@ -43,6 +47,10 @@ ${exitCodes}`,
   registerImages(program);
   registerDeploy(program);
   registerInstances(program);
+  registerPlatform(program);
+  registerProvision(program);
+  registerCerts(program);
+  registerServe(program);
   registerSecrets(program);
   registerImport(program);
   return program;
@@ -50,8 +58,12 @@ ${exitCodes}`,
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
-  for (const sub of program.commands) sub.exitOverride();
+  // Usage errors anywhere in the tree become exit code 2, not commander's own exit.
+  const override = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  override(program);
   try {
     await program.parseAsync(argv);
   } catch (e) {

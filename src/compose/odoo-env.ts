@@ -7,6 +7,7 @@ import { Secret, type EnvValue } from '../secret.js';
 import type { PlatformSpec } from '../spec/platform-schema.js';
 import type { ProjectSpec } from '../spec/project-schema.js';
 import type { ResolvedInstance } from './instance.js';
+import { EMBEDDED_S3_PORT } from './platform.js';
 
 export interface OdooEnvResult {
   env: Map<string, EnvValue>;
@@ -63,7 +64,9 @@ export function odooEnv(
     // (cloud_platform demands `db` on test) and sets the base URL.
     set('ODOO_BASE_URL', `https://${inst.domain}`);
   } else {
-    set('AWS_HOST', platform.services.storage.endpoint);
+    // Embedded storage answers on loopback for odp and as `s3` for containers.
+    const storage = platform.services.storage;
+    set('AWS_HOST', storage.embedded ? `http://s3:${EMBEDDED_S3_PORT}` : storage.endpoint);
     set('AWS_ACCESS_KEY_ID', secret('AWS_ACCESS_KEY_ID'));
     set('AWS_SECRET_ACCESS_KEY', secret('AWS_SECRET_ACCESS_KEY'));
     set('AWS_BUCKETNAME', inst.bucket ?? '');

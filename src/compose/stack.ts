@@ -11,16 +11,12 @@ import type { InstanceName, ProjectSpec } from '../spec/project-schema.js';
 import { resolveInstance, type ResolvedInstance } from './instance.js';
 import { odooEnv } from './odoo-env.js';
 import { renderNginxConf } from '../render/nginx-conf.js';
+import { edgeNetwork, tierLinks, tierNetwork } from './platform.js';
 
 export interface ComposeResult {
   stack: Stack;
   instance: ResolvedInstance;
   missingSecrets: string[];
-}
-
-/** The shared network of a tier: prod reaches the cluster, integration its own server. */
-export function sharedNetwork(platform: PlatformSpec, tier: 'prod' | 'integration'): string {
-  return `${platform.name}-shared-${tier}`;
 }
 
 export function composeStack(
@@ -47,15 +43,15 @@ export function composeStack(
     image: `${inst.image}:${inst.tag}`,
     ...(command ? { command } : {}),
     env,
-    externalNetworks:
-      instanceName === 'test'
+    // Every instance joins the edge network (the edge reaches its nginx by name);
+    // integration and prod also join their tier's network, where `db`, `redis`
+    // (and `s3` for embedded storage) are links to the shared services.
+    externalNetworks: [
+      { name: edgeNetwork(platform), aliases: {} },
+      ...(instanceName === 'test'
         ? []
-        : [
-            {
-              name: sharedNetwork(platform, instanceName),
-              aliases: { db: `postgres-${instanceName}`, redis: `redis-${instanceName}` },
-            },
-          ],
+        : [{ name: tierNetwork(platform, instanceName), aliases: tierLinks(platform, instanceName) }]),
+    ],
     ports: [{ container: 8069 }, { container: 8072 }],
     volumes: [],
     dependsOn: instanceName === 'test' ? ['db', 'redis'] : [],

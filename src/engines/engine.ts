@@ -48,6 +48,12 @@ export interface Observed {
   volumes: string[];
 }
 
+export interface PublishedPort {
+  container: number;
+  host: number;
+  ip: string;
+}
+
 /** What to run: a service of a stack, one replica of it, with its config hash. */
 export interface UnitSpec {
   stack: string;
@@ -57,8 +63,18 @@ export interface UnitSpec {
   configHash: string;
   /** The unit whose network namespace this one shares (the nginx sidecar → its odoo). */
   sharesNetworkWithUnit?: string;
-  /** Publish these container ports on the host loopback (ephemeral host ports). */
-  publish: number[];
+  /** Container ports published on the host (port 0: ephemeral). */
+  publish: PublishedPort[];
+}
+
+export interface UnitExplanation {
+  running: boolean;
+  exitCode: number;
+  error: string;
+  health: Health;
+  /** Output of the last failed health probe, if any. */
+  lastProbe: string;
+  restarting: boolean;
 }
 
 export interface OneOffResult {
@@ -98,6 +114,8 @@ export interface Engine {
   /** Runs a command to completion in a throw-away container of `image`. */
   runOneOff(image: string, command: string[], env?: Record<string, string>): Promise<OneOffResult>;
   logs(unitName: string, opts: LogOptions): Promise<NodeJS.ReadableStream>;
+  /** Why a unit is in the state it is: exit code, error, the last health check's output. */
+  explain(unitName: string): Promise<UnitExplanation | undefined>;
   lastLogs(unitName: string, lines: number): Promise<string>;
 }
 

@@ -43,6 +43,8 @@ export const catalog: readonly CatalogImage[] = [
   dockerfileImage('redis', 'odp/redis:7'),
   dockerfileImage('nginx', 'odp/nginx:1.22'),
   dockerfileImage('haproxy', 'odp/haproxy:2.6'),
+  // The embedded S3-compatible server (services.storage.embedded): the spec's default images.s3.
+  dockerfileImage('s3rver', 'odp/s3rver:3'),
   dockerfileImage('odoo-reference', 'odp/odoo-reference:base'),
 ];
 

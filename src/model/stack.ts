@@ -40,7 +40,11 @@ export interface Service {
   sharesNetworkWith?: string;
   /** Shared-platform networks joined besides the instance's own (with aliases for db/redis). */
   externalNetworks: { name: string; aliases: Record<string, string> }[];
-  ports: { container: number; published?: number }[];
+  /**
+   * Container ports. `published` puts one on the host: 0 for an ephemeral port on
+   * loopback (how odp itself reaches a service), N for that fixed port on `hostIp`.
+   */
+  ports: { container: number; published?: number; hostIp?: string }[];
   volumes: VolumeMount[];
   dependsOn: string[];
   health?: HealthCheck;
@@ -51,7 +55,8 @@ export interface Service {
 export interface Stack {
   platform: string;
   project: string;
-  instance: InstanceName;
+  /** `shared` for the platform's own stack. */
+  instance: InstanceName | 'shared';
   /** `<project>-odoo-<instance>`, the original document's stack name. */
   name: string;
   domain: string;

@@ -15,6 +15,8 @@ import { runRules } from '../spec/rules/index.js';
 import { withInstanceLock } from '../state/lock.js';
 import { applyPlan } from './apply-plan.js';
 import type { Progress } from './progress.js';
+import type { EdgeControl } from './edge-sync.js';
+import { resolveImages } from './preflight.js';
 import { loadProjectSecrets } from './secrets.js';
 
 export interface DeployTestOptions {
@@ -26,6 +28,8 @@ export interface DeployTestOptions {
   progress: Progress;
   /** Called with the plan before it runs, so people see what will happen first. */
   onPlan?: (plan: Plan) => void;
+  /** The platform's edge: when it runs, the deploy ends once the edge routes the instance. */
+  edge?: EdgeControl;
 }
 
 export interface DeployResult {
@@ -96,9 +100,23 @@ export async function deployTest(
         healthTimeoutMs: o.healthTimeoutMs ?? 10 * 60_000,
         progress: o.progress,
       });
+      await throughEdge(pd, stack.domain, o);
       return { ...result, applied: true, ...(await localUrl(engine, pd, stack)) };
     },
   );
+}
+
+/** With the platform's edge up: route the instance (a new project is a new route) and wait for it. */
+async function throughEdge(pd: PlatformDir, domain: string, o: DeployTestOptions): Promise<void> {
+  if (!o.edge || !(await o.edge.running(pd))) return;
+  o.progress.start('edge', `route ${domain} through the edge`);
+  await o.edge.sync(pd);
+  if (!(await o.edge.waitRouted(pd, domain, 60_000))) {
+    o.progress.fail('edge', 'the edge does not answer for it yet');
+    o.progress.note(`warning: ${domain} is up but the edge does not route it yet; see odp platform status`);
+    return;
+  }
+  o.progress.done('edge');
 }
 
 function refuseViolations(pd: PlatformDir, project: string): void {
@@ -115,19 +133,6 @@ function refuseViolations(pd: PlatformDir, project: string): void {
       problems: violations.map((v) => ({ ...v, path: v.rule })),
     });
   }
-}
-
-/** Every image must exist (here, or pullable) before anything is touched. */
-async function resolveImages(engine: Engine, stack: Stack): Promise<Record<string, string>> {
-  const refs = [...new Set(stack.services.map((s) => s.image))];
-  const ids = await Promise.all(refs.map((r) => engine.resolveImage(r)));
-  const missing = refs.filter((_, i) => !ids[i]);
-  if (missing.length) {
-    throw new OdpError('DEPLOY_FAILED', `image not found: ${missing.join(', ')}`, {
-      hint: 'Nothing was changed. Check the tag, or build the image (`odp images build` for platform images).',
-    });
-  }
-  return Object.fromEntries(refs.map((r, i) => [r, ids[i]!]));
 }
 
 /** The sidecar's configuration, checked by the nginx binary of the image that will run it. */

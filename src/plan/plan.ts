@@ -2,7 +2,7 @@
 // each one engine call with the cause that requires it, so the same object
 // drives the dry run (printed) and the deploy (executed, in parallel where the
 // DAG allows). Pure: the image ids and the observation are inputs.
-import type { Observed, ObservedUnit, UnitSpec } from '../engines/engine.js';
+import type { Observed, ObservedUnit, PublishedPort, UnitSpec } from '../engines/engine.js';
 import { unitName } from '../engines/engine.js';
 import type { Service, Stack } from '../model/stack.js';
 import { configHash } from './hash.js';
@@ -47,10 +47,14 @@ export function desiredUnits(stack: Stack, imageIds: Readonly<Record<string, str
     const count = (owner ?? service).placement.replicas;
     for (let r = 1; r <= count; r++) {
       const ownerUnit = owner ? unitName(stack.name, owner.name, r) : undefined;
-      // Ports of a sidecar are published on the unit that owns the network namespace.
-      const publish = stack.services
-        .filter((s) => s.sharesNetworkWith === service.name)
-        .flatMap((s) => s.ports.map((p) => p.container));
+      // A unit publishes its own published ports and its sidecars' ports (they live in
+      // its network namespace); a sidecar's port goes to loopback unless it says otherwise.
+      const publish: PublishedPort[] = [
+        ...service.ports.filter((p) => p.published !== undefined).map((p) => published(p)),
+        ...stack.services
+          .filter((s) => s.sharesNetworkWith === service.name)
+          .flatMap((s) => s.ports.map((p) => published({ ...p, published: p.published ?? 0 }))),
+      ];
       const hash = configHash(service, imageIds[service.image] ?? 'missing', {
         owner: ownerUnit ? (hashes.get(ownerUnit) ?? null) : null,
         publish,
@@ -165,6 +169,10 @@ function describeChange(o: ObservedUnit, u: UnitSpec, imageIds: Readonly<Record<
     return `new image behind ${u.service.image}`;
   if (u.sharesNetworkWithUnit) return `follows ${u.sharesNetworkWithUnit}, or its configuration changed`;
   return 'configuration changed';
+}
+
+function published(p: Service['ports'][number]): PublishedPort {
+  return { container: p.container, host: p.published ?? 0, ip: p.hostIp ?? '127.0.0.1' };
 }
 
 function byName(a: { name: string }, b: { name: string }): number {

@@ -5,6 +5,7 @@
 // beside it with mode 0600 (for machines), never inline.
 import { stringify } from 'yaml';
 import { OdpError } from '../errors.js';
+import { httpProbe } from './probe.js';
 import type { HealthCheck, Service, Stack } from '../model/stack.js';
 import { MASK, isSecret, type Secret } from '../secret.js';
 
@@ -130,15 +131,7 @@ function service(
 function healthcheck(h: HealthCheck): Record<string, unknown> {
   let test: string[];
   if (h.http) {
-    // The reference Odoo images (docker-odoo-project) ship python3 but not
-    // always curl or wget, so the probe is a python one-liner: urlopen raises,
-    // and the process exits non-zero, on refusal, timeout or an HTTP error.
-    const url = `http://127.0.0.1:${h.http.port}${h.http.path}`;
-    const timeout = Math.max(1, h.timeoutSeconds);
-    test = [
-      'CMD-SHELL',
-      `python3 -c "import urllib.request; urllib.request.urlopen('${url}', timeout=${timeout})"`,
-    ];
+    test = httpProbe(h.http.path, h.http.port);
   } else if (h.command) {
     test = ['CMD', ...h.command];
   } else {

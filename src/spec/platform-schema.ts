@@ -33,6 +33,7 @@ const storage = z.strictObject({
 
 const edge = z.strictObject({
   hosts: z.array(hostRef).min(1),
+  bind: z.string().min(1).default('0.0.0.0').describe('Address the edge listens on.'),
   httpPort: port.default(80),
   httpsPort: port.default(443),
 });
@@ -55,6 +56,17 @@ const acme = z.strictObject({
   challenge: z.enum(['http-01', 'dns-01']).default('http-01'),
   dnsProvider: z.enum(['route53']).optional(),
   renewBeforeDays: z.number().int().min(1).max(60).default(30),
+  caFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("CA bundle trusting a private ACME server's HTTPS (step-ca, Pebble)."),
+  verifyChallenges: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Check each challenge from this host before asking the CA (off for test CAs with their own DNS).',
+    ),
 });
 
 export const planSchema = z.strictObject({
@@ -73,6 +85,11 @@ export const imagesSchema = z.strictObject({
   redis: z.string().min(1).default('odp/redis:7'),
   nginx: z.string().min(1).default('odp/nginx:1.22'),
   haproxy: z.string().min(1).default('odp/haproxy:2.6'),
+  s3: z
+    .string()
+    .min(1)
+    .default('odp/s3rver:3')
+    .describe('The embedded S3-compatible server (storage.embedded).'),
 });
 
 export const platformSchema = z

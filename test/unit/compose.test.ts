@@ -90,8 +90,13 @@ describe('integration and prod', () => {
   });
   test('reaches the shared services of its tier as db and redis', () => {
     assert.deepEqual(env('prod').odoo.externalNetworks, [
-      { name: 'odoo-platform-shared-prod', aliases: { db: 'postgres-prod', redis: 'redis-prod' } },
+      { name: 'odoo-platform-edge', aliases: {} },
+      {
+        name: 'odoo-platform-shared-prod',
+        aliases: { db: 'odoo-platform-shared-postgres-prod-1', redis: 'odoo-platform-shared-redis-prod-1' },
+      },
     ]);
+    assert.deepEqual(env('test').odoo.externalNetworks, [{ name: 'odoo-platform-edge', aliases: {} }]);
   });
   test('scoped secrets win over unscoped; extra secrets pass through; LETSENCRYPT_* do not', () => {
     assert.equal(env('prod').get('DB_PASSWORD'), 'prod-db-pw');

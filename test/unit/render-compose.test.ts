@@ -64,10 +64,10 @@ for (const inst of ['test', 'integration', 'prod'] as const) {
       assert.equal(nginx.environment.NGX_ODOO_HOST, '127.0.0.1');
     });
 
-    it('probes odoo over HTTP with python3', () => {
+    it('probes odoo over HTTP with bash alone, as the engine does', () => {
       const hc = odoo.healthcheck as { test: string[]; start_period: string };
-      assert.equal(hc.test[0], 'CMD-SHELL');
-      assert.match(hc.test[1] ?? '', /^python3 -c ".*urlopen\('http:\/\/127\.0\.0\.1:8069\/web\/health'/);
+      assert.deepEqual(hc.test.slice(0, 3), ['CMD', 'bash', '-c']);
+      assert.match(hc.test[3] ?? '', /\/dev\/tcp\/127\.0\.0\.1\/8069 .*GET \/web\/health /);
       assert.equal(hc.start_period, '300s');
     });
 
@@ -114,7 +114,10 @@ for (const inst of ['test', 'integration', 'prod'] as const) {
         const shared = `odoo-platform-shared-${inst}`;
         assert.deepEqual(doc.networks[shared], { external: true, name: shared });
         assert.ok(shared in (odoo.networks as object));
-        assert.deepEqual(odoo.external_links, [`postgres-${inst}:db`, `redis-${inst}:redis`]);
+        assert.deepEqual(odoo.external_links, [
+          `odoo-platform-shared-postgres-${inst}-1:db`,
+          `odoo-platform-shared-redis-${inst}-1:redis`,
+        ]);
         assert.equal(odoo.environment.AWS_BUCKETNAME, `neomedical-odoo-${inst}`);
       });
     }

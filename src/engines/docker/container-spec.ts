@@ -2,24 +2,11 @@
 // translation reads in one place (and can be checked without a daemon).
 import type { ContainerCreateOptions } from 'dockerode';
 import type { HealthCheck } from '../../model/stack.js';
+import { httpProbe } from '../../render/probe.js';
 import { revealEnv } from '../../secret.js';
 import { LABEL, unitName, type UnitSpec } from '../engine.js';
 
 const NS = 1_000_000_000;
-
-/**
- * An HTTP probe that needs nothing but bash inside the image (bash's /dev/tcp):
- * Odoo images, our nginx and most Debian-based images have it; curl they may not.
- */
-export function httpProbe(path: string, port: number): string[] {
-  const request = `GET ${path} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n`;
-  return [
-    'CMD',
-    'bash',
-    '-c',
-    `exec 3<>/dev/tcp/127.0.0.1/${port} && printf '${request}' >&3 && head -n1 <&3 | grep -q ' 200 '`,
-  ];
-}
 
 export function healthcheck(h: HealthCheck): NonNullable<ContainerCreateOptions['Healthcheck']> {
   const test = h.http ? httpProbe(h.http.path, h.http.port) : ['CMD', ...(h.command ?? ['true'])];
@@ -35,9 +22,9 @@ export function healthcheck(h: HealthCheck): NonNullable<ContainerCreateOptions[
 export function containerSpec(u: UnitSpec): ContainerCreateOptions {
   const s = u.service;
   const name = unitName(u.stack, s.name, u.replica);
-  const ports = Object.fromEntries(u.publish.map((p) => [`${p}/tcp`, {}]));
+  const ports = Object.fromEntries(u.publish.map((p) => [`${p.container}/tcp`, {}]));
   const bindings = Object.fromEntries(
-    u.publish.map((p) => [`${p}/tcp`, [{ HostIp: '127.0.0.1', HostPort: '' }]]),
+    u.publish.map((p) => [`${p.container}/tcp`, [{ HostIp: p.ip, HostPort: p.host ? String(p.host) : '' }]]),
   );
   const shared = u.sharesNetworkWithUnit;
   return {

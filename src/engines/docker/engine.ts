@@ -13,6 +13,7 @@ import {
   type OneOffResult,
   type RunState,
   type Selector,
+  type UnitExplanation,
   type UnitSpec,
   type WaitOptions,
 } from '../engine.js';
@@ -100,10 +101,26 @@ export class DockerEngine implements Engine {
     }
   }
 
-  async ensureNetwork(name: string, labels: Record<string, string>): Promise<void> {
-    const found = await this.docker.listNetworks({ filters: { name: [name] } });
-    if (found.some((n) => n.Name === name)) return;
-    await this.docker.createNetwork({ Name: name, Driver: 'bridge', Labels: labels, CheckDuplicate: true });
+  /** Docker allows two networks with one name; units starting in parallel must not make both. */
+  private readonly creatingNetworks = new Map<string, Promise<void>>();
+
+  ensureNetwork(name: string, labels: Record<string, string>): Promise<void> {
+    const pending = this.creatingNetworks.get(name);
+    if (pending) return pending;
+    const p = (async () => {
+      const found = await this.docker.listNetworks({ filters: { name: [name] } });
+      if (found.some((n) => n.Name === name)) return;
+      await this.docker.createNetwork({ Name: name, Driver: 'bridge', Labels: labels, CheckDuplicate: true });
+      // Another odp process may have created it at the same moment (CheckDuplicate
+      // is best effort): keep the oldest, so the name resolves to exactly one.
+      const same = (await this.docker.listNetworks({ filters: { name: [name] } }))
+        .filter((n) => n.Name === name)
+        .sort((a, b) => a.Created.localeCompare(b.Created) || a.Id.localeCompare(b.Id));
+      for (const extra of same.slice(1))
+        await ignore404(() => this.docker.getNetwork(extra.Id).remove()).catch(() => undefined);
+    })().finally(() => this.creatingNetworks.delete(name));
+    this.creatingNetworks.set(name, p);
+    return p;
   }
 
   async removeNetwork(name: string): Promise<void> {
@@ -123,6 +140,8 @@ export class DockerEngine implements Engine {
     const container = await this.docker.createContainer(body);
     try {
       for (const net of spec.service.externalNetworks) {
+        // The edge network exists before the edge does, so an instance can be deployed first.
+        await this.ensureNetwork(net.name, { [LABEL.platform]: spec.service.labels[LABEL.platform] ?? '' });
         // Legacy links on a user-defined network: `db` resolves to the tier's
         // PostgreSQL for this container only, as Rancher's external_links did.
         const links = Object.entries(net.aliases).map(([alias, target]) => `${target}:${alias}`);
@@ -132,7 +151,7 @@ export class DockerEngine implements Engine {
       }
       await container.start();
     } catch (e) {
-      await container.remove({ force: true }).catch(() => undefined);
+      await container.remove({ force: true, v: true }).catch(() => undefined);
       throw new OdpError('ENGINE', `could not start ${body.name}: ${messageOf(e)}`, { cause: e });
     }
     return container.id;
@@ -143,7 +162,7 @@ export class DockerEngine implements Engine {
     await ignore404(() =>
       c.stop({ t: stopTimeoutSeconds }).catch((e) => (statusOf(e) === 304 ? undefined : Promise.reject(e))),
     );
-    await ignore404(() => c.remove({ force: true }));
+    await ignore404(() => c.remove({ force: true, v: true })); // v: the anonymous volumes of its image's VOLUMEs too
   }
 
   waitHealthy(unit: string, opts: WaitOptions): Promise<void> {
@@ -164,7 +183,7 @@ export class DockerEngine implements Engine {
       const output = demuxBuffer((await c.logs({ stdout: true, stderr: true })) as unknown as Buffer);
       return { exitCode: StatusCode, output };
     } finally {
-      await c.remove({ force: true }).catch(() => undefined);
+      await c.remove({ force: true, v: true }).catch(() => undefined);
     }
   }
 
@@ -183,6 +202,26 @@ export class DockerEngine implements Engine {
     const out = new PassThrough();
     out.end(demuxBuffer((await c.logs({ ...common, follow: false })) as unknown as Buffer));
     return out;
+  }
+
+  async explain(unit: string): Promise<UnitExplanation | undefined> {
+    let info: Dockerode.ContainerInspectInfo;
+    try {
+      info = await this.docker.getContainer(unit).inspect();
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw e;
+    }
+    const h = info.State.Health;
+    const failed = [...(h?.Log ?? [])].reverse().find((l) => l.ExitCode !== 0);
+    return {
+      running: info.State.Running,
+      exitCode: info.State.ExitCode,
+      error: info.State.Error,
+      health: (h?.Status as Health | undefined) ?? 'none',
+      lastProbe: failed?.Output.trim() ?? '',
+      restarting: info.State.Restarting,
+    };
   }
 
   async lastLogs(unit: string, lines: number): Promise<string> {

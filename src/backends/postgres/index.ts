@@ -1,0 +1,4 @@
+// PostgreSQL: the only module that talks to it (through node-postgres).
+export { connect, quoteIdent, sqlState, type PgClient, type PgConnection } from './client.js';
+export { provisionDatabase, type Change, type DatabaseGrant, type ProvisionResult } from './provision.js';
+export { replicationStatus, type ReplicationStatus } from './replication.js';

@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { DockerEngine } from '../engines/docker/engine.js';
+import { ExitCode } from '../errors.js';
+import { certStatus, type CertResult } from '../ops/certs.js';
+import { dockerEdgeControl, edgeRoutes } from '../ops/edge-sync.js';
+import { loadPlatformDir } from '../platformdir/load.js';
+import type { Out } from './output.js';
+import { handler, withJson } from './command.js';
+
+export function registerCerts(program: Command): void {
+  const certs = program
+    .command('certs')
+    .description("the instances' TLS certificates (ACME, served by the edge)");
+
+  withJson(certs.command('status').description('every domain: issuer, expiry, days left, last attempt'))
+    .addHelpText('after', '\nExamples:\n  odp certs status\n  odp certs status --json')
+    .action(
+      handler(async (ctx) => {
+        const pd = await loadPlatformDir(ctx.dir);
+        const held = new Map(certStatus(pd.dir).map((c) => [c.domain, c]));
+        const rows = edgeRoutes(pd).map((r) => held.get(r.domain) ?? { domain: r.domain });
+        ctx.out.data({ certificates: rows });
+        for (const c of rows) {
+          const state =
+            'daysLeft' in c && c.daysLeft !== undefined
+              ? `${c.daysLeft} days left (${c.issuer})`
+              : 'none yet';
+          const last = 'last' in c && c.last ? `  last: ${c.last.outcome} ${c.last.at.toISOString()}` : '';
+          ctx.out.line(`${c.domain.padEnd(44)} ${state}${last}`);
+        }
+        return 0;
+      }),
+    );
+
+  const request = (name: string, description: string, force: boolean) =>
+    withJson(certs.command(`${name} [domain]`).description(description))
+      .option('--force', force ? 'renew even when not due' : 'ask again even when one is held')
+      .action(
+        handler(async (ctx, domain: string | undefined, o: { force?: boolean }) => {
+          const pd = await loadPlatformDir(ctx.dir);
+          const engine = new DockerEngine();
+          await engine.ping();
+          const results = await dockerEdgeControl(engine.docker).certify(pd, {
+            ...(domain ? { domains: [domain] } : {}),
+            force: Boolean(o.force),
+            onEvent: (e) =>
+              e.phase === 'requesting' ? ctx.out.note(`requesting ${e.domain}: ${e.reason}`) : undefined,
+          });
+          return report(ctx.out, results);
+        }),
+      );
+  request('issue', 'request the certificates declared instances lack (or one domain)', false).addHelpText(
+    'after',
+    '\nExamples:\n  odp certs issue\n  odp certs issue integration.neomedical.odoo.example.ch',
+  );
+  request(
+    'renew',
+    'renew the certificates due (within acme.renewBeforeDays) or one domain',
+    true,
+  ).addHelpText(
+    'after',
+    '\nExamples:\n  odp certs renew\n  odp certs renew neomedical.odoo.example.ch --force',
+  );
+}
+
+function report(out: Out, results: CertResult[]): number {
+  out.data({ certificates: results });
+  for (const r of results) {
+    const until = r.notAfter ? ` until ${r.notAfter.toISOString().slice(0, 10)}` : '';
+    out.line(`${r.domain.padEnd(44)} ${r.action}${until}${r.reason ? `: ${r.reason}` : ''}`);
+  }
+  return results.some((r) => r.action === 'failed') ? ExitCode.failure : ExitCode.ok;
+}

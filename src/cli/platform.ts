@@ -1,0 +1,141 @@
+import type { Command } from 'commander';
+import { DockerEngine } from '../engines/docker/engine.js';
+import { ExitCode } from '../errors.js';
+import { dockerEdgeControl } from '../ops/edge-sync.js';
+import { platformHealth } from '../ops/platform-health.js';
+import { platformSecrets } from '../ops/platform-secrets.js';
+import { platformDown, platformServices, platformUp } from '../ops/platform.js';
+import { formatPlan } from '../plan/plan.js';
+import { loadPlatformDir } from '../platformdir/load.js';
+import { handler, withJson } from './command.js';
+import { confirmDestroy } from './confirm.js';
+import { makeProgress } from './progress.js';
+
+export function registerPlatform(program: Command): void {
+  const platform = program
+    .command('platform')
+    .description('the shared services: PostgreSQL cluster, Redis, object storage, the HTTPS edge');
+
+  withJson(
+    platform
+      .command('up')
+      .description('create or converge the shared services')
+      .option('--dry-run', 'print the plan and change nothing')
+      .option('--passphrase-file <file>', 'passphrase of platform.env.gpg (created on first run)'),
+  )
+    .addHelpText('after', '\nExamples:\n  odp platform up --dry-run\n  odp platform up')
+    .action(
+      handler(async (ctx, o: { dryRun?: boolean; passphraseFile?: string; json?: boolean }) => {
+        const progress = makeProgress({ json: o.json });
+        try {
+          const engine = new DockerEngine();
+          const r = await platformUp(engine, ctx.dir, {
+            ...o,
+            edge: dockerEdgeControl(engine.docker),
+            progress,
+            onPlan: (p) => (o.json ? undefined : progress.note(formatPlan(p))),
+          });
+          progress.stop();
+          ctx.out.data({
+            applied: r.applied,
+            steps: r.plan.steps.length,
+            plan: r.planText,
+            generatedSecrets: r.generatedSecrets,
+            certificates: r.certificates,
+          });
+          if (o.dryRun || !r.applied) ctx.out.line(r.planText);
+          if (r.generatedSecrets.length)
+            ctx.out.line(`generated ${r.generatedSecrets.join(', ')} into platform.env.gpg`);
+          ctx.out.line(`platform ${r.pd.platform.name} is ${r.applied ? 'up' : 'up to date'}`);
+          for (const c of r.certificates) {
+            const until = c.notAfter ? ` until ${c.notAfter.toISOString().slice(0, 10)}` : '';
+            ctx.out.line(
+              `  certificate ${c.domain.padEnd(40)} ${c.action}${until}${c.reason ? `: ${c.reason}` : ''}`,
+            );
+          }
+          return 0;
+        } finally {
+          progress.stop();
+        }
+      }),
+    );
+
+  withJson(
+    platform
+      .command('status')
+      .description('each shared service: up or down, and why; replica lag, Redis, certificates')
+      .option('--passphrase-file <file>', 'passphrase of platform.env.gpg (for the replica lag)'),
+  )
+    .addHelpText('after', '\nExamples:\n  odp platform status\n  odp platform status --json')
+    .action(
+      handler(async (ctx, o: { passphraseFile?: string }) => {
+        const pd = await loadPlatformDir(ctx.dir);
+        const engine = new DockerEngine();
+        const services = await platformServices(engine, pd);
+        // The replica's lag needs the superuser password: asked only when one can be had.
+        const secrets = await platformSecrets(ctx.dir, { ...o, generate: false }).catch(() => undefined);
+        const health = await platformHealth(engine, pd, secrets?.values.get('POSTGRES_PASSWORD'));
+        ctx.out.data({ platform: pd.platform.name, services, ...health });
+        for (const s of services) {
+          const port = Object.values(s.ports)[0];
+          const where = port ? `  127.0.0.1:${port}` : '';
+          ctx.out.line(
+            `${s.service.padEnd(22)} ${s.state.padEnd(9)}${where}${s.reason ? `  ${s.reason}` : ''}`,
+          );
+        }
+        const r = health.replication;
+        if (r && 'error' in r) ctx.out.line(`replication            unknown   ${r.error}`);
+        else if (r) {
+          const secs = r.lagSeconds === null ? 'idle' : `${r.lagSeconds.toFixed(1)} s`;
+          ctx.out.line(
+            `replication            ${r.connected ? 'streaming' : 'broken'}  lag ${r.lagBytes} bytes, ${secs}${r.detail ? `  ${r.detail}` : ''}`,
+          );
+        }
+        for (const [tier, st] of Object.entries(health.redis)) {
+          const text = 'error' in st ? st.error : `${st.keys} keys, AOF ${st.aofEnabled ? 'on' : 'OFF'}`;
+          ctx.out.line(`redis ${tier.padEnd(16)} ${text}`);
+        }
+        for (const c of health.certificates) {
+          const left =
+            'daysLeft' in c && c.daysLeft !== undefined ? `${c.daysLeft} days left` : 'no certificate yet';
+          ctx.out.line(`certificate ${c.domain.padEnd(40)} ${left}`);
+        }
+        return services.every((s) => s.state === 'up') ? ExitCode.ok : ExitCode.failure;
+      }),
+    );
+
+  platform
+    .command('down')
+    .description('stop the shared services; volumes are kept unless --purge')
+    .option('--purge', 'also delete every volume: all databases, sessions, files and certificates')
+    .option('-y, --yes', 'do not ask')
+    .option('--confirm <platform>', 'with --purge: the platform name, typed out')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  odp platform down --yes\n  odp platform down --purge --yes --confirm odoo-platform',
+    )
+    .action(
+      handler(async (ctx, o: { purge?: boolean; yes?: boolean; confirm?: string }) => {
+        const pd = await loadPlatformDir(ctx.dir);
+        const name = pd.platform.name;
+        await confirmDestroy({
+          what: o.purge
+            ? `the shared services of ${name} and ALL their data`
+            : `the shared services of ${name} (data kept)`,
+          yes: o.yes,
+          confirm: o.confirm,
+          ...(o.purge ? { typeToConfirm: name } : {}),
+        });
+        const progress = makeProgress();
+        try {
+          const r = await platformDown(new DockerEngine(), ctx.dir, { purge: Boolean(o.purge), progress });
+          ctx.out.line(
+            `removed ${r.removed.length} objects${r.kept.length ? `; kept ${r.kept.length} volumes` : ''}`,
+          );
+        } finally {
+          progress.stop();
+        }
+        return 0;
+      }),
+    );
+}

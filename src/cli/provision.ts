@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { DockerEngine } from '../engines/docker/engine.js';
+import { provision } from '../ops/provision.js';
+import { handler, withJson } from './command.js';
+
+export function registerProvision(program: Command): void {
+  withJson(
+    program
+      .command('provision <project> <instance>')
+      .description('create what an integration or prod instance needs on the shared services (idempotent)')
+      .option('--passphrase-file <file>', 'secrets passphrase file'),
+  )
+    .addHelpText(
+      'after',
+      `
+Creates its database role and database (CONNECT revoked from everybody else), its
+bucket and its Redis prefix. Running it again changes nothing; after
+\`odp secrets rotate\` it applies the new database password.
+
+Examples:
+  odp provision neomedical integration
+  odp provision neomedical prod --json`,
+    )
+    .action(
+      handler(async (ctx, project: string, instance: string, o: { passphraseFile?: string }) => {
+        const r = await provision(new DockerEngine(), ctx.dir, project, instance, o);
+        ctx.out.data(r);
+        ctx.out.line(`${project}/${instance}:`);
+        ctx.out.line(`  role      ${r.role.padEnd(36)} ${r.postgres.role}`);
+        ctx.out.line(`  database  ${r.database.padEnd(36)} ${r.postgres.database}`);
+        ctx.out.line(
+          `  connect   ${'revoked from PUBLIC, granted to the role'.padEnd(36)} ${r.postgres.connect}`,
+        );
+        ctx.out.line(`  bucket    ${r.bucket.name.padEnd(36)} ${r.bucket.change}`);
+        ctx.out.line(`  redis     ${`${r.redisPrefix.prefix}:*`.padEnd(36)} ${r.redisPrefix.change}`);
+        return 0;
+      }),
+    );
+}

@@ -1,0 +1,180 @@
+// The original document's common stacks as one platform stack: the PostgreSQL
+// cluster (primary + streaming replica), the integration PostgreSQL, Redis for
+// prod and for integration, the embedded S3-compatible server, and the edge.
+// Each tier has a network that its instances join, where they reach `db`,
+// `redis` and (embedded) `s3` through links, as Rancher's external_links did.
+import { unitName } from '../engines/engine.js';
+import type { Service, Stack } from '../model/stack.js';
+import { Secret, type EnvValue } from '../secret.js';
+import type { PlatformSpec } from '../spec/platform-schema.js';
+
+export type Tier = 'prod' | 'integration';
+
+export function platformStackName(platform: Pick<PlatformSpec, 'name'>): string {
+  return `${platform.name}-shared`;
+}
+
+/** The container name of a shared service (one replica each). */
+export function sharedUnit(platform: Pick<PlatformSpec, 'name'>, service: string): string {
+  return unitName(platformStackName(platform), service, 1);
+}
+
+export function tierNetwork(platform: Pick<PlatformSpec, 'name'>, tier: Tier): string {
+  return `${platform.name}-shared-${tier}`;
+}
+
+export function edgeNetwork(platform: Pick<PlatformSpec, 'name'>): string {
+  return `${platform.name}-edge`;
+}
+
+/** Secrets of the platform itself, in `platform.env.gpg`; `platform up` generates missing ones. */
+export const platformSecretKeys = [
+  'POSTGRES_PASSWORD',
+  'POSTGRES_REPLICATION_PASSWORD',
+  'POSTGRES_INTEGRATION_PASSWORD',
+] as const;
+
+/** Where Odoo containers of a tier reach the shared services. */
+export function tierLinks(platform: PlatformSpec, tier: Tier): Record<string, string> {
+  return {
+    db: sharedUnit(platform, `postgres-${tier}`),
+    redis: sharedUnit(platform, `redis-${tier}`),
+    ...(platform.services.storage.embedded ? { s3: sharedUnit(platform, 's3') } : {}),
+  };
+}
+
+/** Embedded storage answers on a fixed loopback port for odp, as `s3` for containers. */
+export const EMBEDDED_S3_PORT = 4569;
+
+export function composePlatform(
+  platform: PlatformSpec,
+  secrets: ReadonlyMap<string, Secret>,
+): { stack: Stack; missingSecrets: string[] } {
+  const name = platformStackName(platform);
+  const missing: string[] = [];
+  const secret = (k: string): Secret => {
+    const s = secrets.get(k);
+    if (!s) missing.push(k);
+    return s ?? new Secret('');
+  };
+  const labels = (service: string) => ({
+    'odp.platform': platform.name,
+    'odp.project': '_platform',
+    'odp.instance': 'shared',
+    'odp.service': service,
+  });
+  const on = (host: string, extra: string[] = []) => ({
+    labels: [`host:${host}`, ...extra],
+    global: false,
+    replicas: 1,
+  });
+  const volume = (service: string, target: string) => ({ volume: `${name}-${service}`, target });
+  const quick = { intervalSeconds: 1, timeoutSeconds: 3, retries: 30, startPeriodSeconds: 120 };
+  const base = (service: string, image: string): Service => ({
+    name: service,
+    role: 'db',
+    image,
+    env: new Map<string, EnvValue>(),
+    externalNetworks: [],
+    ports: [],
+    volumes: [],
+    dependsOn: [],
+    placement: on(platform.services.postgres.primary),
+    labels: labels(service),
+  });
+  const s = platform.services;
+  const net = (tier: Tier) => ({ name: tierNetwork(platform, tier), aliases: {} });
+
+  const postgres = (
+    service: string,
+    tier: Tier,
+    host: string,
+    password: Secret,
+    extra: [string, EnvValue][] = [],
+  ) => ({
+    ...base(service, platform.images.postgres),
+    env: new Map<string, EnvValue>([
+      ['POSTGRES_USER', 'postgres'],
+      ['POSTGRES_PASSWORD', password],
+      ...extra,
+    ]),
+    externalNetworks: [net(tier)],
+    ports: [{ container: 5432, published: 0 }],
+    volumes: [volume(service, '/var/lib/postgresql/data')],
+    health: { command: ['pg_isready', '-U', 'postgres', '-h', '127.0.0.1'], ...quick },
+    placement: on(host),
+  });
+  const replication: [string, EnvValue][] = [
+    ['POSTGRES_REPLICATION_USER', 'replicator'],
+    ['POSTGRES_REPLICATION_PASSWORD', secret('POSTGRES_REPLICATION_PASSWORD')],
+  ];
+  const superuser = secret('POSTGRES_PASSWORD');
+  const services: Service[] = [postgres('postgres-prod', 'prod', s.postgres.primary, superuser, replication)];
+  if (s.postgres.replica) {
+    services.push({
+      ...postgres('postgres-replica', 'prod', s.postgres.replica, superuser, [
+        ...replication,
+        ['POSTGRES_PRIMARY_HOST', sharedUnit(platform, 'postgres-prod')],
+      ]),
+      dependsOn: ['postgres-prod'],
+    });
+  }
+  services.push(
+    postgres(
+      'postgres-integration',
+      'integration',
+      s.postgresIntegration.host,
+      secret('POSTGRES_INTEGRATION_PASSWORD'),
+    ),
+  );
+  for (const tier of ['prod', 'integration'] as const) {
+    const host = tier === 'prod' ? s.redis.host : s.redisIntegration.host;
+    services.push({
+      ...base(`redis-${tier}`, platform.images.redis),
+      role: 'redis',
+      // Sessions survive a restart: append-only file, fsync every second.
+      command: ['redis-server', '--appendonly', 'yes', '--appendfsync', 'everysec', '--protected-mode', 'no'],
+      externalNetworks: [net(tier)],
+      ports: [{ container: 6379, published: 0 }],
+      volumes: [volume(`redis-${tier}`, '/data')],
+      health: { command: ['redis-cli', 'ping'], ...quick },
+      placement: on(host),
+    });
+  }
+  if (s.storage.embedded) {
+    services.push({
+      ...base('s3', platform.images.s3),
+      role: 'db',
+      externalNetworks: [net('prod'), net('integration')],
+      ports: [{ container: EMBEDDED_S3_PORT, published: EMBEDDED_S3_PORT }],
+      volumes: [volume('s3', '/data')],
+      health: { http: { path: '/', port: EMBEDDED_S3_PORT }, ...quick },
+      placement: on(s.edge.hosts[0]!),
+    });
+  }
+  services.push({
+    ...base('edge', platform.images.haproxy),
+    role: 'nginx',
+    externalNetworks: [{ name: edgeNetwork(platform), aliases: {} }],
+    ports: [
+      { container: 80, published: s.edge.httpPort, hostIp: s.edge.bind },
+      { container: 443, published: s.edge.httpsPort, hostIp: s.edge.bind },
+    ],
+    // The edge's configuration and certificates live on this volume, pushed by odp
+    // and reloaded without dropping connections; a restarted edge keeps the last good one.
+    volumes: [volume('edge', '/usr/local/etc/haproxy')],
+    health: { http: { path: '/.odp/edge-health', port: 80 }, ...quick },
+    placement: { labels: ['edge'], global: false, replicas: 1 },
+  });
+  const stack: Stack = {
+    platform: platform.name,
+    project: '_platform',
+    instance: 'shared',
+    name,
+    domain: platform.domain,
+    services,
+    volumes: services.flatMap((x) => x.volumes.map((v) => v.volume)),
+    network: name,
+  };
+  return { stack, missingSecrets: missing };
+}

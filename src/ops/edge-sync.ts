@@ -1,0 +1,145 @@
+// Keeps the edge in step with the spec: one route per declared instance (its
+// domain to its Odoo units' nginx, by container name), the certificates odp
+// holds, applied as one checked release and reloaded without dropping a
+// connection. Certificates are requested through the same edge (HTTP-01).
+import { readFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
+import { isAbsolute, join } from 'node:path';
+import type Dockerode from 'dockerode';
+import { resolveInstance } from '../compose/instance.js';
+import { sharedUnit } from '../compose/platform.js';
+import { Edge, type EdgeApplied } from '../backends/haproxy/edge.js';
+import { unitName } from '../engines/engine.js';
+import type { PlatformDir } from '../platformdir/load.js';
+import { renderHaproxyCfg, type EdgeRoute } from '../render/haproxy-cfg.js';
+import { Secret } from '../secret.js';
+import { instanceNames } from '../spec/project-schema.js';
+import { CertStore } from '../state/certs.js';
+import { ensureCertificates, type CertProgress, type CertResult } from './certs.js';
+
+export function edgeFor(docker: Dockerode, pd: PlatformDir): Edge {
+  return new Edge(docker, sharedUnit(pd.platform, 'edge'));
+}
+
+/** Every declared instance's domain and the Odoo units that serve it. */
+export function edgeRoutes(pd: PlatformDir): EdgeRoute[] {
+  const routes: EdgeRoute[] = [];
+  for (const { spec } of pd.projects.values()) {
+    for (const name of instanceNames) {
+      if (!spec.instances[name]) continue;
+      const inst = resolveInstance(pd.platform, spec, name);
+      const servers = Array.from({ length: inst.placement.replicas }, (_, i) =>
+        unitName(inst.stackName, 'odoo', i + 1),
+      );
+      routes.push({ domain: inst.domain, servers });
+    }
+  }
+  return routes;
+}
+
+export async function syncEdge(docker: Dockerode, pd: PlatformDir): Promise<EdgeApplied> {
+  const routes = edgeRoutes(pd);
+  const store = CertStore.open(pd.dir);
+  let certs: Map<string, Secret>;
+  try {
+    const wanted = new Set(routes.map((r) => r.domain));
+    // A certificate file is the chain followed by its key, as HAProxy reads it.
+    certs = new Map(
+      store
+        .list()
+        .filter((c) => wanted.has(c.domain))
+        .map((c) => [c.domain, new Secret(`${c.certPem.trim()}\n${c.keyPem.reveal().trim()}\n`)]),
+    );
+  } finally {
+    store.close();
+  }
+  const cfg = renderHaproxyCfg({ routes, certificates: [...certs.keys()] });
+  return edgeFor(docker, pd).apply(cfg, certs);
+}
+
+/** Requests what is missing or due (all declared domains, or the ones named), then serves them. */
+export async function certifyThroughEdge(
+  docker: Dockerode,
+  pd: PlatformDir,
+  o: { domains?: string[]; force?: boolean; onEvent?: (e: CertProgress) => void },
+): Promise<CertResult[]> {
+  const edge = edgeFor(docker, pd);
+  const acme = pd.platform.acme;
+  const caFile = acme.caFile && (isAbsolute(acme.caFile) ? acme.caFile : join(pd.dir, acme.caFile));
+  const results = await ensureCertificates({
+    platformDir: pd.dir,
+    acme,
+    domains: o.domains ?? edgeRoutes(pd).map((r) => r.domain),
+    http01: { set: (t, k) => edge.setChallenge(t, k), remove: (t) => edge.removeChallenge(t) },
+    ...(caFile ? { caCertificates: await readFile(caFile, 'utf8') } : {}),
+    skipChallengeVerification: !acme.verifyChallenges,
+    ...(o.force ? { force: true } : {}),
+    ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+  });
+  if (results.some((r) => r.action === 'issued' || r.action === 'renewed')) await syncEdge(docker, pd);
+  return results;
+}
+
+/**
+ * Resolves once the edge answers 2xx for the domain's health path, i.e. HAProxy
+ * has resolved the instance's new containers and its health checks passed.
+ * Until then users would get the edge's 503; a deploy is not done before this.
+ */
+export async function waitRouted(pd: PlatformDir, domain: string, timeoutMs: number): Promise<boolean> {
+  const { httpsPort, bind } = pd.platform.services.edge;
+  const host = bind === '0.0.0.0' ? '127.0.0.1' : bind;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const status = await new Promise<number>((resolve) => {
+      const req = httpsRequest(
+        // The certificate may not exist yet: reachability is what is probed here.
+        {
+          host,
+          port: httpsPort,
+          path: '/web/health',
+          servername: domain,
+          headers: { Host: domain },
+          rejectUnauthorized: false,
+          timeout: 3000,
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(0));
+      req.end();
+    });
+    if (status >= 200 && status < 300) return true;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
+}
+
+/** What ops need of the edge; the CLI builds it for the engine it holds. */
+export interface EdgeControl {
+  sync(pd: PlatformDir): Promise<EdgeApplied>;
+  /** Whether the edge of this platform runs at all (an instance can live without it). */
+  running(pd: PlatformDir): Promise<boolean>;
+  waitRouted(pd: PlatformDir, domain: string, timeoutMs: number): Promise<boolean>;
+  certify(
+    pd: PlatformDir,
+    o?: { domains?: string[]; force?: boolean; onEvent?: (e: CertProgress) => void },
+  ): Promise<CertResult[]>;
+}
+
+export function dockerEdgeControl(docker: Dockerode): EdgeControl {
+  return {
+    sync: (pd) => syncEdge(docker, pd),
+    running: async (pd) =>
+      (
+        await docker
+          .getContainer(sharedUnit(pd.platform, 'edge'))
+          .inspect()
+          .catch(() => undefined)
+      )?.State.Running === true,
+    waitRouted,
+    certify: (pd, o = {}) => certifyThroughEdge(docker, pd, o),
+  };
+}

@@ -1,0 +1,73 @@
+// The platform's state: an embedded SQLite database in the state directory
+// (certificates and ACME accounts, deploy history, the job queue). Migrations
+// are numbered and applied in order at open, inside one transaction each.
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { stateDir } from './lock.js';
+
+export type StateDb = Database.Database;
+
+/** Schema steps, in order; never edit a released one, add the next. */
+const migrations: string[] = [
+  `CREATE TABLE acme_accounts (
+     directory TEXT PRIMARY KEY,
+     email TEXT NOT NULL,
+     key_pem TEXT NOT NULL,
+     url TEXT,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE certificates (
+     domain TEXT PRIMARY KEY,
+     cert_pem TEXT NOT NULL,
+     key_pem TEXT NOT NULL,
+     not_before TEXT NOT NULL,
+     not_after TEXT NOT NULL,
+     issuer TEXT NOT NULL,
+     directory TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE certificate_events (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     domain TEXT NOT NULL,
+     at TEXT NOT NULL,
+     outcome TEXT NOT NULL,
+     detail TEXT,
+     retry_after TEXT
+   );`,
+  // Which instance owns which Redis session prefix: two instances never share one.
+  `CREATE TABLE redis_prefixes (
+     prefix TEXT PRIMARY KEY,
+     project TEXT NOT NULL,
+     instance TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );`,
+];
+
+export function openState(platformDir: string): StateDb {
+  const dir = stateDir(platformDir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, 'state.sqlite');
+  // Private keys live here: the file is created owner-only before SQLite opens it.
+  closeSync(openSync(file, 'a', 0o600));
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: StateDb): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+  const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+  let version = row?.version ?? 0;
+  if (!row) db.prepare('INSERT INTO schema_version (version) VALUES (0)').run();
+  for (; version < migrations.length; version++) {
+    const step = migrations[version]!;
+    db.transaction(() => {
+      db.exec(step);
+      db.prepare('UPDATE schema_version SET version = ?').run(version + 1);
+    })();
+  }
+}
