@@ -46,6 +46,7 @@ Examples:
         for (const [inst, d] of Object.entries(r.domains)) ctx.out.line(`  ${inst.padEnd(12)}https://${d}`);
         ctx.out.line(`  buckets     ${Object.values(r.buckets).join(', ')}`);
         ctx.out.line(`  secrets     ${r.secretKeys.length} generated passwords, encrypted`);
+        ctx.out.line(`next: odp platform up   (routes its domains and requests their certificates now)`);
         return 0;
       }),
     );

@@ -43,8 +43,14 @@ export function tierLinks(platform: PlatformSpec, tier: Tier): Record<string, st
   };
 }
 
-/** Embedded storage answers on a fixed loopback port for odp, as `s3` for containers. */
+/** The embedded server's port in its container; containers reach it as `s3:4569`. */
 export const EMBEDDED_S3_PORT = 4569;
+
+/** Where odp reaches the embedded server on this host: the port of storage.endpoint. */
+export function embeddedS3HostPort(platform: PlatformSpec): number {
+  const url = new URL(platform.services.storage.endpoint);
+  return Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+}
 
 export function composePlatform(
   platform: PlatformSpec,
@@ -146,7 +152,7 @@ export function composePlatform(
       ...base('s3', platform.images.s3),
       role: 'db',
       externalNetworks: [net('prod'), net('integration')],
-      ports: [{ container: EMBEDDED_S3_PORT, published: EMBEDDED_S3_PORT }],
+      ports: [{ container: EMBEDDED_S3_PORT, published: embeddedS3HostPort(platform) }],
       volumes: [volume('s3', '/data')],
       health: { http: { path: '/', port: EMBEDDED_S3_PORT }, ...quick },
       placement: on(s.edge.hosts[0]!),

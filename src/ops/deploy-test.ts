@@ -117,6 +117,10 @@ async function throughEdge(pd: PlatformDir, domain: string, o: DeployTestOptions
     return;
   }
   o.progress.done('edge');
+  // A new instance gets its certificate now, not on go-live day; a held one is kept.
+  const [cert] = await o.edge.certify(pd, { domains: [domain] });
+  if (cert?.action === 'failed')
+    o.progress.note(`warning: no certificate for ${domain} yet: ${cert.reason ?? ''}`);
 }
 
 function refuseViolations(pd: PlatformDir, project: string): void {

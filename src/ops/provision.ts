@@ -4,7 +4,7 @@
 // everybody else, its bucket, its Redis prefix. Replaces the original
 // document's `docker exec … psql -c "CREATE DATABASE …"`.
 import { resolveInstance } from '../compose/instance.js';
-import { EMBEDDED_S3_PORT, sharedUnit, type Tier } from '../compose/platform.js';
+import { sharedUnit, type Tier } from '../compose/platform.js';
 import { connect, provisionDatabase, type ProvisionResult } from '../backends/postgres/index.js';
 import { ObjectStorage, type BucketChange } from '../backends/s3/index.js';
 import type { Engine } from '../engines/engine.js';
@@ -82,7 +82,8 @@ export async function provision(
 
   const storage = pd.platform.services.storage;
   const s3 = new ObjectStorage({
-    endpoint: storage.embedded ? `http://127.0.0.1:${EMBEDDED_S3_PORT}` : storage.endpoint,
+    // Embedded: storage.endpoint is where this host reaches it (containers use `s3`).
+    endpoint: storage.endpoint,
     region: storage.region,
     accessKeyId: need('AWS_ACCESS_KEY_ID'),
     secretAccessKey: need('AWS_SECRET_ACCESS_KEY'),

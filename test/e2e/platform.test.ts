@@ -38,12 +38,14 @@ let tp: TestPlatform;
 let pebble: PebbleHandle;
 let httpPort = 0;
 let httpsPort = 0;
+let s3Port = 0;
 const domain = (p: string) => `test.${p}.odp.test`;
 
 before(async () => {
   await setUp();
   httpPort = await freePort();
   httpsPort = await freePort();
+  s3Port = await freePort();
   pebble = await startPebble({ httpPort });
   const project = uniqueName('e2eplat');
   tp = await makePlatform(project, {
@@ -55,7 +57,7 @@ before(async () => {
   });
   const file = path.join(tp.dir, 'platform.yaml');
   const p = parse(await readFile(file, 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  p.services.storage = { endpoint: 'http://127.0.0.1:4569', region: 'us-east-1', embedded: true };
+  p.services.storage = { endpoint: `http://127.0.0.1:${s3Port}`, region: 'us-east-1', embedded: true };
   p.services.edge = { hosts: ['app1'], bind: '127.0.0.1', httpPort, httpsPort };
   await writeFile(path.join(tp.dir, 'pebble-listener.pem'), pebble.listenerCa);
   p.acme = {
@@ -213,7 +215,7 @@ test('a session in Redis survives a restart; an object put through the storage e
   after.disconnect();
 
   const s3 = new ObjectStorage({
-    endpoint: 'http://127.0.0.1:4569',
+    endpoint: `http://127.0.0.1:${s3Port}`,
     region: 'us-east-1',
     accessKeyId: new Secret('S3RVER'),
     secretAccessKey: new Secret('S3RVER'),

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parse, stringify } from 'yaml';
+import { freePort } from '../helpers/pebble.js';
 import { composePlatform, platformSecretKeys, tierNetwork } from '../../src/compose/platform.js';
 import { DockerEngine } from '../../src/engines/docker/engine.js';
 import { LABEL } from '../../src/engines/engine.js';
@@ -43,11 +44,12 @@ export async function buildSharedImages(): Promise<void> {
 
 /** examples/platform/platform.yaml under `name`, with the embedded S3 server on loopback. */
 export async function examplePlatform(name: string): Promise<PlatformSpec> {
+  const s3Port = await freePort();
   const file = new URL('../../examples/platform/platform.yaml', import.meta.url);
   const d = parse(await readFile(file, 'utf8')) as Data;
   d.name = name;
   d.services.storage.embedded = true;
-  d.services.storage.endpoint = 'http://127.0.0.1:4569';
+  d.services.storage.endpoint = `http://127.0.0.1:${s3Port}`;
   return parseSpec('platform.yaml', stringify(d), platformSchema).value;
 }
 

@@ -17,7 +17,7 @@ import {
 } from '../../src/backends/postgres/index.js';
 import { redisConnect, redisStatus, type RedisClient } from '../../src/backends/redis/index.js';
 import { ObjectStorage } from '../../src/backends/s3/index.js';
-import { EMBEDDED_S3_PORT, sharedUnit } from '../../src/compose/platform.js';
+import { sharedUnit } from '../../src/compose/platform.js';
 import { Secret } from '../../src/secret.js';
 import {
   applyShared,
@@ -246,7 +246,7 @@ test('a Redis session survives a restart of redis-prod (AOF); redis-integration 
 test('an object put through the embedded S3 endpoint is read back; buckets are created once', async () => {
   const s3rver = new Secret('S3RVER');
   const storage = new ObjectStorage({
-    endpoint: `http://127.0.0.1:${EMBEDDED_S3_PORT}`,
+    endpoint: p.spec.services.storage.endpoint,
     region: p.spec.services.storage.region,
     accessKeyId: s3rver,
     secretAccessKey: s3rver,
