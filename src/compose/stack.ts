@@ -55,9 +55,12 @@ export function composeStack(
     ports: [{ container: 8069 }, { container: 8072 }],
     volumes: [],
     dependsOn: instanceName === 'test' ? ['db', 'redis'] : [],
+    // Both image flavours wait for PostgreSQL in their entrypoint (wait_postgres.sh,
+    // wait-for-psql.py): starting Odoo with the database overlaps their start-ups.
+    startsAfter: 'started',
     health: {
       http: { path: '/web/health', port: 8069 },
-      intervalSeconds: 2,
+      intervalSeconds: 1,
       timeoutSeconds: 3,
       retries: 3,
       startPeriodSeconds: 300,
@@ -80,6 +83,8 @@ export function composeStack(
     ports: [{ container: 80 }],
     volumes: [],
     dependsOn: ['odoo'],
+    // It needs Odoo's network namespace, not Odoo ready: its own health check waits for that.
+    startsAfter: 'started',
     // Healthy when a request goes through it to Odoo: the whole route works.
     health: { http: { path: '/web/health', port: 80 }, ...quickHealth },
     placement: inst.placement,

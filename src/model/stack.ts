@@ -47,6 +47,12 @@ export interface Service {
   ports: { container: number; published?: number; hostIp?: string }[];
   volumes: VolumeMount[];
   dependsOn: string[];
+  /**
+   * What this service needs of its dependencies before it starts: `healthy` (the
+   * default), or only `started` when it waits for them itself (Odoo images wait
+   * for PostgreSQL in their entrypoint; a sidecar needs its owner's namespace only).
+   */
+  startsAfter?: 'healthy' | 'started';
   health?: HealthCheck;
   placement: Placement;
   labels: Record<string, string>;

@@ -4,6 +4,7 @@
 // bad tag never leaves the team without a test instance. Then the plan: when
 // anything changed the whole stack is rebuilt and the database starts empty,
 // installed with the small data set by the image's own migration at start.
+import { createHash } from 'node:crypto';
 import { composeStack } from '../compose/stack.js';
 import type { Engine } from '../engines/engine.js';
 import { OdpError } from '../errors.js';
@@ -12,6 +13,7 @@ import { formatPlan, planStack, type Plan } from '../plan/plan.js';
 import { loadPlatformDir, requireProject, type PlatformDir } from '../platformdir/load.js';
 import { revealEnv } from '../secret.js';
 import { runRules } from '../spec/rules/index.js';
+import { openState } from '../state/db.js';
 import { withInstanceLock } from '../state/lock.js';
 import { applyPlan } from './apply-plan.js';
 import type { Progress } from './progress.js';
@@ -70,7 +72,7 @@ export async function deployTest(
   }
   await engine.ping();
   const imageIds = await resolveImages(engine, stack);
-  await checkNginx(engine, stack);
+  await checkNginx(engine, stack, imageIds, dir);
   o.progress.done('preflight');
 
   const key = `${projectName}-test`;
@@ -139,17 +141,39 @@ function refuseViolations(pd: PlatformDir, project: string): void {
   }
 }
 
-/** The sidecar's configuration, checked by the nginx binary of the image that will run it. */
-async function checkNginx(engine: Engine, stack: Stack): Promise<void> {
+/**
+ * The sidecar's configuration, checked by the nginx binary of the image that
+ * will run it; a configuration that image already accepted is not checked again.
+ */
+async function checkNginx(
+  engine: Engine,
+  stack: Stack,
+  imageIds: Record<string, string>,
+  dir: string,
+): Promise<void> {
   const nginx = serviceByRole(stack, 'nginx');
   const conf = nginx?.env.get('NGINX_CONF');
   if (!nginx || conf === undefined) return;
-  const r = await engine.runOneOff(nginx.image, ['nginx', '-t'], { NGINX_CONF: revealEnv(conf) });
-  if (r.exitCode !== 0) {
-    throw new OdpError('DEPLOY_FAILED', `nginx refuses the sidecar configuration of ${stack.name}`, {
-      detail: r.output.trim(),
-      hint: 'Nothing was changed.',
-    });
+  const digest = createHash('sha256')
+    .update(`${imageIds[nginx.image] ?? ''}\0${revealEnv(conf)}`)
+    .digest('hex');
+  const db = openState(dir);
+  try {
+    if (db.prepare('SELECT 1 FROM validated_configs WHERE digest = ?').get(digest)) return;
+    const r = await engine.runOneOff(nginx.image, ['nginx', '-t'], { NGINX_CONF: revealEnv(conf) });
+    if (r.exitCode !== 0) {
+      throw new OdpError('DEPLOY_FAILED', `nginx refuses the sidecar configuration of ${stack.name}`, {
+        detail: r.output.trim(),
+        hint: 'Nothing was changed.',
+      });
+    }
+    db.prepare('INSERT OR IGNORE INTO validated_configs (digest, what, at) VALUES (?, ?, ?)').run(
+      digest,
+      `nginx ${nginx.image}`,
+      new Date().toISOString(),
+    );
+  } finally {
+    db.close();
   }
 }
 

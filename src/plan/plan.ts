@@ -136,13 +136,16 @@ export function planStack(input: PlanInput): Plan {
   }
 
   // Runs, in dependency order: each waits for its dependencies to be healthy.
-  const healthy = new Map<string, number>(); // unit name → its wait step (or run step when unchanged: none)
+  // unit name → its run step and its wait step (units left as they are have neither)
+  const started = new Map<string, number>();
+  const healthy = new Map<string, number>();
   for (const u of orderByDependencies(desired)) {
     const name = unitName(stack.name, u.service.name, u.replica);
     const why = cause(u);
     if (!why) continue;
+    const gate = u.service.startsAfter === 'started' ? started : healthy;
     const deps = dependencyUnits(u, desired, stack.name)
-      .map((d) => healthy.get(d))
+      .map((d) => gate.get(d))
       .filter((x): x is number => x !== undefined);
     const vols = u.service.volumes
       .map((m) => volumeSteps.get(m.volume))
@@ -154,9 +157,10 @@ export function planStack(input: PlanInput): Plan {
       unit: u,
       cause: why,
     });
+    started.set(name, run);
     healthy.set(
       name,
-      add({ after: [run], kind: 'wait-healthy', unit: name, cause: 'before dependents start' }),
+      add({ after: [run], kind: 'wait-healthy', unit: name, cause: 'the deploy ends healthy' }),
     );
   }
   const unchanged = [...wanted].filter((n) => !healthy.has(n));

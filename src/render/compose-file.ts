@@ -116,7 +116,8 @@ function service(
   if (svc.dependsOn.length > 0) {
     const deps: Record<string, { condition: string }> = {};
     for (const d of svc.dependsOn) {
-      deps[d] = { condition: byName.get(d)?.health ? 'service_healthy' : 'service_started' };
+      const healthy = svc.startsAfter !== 'started' && byName.get(d)?.health;
+      deps[d] = { condition: healthy ? 'service_healthy' : 'service_started' };
     }
     out.depends_on = deps;
   }

@@ -42,6 +42,12 @@ const migrations: string[] = [
      instance TEXT NOT NULL,
      created_at TEXT NOT NULL
    );`,
+  // Configurations a binary already accepted (nginx -t in a given image): not checked twice.
+  `CREATE TABLE validated_configs (
+     digest TEXT PRIMARY KEY,
+     what TEXT NOT NULL,
+     at TEXT NOT NULL
+   );`,
 ];
 
 export function openState(platformDir: string): StateDb {

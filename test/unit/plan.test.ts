@@ -49,8 +49,12 @@ describe('the test instance', () => {
       plan.steps.find((s) => s.kind === 'wait-healthy' && s.unit.endsWith(`-${svc}-1`))!;
     // db and redis do not wait for each other
     assert.ok(!run('redis').after.includes(wait('db').id));
-    assert.ok(run('odoo').after.includes(wait('db').id) && run('odoo').after.includes(wait('redis').id));
-    assert.ok(run('nginx').after.includes(wait('odoo').id));
+    // Odoo waits for PostgreSQL itself: it starts once db and redis are started,
+    // and the sidecar once Odoo's namespace exists; the deploy waits for all healthy.
+    assert.ok(run('odoo').after.includes(run('db').id) && run('odoo').after.includes(run('redis').id));
+    assert.ok(!run('odoo').after.includes(wait('db').id));
+    assert.ok(run('nginx').after.includes(run('odoo').id));
+    assert.equal(plan.steps.filter((s) => s.kind === 'wait-healthy').length, 4);
     // nginx shares odoo's network; its port is published on odoo's unit
     const nginx = run('nginx');
     assert.ok(nginx.kind === 'run' && nginx.unit.sharesNetworkWithUnit === 'neomedical-odoo-test-odoo-1');

@@ -56,11 +56,11 @@ for (const inst of ['test', 'integration', 'prod'] as const) {
       assert.deepEqual(Object.keys(odoo.networks as object)[0], `neomedical-odoo-${inst}`);
     });
 
-    it('runs nginx in the network namespace of odoo, after odoo is healthy', () => {
+    it('runs nginx in the network namespace of odoo, once odoo has started', () => {
       assert.equal(nginx.network_mode, 'service:odoo');
       assert.equal(nginx.networks, undefined);
       assert.equal(nginx.ports, undefined);
-      assert.deepEqual(nginx.depends_on, { odoo: { condition: 'service_healthy' } });
+      assert.deepEqual(nginx.depends_on, { odoo: { condition: 'service_started' } });
       assert.equal(nginx.environment.NGX_ODOO_HOST, '127.0.0.1');
     });
 
@@ -93,8 +93,8 @@ for (const inst of ['test', 'integration', 'prod'] as const) {
       it('has its own db and redis, waited for until healthy', () => {
         assert.deepEqual(Object.keys(doc.services), ['db', 'redis', 'odoo', 'nginx']);
         assert.deepEqual(odoo.depends_on, {
-          db: { condition: 'service_healthy' },
-          redis: { condition: 'service_healthy' },
+          db: { condition: 'service_started' },
+          redis: { condition: 'service_started' },
         });
         assert.deepEqual((doc.services.db as Svc).healthcheck, {
           test: ['CMD', 'pg_isready', '-U', 'odoo'],
