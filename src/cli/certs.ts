@@ -67,7 +67,9 @@ function report(out: Out, results: CertResult[]): number {
   out.data({ certificates: results });
   for (const r of results) {
     const until = r.notAfter ? ` until ${r.notAfter.toISOString().slice(0, 10)}` : '';
-    out.line(`${r.domain.padEnd(44)} ${r.action}${until}${r.reason ? `: ${r.reason}` : ''}`);
+    out.line(
+      `${r.domain.padEnd(44)} ${r.action}${until}${r.reason && (r.action === 'failed' || r.action === 'deferred') ? `: ${r.reason}` : ''}`,
+    );
   }
   return results.some((r) => r.action === 'failed') ? ExitCode.failure : ExitCode.ok;
 }

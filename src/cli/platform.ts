@@ -50,7 +50,7 @@ export function registerPlatform(program: Command): void {
           for (const c of r.certificates) {
             const until = c.notAfter ? ` until ${c.notAfter.toISOString().slice(0, 10)}` : '';
             ctx.out.line(
-              `  certificate ${c.domain.padEnd(40)} ${c.action}${until}${c.reason ? `: ${c.reason}` : ''}`,
+              `  certificate ${c.domain.padEnd(40)} ${c.action}${until}${c.reason && (c.action === 'failed' || c.action === 'deferred') ? `: ${c.reason}` : ''}`,
             );
           }
           return 0;

@@ -26,13 +26,13 @@ Examples:
         const r = await provision(new DockerEngine(), ctx.dir, project, instance, o);
         ctx.out.data(r);
         ctx.out.line(`${project}/${instance}:`);
-        ctx.out.line(`  role      ${r.role.padEnd(36)} ${r.postgres.role}`);
-        ctx.out.line(`  database  ${r.database.padEnd(36)} ${r.postgres.database}`);
+        ctx.out.line(`  role      ${r.role.padEnd(42)} ${r.postgres.role}`);
+        ctx.out.line(`  database  ${r.database.padEnd(42)} ${r.postgres.database}`);
         ctx.out.line(
-          `  connect   ${'revoked from PUBLIC, granted to the role'.padEnd(36)} ${r.postgres.connect}`,
+          `  connect   ${'revoked from PUBLIC, granted to the role'.padEnd(42)} ${r.postgres.connect}`,
         );
-        ctx.out.line(`  bucket    ${r.bucket.name.padEnd(36)} ${r.bucket.change}`);
-        ctx.out.line(`  redis     ${`${r.redisPrefix.prefix}:*`.padEnd(36)} ${r.redisPrefix.change}`);
+        ctx.out.line(`  bucket    ${r.bucket.name.padEnd(42)} ${r.bucket.change}`);
+        ctx.out.line(`  redis     ${`${r.redisPrefix.prefix}:*`.padEnd(42)} ${r.redisPrefix.change}`);
         return 0;
       }),
     );
