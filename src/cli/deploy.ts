@@ -4,6 +4,9 @@ import { OdpError } from '../errors.js';
 import { deployTest } from '../ops/deploy-test.js';
 import { dockerEdgeControl } from '../ops/edge-sync.js';
 import { formatPlan } from '../plan/plan.js';
+import type { Progress } from '../ops/progress.js';
+import { loadPlatformDir, requireProject } from '../platformdir/load.js';
+import { recorded } from '../state/history.js';
 import { handler, withJson } from './command.js';
 import { makeProgress } from './progress.js';
 
@@ -45,15 +48,25 @@ Examples:
         const progress = makeProgress({ json: opts.json });
         try {
           const engine = new DockerEngine();
-          const r = await deployTest(engine, ctx.dir, project, {
-            ...opts,
-            edge: dockerEdgeControl(engine.docker),
-            healthTimeoutMs: Number(opts.healthTimeout) * 1000,
-            progress,
-            onPlan: (plan) => {
-              if (!opts.json) progress.note(formatPlan(plan));
-            },
-          });
+          const run = (p: Progress) =>
+            deployTest(engine, ctx.dir, project, {
+              ...opts,
+              edge: dockerEdgeControl(engine.docker),
+              healthTimeoutMs: Number(opts.healthTimeout) * 1000,
+              progress: p,
+              onPlan: (plan) => {
+                if (!opts.json) progress.note(formatPlan(plan));
+              },
+            });
+          // A dry run changes nothing, so it is not an operation to record.
+          const r = opts.dryRun
+            ? await run(progress)
+            : await recorded(
+                ctx.dir,
+                { project, instance, kind: 'deploy', version: await tagOf(ctx.dir, project, opts.tag) },
+                progress,
+                run,
+              );
           progress.stop();
           ctx.out.data({ ...r, plan: undefined, steps: r.plan.steps.length });
           if (opts.dryRun || !r.applied) ctx.out.line(r.planText);
@@ -70,4 +83,10 @@ Examples:
         }
       }),
     );
+}
+
+/** The image tag a test deploy runs: --tag, else the spec's. */
+async function tagOf(dir: string, project: string, tag: string | undefined): Promise<string> {
+  if (tag) return tag;
+  return requireProject(await loadPlatformDir(dir), project).spec.instances.test?.tag ?? 'latest';
 }

@@ -2,12 +2,15 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../errors.js';
 import { takeExitCode } from './command.js';
+import { registerBackup } from './backup.js';
 import { registerCerts } from './certs.js';
 import { registerCheck } from './check.js';
+import { registerDb } from './db.js';
 import { registerDeploy } from './deploy.js';
 import { registerInstances } from './instances.js';
 import { registerPlatform } from './platform.js';
 import { registerProvision } from './provision.js';
+import { registerHistory } from './history.js';
 import { registerImages } from './images.js';
 import { registerImport } from './import.js';
 import { registerInit } from './init.js';
@@ -47,12 +50,15 @@ ${exitCodes}`,
   registerImages(program);
   registerDeploy(program);
   registerInstances(program);
+  registerHistory(program);
   registerPlatform(program);
   registerProvision(program);
+  registerDb(program);
   registerCerts(program);
   registerServe(program);
   registerSecrets(program);
   registerImport(program);
+  registerBackup(program);
   return program;
 }
 

@@ -82,6 +82,32 @@ export interface OneOffResult {
   output: string;
 }
 
+export interface ExecOptions {
+  /**
+   * Variables of the command only (a password: PGPASSWORD): given to the engine
+   * apart from the command line, so no `ps` in the container shows them.
+   */
+  env?: Record<string, string>;
+  /** Fed to the command's standard input, which is closed when it ends. */
+  stdin?: NodeJS.ReadableStream;
+  /**
+   * Where the command's standard output goes, with backpressure (a slow reader
+   * slows the command down; nothing piles up in memory). Collected into the
+   * result when absent: for small outputs only.
+   */
+  stdout?: NodeJS.WritableStream;
+  /** The user to run as (default: the unit's). */
+  user?: string;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  /** Empty when `stdout` was given a stream. */
+  stdout: string;
+  /** The end of the command's standard error (its last 64 KiB). */
+  stderr: string;
+}
+
 export interface WaitOptions {
   timeoutMs: number;
   /** Called while waiting, for progress. */
@@ -109,6 +135,15 @@ export interface Engine {
   run(spec: UnitSpec): Promise<string>;
   /** Stops (gracefully, then forcibly) and removes one unit. */
   remove(unitName: string, stopTimeoutSeconds?: number): Promise<void>;
+  /**
+   * Runs a command in a running unit and resolves when it exits, whatever its
+   * exit code; rejects when the unit is not there or a stream fails.
+   */
+  exec(unitName: string, command: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** Stops a unit without removing it (gracefully, then forcibly); a stopped one stays so. */
+  stop(unitName: string, timeoutSeconds?: number): Promise<void>;
+  /** Starts a stopped unit again, as it was. */
+  start(unitName: string): Promise<void>;
   /** Resolves when the unit is healthy (or running, without a health check); rejects with its last logs. */
   waitHealthy(unitName: string, opts: WaitOptions): Promise<void>;
   /** Runs a command to completion in a throw-away container of `image`. */

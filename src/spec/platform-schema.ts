@@ -92,6 +92,24 @@ export const imagesSchema = z.strictObject({
     .describe('The embedded S3-compatible server (storage.embedded).'),
 });
 
+export const backupsSchema = z.strictObject({
+  keep: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(7)
+    .describe('Backups kept per instance; older ones are deleted.'),
+  bucket: z
+    .string()
+    .regex(
+      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+      'expected an S3 bucket name: 3 to 63 lower-case letters, digits, dots and dashes',
+    )
+    .optional()
+    .describe('Where `odp backup` writes; defaults to <platform>-backups on the platform storage.'),
+});
+
 export const platformSchema = z
   .strictObject({
     name: slug,
@@ -103,6 +121,7 @@ export const platformSchema = z
     testPlan: slug.default('test').describe('Plan used by every test instance unless it names its own.'),
     images: imagesSchema.default(imagesSchema.parse({})),
     engine: z.enum(['docker', 'swarm']).default('docker'),
+    backups: backupsSchema.default(backupsSchema.parse({})),
   })
   .describe('odp platform.yaml');
 

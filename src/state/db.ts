@@ -48,6 +48,32 @@ const migrations: string[] = [
      what TEXT NOT NULL,
      at TEXT NOT NULL
    );`,
+  // Every operation on an instance: who ran what, each step, how long, how it ended.
+  `CREATE TABLE operations (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     project TEXT NOT NULL,
+     instance TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     version TEXT,
+     actor TEXT NOT NULL,
+     pid INTEGER NOT NULL,
+     host TEXT NOT NULL,
+     started_at TEXT NOT NULL,
+     finished_at TEXT,
+     outcome TEXT NOT NULL,
+     detail TEXT
+   );
+   CREATE TABLE operation_steps (
+     operation_id INTEGER NOT NULL REFERENCES operations(id),
+     seq INTEGER NOT NULL,
+     step TEXT NOT NULL,
+     outcome TEXT NOT NULL,
+     started_at TEXT NOT NULL,
+     seconds REAL,
+     detail TEXT,
+     PRIMARY KEY (operation_id, seq)
+   );
+   CREATE INDEX operations_instance ON operations (project, instance, id);`,
 ];
 
 export function openState(platformDir: string): StateDb {

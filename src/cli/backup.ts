@@ -1,0 +1,151 @@
+import type { Command } from 'commander';
+import { stackName } from '../compose/instance.js';
+import { DockerEngine } from '../engines/docker/engine.js';
+import { formatBytes, instanceBackups, parseTier, takeBackup } from '../ops/backup.js';
+import { restoreInstance } from '../ops/backup-restore.js';
+import { loadPlatformDir, requireProject } from '../platformdir/load.js';
+import { handler, withJson } from './command.js';
+import { confirmDestroy } from './confirm.js';
+import { makeProgress } from './progress.js';
+
+export function registerBackup(program: Command): void {
+  withJson(
+    program
+      .command('backup <project> <instance>')
+      .description('back up an integration or prod instance: its database (pg_dump) and its attachments')
+      .option('--passphrase-file <file>', 'secrets passphrase file'),
+  )
+    .addHelpText(
+      'after',
+      `
+Streams a pg_dump (custom format, made inside the tier's PostgreSQL container) and
+a copy of every attachment object into the platform's backups bucket
+(backups.bucket, default <platform>-backups), under <project>/<instance>/<id>/,
+then keeps the newest backups.keep (default 7) and deletes older ones.
+
+Examples:
+  odp backup neomedical prod
+  odp backup neomedical integration --json`,
+    )
+    .action(
+      handler(
+        async (ctx, project: string, instance: string, o: { passphraseFile?: string; json?: boolean }) => {
+          const progress = makeProgress({ json: o.json });
+          try {
+            const r = await takeBackup(new DockerEngine(), ctx.dir, project, instance, { ...o, progress });
+            progress.stop();
+            const m = r.manifest;
+            ctx.out.data({
+              id: r.id,
+              bucket: r.bucket,
+              manifest: m,
+              deleted: r.deleted,
+              ...(r.retentionError ? { retentionError: r.retentionError } : {}),
+            });
+            ctx.out.line(`backed up ${project}/${m.instance} as ${r.id}`);
+            ctx.out.line(`  database     ${m.database}  ${formatBytes(m.dump.bytes)}`);
+            ctx.out.line(
+              `  attachments  ${m.attachments.objects} objects  ${formatBytes(m.attachments.bytes)}`,
+            );
+            ctx.out.line(`  version      ${m.imageVersion ?? 'unknown'}`);
+            ctx.out.line(`  stored in    ${r.bucket}/${project}/${m.instance}/${r.id}/`);
+            if (r.deleted.length) ctx.out.line(`  deleted      ${r.deleted.join(', ')} (keeping the newest)`);
+            if (r.retentionError) ctx.out.note(`warning: old backups were not deleted: ${r.retentionError}`);
+            return 0;
+          } finally {
+            progress.stop();
+          }
+        },
+      ),
+    );
+
+  withJson(
+    program
+      .command('backups <project> <instance>')
+      .description("an instance's backups, newest first, read from the backups bucket")
+      .option('--passphrase-file <file>', 'secrets passphrase file'),
+  )
+    .addHelpText('after', '\nExamples:\n  odp backups neomedical prod\n  odp backups neomedical prod --json')
+    .action(
+      handler(async (ctx, project: string, instance: string, o: { passphraseFile?: string }) => {
+        const r = await instanceBackups(ctx.dir, project, instance, o);
+        ctx.out.data(r);
+        if (r.backups.length === 0) ctx.out.line(`no backups of ${project}/${r.instance} in ${r.bucket}`);
+        for (const b of r.backups) {
+          const size = b.bytes === undefined ? '' : formatBytes(b.bytes);
+          const detail = b.complete
+            ? `${b.attachments?.objects ?? 0} attachments  version ${b.imageVersion ?? 'unknown'}`
+            : 'incomplete';
+          ctx.out.line(`${b.id}  ${size.padStart(10)}  ${age(b.ageSeconds).padStart(5)} ago  ${detail}`);
+        }
+        return 0;
+      }),
+    );
+
+  program
+    .command('restore <project> <instance> <backup>')
+    .description("replace an instance's database with a backup's, and bring back its attachments")
+    .option('-y, --yes', 'do not ask')
+    .option('--confirm <stack>', 'the stack name, typed out')
+    .option('--passphrase-file <file>', 'secrets passphrase file')
+    .addHelpText(
+      'after',
+      `
+Stops the instance's Odoo units, restores the dump into a scratch database
+(pg_restore as the instance's role), swaps it in for the instance's database,
+copies back the attachment objects its bucket lacks, and starts the units again.
+A failure leaves the database as it was, and says what else it did.
+
+Examples:
+  odp backups neomedical prod
+  odp restore neomedical prod 20260223T101502Z
+  odp restore neomedical integration 20260223T101502Z --yes --confirm neomedical-odoo-integration`,
+    )
+    .action(
+      handler(
+        async (
+          ctx,
+          project: string,
+          instance: string,
+          backup: string,
+          o: { yes?: boolean; confirm?: string; passphraseFile?: string },
+        ) => {
+          const tier = parseTier(instance, 'restore');
+          const pd = await loadPlatformDir(ctx.dir);
+          const name = stackName(requireProject(pd, project).spec, tier);
+          await confirmDestroy({
+            what: `the current database of ${name} (replaced by backup ${backup})`,
+            typeToConfirm: name,
+            yes: o.yes,
+            confirm: o.confirm,
+          });
+          const progress = makeProgress();
+          try {
+            const r = await restoreInstance(new DockerEngine(), ctx.dir, project, tier, backup, {
+              passphraseFile: o.passphraseFile,
+              progress,
+            });
+            progress.stop();
+            ctx.out.line(`restored ${project}/${tier} from ${r.id}`);
+            ctx.out.line(`  database     ${r.database}  ${formatBytes(r.dumpBytes)} dump`);
+            ctx.out.line(`  attachments  ${r.attachmentsCopied} missing objects copied back`);
+            if (r.restarted.length) ctx.out.line(`  restarted    ${r.restarted.join(', ')}`);
+            if (r.previousDatabaseKept)
+              ctx.out.note(
+                `warning: the replaced database is kept as ${r.previousDatabaseKept}; drop it once you are sure`,
+              );
+            return 0;
+          } finally {
+            progress.stop();
+          }
+        },
+      ),
+    );
+}
+
+function age(s: number): string {
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  if (s < 172800) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86400)}d`;
+}

@@ -1,0 +1,140 @@
+import type { Command } from 'commander';
+import { DockerEngine } from '../engines/docker/engine.js';
+import { OdpError } from '../errors.js';
+import { assertClonable, cloneDatabase } from '../ops/db-clone.js';
+import { assertResettable, confirmName, resetDatabase } from '../ops/db-reset.js';
+import { loadPlatformDir, requireProject } from '../platformdir/load.js';
+import { handler, withJson } from './command.js';
+import { confirmDestroy } from './confirm.js';
+import { makeProgress } from './progress.js';
+
+interface ResetFlags {
+  yes?: boolean;
+  confirm?: string;
+  passphraseFile?: string;
+  json?: boolean;
+}
+
+interface CloneFlags extends ResetFlags {
+  from: string;
+  to: string;
+}
+
+export function registerDb(program: Command): void {
+  const db = program
+    .command('db')
+    .description("an instance's database: reset integration, clone prod's data into it");
+
+  withJson(
+    db
+      .command('reset <project> <instance>')
+      .description('drop the integration database and recreate it empty (prod is never reset)')
+      .option('-y, --yes', 'do not ask (needs --confirm too)')
+      .option('--confirm <stack>', 'the stack name, typed out (<project>-odoo-integration)')
+      .option('--passphrase-file <file>', 'secrets passphrase file'),
+  )
+    .addHelpText(
+      'after',
+      `
+The original document's "drop the database and recreate an empty one", made safe:
+the instance's units are stopped meanwhile (and started again after, even on
+failure), open sessions are terminated, and the new database is owned by the
+instance's role with CONNECT revoked from everybody else. Odoo then installs it
+from scratch at its next start, with the full data set, as prod will be.
+
+Examples:
+  odp db reset neomedical integration
+  odp db reset neomedical integration --yes --confirm neomedical-odoo-integration`,
+    )
+    .action(
+      handler(async (ctx, project: string, instance: string, o: ResetFlags) => {
+        assertResettable(project, instance);
+        const pd = await loadPlatformDir(ctx.dir);
+        const stack = confirmName(pd, project, instance);
+        await confirmDestroy({
+          what: `the database of ${stack}`,
+          typeToConfirm: stack,
+          yes: o.yes,
+          confirm: o.confirm,
+        });
+        const progress = makeProgress({ json: o.json });
+        try {
+          const r = await resetDatabase(new DockerEngine(), ctx.dir, project, instance, { ...o, progress });
+          progress.stop();
+          ctx.out.data(r);
+          ctx.out.line(`${project}/${instance}: ${r.database} recreated empty on ${r.server}`);
+          ctx.out.line(`  owner     ${r.role}`);
+          ctx.out.line('  connect   revoked from PUBLIC, granted to the owner');
+          if (r.terminated) ctx.out.line(`  sessions  ${r.terminated} terminated`);
+          if (r.restarted.length) ctx.out.line(`  restarted ${r.restarted.join(', ')}`);
+          return 0;
+        } finally {
+          progress.stop();
+        }
+      }),
+    );
+
+  withJson(
+    db
+      .command('clone <project>')
+      .description("copy prod's database and attachments into integration, neutralized")
+      .requiredOption('--from <instance>', 'where the data comes from (prod)')
+      .requiredOption('--to <instance>', 'where it goes (integration; never prod)')
+      .option('-y, --yes', 'do not ask')
+      .option('--confirm <stack>', 'the target stack name, typed out (optional with --yes)')
+      .option('--passphrase-file <file>', 'secrets passphrase file'),
+  )
+    .addHelpText(
+      'after',
+      `
+Replaces the integration database with a copy of prod's (pg_dump streamed into
+pg_restore, never written to disk) and copies prod's attachments into the
+integration bucket. The copy is then neutralized: outgoing mail servers,
+fetchmail and scheduled actions switched off, web.base.url pinned to the
+integration domain, a new database uuid and secret. The instance starts again
+only when no mail server, fetchmail or scheduled action is left active.
+
+Examples:
+  odp db clone neomedical --from prod --to integration
+  odp db clone neomedical --from prod --to integration --yes --json`,
+    )
+    .action(
+      handler(async (ctx, project: string, o: CloneFlags) => {
+        assertClonable(project, o.from, o.to);
+        const pd = await loadPlatformDir(ctx.dir);
+        requireProject(pd, project);
+        const stack = confirmName(pd, project, 'integration');
+        if (o.confirm !== undefined && o.confirm !== stack) {
+          throw new OdpError('USAGE', `--confirm ${o.confirm} does not name the target; it is ${stack}`);
+        }
+        await confirmDestroy({
+          what: `the database and attachments of ${stack} (replaced by a neutralized copy of prod)`,
+          yes: o.yes,
+          confirm: o.confirm,
+          // Asked interactively, the stack name is typed out; --yes is enough in scripts.
+          ...(o.yes ? {} : { typeToConfirm: stack }),
+        });
+        const progress = makeProgress({ json: o.json });
+        try {
+          const r = await cloneDatabase(new DockerEngine(), ctx.dir, project, { ...o, progress });
+          progress.stop();
+          ctx.out.data(r);
+          ctx.out.line(`${project}: prod cloned into integration, neutralized`);
+          ctx.out.line(
+            `  database  ${r.source.database} → ${r.target.database} (${r.dumpBytes} bytes streamed)`,
+          );
+          ctx.out.line(`  files     ${r.source.bucket} → ${r.target.bucket}: ${r.objects.copied} object(s)`);
+          const rows = Object.entries(r.neutralized)
+            .map(([table, n]) => `${table} ${n === null ? 'absent' : n}`)
+            .join(', ');
+          ctx.out.line(`  neutral   ${rows}`);
+          if (r.neutralized.ir_config_parameter !== null)
+            ctx.out.line(`  base url  https://${r.target.domain}`);
+          if (r.restarted.length) ctx.out.line(`  restarted ${r.restarted.join(', ')}`);
+          return 0;
+        } finally {
+          progress.stop();
+        }
+      }),
+    );
+}

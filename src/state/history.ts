@@ -1,0 +1,176 @@
+// The record of operations on instances (issue: "every deploy is recorded").
+// An operation is written as `running` when it starts; steps are appended as
+// they end; the end writes its outcome. One found `running` whose process is
+// gone was interrupted (odp killed mid-way): reading the history says so.
+import { hostname, userInfo } from 'node:os';
+import type { Progress } from '../ops/progress.js';
+import { openState, type StateDb } from './db.js';
+
+export type Outcome = 'running' | 'succeeded' | 'failed' | 'interrupted';
+
+export interface OperationRecord {
+  id: number;
+  project: string;
+  instance: string;
+  kind: string;
+  version: string | null;
+  actor: string;
+  startedAt: string;
+  finishedAt: string | null;
+  outcome: Outcome;
+  detail: string | null;
+  steps: {
+    step: string;
+    outcome: string;
+    startedAt: string;
+    seconds: number | null;
+    detail: string | null;
+  }[];
+}
+
+function actor(): string {
+  return process.env.ODP_ACTOR ?? `${safeUser()}@${hostname()}`;
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Runs `body` as a recorded operation: its progress events become steps, its
+ * result or error the outcome. The progress given to `body` still reaches the user.
+ */
+export async function recorded<T>(
+  dir: string,
+  meta: { project: string; instance: string; kind: string; version?: string },
+  progress: Progress,
+  body: (progress: Progress) => Promise<T>,
+): Promise<T> {
+  const db = openState(dir);
+  const id = Number(
+    db
+      .prepare(
+        `INSERT INTO operations (project, instance, kind, version, actor, pid, host, started_at, outcome)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running')`,
+      )
+      .run(
+        meta.project,
+        meta.instance,
+        meta.kind,
+        meta.version ?? null,
+        actor(),
+        process.pid,
+        hostname(),
+        now(),
+      ).lastInsertRowid,
+  );
+  let seq = 0;
+  const open = new Map<string, { text: string; at: number; startedAt: string }>();
+  const step = db.prepare(
+    `INSERT INTO operation_steps (operation_id, seq, step, outcome, started_at, seconds, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const end = (key: string, outcome: string, detail: string | null) => {
+    const s = open.get(key);
+    if (!s) return;
+    open.delete(key);
+    step.run(id, ++seq, s.text, outcome, s.startedAt, (Date.now() - s.at) / 1000, detail);
+  };
+  const tee: Progress = {
+    start: (key, text) => {
+      open.set(key, { text, at: Date.now(), startedAt: now() });
+      progress.start(key, text);
+    },
+    done: (key, text) => {
+      end(key, 'ok', null);
+      progress.done(key, text);
+    },
+    fail: (key, text) => {
+      end(key, 'failed', text);
+      progress.fail(key, text);
+    },
+    note: (text) => progress.note(text),
+  };
+  const finish = (outcome: Outcome, detail: string | null) =>
+    db
+      .prepare('UPDATE operations SET outcome = ?, finished_at = ?, detail = ? WHERE id = ?')
+      .run(outcome, now(), detail, id);
+  try {
+    const result = await body(tee);
+    finish('succeeded', null);
+    return result;
+  } catch (e) {
+    finish('failed', e instanceof Error ? e.message : String(e));
+    throw e;
+  } finally {
+    db.close();
+  }
+}
+
+/** The newest operations of an instance, with their steps; interrupted ones marked so. */
+export function history(dir: string, project: string, instance: string, limit = 20): OperationRecord[] {
+  const db = openState(dir);
+  try {
+    markInterrupted(db);
+    const ops = db
+      .prepare('SELECT * FROM operations WHERE project = ? AND instance = ? ORDER BY id DESC LIMIT ?')
+      .all(project, instance, limit) as Record<string, unknown>[];
+    const steps = db.prepare('SELECT * FROM operation_steps WHERE operation_id = ? ORDER BY seq');
+    return ops.map((o) => ({
+      id: o.id as number,
+      project: o.project as string,
+      instance: o.instance as string,
+      kind: o.kind as string,
+      version: (o.version as string | null) ?? null,
+      actor: o.actor as string,
+      startedAt: o.started_at as string,
+      finishedAt: (o.finished_at as string | null) ?? null,
+      outcome: o.outcome as Outcome,
+      detail: (o.detail as string | null) ?? null,
+      steps: (steps.all(o.id) as Record<string, unknown>[]).map((s) => ({
+        step: s.step as string,
+        outcome: s.outcome as string,
+        startedAt: s.started_at as string,
+        seconds: (s.seconds as number | null) ?? null,
+        detail: (s.detail as string | null) ?? null,
+      })),
+    }));
+  } finally {
+    db.close();
+  }
+}
+
+/** Operations left `running` by a process of this host that no longer exists. */
+export function markInterrupted(db: StateDb): number {
+  const running = db.prepare("SELECT id, pid, host FROM operations WHERE outcome = 'running'").all() as {
+    id: number;
+    pid: number;
+    host: string;
+  }[];
+  let n = 0;
+  for (const r of running) {
+    if (r.host !== hostname() || alive(r.pid)) continue;
+    db.prepare("UPDATE operations SET outcome = 'interrupted', detail = ? WHERE id = ?").run(
+      `odp (pid ${r.pid}) stopped before it finished`,
+      r.id,
+    );
+    n++;
+  }
+  return n;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === 'EPERM';
+  }
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
