@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { stackName } from '../compose/instance.js';
 import { DockerEngine } from '../engines/docker/engine.js';
-import { formatBytes, instanceBackups, parseTier, takeBackup } from '../ops/backup.js';
-import { restoreInstance } from '../ops/backup-restore.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { handler, withJson } from './command.js';
 import { confirmDestroy } from './confirm.js';
@@ -30,6 +28,8 @@ Examples:
     .action(
       handler(
         async (ctx, project: string, instance: string, o: { passphraseFile?: string; json?: boolean }) => {
+          // Loaded on use: the S3 and PostgreSQL clients would slow every other command's start.
+          const { formatBytes, takeBackup } = await import('../ops/backup.js');
           const progress = makeProgress({ json: o.json });
           try {
             const r = await takeBackup(new DockerEngine(), ctx.dir, project, instance, { ...o, progress });
@@ -68,6 +68,7 @@ Examples:
     .addHelpText('after', '\nExamples:\n  odp backups neomedical prod\n  odp backups neomedical prod --json')
     .action(
       handler(async (ctx, project: string, instance: string, o: { passphraseFile?: string }) => {
+        const { formatBytes, instanceBackups } = await import('../ops/backup.js');
         const r = await instanceBackups(ctx.dir, project, instance, o);
         ctx.out.data(r);
         if (r.backups.length === 0) ctx.out.line(`no backups of ${project}/${r.instance} in ${r.bucket}`);
@@ -110,6 +111,8 @@ Examples:
           backup: string,
           o: { yes?: boolean; confirm?: string; passphraseFile?: string },
         ) => {
+          const { formatBytes, parseTier } = await import('../ops/backup.js');
+          const { restoreInstance } = await import('../ops/backup-restore.js');
           const tier = parseTier(instance, 'restore');
           const pd = await loadPlatformDir(ctx.dir);
           const name = stackName(requireProject(pd, project).spec, tier);

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { DockerEngine } from '../engines/docker/engine.js';
 import { ExitCode } from '../errors.js';
-import { certStatus, type CertResult } from '../ops/certs.js';
-import { dockerEdgeControl, edgeRoutes } from '../ops/edge-sync.js';
+import type { CertResult } from '../ops/certs.js';
 import { loadPlatformDir } from '../platformdir/load.js';
 import type { Out } from './output.js';
 import { handler, withJson } from './command.js';
@@ -16,6 +15,8 @@ export function registerCerts(program: Command): void {
     .addHelpText('after', '\nExamples:\n  odp certs status\n  odp certs status --json')
     .action(
       handler(async (ctx) => {
+        const { edgeRoutes } = await import('../ops/edge-sync.js');
+        const { certStatus } = await import('../ops/certs.js');
         const pd = await loadPlatformDir(ctx.dir);
         const held = new Map(certStatus(pd.dir).map((c) => [c.domain, c]));
         const rows = edgeRoutes(pd).map((r) => held.get(r.domain) ?? { domain: r.domain });
@@ -37,6 +38,7 @@ export function registerCerts(program: Command): void {
       .option('--force', force ? 'renew even when not due' : 'ask again even when one is held')
       .action(
         handler(async (ctx, domain: string | undefined, o: { force?: boolean }) => {
+          const { dockerEdgeControl } = await import('../ops/edge-sync.js');
           const pd = await loadPlatformDir(ctx.dir);
           const engine = new DockerEngine();
           await engine.ping();

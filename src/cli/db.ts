@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { DockerEngine } from '../engines/docker/engine.js';
 import { OdpError } from '../errors.js';
-import { assertClonable, cloneDatabase } from '../ops/db-clone.js';
-import { assertResettable, confirmName, resetDatabase } from '../ops/db-reset.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { handler, withJson } from './command.js';
 import { confirmDestroy } from './confirm.js';
@@ -48,9 +46,11 @@ Examples:
     )
     .action(
       handler(async (ctx, project: string, instance: string, o: ResetFlags) => {
-        assertResettable(project, instance);
+        // Loaded on use: the database and S3 clients would slow every other command's start.
+        const reset: typeof import('../ops/db-reset.js') = await import('../ops/db-reset.js');
+        reset.assertResettable(project, instance);
         const pd = await loadPlatformDir(ctx.dir);
-        const stack = confirmName(pd, project, instance);
+        const stack = reset.confirmName(pd, project, instance);
         await confirmDestroy({
           what: `the database of ${stack}`,
           typeToConfirm: stack,
@@ -59,7 +59,10 @@ Examples:
         });
         const progress = makeProgress({ json: o.json });
         try {
-          const r = await resetDatabase(new DockerEngine(), ctx.dir, project, instance, { ...o, progress });
+          const r = await reset.resetDatabase(new DockerEngine(), ctx.dir, project, instance, {
+            ...o,
+            progress,
+          });
           progress.stop();
           ctx.out.data(r);
           ctx.out.line(`${project}/${instance}: ${r.database} recreated empty on ${r.server}`);
@@ -100,7 +103,9 @@ Examples:
     )
     .action(
       handler(async (ctx, project: string, o: CloneFlags) => {
-        assertClonable(project, o.from, o.to);
+        const clone: typeof import('../ops/db-clone.js') = await import('../ops/db-clone.js');
+        const { confirmName } = await import('../ops/db-reset.js');
+        clone.assertClonable(project, o.from, o.to);
         const pd = await loadPlatformDir(ctx.dir);
         requireProject(pd, project);
         const stack = confirmName(pd, project, 'integration');
@@ -116,7 +121,7 @@ Examples:
         });
         const progress = makeProgress({ json: o.json });
         try {
-          const r = await cloneDatabase(new DockerEngine(), ctx.dir, project, { ...o, progress });
+          const r = await clone.cloneDatabase(new DockerEngine(), ctx.dir, project, { ...o, progress });
           progress.stop();
           ctx.out.data(r);
           ctx.out.line(`${project}: prod cloned into integration, neutralized`);

@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
 import { DockerEngine } from '../engines/docker/engine.js';
 import { ExitCode } from '../errors.js';
-import { dockerEdgeControl } from '../ops/edge-sync.js';
-import { platformHealth } from '../ops/platform-health.js';
 import { platformSecrets } from '../ops/platform-secrets.js';
-import { platformDown, platformServices, platformUp } from '../ops/platform.js';
 import { formatPlan } from '../plan/plan.js';
 import { loadPlatformDir } from '../platformdir/load.js';
 import { handler, withJson } from './command.js';
@@ -26,6 +23,8 @@ export function registerPlatform(program: Command): void {
     .addHelpText('after', '\nExamples:\n  odp platform up --dry-run\n  odp platform up')
     .action(
       handler(async (ctx, o: { dryRun?: boolean; passphraseFile?: string; json?: boolean }) => {
+        const { dockerEdgeControl } = await import('../ops/edge-sync.js');
+        const { platformUp } = await import('../ops/platform.js');
         const progress = makeProgress({ json: o.json });
         try {
           const engine = new DockerEngine();
@@ -69,6 +68,8 @@ export function registerPlatform(program: Command): void {
     .addHelpText('after', '\nExamples:\n  odp platform status\n  odp platform status --json')
     .action(
       handler(async (ctx, o: { passphraseFile?: string }) => {
+        const { platformHealth } = await import('../ops/platform-health.js');
+        const { platformServices } = await import('../ops/platform.js');
         const pd = await loadPlatformDir(ctx.dir);
         const engine = new DockerEngine();
         const services = await platformServices(engine, pd);
@@ -116,6 +117,7 @@ export function registerPlatform(program: Command): void {
     )
     .action(
       handler(async (ctx, o: { purge?: boolean; yes?: boolean; confirm?: string }) => {
+        const { platformDown } = await import('../ops/platform.js');
         const pd = await loadPlatformDir(ctx.dir);
         const name = pd.platform.name;
         await confirmDestroy({

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { DockerEngine } from '../engines/docker/engine.js';
-import { dockerEdgeControl } from '../ops/edge-sync.js';
-import { serve, log } from '../server/server.js';
 import { handler } from './command.js';
 
 export function registerServe(program: Command): void {
@@ -14,6 +12,8 @@ export function registerServe(program: Command): void {
     .addHelpText('after', '\nExamples:\n  odp serve\n  odp serve --host 0.0.0.0 --port 8420 --renew-every 6')
     .action(
       handler(async (ctx, o: { host: string; port: string; renewEvery: string }) => {
+        const { dockerEdgeControl } = await import('../ops/edge-sync.js');
+        const { serve, log } = await import('../server/server.js');
         const engine = new DockerEngine();
         const { server, scheduler, url } = await serve({
           dir: ctx.dir,

@@ -15,7 +15,7 @@ import { renderHaproxyCfg, type EdgeRoute } from '../render/haproxy-cfg.js';
 import { Secret } from '../secret.js';
 import { instanceNames } from '../spec/project-schema.js';
 import { CertStore } from '../state/certs.js';
-import { ensureCertificates, type CertProgress, type CertResult } from './certs.js';
+import type { CertProgress, CertResult } from './certs.js';
 
 export function edgeFor(docker: Dockerode, pd: PlatformDir): Edge {
   return new Edge(docker, sharedUnit(pd.platform, 'edge'));
@@ -63,6 +63,8 @@ export async function certifyThroughEdge(
   pd: PlatformDir,
   o: { domains?: string[]; force?: boolean; onEvent?: (e: CertProgress) => void },
 ): Promise<CertResult[]> {
+  // The ACME client loads on use: most commands never ask for a certificate.
+  const { ensureCertificates } = await import('./certs.js');
   const edge = edgeFor(docker, pd);
   const acme = pd.platform.acme;
   const caFile = acme.caFile && (isAbsolute(acme.caFile) ? acme.caFile : join(pd.dir, acme.caFile));
