@@ -2,16 +2,19 @@ import type { Command } from 'commander';
 import { DockerEngine } from '../engines/docker/engine.js';
 import { OdpError } from '../errors.js';
 import { deployTest } from '../ops/deploy-test.js';
+import { deployVersion } from '../ops/upgrade.js';
+import { formatUpgradePlan, isTier } from '../ops/upgrade-plan.js';
 import { dockerEdgeControl } from '../ops/edge-sync.js';
 import { formatPlan } from '../plan/plan.js';
 import type { Progress } from '../ops/progress.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { recorded } from '../state/history.js';
-import { handler, withJson } from './command.js';
+import { handler, withJson, type Ctx } from './command.js';
 import { makeProgress } from './progress.js';
 
 interface DeployFlags {
   tag?: string;
+  version?: string;
   dryRun?: boolean;
   passphraseFile?: string;
   healthTimeout: string;
@@ -25,6 +28,7 @@ export function registerDeploy(program: Command): void {
       .command('deploy <project> <instance>')
       .description('deploy an instance; test is rebuilt from scratch with its small data set')
       .option('--tag <tag>', 'image tag to deploy on test (default: the spec, usually latest)')
+      .option('--version <X.Y.Z>', 'version to deploy on integration or prod (default: the spec)')
       .option('--dry-run', 'print the plan and change nothing')
       .option('--health-timeout <seconds>', 'how long a service may take to become healthy', '600')
       .option('--no-wait', 'stop at once if another operation holds the instance')
@@ -36,15 +40,18 @@ export function registerDeploy(program: Command): void {
 Examples:
   odp deploy neomedical test               # after every commit on master
   odp deploy neomedical test --dry-run     # the plan, one line per step
-  odp deploy neomedical test --tag 10.0.3  # try a release on test`,
+  odp deploy neomedical test --tag 10.0.3  # try a release on test
+  odp deploy neomedical prod --version 10.0.3 --dry-run   # image change, pending migrations, replicas, backup
+  odp deploy neomedical prod --version 10.0.3             # replicas replaced one at a time`,
     )
     .action(
       handler(async (ctx, project: string, instance: string, opts: DeployFlags) => {
+        if (isTier(instance)) return deployPinned(ctx, project, instance, opts);
         if (instance !== 'test') {
-          throw new OdpError('USAGE', `deploying ${instance} is not available in this version of odp`, {
-            hint: `Only the test instance deploys so far; \`odp render ${project} ${instance}\` shows its stack.`,
-          });
+          throw new OdpError('USAGE', `unknown instance ${instance}: test, integration or prod`);
         }
+        if (opts.version)
+          throw new OdpError('USAGE', '--version is for integration and prod; test takes --tag');
         const progress = makeProgress({ json: opts.json });
         try {
           const engine = new DockerEngine();
@@ -83,6 +90,52 @@ Examples:
         }
       }),
     );
+}
+
+/** integration or prod: a pinned version, replicas replaced one at a time. */
+async function deployPinned(ctx: Ctx, project: string, instance: string, opts: DeployFlags): Promise<number> {
+  if (opts.tag) throw new OdpError('USAGE', `--tag is for test; ${instance} takes --version X.Y.Z`);
+  const version =
+    opts.version ??
+    requireProject(await loadPlatformDir(ctx.dir), project).spec.instances[instance as 'prod']?.version;
+  if (!version || version === 'latest') {
+    throw new OdpError('USAGE', `${project}/${instance} needs a pinned version: --version X.Y.Z`);
+  }
+  const progress = makeProgress({ json: opts.json });
+  try {
+    const engine = new DockerEngine();
+    const run = (p: Progress) =>
+      deployVersion(engine, ctx.dir, project, instance, {
+        version,
+        ...(opts.dryRun ? { dryRun: true } : {}),
+        ...(opts.passphraseFile ? { passphraseFile: opts.passphraseFile } : {}),
+        wait: opts.wait,
+        edge: dockerEdgeControl(engine.docker),
+        healthTimeoutMs: Number(opts.healthTimeout) * 1000,
+        progress: p,
+        onPlan: (plan) => {
+          if (!opts.json) progress.note(formatUpgradePlan(plan));
+        },
+      });
+    const r = opts.dryRun
+      ? await run(progress)
+      : await recorded(ctx.dir, { project, instance, kind: 'deploy', version }, progress, run);
+    progress.stop();
+    ctx.out.data(r);
+    if (opts.dryRun || !r.applied) ctx.out.line(formatUpgradePlan(r.plan));
+    if (opts.dryRun) {
+      ctx.out.note('dry run: nothing changed');
+      return 0;
+    }
+    ctx.out.line(
+      r.applied ? `deployed ${project}/${instance} ${version}` : `${project}/${instance} is up to date`,
+    );
+    if (r.localUrl) ctx.out.line(`  local: ${r.localUrl}   (curl ${r.localUrl}web/health)`);
+    ctx.out.line(`  url:   ${r.url}`);
+    return 0;
+  } finally {
+    progress.stop();
+  }
 }
 
 /** The image tag a test deploy runs: --tag, else the spec's. */

@@ -146,6 +146,13 @@ export interface Engine {
   start(unitName: string): Promise<void>;
   /** Resolves when the unit is healthy (or running, without a health check); rejects with its last logs. */
   waitHealthy(unitName: string, opts: WaitOptions): Promise<void>;
+  /** Renames a unit (its name in the engine's DNS follows). */
+  rename(unitName: string, newName: string): Promise<void>;
+  /**
+   * Runs `command` to completion in a throw-away unit made like `spec` (its
+   * networks and environment), never restarted; removed once it ends.
+   */
+  runTask(spec: UnitSpec, command: string[]): Promise<OneOffResult>;
   /** Runs a command to completion in a throw-away container of `image`. */
   runOneOff(image: string, command: string[], env?: Record<string, string>): Promise<OneOffResult>;
   logs(unitName: string, opts: LogOptions): Promise<NodeJS.ReadableStream>;

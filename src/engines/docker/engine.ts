@@ -280,6 +280,37 @@ export class DockerEngine implements Engine {
     }
   }
 
+  async rename(unit: string, newName: string): Promise<void> {
+    try {
+      await this.docker.getContainer(unit).rename({ name: newName });
+    } catch (e) {
+      throw new OdpError('ENGINE', `cannot rename ${unit} to ${newName}: ${messageOf(e)}`, { cause: e });
+    }
+  }
+
+  async runTask(spec: UnitSpec, command: string[]): Promise<OneOffResult> {
+    const body = containerSpec({ ...spec, publish: [] });
+    const c = await this.docker.createContainer({
+      ...body,
+      Cmd: command,
+      Healthcheck: { Test: ['NONE'] },
+      HostConfig: { ...body.HostConfig, RestartPolicy: { Name: 'no' } },
+    });
+    try {
+      for (const net of spec.service.externalNetworks) {
+        await this.ensureNetwork(net.name, { [LABEL.platform]: spec.service.labels[LABEL.platform] ?? '' });
+        const links = Object.entries(net.aliases).map(([alias, target]) => `${target}:${alias}`);
+        await this.docker.getNetwork(net.name).connect({ Container: c.id, EndpointConfig: { Links: links } });
+      }
+      await c.start();
+      const { StatusCode } = (await c.wait()) as { StatusCode: number };
+      const output = demuxBuffer((await c.logs({ stdout: true, stderr: true })) as unknown as Buffer);
+      return { exitCode: StatusCode, output };
+    } finally {
+      await c.remove({ force: true, v: true }).catch(() => undefined);
+    }
+  }
+
   waitHealthy(unit: string, opts: WaitOptions): Promise<void> {
     return waitHealthy(this.docker, unit, opts, (n) => this.lastLogs(unit, n));
   }

@@ -1,0 +1,318 @@
+// `odp deploy PROJECT integration|prod --version X.Y.Z`, its plan: every
+// pre-flight check (spec rules, secrets, images, the tier's PostgreSQL and
+// Redis answering, the database provisioned), then what the deploy would do:
+// the image change, the migration versions pending in the database, which
+// replicas change, and whether a backup is taken (iff a migration is pending).
+// Reads only; nothing is changed here.
+import { composeStack } from '../compose/stack.js';
+import type { ResolvedInstance } from '../compose/instance.js';
+import type { Tier } from '../compose/platform.js';
+import { connect, sqlState } from '../backends/postgres/index.js';
+import { redisConnect } from '../backends/redis/index.js';
+import { unitName, type Engine, type ObservedUnit, type UnitSpec } from '../engines/engine.js';
+import { OdpError } from '../errors.js';
+import type { Stack } from '../model/stack.js';
+import { desiredUnits } from '../plan/plan.js';
+import { loadPlatformDir, requireProject, type PlatformDir } from '../platformdir/load.js';
+import { Secret } from '../secret.js';
+import { secretsForInstance } from '../secrets/scope.js';
+import { runRules } from '../spec/rules/index.js';
+import type { ProjectSpec } from '../spec/project-schema.js';
+import { parseMigrationVersions, pendingMigrations, type DoneVersion } from './migrations.js';
+import { resolveImages } from './preflight.js';
+import type { Progress } from './progress.js';
+import { sharedPort } from './provision.js';
+import { loadProjectSecrets } from './secrets.js';
+
+export interface ReplicaChange {
+  replica: number;
+  /** `<stack>-odoo-<n>` (and its sidecar `<stack>-nginx-<n>`). */
+  unit: string;
+  action: 'start' | 'replace' | 'unchanged' | 'remove';
+  /** The image it runs now, if it runs. */
+  from?: string;
+  cause: string;
+}
+
+export interface UpgradePlan {
+  project: string;
+  instance: Tier;
+  stack: string;
+  domain: string;
+  version: string;
+  image: { from: string | undefined; to: string };
+  migration: { fresh: boolean; pending: string[]; unfinished: string[] };
+  replicas: ReplicaChange[];
+  backup: boolean;
+  /** Nothing to do: same image and config everywhere, nothing pending. */
+  upToDate: boolean;
+}
+
+/** What the apply needs besides the printed plan. */
+export interface UpgradeContext {
+  pd: PlatformDir;
+  inst: ResolvedInstance;
+  stack: Stack;
+  units: UnitSpec[];
+  observed: ObservedUnit[];
+  plan: UpgradePlan;
+  pgPort: number;
+  dbPassword: Secret;
+}
+
+export interface UpgradePlanOptions {
+  version: string;
+  passphraseFile?: string;
+  progress: Progress;
+}
+
+export const isTier = (i: string): i is Tier => i === 'prod' || i === 'integration';
+
+/**
+ * The stack a pinned instance runs at `version`: replicas never migrate on their
+ * own start (MIGRATE=False); migrations run once, in a one-off container.
+ */
+export function upgradeStack(stack: Stack): Stack {
+  return {
+    ...stack,
+    services: stack.services.map((s) =>
+      s.role === 'odoo' ? { ...s, env: new Map([...s.env, ['MIGRATE', 'False']]) } : s,
+    ),
+  };
+}
+
+export async function planUpgrade(
+  engine: Engine,
+  dir: string,
+  projectName: string,
+  instance: string,
+  o: UpgradePlanOptions,
+): Promise<UpgradeContext> {
+  if (!isTier(instance))
+    throw new OdpError('USAGE', `--version deploys integration or prod, not ${instance}`);
+  if (!/^\d+\.\d+\.\d+(\.\d+\.\d+)?$/.test(o.version)) {
+    throw new OdpError(
+      'USAGE',
+      `--version ${o.version}: expected a pinned version such as 10.0.1 or 14.0.1.2.0`,
+    );
+  }
+  const pd = await loadPlatformDir(dir);
+  const project = requireProject(pd, projectName).spec;
+  const current = project.instances[instance];
+  if (!current) throw new OdpError('NOT_FOUND', `project ${projectName} declares no ${instance} instance`);
+  const spec: ProjectSpec = {
+    ...project,
+    instances: { ...project.instances, [instance]: { ...current, version: o.version } },
+  };
+
+  o.progress.start('preflight', 'pre-flight checks');
+  const all = await loadProjectSecrets(dir, projectName, { passphraseFile: o.passphraseFile });
+  if (!all) throw new OdpError('SECRETS_NO_PASSPHRASE', `no secrets for ${projectName}`);
+  refuseViolations(pd, projectName);
+  const composed = composeStack(pd.platform, spec, instance, all);
+  if (composed.missingSecrets.length) {
+    throw new OdpError(
+      'DEPLOY_FAILED',
+      `${composed.stack.name} lacks secrets: ${composed.missingSecrets.join(', ')}`,
+      { hint: `odp secrets set ${projectName} KEY --instance ${instance} --stdin` },
+    );
+  }
+  const stack = upgradeStack(composed.stack);
+  const inst = composed.instance;
+  await engine.ping();
+  const imageIds = await resolveImages(engine, stack);
+  const image = `${inst.image}:${inst.tag}`;
+
+  // The tier's shared services answer, and the instance's role reaches its database.
+  const pgPort = await sharedPort(engine, pd, `postgres-${instance}`, 5432);
+  const redisPort = await sharedPort(engine, pd, `redis-${instance}`, 6379);
+  const redis = await redisConnect({ host: '127.0.0.1', port: redisPort }).catch((e: unknown) => {
+    throw new OdpError('DEPLOY_FAILED', `redis-${instance} does not answer: ${String(e)}`, {
+      hint: 'Nothing was changed. See `odp platform status`.',
+    });
+  });
+  try {
+    await redis.ping();
+  } finally {
+    redis.disconnect();
+  }
+  const dbPassword = secretsForInstance(all, instance).get('DB_PASSWORD');
+  if (!dbPassword) throw new OdpError('NOT_FOUND', `${projectName}/${instance} has no DB_PASSWORD`);
+  const rows = await marabuntaRows(pgPort, inst, dbPassword, projectName, instance);
+  o.progress.done('preflight');
+
+  o.progress.start('migrations', `read the migration file of ${image}`);
+  const file = await migrationFile(engine, image);
+  const migration = pendingMigrations(parseMigrationVersions(file), rows);
+  o.progress.done('migrations');
+
+  const observed = (
+    await engine.observe({ platform: pd.platform.name, project: projectName, instance })
+  ).units.filter((u) => u.service === 'odoo' || u.service === 'nginx');
+  const units = desiredUnits(stack, imageIds);
+  const replicas = replicaChanges(stack, units, observed, imageIds, migration.pending.length > 0);
+  const running = observed.find((u) => u.service === 'odoo' && u.state === 'running') ?? observed[0];
+  const plan: UpgradePlan = {
+    project: projectName,
+    instance,
+    stack: stack.name,
+    domain: stack.domain,
+    version: o.version,
+    image: { from: running?.image, to: image },
+    migration,
+    replicas,
+    // A fresh database (never migrated) has nothing to back up.
+    backup: migration.pending.length > 0 && !migration.fresh,
+    upToDate: migration.pending.length === 0 && replicas.every((r) => r.action === 'unchanged'),
+  };
+  return { pd, inst, stack, units, observed, plan, pgPort, dbPassword };
+}
+
+function refuseViolations(pd: PlatformDir, project: string): void {
+  const violations = runRules({
+    platform: pd.platform,
+    platformFile: pd.platformFile,
+    locatePlatform: pd.locatePlatform,
+    projects: [pd.projects.get(project)!],
+    trackedPlaintextSecrets: [],
+  });
+  if (violations.length) {
+    throw new OdpError('CHECK_FAILED', `${project} does not pass odp check`, {
+      problems: violations.map((v) => ({ ...v, path: v.rule })),
+    });
+  }
+}
+
+/** marabunta_version as the instance's role; undefined when the table does not exist (fresh database). */
+async function marabuntaRows(
+  port: number,
+  inst: ResolvedInstance,
+  password: Secret,
+  project: string,
+  instance: Tier,
+): Promise<DoneVersion[] | undefined> {
+  const client = await connect({
+    host: '127.0.0.1',
+    port,
+    user: inst.dbUser,
+    password,
+    database: inst.database,
+  }).catch((e: unknown) => {
+    const state = sqlState(e);
+    throw new OdpError(
+      'DEPLOY_FAILED',
+      `${project}/${instance}: role ${inst.dbUser} cannot connect to database ${inst.database}` +
+        (state ? ` (SQLSTATE ${state})` : `: ${e instanceof Error ? e.message : String(e)}`),
+      { hint: `Nothing was changed. Run \`odp provision ${project} ${instance}\` first.` },
+    );
+  });
+  try {
+    const exists = await client.query<{ t: string | null }>(
+      "SELECT to_regclass('marabunta_version')::text AS t",
+    );
+    if (!exists.rows[0]?.t) return undefined;
+    const r = await client.query<{ number: string; date_done: Date | null }>(
+      'SELECT number, date_done FROM marabunta_version',
+    );
+    return r.rows.map((x) => ({ number: x.number, dateDone: x.date_done }));
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** The image's migration file: $MIGRATION_CONFIG_FILE of its config, else /odoo/migration.yml. */
+async function migrationFile(engine: Engine, image: string): Promise<string> {
+  const r = await engine.runOneOff(image, [
+    'sh',
+    '-c',
+    'cat "${MIGRATION_CONFIG_FILE:-/odoo/migration.yml}"',
+  ]);
+  if (r.exitCode !== 0) {
+    throw new OdpError('DEPLOY_FAILED', `cannot read the migration file of ${image}`, {
+      detail: r.output.trim(),
+      hint: 'Nothing was changed.',
+    });
+  }
+  return r.output;
+}
+
+function replicaChanges(
+  stack: Stack,
+  units: UnitSpec[],
+  observed: ObservedUnit[],
+  imageIds: Readonly<Record<string, string>>,
+  migrating: boolean,
+): ReplicaChange[] {
+  const byName = new Map(observed.map((u) => [u.name, u]));
+  const out: ReplicaChange[] = [];
+  const odoo = units.filter((u) => u.service.role === 'odoo');
+  for (const u of odoo) {
+    const name = unitName(stack.name, 'odoo', u.replica);
+    const sidecar = units.find((s) => s.service.role === 'nginx' && s.replica === u.replica);
+    const o = byName.get(name);
+    const n = byName.get(unitName(stack.name, 'nginx', u.replica));
+    if (!o) {
+      out.push({ replica: u.replica, unit: name, action: 'start', cause: 'not running yet' });
+      continue;
+    }
+    const cause =
+      o.configHash !== u.configHash
+        ? o.imageId !== imageIds[u.service.image]
+          ? `image ${o.image} → ${u.service.image}`
+          : 'its configuration changed'
+        : !n || (sidecar && n.configHash !== sidecar.configHash)
+          ? 'its nginx sidecar changed'
+          : o.state !== 'running' || n.state !== 'running'
+            ? `is ${o.state !== 'running' ? o.state : `nginx ${n.state}`}`
+            : o.health === 'unhealthy'
+              ? 'is unhealthy'
+              : migrating
+                ? 'restarted after the migration'
+                : undefined;
+    out.push({
+      replica: u.replica,
+      unit: name,
+      action: cause ? 'replace' : 'unchanged',
+      from: o.image,
+      cause: cause ?? 'up to date',
+    });
+  }
+  const wanted = new Set(odoo.map((u) => u.replica));
+  for (const o of observed) {
+    if (
+      o.service === 'odoo' &&
+      !wanted.has(o.replica) &&
+      o.name === unitName(stack.name, 'odoo', o.replica)
+    ) {
+      out.push({
+        replica: o.replica,
+        unit: o.name,
+        action: 'remove',
+        from: o.image,
+        cause: 'no longer in the spec',
+      });
+    }
+  }
+  return out.sort((a, b) => a.replica - b.replica);
+}
+
+/** The plan, for people. */
+export function formatUpgradePlan(p: UpgradePlan): string {
+  const lines = [`${p.project}/${p.instance} (${p.stack}) → ${p.version}`];
+  lines.push(
+    `  image      ${p.image.from ? (p.image.from === p.image.to ? `${p.image.to} (unchanged)` : `${p.image.from} → ${p.image.to}`) : `${p.image.to} (nothing runs yet)`}`,
+  );
+  const m = p.migration;
+  lines.push(
+    `  migration  ${m.pending.length ? `pending: ${m.pending.join(', ')}` : 'none pending'}${m.fresh ? ' (fresh database: no marabunta_version yet)' : ''}`,
+  );
+  if (m.unfinished.length) {
+    lines.push(
+      `  warning    version ${m.unfinished.join(', ')} was started and never finished (a failed migration); it runs again`,
+    );
+  }
+  for (const r of p.replicas) lines.push(`  replica ${r.replica}  ${r.unit}: ${r.action} (${r.cause})`);
+  lines.push(`  backup     ${p.backup ? 'yes, before the migration' : 'no'}`);
+  if (p.upToDate) lines.push('  nothing to do');
+  return lines.join('\n');
+}
