@@ -24,6 +24,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { OdpError } from '../../errors.js';
 import type { Secret } from '../../secret.js';
+import { errorName, httpStatus, s3Error } from './errors.js';
 
 export interface BucketAccess {
   endpoint: string;
@@ -350,15 +351,7 @@ export class Bucket {
   }
 
   private error(what: string, e: unknown): OdpError {
-    // SDK errors carry the service's code and message, never the credentials.
-    const status = httpStatus(e);
-    return new OdpError(
-      'ENGINE',
-      `S3 ${what} at ${this.endpoint} failed: ${errorName(e)}${status ? ` (HTTP ${status})` : ''}: ${
-        e instanceof Error ? e.message : String(e)
-      }`,
-      { cause: e },
-    );
+    return s3Error(what, this.endpoint, e);
   }
 }
 
@@ -376,12 +369,4 @@ export async function inParallel<T>(items: readonly T[], fn: (item: T) => Promis
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
   if (failure !== undefined) throw failure;
-}
-
-function httpStatus(e: unknown): number | undefined {
-  return (e as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
-}
-
-function errorName(e: unknown): string {
-  return e instanceof Error ? e.name : 'Error';
 }

@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { OdpError } from '../../errors.js';
 import type { Secret } from '../../secret.js';
+import { errorName, httpStatus, s3Error } from './errors.js';
 
 export interface S3Config {
   endpoint: string;
@@ -178,22 +179,6 @@ export class ObjectStorage {
   }
 
   private error(what: string, e: unknown): OdpError {
-    // SDK errors carry the service's code and message, never the credentials.
-    const status = httpStatus(e);
-    return new OdpError(
-      'ENGINE',
-      `S3 ${what} at ${this.endpoint} failed: ${errorName(e)}${status ? ` (HTTP ${status})` : ''}: ${
-        e instanceof Error ? e.message : String(e)
-      }`,
-      { cause: e },
-    );
+    return s3Error(what, this.endpoint, e);
   }
-}
-
-function httpStatus(e: unknown): number | undefined {
-  return (e as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
-}
-
-function errorName(e: unknown): string {
-  return e instanceof Error ? e.name : 'Error';
 }

@@ -173,29 +173,27 @@ export class DockerEngine implements Engine {
     return execIn(this.docker, unit, command, opts);
   }
 
-  async stop(unit: string, timeoutSeconds = 30): Promise<void> {
-    try {
-      await this.docker.getContainer(unit).stop({ t: timeoutSeconds });
-    } catch (e) {
-      if (statusOf(e) === 304) return; // already stopped
-      throw new OdpError(
-        statusOf(e) === 404 ? 'NOT_FOUND' : 'ENGINE',
-        `cannot stop ${unit}: ${messageOf(e)}`,
-        {
-          cause: e,
-        },
-      );
-    }
+  stop(unit: string, timeoutSeconds = 30): Promise<void> {
+    return this.changeState(unit, 'stop', (c) => c.stop({ t: timeoutSeconds }));
   }
 
-  async start(unit: string): Promise<void> {
+  start(unit: string): Promise<void> {
+    return this.changeState(unit, 'start', (c) => c.start());
+  }
+
+  /** Stop or start; Docker's 304 (already in that state) is success. */
+  private async changeState(
+    unit: string,
+    verb: 'stop' | 'start',
+    act: (c: Dockerode.Container) => Promise<unknown>,
+  ): Promise<void> {
     try {
-      await this.docker.getContainer(unit).start();
+      await act(this.docker.getContainer(unit));
     } catch (e) {
-      if (statusOf(e) === 304) return; // already running
+      if (statusOf(e) === 304) return;
       throw new OdpError(
         statusOf(e) === 404 ? 'NOT_FOUND' : 'ENGINE',
-        `cannot start ${unit}: ${messageOf(e)}`,
+        `cannot ${verb} ${unit}: ${messageOf(e)}`,
         {
           cause: e,
         },
