@@ -74,6 +74,19 @@ const migrations: string[] = [
      PRIMARY KEY (operation_id, seq)
    );
    CREATE INDEX operations_instance ON operations (project, instance, id);`,
+  // What an upgrade changed, for `odp rollback` and for undoing an interrupted one:
+  // the version it replaced, the backup taken before its migration, and which
+  // later operation settled an interrupted one. Domains the edge serves its
+  // maintenance page for, kept here so that any later edge sync keeps them so.
+  `ALTER TABLE operations ADD COLUMN from_version TEXT;
+   ALTER TABLE operations ADD COLUMN backup_id TEXT;
+   ALTER TABLE operations ADD COLUMN settled_by INTEGER;
+   CREATE TABLE maintenance (
+     domain TEXT PRIMARY KEY,
+     project TEXT NOT NULL,
+     instance TEXT NOT NULL,
+     since TEXT NOT NULL
+   );`,
 ];
 
 export function openState(platformDir: string): StateDb {
