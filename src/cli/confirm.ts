@@ -32,3 +32,18 @@ export async function confirmDestroy(opts: {
     rl.close();
   }
 }
+
+/** A yes/no question before a change that sets data aside; --yes answers it in scripts. */
+export async function confirmAction(opts: { question: string; yes?: boolean }): Promise<void> {
+  if (opts.yes) return;
+  if (!process.stdin.isTTY) {
+    throw new OdpError('USAGE', `refusing without confirmation: ${opts.question}`, { hint: 'Pass --yes.' });
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = (await rl.question(`${opts.question} [y/N] `)).trim();
+    if (!/^y(es)?$/i.test(answer)) throw new OdpError('ABORTED', 'not confirmed; nothing was changed');
+  } finally {
+    rl.close();
+  }
+}

@@ -8,7 +8,7 @@ import { dockerEdgeControl } from '../ops/edge-sync.js';
 import { formatPlan } from '../plan/plan.js';
 import type { Progress } from '../ops/progress.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
-import { recorded } from '../state/history.js';
+import { recorded, type OperationHandle } from '../state/history.js';
 import { handler, withJson, type Ctx } from './command.js';
 import { makeProgress } from './progress.js';
 
@@ -104,9 +104,10 @@ async function deployPinned(ctx: Ctx, project: string, instance: string, opts: D
   const progress = makeProgress({ json: opts.json });
   try {
     const engine = new DockerEngine();
-    const run = (p: Progress) =>
+    const run = (p: Progress, op?: OperationHandle) =>
       deployVersion(engine, ctx.dir, project, instance, {
         version,
+        ...(op ? { operationId: op.id, annotate: op.annotate } : {}),
         ...(opts.dryRun ? { dryRun: true } : {}),
         ...(opts.passphraseFile ? { passphraseFile: opts.passphraseFile } : {}),
         wait: opts.wait,

@@ -16,6 +16,7 @@ import { registerImport } from './import.js';
 import { registerInit } from './init.js';
 import { registerProject } from './project.js';
 import { registerRender } from './render.js';
+import { registerRollback } from './rollback.js';
 import { registerSchema } from './schema.js';
 import { registerServe } from './serve.js';
 import { registerSecrets } from './secrets.js';
@@ -49,6 +50,7 @@ ${exitCodes}`,
   registerProject(program);
   registerImages(program);
   registerDeploy(program);
+  registerRollback(program);
   registerInstances(program);
   registerHistory(program);
   registerPlatform(program);

@@ -53,7 +53,7 @@ export async function restoreInstance(
   project: string,
   instance: string,
   id: string,
-  o: { passphraseFile?: string; progress?: Progress } = {},
+  o: { passphraseFile?: string; progress?: Progress; locked?: boolean } = {},
 ): Promise<RestoreResult> {
   const progress = tracked(o.progress ?? silentProgress);
   if (!BACKUP_ID.test(id)) {
@@ -70,11 +70,14 @@ export async function restoreInstance(
     superuserPassword(loc);
     const manifest = await readManifest(loc, id);
     await engine.ping();
+    const body = () => restoreLocked(engine, loc, target, manifest, progress);
+    // An upgrade undoing its migration already holds the instance's lock.
+    if (o.locked) return await body();
     return await withInstanceLock(
       dir,
       `${project}-${loc.instance}`,
       { wait: true, onWait: (h) => progress.note(`waiting for ${h}`) },
-      () => restoreLocked(engine, loc, target, manifest, progress),
+      body,
     );
   } finally {
     loc.bucket.close();

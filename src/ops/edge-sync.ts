@@ -15,6 +15,7 @@ import { renderHaproxyCfg, type EdgeRoute } from '../render/haproxy-cfg.js';
 import { Secret } from '../secret.js';
 import { instanceNames } from '../spec/project-schema.js';
 import { CertStore } from '../state/certs.js';
+import { maintenanceEntries } from '../state/maintenance.js';
 import type { CertProgress, CertResult } from './certs.js';
 
 export function edgeFor(docker: Dockerode, pd: PlatformDir): Edge {
@@ -53,7 +54,11 @@ export async function syncEdge(docker: Dockerode, pd: PlatformDir): Promise<Edge
   } finally {
     store.close();
   }
-  const cfg = renderHaproxyCfg({ routes, certificates: [...certs.keys()] });
+  const maintenance = new Set(maintenanceEntries(pd.dir).map((m) => m.domain));
+  const cfg = renderHaproxyCfg({
+    routes: routes.map((r) => (maintenance.has(r.domain) ? { ...r, maintenance: true } : r)),
+    certificates: [...certs.keys()],
+  });
   return edgeFor(docker, pd).apply(cfg, certs);
 }
 

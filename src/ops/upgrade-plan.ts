@@ -40,6 +40,8 @@ export interface UpgradePlan {
   stack: string;
   domain: string;
   version: string;
+  /** The version the spec says runs now, when something runs (what a rollback returns to). */
+  fromVersion?: string;
   image: { from: string | undefined; to: string };
   migration: { fresh: boolean; pending: string[]; unfinished: string[] };
   replicas: ReplicaChange[];
@@ -158,6 +160,7 @@ export async function planUpgrade(
     stack: stack.name,
     domain: stack.domain,
     version: o.version,
+    ...(running && current.version && current.version !== 'latest' ? { fromVersion: current.version } : {}),
     image: { from: running?.image, to: image },
     migration,
     replicas,

@@ -239,7 +239,8 @@ export function renderHaproxyCfg(input: HaproxyCfgInput): string {
   line('backend unknown_host');
   line('    http-request return status 404 content-type text/plain string "no site here"');
   for (const r of routes) {
-    if (r.maintenance) continue;
+    // A site in maintenance keeps its backend: its servers stay resolved and
+    // health-checked, so the edge routes to them the moment maintenance ends.
     line();
     line(`backend ${backendName(r.domain)}`);
     line('    balance roundrobin');

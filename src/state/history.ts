@@ -19,6 +19,10 @@ export interface OperationRecord {
   finishedAt: string | null;
   outcome: Outcome;
   detail: string | null;
+  fromVersion: string | null;
+  backupId: string | null;
+  /** For an interrupted operation: the one that completed or undid it. */
+  settledBy: number | null;
   steps: {
     step: string;
     outcome: string;
@@ -26,6 +30,19 @@ export interface OperationRecord {
     seconds: number | null;
     detail: string | null;
   }[];
+}
+
+/** What a running operation may add to its record as it learns it. */
+export interface OperationHandle {
+  id: number;
+  annotate(a: Annotations): void;
+}
+
+export interface Annotations {
+  /** The version the instance ran before (what a rollback goes back to). */
+  fromVersion?: string;
+  /** The backup taken before a migration (the database's restore point). */
+  backupId?: string;
 }
 
 function actor(): string {
@@ -48,7 +65,7 @@ export async function recorded<T>(
   dir: string,
   meta: { project: string; instance: string; kind: string; version?: string },
   progress: Progress,
-  body: (progress: Progress) => Promise<T>,
+  body: (progress: Progress, op: OperationHandle) => Promise<T>,
 ): Promise<T> {
   const db = openState(dir);
   const id = Number(
@@ -68,20 +85,28 @@ export async function recorded<T>(
         now(),
       ).lastInsertRowid,
   );
+  // A step is written when it starts and updated when it ends: one that a
+  // killed odp left behind stays `running`, and the next command can see how
+  // far the operation got (an interrupted migration is undone, not guessed at).
   let seq = 0;
-  const open = new Map<string, { text: string; at: number; startedAt: string }>();
-  const step = db.prepare(
-    `INSERT INTO operation_steps (operation_id, seq, step, outcome, started_at, seconds, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  const open = new Map<string, { seq: number; at: number }>();
+  const begin = db.prepare(
+    `INSERT INTO operation_steps (operation_id, seq, step, outcome, started_at) VALUES (?, ?, ?, 'running', ?)`,
+  );
+  const close = db.prepare(
+    'UPDATE operation_steps SET outcome = ?, seconds = ?, detail = ? WHERE operation_id = ? AND seq = ?',
   );
   const end = (key: string, outcome: string, detail: string | null) => {
     const s = open.get(key);
     if (!s) return;
     open.delete(key);
-    step.run(id, ++seq, s.text, outcome, s.startedAt, (Date.now() - s.at) / 1000, detail);
+    close.run(outcome, (Date.now() - s.at) / 1000, detail, id, s.seq);
   };
   const tee: Progress = {
     start: (key, text) => {
-      open.set(key, { text, at: Date.now(), startedAt: now() });
+      end(key, 'replaced', null);
+      open.set(key, { seq: ++seq, at: Date.now() });
+      begin.run(id, seq, text, now());
       progress.start(key, text);
     },
     done: (key, text) => {
@@ -98,11 +123,24 @@ export async function recorded<T>(
     db
       .prepare('UPDATE operations SET outcome = ?, finished_at = ?, detail = ? WHERE id = ?')
       .run(outcome, now(), detail, id);
+  const handle: OperationHandle = {
+    id,
+    annotate: (a) => {
+      if (a.fromVersion !== undefined)
+        db.prepare('UPDATE operations SET from_version = ? WHERE id = ?').run(a.fromVersion, id);
+      if (a.backupId !== undefined)
+        db.prepare('UPDATE operations SET backup_id = ? WHERE id = ?').run(a.backupId, id);
+    },
+  };
+  // Steps the body left open (its error ended them without a word) end with it.
+  const endOpen = (outcome: string) => [...open.keys()].forEach((k) => end(k, outcome, null));
   try {
-    const result = await body(tee);
+    const result = await body(tee, handle);
+    endOpen('ok');
     finish('succeeded', null);
     return result;
   } catch (e) {
+    endOpen('failed');
     finish('failed', e instanceof Error ? e.message : String(e));
     throw e;
   } finally {
@@ -120,6 +158,9 @@ export function history(dir: string, project: string, instance: string, limit = 
       .all(project, instance, limit) as Record<string, unknown>[];
     const steps = db.prepare('SELECT * FROM operation_steps WHERE operation_id = ? ORDER BY seq');
     return ops.map((o) => ({
+      fromVersion: (o.from_version as string | null) ?? null,
+      backupId: (o.backup_id as string | null) ?? null,
+      settledBy: (o.settled_by as number | null) ?? null,
       id: o.id as number,
       project: o.project as string,
       instance: o.instance as string,
@@ -157,6 +198,9 @@ export function markInterrupted(db: StateDb): number {
       `odp (pid ${r.pid}) stopped before it finished`,
       r.id,
     );
+    db.prepare(
+      "UPDATE operation_steps SET outcome = 'interrupted' WHERE operation_id = ? AND outcome = 'running'",
+    ).run(r.id);
     n++;
   }
   return n;
@@ -173,4 +217,14 @@ function alive(pid: number): boolean {
 
 function now(): string {
   return new Date().toISOString();
+}
+
+/** Marks an interrupted operation as completed or undone by operation `by`. */
+export function settle(dir: string, id: number, by: number): void {
+  const db = openState(dir);
+  try {
+    db.prepare('UPDATE operations SET settled_by = ? WHERE id = ?').run(by, id);
+  } finally {
+    db.close();
+  }
 }

@@ -232,7 +232,12 @@ export interface CliResult {
  */
 export function runCli(
   args: string[],
-  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+  opts: {
+    timeoutMs?: number;
+    env?: NodeJS.ProcessEnv;
+    /** Kill the process (SIGKILL, as a crash would) this long after a stderr line matches. */
+    killAfter?: { line: RegExp; ms: number };
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(
@@ -256,8 +261,11 @@ export function runCli(
       partial += text;
       let nl: number;
       while ((nl = partial.indexOf('\n')) >= 0) {
-        stderrLines.push({ at, text: partial.slice(0, nl) });
+        const line = partial.slice(0, nl);
+        stderrLines.push({ at, text: line });
         partial = partial.slice(nl + 1);
+        const k = opts.killAfter;
+        if (k && k.line.test(line)) setTimeout(() => child.kill('SIGKILL'), k.ms);
       }
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 300_000);

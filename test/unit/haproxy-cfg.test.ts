@@ -129,7 +129,7 @@ describe('renderHaproxyCfg: structure', () => {
     assert.ok(s.has(`backend ${backendName('b.example.test')}`));
   });
 
-  it('a site in maintenance answers 503 with Retry-After and a page, and is not routed', () => {
+  it('a site in maintenance answers 503 with Retry-After and a page, and is not routed (its backend stays checked)', () => {
     const h = section('frontend https');
     const line = h.find((l) => l.startsWith('http-request return status 503 '));
     assert.ok(line);
@@ -139,7 +139,7 @@ describe('renderHaproxyCfg: structure', () => {
       line,
       /string "<!doctype html>.*m\.example\.test is being updated.*" if \{ var\(txn\.host\) -m str m\.example\.test \}$/,
     );
-    assert.ok(!s.has(`backend ${backendName('m.example.test')}`));
+    assert.ok(s.has(`backend ${backendName('m.example.test')}`));
     assert.ok(!h.some((l) => l.includes('use_backend site_m.example.test')));
   });
 

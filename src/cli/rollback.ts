@@ -1,0 +1,93 @@
+import type { Command } from 'commander';
+import { DockerEngine } from '../engines/docker/engine.js';
+import { recorded, type OperationHandle } from '../state/history.js';
+import { handler, withJson } from './command.js';
+import type { Progress } from '../ops/progress.js';
+import { makeProgress } from './progress.js';
+
+export function registerRollback(program: Command): void {
+  withJson(
+    program
+      .command('rollback <project> <instance>')
+      .description(
+        'back to the version before the last deploy (and to its restore point if that deploy migrated)',
+      )
+      .option('--dry-run', 'print what would be rolled back and change nothing')
+      .option('--yes', 'do not ask before restoring the database (the current data is backed up first)')
+      .option('--health-timeout <seconds>', 'how long a replica may take to become healthy', '600')
+      .option('--no-wait', 'stop at once if another operation holds the instance')
+      .option('--passphrase-file <file>', 'secrets passphrase file'),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  odp rollback neomedical prod --dry-run   # which version, whether the database is restored
+  odp rollback neomedical prod             # asks before restoring the database
+  odp rollback neomedical integration --yes`,
+    )
+    .action(
+      handler(
+        async (
+          ctx,
+          project: string,
+          instance: string,
+          o: {
+            dryRun?: boolean;
+            yes?: boolean;
+            healthTimeout: string;
+            wait: boolean;
+            passphraseFile?: string;
+            json?: boolean;
+          },
+        ) => {
+          const { rollback, rollbackTarget, formatRollbackPlan } = await import('../ops/rollback.js');
+          const { dockerEdgeControl } = await import('../ops/edge-sync.js');
+          const { confirmAction } = await import('./confirm.js');
+          const engine = new DockerEngine();
+          const progress = makeProgress({ json: o.json });
+          try {
+            const run = (p: Progress, op?: OperationHandle) =>
+              rollback(engine, ctx.dir, project, instance, {
+                progress: p,
+                edge: dockerEdgeControl(engine.docker),
+                healthTimeoutMs: Number(o.healthTimeout) * 1000,
+                wait: o.wait,
+                ...(o.dryRun ? { dryRun: true } : {}),
+                ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}),
+                ...(op ? { operationId: op.id, annotate: op.annotate } : {}),
+                onPlan: (plan) => {
+                  if (!o.json) progress.note(formatRollbackPlan(plan));
+                },
+                confirm: (plan) =>
+                  confirmAction({
+                    question: `Restore the database of ${project}/${instance} to ${plan.restorePoint}? Data written since ${plan.from} was deployed is set aside in a new backup.`,
+                    yes: o.yes,
+                  }),
+              });
+            if (o.dryRun) {
+              const r = await run(progress);
+              progress.stop();
+              ctx.out.data(r);
+              ctx.out.line(formatRollbackPlan(r.plan));
+              ctx.out.note('dry run: nothing changed');
+              return 0;
+            }
+            const { to } = await rollbackTarget(ctx.dir, project, instance);
+            const r = await recorded(
+              ctx.dir,
+              { project, instance, kind: 'rollback', version: to },
+              progress,
+              run,
+            );
+            progress.stop();
+            ctx.out.data(r);
+            ctx.out.line(`rolled back ${project}/${instance} from ${r.plan.from} to ${r.plan.to}`);
+            return 0;
+          } finally {
+            progress.stop();
+          }
+        },
+      ),
+    );
+}

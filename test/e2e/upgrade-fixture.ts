@@ -1,0 +1,192 @@
+// A platform of its own for the pinned-deploy tests (issue 5): embedded S3 and
+// the edge on free loopback ports, the project's prod provisioned, and what the
+// tests read and do through it: images at a version with their own
+// migration.yml, the role's database, requests through the edge with the
+// instance's SNI and Host, the version each replica serves, the CLI.
+import assert from 'node:assert/strict';
+import { cpSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import https from 'node:https';
+import path from 'node:path';
+import { parse, stringify } from 'yaml';
+import { connect, type PgClient } from '../../src/backends/postgres/index.js';
+import { sharedUnit } from '../../src/compose/platform.js';
+import { buildProjectImage } from '../../src/images/project.js';
+import { platformUp } from '../../src/ops/platform.js';
+import { silentProgress } from '../../src/ops/progress.js';
+import { loadProjectSecrets } from '../../src/ops/secrets.js';
+import type { UpgradePlan } from '../../src/ops/upgrade-plan.js';
+import type { Secret } from '../../src/secret.js';
+import { freePort } from '../helpers/pebble.js';
+import {
+  docker,
+  engine,
+  get,
+  makePlatform,
+  repoRoot,
+  runCli,
+  tempDir,
+  uniqueName,
+  type TestPlatform,
+} from './helpers.js';
+
+/** The sample project's migration file: setup (cloud platform) and 1.0.0; later versions append. */
+export const SETUP = `migration:
+  options:
+    install_command: odoo
+  versions:
+    - version: setup
+      operations:
+        post:
+          - ref-install-cloud-platform
+      addons:
+        upgrade:
+          - base
+          - cloud_platform
+    - version: 1.0.0
+`;
+
+/** A migration version whose post operations are these shell commands. */
+export function withVersion(base: string, version: string, ...commands: string[]): string {
+  return `${base}    - version: ${version}
+      operations:
+        post:
+${commands.map((c) => `          - ${JSON.stringify(c)}\n`).join('')}`;
+}
+
+export interface Reply {
+  status: number;
+  body: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface UpgradeFixture {
+  tp: TestPlatform;
+  stack: string;
+  domain: string;
+  adminPassword: Secret;
+  odp(args: string[], opts?: Parameters<typeof runCli>[1]): ReturnType<typeof runCli>;
+  buildImage(version: string, migration: string, extra?: string): Promise<void>;
+  asRole<T>(fn: (c: PgClient) => Promise<T>): Promise<T>;
+  dryRun(version: string): Promise<UpgradePlan>;
+  servedVersions(): Promise<string[]>;
+  viaEdge(
+    pathname: string,
+    o?: { method?: string; body?: string; headers?: Record<string, string> },
+  ): Promise<Reply>;
+  specVersion(): Promise<string>;
+  unitNames(): Promise<string[]>;
+}
+
+export async function upgradeFixture(prefix: string): Promise<UpgradeFixture> {
+  const project = uniqueName(prefix);
+  const tp = await makePlatform(project);
+  const stack = `${project}-odoo-prod`;
+  const domain = `${project}.odoo.example.ch`;
+  const httpsPort = await freePort();
+  const file = path.join(tp.dir, 'platform.yaml');
+  const p = parse(await readFile(file, 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  p.services.storage = {
+    endpoint: `http://127.0.0.1:${await freePort()}`,
+    region: 'us-east-1',
+    embedded: true,
+  };
+  p.services.edge = { hosts: ['app1'], bind: '127.0.0.1', httpPort: await freePort(), httpsPort };
+  await writeFile(file, stringify(p));
+  await platformUp(engine, tp.dir, { progress: silentProgress });
+  const secrets = (await loadProjectSecrets(tp.dir, project, {}))!;
+  const dbPassword = secrets.get('PROD__DB_PASSWORD')!;
+  const adminPassword = secrets.get('PROD__ADMIN_PASSWD')!;
+  const spec = parse(await readFile(path.join(tp.dir, 'projects', `${project}.yaml`), 'utf8')) as {
+    instances: { prod: { database: string; dbUser?: string } };
+  };
+  const database = spec.instances.prod.database;
+  const role = spec.instances.prod.dbUser ?? database;
+  const odp: UpgradeFixture['odp'] = (args, opts = {}) =>
+    runCli(['--dir', tp.dir, ...args], { timeoutMs: 600_000, ...opts });
+  const prov = await odp(['provision', project, 'prod']);
+  assert.equal(prov.code, 0, prov.stderr);
+
+  const viaEdge: UpgradeFixture['viaEdge'] = (pathname, o = {}) =>
+    new Promise((resolve) => {
+      const req = https.request(
+        {
+          host: '127.0.0.1',
+          port: httpsPort,
+          path: pathname,
+          method: o.method ?? 'GET',
+          servername: domain,
+          headers: { Host: domain, ...o.headers },
+          rejectUnauthorized: false,
+          timeout: 10_000,
+          agent: false,
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+          res.on('error', (e) => resolve({ status: 0, body: e.message, headers: {} }));
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (e) => resolve({ status: 0, body: e.message, headers: {} }));
+      req.end(o.body);
+    });
+
+  return {
+    tp,
+    stack,
+    domain,
+    adminPassword,
+    odp,
+    async buildImage(version, migration, extra = '') {
+      const context = path.join(await tempDir('odp-e2e-upgrade-image-'), 'odoo');
+      cpSync(path.join(repoRoot, 'examples/odoo-project/odoo'), context, { recursive: true });
+      if (extra) {
+        const dockerfile = path.join(context, 'Dockerfile');
+        await writeFile(dockerfile, `${await readFile(dockerfile, 'utf8')}${extra}\n`);
+      }
+      await writeFile(path.join(context, 'VERSION'), `${version}\n`);
+      await writeFile(path.join(context, 'migration.yml'), migration);
+      await buildProjectImage(docker, { context, tag: `${tp.image}:${version}` });
+    },
+    async asRole(fn) {
+      const info = await docker.getContainer(sharedUnit({ name: tp.platform }, 'postgres-prod')).inspect();
+      const port = Number(info.NetworkSettings.Ports['5432/tcp']?.[0]?.HostPort);
+      const c = await connect({ host: '127.0.0.1', port, user: role, password: dbPassword, database });
+      try {
+        return await fn(c);
+      } finally {
+        await c.end();
+      }
+    },
+    async dryRun(version) {
+      const r = await odp(['deploy', project, 'prod', '--version', version, '--dry-run', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { plan: UpgradePlan }).plan;
+    },
+    async servedVersions() {
+      const out: string[] = [];
+      for (const n of [1, 2]) {
+        const info = await docker.getContainer(`${stack}-odoo-${n}`).inspect();
+        const port = info.NetworkSettings.Ports['80/tcp']?.[0]?.HostPort;
+        const r = await get(`http://127.0.0.1:${port}/web/version`);
+        assert.equal(r.status, 200);
+        out.push((JSON.parse(r.body) as { version: string }).version);
+      }
+      return out;
+    },
+    viaEdge,
+    async specVersion() {
+      const text = await readFile(path.join(tp.dir, 'projects', `${project}.yaml`), 'utf8');
+      return (parse(text) as { instances: { prod: { version: string } } }).instances.prod.version;
+    },
+    async unitNames() {
+      const units = await docker.listContainers({
+        all: true,
+        filters: JSON.stringify({ label: [`odp.project=${project}`] }),
+      });
+      return units.map((c) => (c.Names[0] ?? '').replace(/^\//, '')).sort();
+    },
+  };
+}
