@@ -13,6 +13,7 @@ import { handler, withJson, type Ctx } from './command.js';
 import { makeProgress } from './progress.js';
 
 interface DeployFlags {
+  branch?: string;
   tag?: string;
   version?: string;
   dryRun?: boolean;
@@ -28,6 +29,10 @@ export function registerDeploy(program: Command): void {
       .command('deploy <project> <instance>')
       .description('deploy an instance; test is rebuilt from scratch with its small data set')
       .option('--tag <tag>', 'image tag to deploy on test (default: the spec, usually latest)')
+      .option(
+        '--branch <name>',
+        "test only: the branch's own ephemeral instance, on <branch-slug>.<test domain>",
+      )
       .option('--version <X.Y.Z>', 'version to deploy on integration or prod (default: the spec)')
       .option('--dry-run', 'print the plan and change nothing')
       .option('--health-timeout <seconds>', 'how long a service may take to become healthy', '600')
@@ -41,17 +46,27 @@ Examples:
   odp deploy neomedical test               # after every commit on master
   odp deploy neomedical test --dry-run     # the plan, one line per step
   odp deploy neomedical test --tag 10.0.3  # try a release on test
+  odp deploy neomedical test --branch feature/login   # its own instance; image <slug>-<sha> from odp publish
   odp deploy neomedical prod --version 10.0.3 --dry-run   # image change, pending migrations, replicas, backup
   odp deploy neomedical prod --version 10.0.3             # replicas replaced one at a time`,
     )
     .action(
       handler(async (ctx, project: string, instance: string, opts: DeployFlags) => {
+        if (opts.branch !== undefined && instance !== 'test')
+          throw new OdpError(
+            'USAGE',
+            '--branch is for test: a branch instance is an ephemeral test instance',
+          );
         if (isTier(instance)) return deployPinned(ctx, project, instance, opts);
         if (instance !== 'test') {
           throw new OdpError('USAGE', `unknown instance ${instance}: test, integration or prod`);
         }
         if (opts.version)
           throw new OdpError('USAGE', '--version is for integration and prod; test takes --tag');
+        if (opts.branch !== undefined) {
+          const { deployBranchCli } = await import('./branches.js');
+          return deployBranchCli(ctx, project, opts);
+        }
         const progress = makeProgress({ json: opts.json });
         try {
           const engine = new DockerEngine();

@@ -70,12 +70,18 @@ export function registerInstances(program: Command): void {
     .description('remove an instance: its containers, network and volumes')
     .option('-y, --yes', 'do not ask')
     .option('--confirm <stack>', 'for integration and prod: the stack name, typed out')
+    .option('--branch <name>', "test only: remove that branch's instance, its route and record")
     .addHelpText(
       'after',
-      '\nExamples:\n  odp destroy neomedical test --yes\n  odp destroy neomedical integration --yes --confirm neomedical-odoo-integration',
+      '\nExamples:\n  odp destroy neomedical test --yes\n  odp destroy neomedical test --branch feature/login --yes\n  odp destroy neomedical integration --yes --confirm neomedical-odoo-integration',
     )
     .action(
-      handler(async (ctx, project: string, instance: string, o: { yes?: boolean; confirm?: string }) => {
+      handler(async (ctx, project: string, instance: string, o: DestroyFlags) => {
+        if (o.branch !== undefined) {
+          if (instance !== 'test') throw new OdpError('USAGE', '--branch is for test (branch instances)');
+          const { destroyBranchCli } = await import('./branches.js');
+          return destroyBranchCli(ctx, project, o.branch, o);
+        }
         const pd = await loadPlatformDir(ctx.dir);
         const spec = requireProject(pd, project).spec;
         const inst = instanceNames.find((n) => n === instance);
@@ -99,6 +105,12 @@ export function registerInstances(program: Command): void {
         return 0;
       }),
     );
+}
+
+interface DestroyFlags {
+  yes?: boolean;
+  confirm?: string;
+  branch?: string;
 }
 
 interface LogFlags {

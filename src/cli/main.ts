@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../errors.js';
 import { takeExitCode } from './command.js';
 import { registerBackup } from './backup.js';
+import { registerBranches } from './branches.js';
 import { registerCerts } from './certs.js';
 import { registerCheck } from './check.js';
 import { registerDb } from './db.js';
@@ -52,6 +53,7 @@ ${exitCodes}`,
   registerDeploy(program);
   registerRollback(program);
   registerInstances(program);
+  registerBranches(program);
   registerHistory(program);
   registerPlatform(program);
   registerProvision(program);

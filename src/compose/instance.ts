@@ -1,6 +1,7 @@
 // Resolves one instance of a project against the platform: every name and
 // number the original document had people fill in by hand, derived by rule.
 import { OdpError } from '../errors.js';
+import type { BranchTarget } from './branch.js';
 import type { PlanSpec, PlatformSpec } from '../spec/platform-schema.js';
 import type {
   InstanceName,
@@ -53,6 +54,8 @@ export function resolveInstance(
   platform: PlatformSpec,
   project: ProjectSpec,
   instance: InstanceName,
+  /** A branch's ephemeral test instance: the test instance under its own names. */
+  branch?: BranchTarget,
 ): ResolvedInstance {
   const spec = instanceSpec(project, instance);
   if (!spec) {
@@ -71,11 +74,11 @@ export function resolveInstance(
       },
     );
   }
-  const name = stackName(project, instance);
+  const name = branch?.stackName ?? stackName(project, instance);
   const common = {
     name: instance,
     stackName: name,
-    domain: spec.domain,
+    domain: branch?.domain ?? spec.domain,
     planName,
     plan,
     image: project.image,
@@ -86,11 +89,11 @@ export function resolveInstance(
     return {
       ...common,
       tag: t.tag,
-      database: t.database,
+      database: branch?.database ?? t.database,
       dbUser: t.dbUser,
       dbPort: 5432,
       bucket: undefined,
-      redisPrefix: t.redisPrefix ?? name,
+      redisPrefix: branch?.redisPrefix ?? t.redisPrefix ?? name,
       marabuntaMode: t.marabuntaMode,
       allowSerie: true,
       placement: { labels: ['application'], global: false, replicas: 1 },
@@ -98,6 +101,7 @@ export function resolveInstance(
     };
   }
 
+  if (branch) throw new OdpError('USAGE', `branch instances are test instances, not ${instance}`);
   const p = spec as PinnedInstanceSpec;
   const database = databaseFor(project, instance);
   if (!database) {

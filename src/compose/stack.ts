@@ -8,6 +8,7 @@ import { Secret, type EnvValue } from '../secret.js';
 import { secretsForInstance } from '../secrets/scope.js';
 import type { PlatformSpec } from '../spec/platform-schema.js';
 import type { InstanceName, ProjectSpec } from '../spec/project-schema.js';
+import type { BranchTarget } from './branch.js';
 import { resolveInstance, type ResolvedInstance } from './instance.js';
 import { odooEnv } from './odoo-env.js';
 import { renderNginxConf } from '../render/nginx-conf.js';
@@ -24,15 +25,18 @@ export function composeStack(
   project: ProjectSpec,
   instanceName: InstanceName,
   allSecrets: ReadonlyMap<string, Secret>,
+  /** A branch's ephemeral test instance (docs/decisions/0020). */
+  branch?: BranchTarget,
 ): ComposeResult {
-  const inst = resolveInstance(platform, project, instanceName);
+  const inst = resolveInstance(platform, project, instanceName, branch);
   const secrets = secretsForInstance(allSecrets, instanceName);
   const { env, command, missingSecrets } = odooEnv(platform, project, inst, secrets);
   const labels = (service: string): Record<string, string> => ({
     'odp.platform': platform.name,
     'odp.project': project.name,
-    'odp.instance': instanceName,
+    'odp.instance': branch?.instanceLabel ?? instanceName,
     'odp.service': service,
+    ...(branch ? { 'odp.branch': branch.branch } : {}),
   });
   const network = inst.stackName;
   const single = { labels: inst.placement.labels, global: false, replicas: 1 };

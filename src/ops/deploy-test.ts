@@ -5,6 +5,7 @@
 // anything changed the whole stack is rebuilt and the database starts empty,
 // installed with the small data set by the image's own migration at start.
 import { createHash } from 'node:crypto';
+import type { BranchTarget } from '../compose/branch.js';
 import { composeStack } from '../compose/stack.js';
 import type { Engine } from '../engines/engine.js';
 import { OdpError } from '../errors.js';
@@ -32,6 +33,10 @@ export interface DeployTestOptions {
   onPlan?: (plan: Plan) => void;
   /** The platform's edge: when it runs, the deploy ends once the edge routes the instance. */
   edge?: EdgeControl;
+  /** Deploy a branch's ephemeral instance instead (src/ops/branches.ts). */
+  branchTarget?: BranchTarget;
+  /** Called under the instance's lock once the plan ran, before the edge is synced. */
+  onApplied?: () => void;
 }
 
 export interface DeployResult {
@@ -64,7 +69,7 @@ export async function deployTest(
   const secrets = await loadProjectSecrets(dir, projectName, { passphraseFile: o.passphraseFile });
   if (!secrets) throw new OdpError('SECRETS_NO_PASSPHRASE', `no secrets for ${projectName}`);
   refuseViolations(pd, projectName);
-  const { stack, missingSecrets } = composeStack(pd.platform, spec, 'test', secrets);
+  const { stack, missingSecrets } = composeStack(pd.platform, spec, 'test', secrets, o.branchTarget);
   if (missingSecrets.length) {
     throw new OdpError('DEPLOY_FAILED', `${stack.name} lacks secrets: ${missingSecrets.join(', ')}`, {
       hint: `odp secrets set ${projectName} KEY --instance test --stdin`,
@@ -75,7 +80,9 @@ export async function deployTest(
   await checkNginx(engine, stack, imageIds, dir);
   o.progress.done('preflight');
 
-  const key = `${projectName}-test`;
+  // A branch instance is its own instance: its own label, lock and observation.
+  const instance = o.branchTarget?.instanceLabel ?? 'test';
+  const key = `${projectName}-${instance}`;
   return withInstanceLock(
     dir,
     key,
@@ -84,32 +91,43 @@ export async function deployTest(
       const observed = await engine.observe({
         platform: pd.platform.name,
         project: projectName,
-        instance: 'test',
+        instance,
       });
       const plan = planStack({ stack, imageIds, observed, freshOnChange: true });
       const result: DeployResult = {
         project: projectName,
-        instance: 'test',
+        instance,
         plan,
         planText: formatPlan(plan),
         applied: false,
         url: `https://${stack.domain}/`,
       };
-      if (o.dryRun || plan.steps.length === 0) return { ...result, ...(await localUrl(engine, pd, stack)) };
+      if (o.dryRun || plan.steps.length === 0)
+        return { ...result, ...(await localUrl(engine, pd, stack, instance)) };
       o.onPlan?.(plan);
       await applyPlan(engine, plan, {
-        labels: { 'odp.platform': pd.platform.name, 'odp.project': projectName, 'odp.instance': 'test' },
+        labels: {
+          'odp.platform': pd.platform.name,
+          'odp.project': projectName,
+          'odp.instance': instance,
+          ...(o.branchTarget ? { 'odp.branch': o.branchTarget.branch } : {}),
+        },
         healthTimeoutMs: o.healthTimeoutMs ?? 10 * 60_000,
         progress: o.progress,
       });
+      o.onApplied?.();
       await throughEdge(pd, stack.domain, o);
-      return { ...result, applied: true, ...(await localUrl(engine, pd, stack)) };
+      return { ...result, applied: true, ...(await localUrl(engine, pd, stack, instance)) };
     },
   );
 }
 
 /** With the platform's edge up: route the instance (a new project is a new route) and wait for it. */
-async function throughEdge(pd: PlatformDir, domain: string, o: DeployTestOptions): Promise<void> {
+export async function throughEdge(
+  pd: PlatformDir,
+  domain: string,
+  o: Pick<DeployTestOptions, 'edge' | 'progress'>,
+): Promise<void> {
   if (!o.edge || !(await o.edge.running(pd))) return;
   o.progress.start('edge', `route ${domain} through the edge`);
   await o.edge.sync(pd);
@@ -177,12 +195,13 @@ async function checkNginx(
   }
 }
 
-async function localUrl(engine: Engine, pd: PlatformDir, stack: Stack): Promise<{ localUrl?: string }> {
-  const observed = await engine.observe({
-    platform: pd.platform.name,
-    project: stack.project,
-    instance: stack.instance,
-  });
+async function localUrl(
+  engine: Engine,
+  pd: PlatformDir,
+  stack: Stack,
+  instance: string,
+): Promise<{ localUrl?: string }> {
+  const observed = await engine.observe({ platform: pd.platform.name, project: stack.project, instance });
   const odoo = observed.units.find((u) => u.service === 'odoo' && u.replica === 1);
   const port = odoo?.ports[80];
   return port ? { localUrl: `http://127.0.0.1:${port}/` } : {};

@@ -14,6 +14,7 @@ import type { PlatformDir } from '../platformdir/load.js';
 import { renderHaproxyCfg, type EdgeRoute } from '../render/haproxy-cfg.js';
 import { Secret } from '../secret.js';
 import { instanceNames } from '../spec/project-schema.js';
+import { branchRoutes } from '../state/branches.js';
 import { CertStore } from '../state/certs.js';
 import { maintenanceEntries } from '../state/maintenance.js';
 import type { CertProgress, CertResult } from './certs.js';
@@ -22,7 +23,7 @@ export function edgeFor(docker: Dockerode, pd: PlatformDir): Edge {
   return new Edge(docker, sharedUnit(pd.platform, 'edge'));
 }
 
-/** Every declared instance's domain and the Odoo units that serve it. */
+/** Every declared instance's domain and the Odoo units that serve it, and every branch instance's. */
 export function edgeRoutes(pd: PlatformDir): EdgeRoute[] {
   const routes: EdgeRoute[] = [];
   for (const { spec } of pd.projects.values()) {
@@ -35,6 +36,9 @@ export function edgeRoutes(pd: PlatformDir): EdgeRoute[] {
       routes.push({ domain: inst.domain, servers });
     }
   }
+  // Branch instances are recorded in the state, not declared (docs/decisions/0020).
+  for (const b of branchRoutes(pd.dir, [...pd.projects.keys()]))
+    routes.push({ domain: b.domain, servers: [unitName(b.stack, 'odoo', 1)] });
   return routes;
 }
 

@@ -110,6 +110,16 @@ export const backupsSchema = z.strictObject({
     .describe('Where `odp backup` writes; defaults to <platform>-backups on the platform storage.'),
 });
 
+export const branchesSchema = z.strictObject({
+  expireAfterHours: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 365)
+    .default(72)
+    .describe('A branch instance without a new deploy for this long is removed by `odp branches expire`.'),
+});
+
 export const platformSchema = z
   .strictObject({
     name: slug,
@@ -122,6 +132,9 @@ export const platformSchema = z
     images: imagesSchema.default(imagesSchema.parse({})),
     engine: z.enum(['docker', 'swarm']).default('docker'),
     backups: backupsSchema.default(backupsSchema.parse({})),
+    branches: branchesSchema
+      .default(branchesSchema.parse({}))
+      .describe('Ephemeral test instances, one per git branch (`odp deploy PROJECT test --branch`).'),
   })
   .describe('odp platform.yaml');
 

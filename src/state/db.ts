@@ -87,6 +87,58 @@ const migrations: string[] = [
      instance TEXT NOT NULL,
      since TEXT NOT NULL
    );`,
+  // `odp serve`'s webhooks and job queue: deliveries already handled (a replay
+  // is refused by its id), the jobs (one running per instance, newest intent
+  // wins), and the versions a tag made deployable.
+  `CREATE TABLE webhook_deliveries (
+     source TEXT NOT NULL,
+     id TEXT NOT NULL,
+     event TEXT NOT NULL,
+     received_at TEXT NOT NULL,
+     outcome TEXT NOT NULL,
+     job_id INTEGER,
+     PRIMARY KEY (source, id)
+   );
+   CREATE TABLE jobs (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     project TEXT NOT NULL,
+     instance TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     state TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     not_before TEXT NOT NULL,
+     deadline TEXT,
+     created_at TEXT NOT NULL,
+     started_at TEXT,
+     finished_at TEXT,
+     detail TEXT,
+     pid INTEGER,
+     host TEXT
+   );
+   CREATE INDEX jobs_state ON jobs (state, not_before);
+   CREATE INDEX jobs_instance ON jobs (project, instance, state);
+   CREATE TABLE deployable_versions (
+     project TEXT NOT NULL,
+     version TEXT NOT NULL,
+     sha TEXT,
+     at TEXT NOT NULL,
+     PRIMARY KEY (project, version)
+   );`,
+  // Branch instances (ephemeral test instances, one per git branch): they live
+  // here, not in the spec, so the edge routes them and expiry finds them.
+  `CREATE TABLE branch_instances (
+     project TEXT NOT NULL,
+     branch TEXT NOT NULL,
+     slug TEXT NOT NULL,
+     stack TEXT NOT NULL,
+     domain TEXT NOT NULL UNIQUE,
+     tag TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     last_deploy_at TEXT NOT NULL,
+     PRIMARY KEY (project, branch),
+     UNIQUE (project, slug)
+   );`,
 ];
 
 export function openState(platformDir: string): StateDb {
