@@ -17,6 +17,8 @@ have haproxy || need+=(haproxy)
 have git || need+=(git)
 # Let's Encrypt's own test server, for the certificate tests.
 have pebble || need+=(pebble)
+# A real image registry, for the `odp publish` tests.
+have docker-registry || need+=(docker-registry)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

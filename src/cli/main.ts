@@ -16,6 +16,8 @@ import { registerImages } from './images.js';
 import { registerImport } from './import.js';
 import { registerInit } from './init.js';
 import { registerProject } from './project.js';
+import { registerPublish } from './publish.js';
+import { registerRelease } from './release.js';
 import { registerRender } from './render.js';
 import { registerRollback } from './rollback.js';
 import { registerSchema } from './schema.js';
@@ -63,6 +65,8 @@ ${exitCodes}`,
   registerSecrets(program);
   registerImport(program);
   registerBackup(program);
+  registerRelease(program);
+  registerPublish(program);
   return program;
 }
 
