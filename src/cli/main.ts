@@ -22,6 +22,7 @@ import { registerRender } from './render.js';
 import { registerRollback } from './rollback.js';
 import { registerSchema } from './schema.js';
 import { registerServe } from './serve.js';
+import { registerJobs } from './jobs.js';
 import { registerSecrets } from './secrets.js';
 
 const exitCodes = Object.entries(ExitCode)
@@ -62,6 +63,7 @@ ${exitCodes}`,
   registerDb(program);
   registerCerts(program);
   registerServe(program);
+  registerJobs(program);
   registerSecrets(program);
   registerImport(program);
   registerBackup(program);

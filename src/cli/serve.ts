@@ -1,32 +1,109 @@
 import type { Command } from 'commander';
 import { DockerEngine } from '../engines/docker/engine.js';
+import { OdpError } from '../errors.js';
+import { Secret } from '../secret.js';
 import { handler } from './command.js';
+
+interface ServeFlags {
+  host: string;
+  port: string;
+  renewEvery: string;
+  mainBranch: string;
+  retryEvery: string;
+  imageWait: string;
+  parallel: string;
+  healthTimeout: string;
+  passphraseFile?: string;
+}
 
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description("the platform's long-running server: /healthz and scheduled certificate renewal")
+    .description(
+      "the platform's long-running server: GitHub and publish webhooks, the deploy queue, certificate renewal, /healthz",
+    )
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <port>', 'port to listen on', '8420')
+    .option('--port <port>', 'port to listen on (0: any free port, printed in the log)', '8420')
     .option('--renew-every <hours>', 'how often certificates due for renewal are renewed', '12')
-    .addHelpText('after', '\nExamples:\n  odp serve\n  odp serve --host 0.0.0.0 --port 8420 --renew-every 6')
+    .option('--main-branch <name>', 'pushes to this branch redeploy the test instance', 'master')
+    .option('--retry-every <seconds>', "how often a deploy waiting for its commit's image looks again", '15')
+    .option('--image-wait <minutes>', 'how long a deploy waits for its image before it fails', '60')
+    .option('--parallel <n>', 'jobs of different instances run at once', '2')
+    .option('--health-timeout <seconds>', 'how long a service may take to become healthy', '600')
+    .option('--passphrase-file <file>', 'passphrase of platform.env.gpg (its WEBHOOK_SECRET)')
+    .addHelpText(
+      'after',
+      `
+The webhook secret comes from ODP_WEBHOOK_SECRET, else WEBHOOK_SECRET in the
+platform's secrets (platform.env.gpg); without one the webhooks answer 503.
+Point GitHub at POST /hooks/github (content type application/json, events
+push and create); \`odp publish\` posts to /hooks/publish. Logs are JSON lines.
+
+Examples:
+  odp serve
+  odp serve --host 0.0.0.0 --port 8420 --renew-every 6
+  ODP_WEBHOOK_SECRET=… odp serve --main-branch main --retry-every 30 --image-wait 90
+  curl -s localhost:8420/healthz; curl -s localhost:8420/api/jobs`,
+    )
     .action(
-      handler(async (ctx, o: { host: string; port: string; renewEvery: string }) => {
+      handler(async (ctx, o: ServeFlags) => {
         const { dockerEdgeControl } = await import('../ops/edge-sync.js');
         const { serve, log } = await import('../server/server.js');
+        const { deployTestRunner, deployBranchRunner, removeBranchRunner } =
+          await import('../server/runners.js');
         const engine = new DockerEngine();
-        const { server, scheduler, url } = await serve({
+        const edge = dockerEdgeControl(engine.docker);
+        // Operations the queue runs are recorded in the history as done by the server.
+        process.env.ODP_ACTOR ??= 'odp serve';
+        const secret = await webhookSecret(ctx.dir, o.passphraseFile);
+        const runners = {
+          'deploy-test': deployTestRunner({
+            engine,
+            dir: ctx.dir,
+            edge,
+            healthTimeoutMs: seconds(o.healthTimeout, '--health-timeout') * 1000,
+          }),
+          'deploy-branch': deployBranchRunner({
+            engine,
+            dir: ctx.dir,
+            edge,
+            healthTimeoutMs: seconds(o.healthTimeout, '--health-timeout') * 1000,
+          }),
+          'remove-branch': removeBranchRunner({ engine, dir: ctx.dir, edge }),
+        };
+        const s = await serve({
           dir: ctx.dir,
           host: o.host,
-          port: Number(o.port),
-          edge: dockerEdgeControl(engine.docker),
-          renewEveryMs: Number(o.renewEvery) * 3_600_000,
+          port: count(o.port, '--port', 0),
+          edge,
+          renewEveryMs: seconds(o.renewEvery, '--renew-every') * 3_600_000,
+          webhookSecret: secret,
+          runners,
+          mainBranch: o.mainBranch,
+          retryEveryMs: seconds(o.retryEvery, '--retry-every') * 1000,
+          imageWaitMs: seconds(o.imageWait, '--image-wait') * 60_000,
+          parallel: count(o.parallel, '--parallel', 1),
+          scheduled: [
+            {
+              // Branch instances idle longer than branches.expireAfterHours go.
+              name: 'branch-expiry',
+              everyMs: 3_600_000,
+              run: async () => {
+                const { expireBranches } = await import('../ops/branches.js');
+                const r = await expireBranches(engine, ctx.dir, { edge });
+                return `${r.expired.length} expired, ${r.kept.length} kept`;
+              },
+            },
+          ],
         });
-        log({ event: 'listening', url });
+        log({ event: 'listening', url: s.url, webhooks: secret ? 'enabled' : 'disabled: no webhook secret' });
         await new Promise<void>((resolve) => {
           const stop = () => {
-            scheduler.stop();
-            server.close(() => resolve());
+            // A second signal does not wait: a job cut short is queued again at the next start.
+            process.once('SIGINT', () => process.exit(130));
+            process.once('SIGTERM', () => process.exit(143));
+            if (s.worker.busy()) log({ event: 'stopping', waitingFor: `${s.worker.busy()} running job(s)` });
+            void s.close().then(resolve);
           };
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
@@ -35,4 +112,34 @@ export function registerServe(program: Command): void {
         return 0;
       }),
     );
+}
+
+/** ODP_WEBHOOK_SECRET, else WEBHOOK_SECRET of platform.env.gpg; read once, never logged. */
+async function webhookSecret(dir: string, passphraseFile?: string): Promise<Secret | undefined> {
+  const env = process.env.ODP_WEBHOOK_SECRET;
+  // Not inherited by anything this process starts.
+  delete process.env.ODP_WEBHOOK_SECRET;
+  if (env) return new Secret(env);
+  const { platformSecrets } = await import('../ops/platform-secrets.js');
+  const { values } = await platformSecrets(dir, {
+    generate: false,
+    ...(passphraseFile ? { passphraseFile } : {}),
+  });
+  const secret = values.get('WEBHOOK_SECRET');
+  return secret && secret.reveal() !== '' ? secret : undefined;
+}
+
+function seconds(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new OdpError('USAGE', `${flag} expects a positive number, not ${v}`);
+  return n;
+}
+
+function count(v: string, flag: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > 65535) {
+    throw new OdpError('USAGE', `${flag} expects a whole number from ${min}, not ${v}`);
+  }
+  return n;
 }

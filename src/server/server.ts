@@ -1,10 +1,17 @@
-// `odp serve`: the platform's long-running process. For now it exposes
-// /healthz and runs the scheduled work (certificate renewal); webhooks come
-// next. Logs are JSON lines on stdout.
+// `odp serve`: the platform's long-running process. It receives webhooks
+// (src/server/hooks.ts), runs the job queue they fill (src/server/worker.ts)
+// and the scheduled work (certificate renewal), and exposes /healthz and a
+// small read API. Logs are JSON lines on stdout.
 import { createServer, type Server } from 'node:http';
+import { OdpError } from '../errors.js';
 import type { EdgeControl } from '../ops/edge-sync.js';
 import { loadPlatformDir } from '../platformdir/load.js';
-import { Scheduler } from './scheduler.js';
+import type { Secret } from '../secret.js';
+import { openState } from '../state/db.js';
+import { queueCounts } from '../state/jobs.js';
+import { router } from './hooks.js';
+import { Scheduler, type Job as ScheduledJob } from './scheduler.js';
+import { Worker, type JobRunners, type Log } from './worker.js';
 
 export interface ServeOptions {
   dir: string;
@@ -12,52 +19,112 @@ export interface ServeOptions {
   port: number;
   edge: EdgeControl;
   renewEveryMs: number;
+  /** Signs the webhooks; without one they answer 503. */
+  webhookSecret?: Secret;
+  /** What runs each job kind (`deploy-test`, `deploy-branch`, `remove-branch`). */
+  runners?: JobRunners;
+  /** Pushes to this branch redeploy test (default master). */
+  mainBranch?: string;
+  /** A job whose image is not published yet is tried again this often (default 15 s). */
+  retryEveryMs?: number;
+  /** …until this long after its webhook (default 60 min). */
+  imageWaitMs?: number;
+  /** Jobs of different instances running at once (default 2). */
+  parallel?: number;
+  /** Largest webhook body accepted (default 1 MiB). */
+  bodyLimit?: number;
+  /** Where the JSON log lines go (default: stdout). */
+  log?: Log;
+  /** More scheduled work besides certificate renewal (branch expiry). */
+  scheduled?: ScheduledJob[];
+}
+
+export interface Serving {
+  server: Server;
+  scheduler: Scheduler;
+  worker: Worker;
+  url: string;
+  /** Stops listening and scheduling; resolves once the running jobs have ended. */
+  close(): Promise<void>;
 }
 
 export function log(line: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), ...line })}\n`);
 }
 
-export async function serve(o: ServeOptions): Promise<{ server: Server; scheduler: Scheduler; url: string }> {
+export async function serve(o: ServeOptions): Promise<Serving> {
   await loadPlatformDir(o.dir); // a broken spec stops the server before it listens
-  const scheduler = new Scheduler(
-    [
-      {
-        name: 'certificate-renewal',
-        everyMs: o.renewEveryMs,
-        // Reads the spec afresh each time: a project added since start gets its certificate.
-        run: async () => {
-          const pd = await loadPlatformDir(o.dir);
-          if (!(await o.edge.running(pd))) return 'edge not running: nothing to renew through';
-          const results = await o.edge.certify(pd);
-          const counts = results.reduce<Record<string, number>>(
-            (m, r) => ({ ...m, [r.action]: (m[r.action] ?? 0) + 1 }),
-            {},
-          );
-          return (
-            Object.entries(counts)
-              .map(([k, v]) => `${v} ${k}`)
-              .join(', ') || 'no domains'
-          );
-        },
-      },
-    ],
-    log,
-  );
-  const server = createServer((req, res) => {
-    if (req.method === 'GET' && req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: 'ok', jobs: scheduler.status() }));
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ error: 'not found' }));
+  const say = o.log ?? log;
+  const db = openState(o.dir);
+  const scheduler = new Scheduler([certificateRenewal(o), ...(o.scheduled ?? [])], say);
+  const worker = new Worker({
+    db,
+    runners: o.runners ?? {},
+    log: say,
+    pollMs: Math.min(1000, o.retryEveryMs ?? 1000),
+    retryEveryMs: o.retryEveryMs ?? 15_000,
+    parallel: o.parallel ?? 2,
   });
+  const server = createServer(
+    router({
+      dir: o.dir,
+      db,
+      secret: o.webhookSecret,
+      mainBranch: o.mainBranch ?? 'master',
+      imageWaitMs: o.imageWaitMs ?? 60 * 60_000,
+      bodyLimit: o.bodyLimit ?? 1024 * 1024,
+      log: say,
+      wake: () => worker.wake(),
+      health: () => ({
+        jobs: scheduler.status(),
+        queue: { ...queueCounts(db), runningHere: worker.busy() },
+        webhooks: o.webhookSecret ? 'enabled' : 'disabled: no webhook secret',
+      }),
+    }),
+  );
+  // A client that sends its headers or body slowly does not hold a socket for long.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, resolve);
+  }).catch((e: unknown) => {
+    db.close();
+    throw new OdpError('USAGE', `cannot listen on ${o.host}:${o.port}: ${(e as Error).message}`, {
+      hint: 'Choose another --port (0 takes any free one), or stop what listens there.',
+    });
   });
   scheduler.start();
+  worker.start();
   const addr = server.address() as { port: number };
-  return { server, scheduler, url: `http://${o.host}:${addr.port}` };
+  const close = async () => {
+    scheduler.stop();
+    const closed = new Promise((r) => server.close(r));
+    server.closeIdleConnections();
+    await Promise.all([closed, worker.stop()]);
+    db.close();
+  };
+  return { server, scheduler, worker, url: `http://${o.host}:${addr.port}`, close };
+}
+
+/** Reads the spec afresh each time: a project added since start gets its certificate. */
+function certificateRenewal(o: ServeOptions) {
+  return {
+    name: 'certificate-renewal',
+    everyMs: o.renewEveryMs,
+    run: async () => {
+      const pd = await loadPlatformDir(o.dir);
+      if (!(await o.edge.running(pd))) return 'edge not running: nothing to renew through';
+      const results = await o.edge.certify(pd);
+      const counts = results.reduce<Record<string, number>>(
+        (m, r) => ({ ...m, [r.action]: (m[r.action] ?? 0) + 1 }),
+        {},
+      );
+      return (
+        Object.entries(counts)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(', ') || 'no domains'
+      );
+    },
+  };
 }

@@ -44,6 +44,14 @@ export const projectSchema = z
     name: slug,
     client: z.string().min(1).describe("The customer's name; never part of a database name."),
     image: z.string().regex(/^[a-z0-9]+([._/:-][a-z0-9]+)*$/, 'expected an image repository without tag'),
+    repository: z
+      .string()
+      .regex(
+        /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(\/[A-Za-z0-9_.-]+){2,}$/,
+        'expected a source repository such as github.com/acme/neomedical-odoo',
+      )
+      .optional()
+      .describe("The project's source repository; its webhooks (odp serve) deploy the test instance."),
     flavour: z.enum(['camptocamp', 'official']).default('camptocamp'),
     odooSeries: z.string().regex(/^\d+\.\d$/, 'expected an Odoo series such as 16.0'),
     serverWideModules: z.array(z.string().regex(/^[a-z0-9_]+$/)).default([]),

@@ -1,0 +1,60 @@
+import type { Command } from 'commander';
+import { OdpError } from '../errors.js';
+import { handler, withJson } from './command.js';
+
+export function registerJobs(program: Command): void {
+  withJson(
+    program
+      .command('jobs')
+      .description('the deploy queue of `odp serve`: what webhooks queued, what ran, what waits and why')
+      .option('--limit <n>', 'how many, newest first', '30')
+      .option('--state <state>', 'only jobs in this state: queued, running, succeeded, failed, superseded')
+      .option('--project <name>', "only this project's jobs"),
+  )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  odp jobs\n  odp jobs --state queued\n  odp jobs --project neomedical --json',
+    )
+    .action(
+      handler(async (ctx, o: { limit: string; state?: string; project?: string }) => {
+        const { openState } = await import('../state/db.js');
+        const { jobStates, listJobs, queueCounts } = await import('../state/jobs.js');
+        const limit = Number(o.limit);
+        if (!Number.isInteger(limit) || limit < 1)
+          throw new OdpError('USAGE', `--limit expects a whole number, not ${o.limit}`);
+        const state = jobStates.find((s) => s === o.state);
+        if (o.state !== undefined && !state) {
+          throw new OdpError('USAGE', `--state must be one of ${jobStates.join(', ')}`);
+        }
+        const db = openState(ctx.dir);
+        try {
+          const jobs = listJobs(db, {
+            limit,
+            ...(state ? { state } : {}),
+            ...(o.project ? { project: o.project } : {}),
+          });
+          const counts = queueCounts(db);
+          ctx.out.data({ counts, jobs });
+          ctx.out.line(
+            Object.entries(counts)
+              .map(([k, v]) => `${v} ${k}`)
+              .join(', '),
+          );
+          for (const j of jobs) {
+            const sha = typeof j.payload.sha === 'string' ? ` ${j.payload.sha.slice(0, 12)}` : '';
+            const when =
+              j.state === 'queued'
+                ? `not before ${j.notBefore.slice(11, 19)}Z`
+                : (j.finishedAt ?? j.startedAt ?? j.createdAt).slice(0, 19) + 'Z';
+            ctx.out.line(
+              `#${j.id} ${j.state.padEnd(10)} ${`${j.project}/${j.instance}`.padEnd(28)} ${j.kind}${sha}  attempts ${j.attempts}  ${when}` +
+                (j.detail ? `\n    ${j.detail}` : ''),
+            );
+          }
+          return 0;
+        } finally {
+          db.close();
+        }
+      }),
+    );
+}

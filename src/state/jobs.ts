@@ -1,0 +1,290 @@
+// The job queue of `odp serve`, in the state database so that it survives a
+// restart. Rules: at most one job runs per instance (`<project>/<instance>`,
+// a branch instance being `test@<branch>`); a new job for an instance
+// supersedes the ones still queued for it (the newest intent wins: three quick
+// pushes deploy once, the last commit); a job left `running` by a server that
+// died is queued again when the next one starts. Webhook deliveries are
+// recorded by id, so a replay is recognised and does nothing.
+import { hostname } from 'node:os';
+import type { StateDb } from './db.js';
+
+export const jobStates = ['queued', 'running', 'succeeded', 'failed', 'superseded'] as const;
+export type JobState = (typeof jobStates)[number];
+
+export interface Job {
+  id: number;
+  project: string;
+  /** `test`, or `test@<branch>` for a branch instance. */
+  instance: string;
+  kind: string;
+  payload: Record<string, unknown>;
+  state: JobState;
+  attempts: number;
+  /** Not run before this time (a retry waits). */
+  notBefore: string;
+  /** After this time a job that still cannot run fails. */
+  deadline: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  detail: string | null;
+}
+
+export interface NewJob {
+  project: string;
+  instance: string;
+  kind: string;
+  payload: Record<string, unknown>;
+  deadline?: Date;
+}
+
+/** The instance a branch's jobs act on. */
+export function branchInstance(branch: string): string {
+  return `test@${branch}`;
+}
+
+/** Queues a job; queued jobs of the same instance are superseded by it. */
+export function enqueue(db: StateDb, j: NewJob, now = new Date()): { job: Job; superseded: number[] } {
+  return db.transaction(() => {
+    const older = db
+      .prepare("SELECT id FROM jobs WHERE project = ? AND instance = ? AND state = 'queued'")
+      .all(j.project, j.instance) as { id: number }[];
+    const at = now.toISOString();
+    const id = Number(
+      db
+        .prepare(
+          `INSERT INTO jobs (project, instance, kind, payload, state, attempts, not_before, deadline, created_at)
+           VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, ?)`,
+        )
+        .run(
+          j.project,
+          j.instance,
+          j.kind,
+          JSON.stringify(j.payload),
+          at,
+          j.deadline?.toISOString() ?? null,
+          at,
+        ).lastInsertRowid,
+    );
+    const supersede = db.prepare(
+      "UPDATE jobs SET state = 'superseded', finished_at = ?, detail = ? WHERE id = ? AND state = 'queued'",
+    );
+    for (const o of older) supersede.run(at, `superseded by job #${id}`, o.id);
+    return { job: getJob(db, id)!, superseded: older.map((o) => o.id) };
+  })();
+}
+
+/**
+ * Takes the oldest job that may run now (due, and its instance free) and marks
+ * it running, in one transaction: two workers never take the same job.
+ */
+export function claimNext(db: StateDb, now = new Date()): Job | undefined {
+  return db.transaction(() => {
+    const row = db
+      .prepare(
+        `SELECT * FROM jobs j WHERE state = 'queued' AND not_before <= ?
+           AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.state = 'running'
+                           AND r.project = j.project AND r.instance = j.instance)
+         ORDER BY not_before, id LIMIT 1`,
+      )
+      .get(now.toISOString()) as Row | undefined;
+    if (!row) return undefined;
+    db.prepare(
+      `UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?, pid = ?, host = ?
+       WHERE id = ?`,
+    ).run(now.toISOString(), process.pid, hostname(), row.id);
+    return getJob(db, row.id);
+  })();
+}
+
+export function finishJob(
+  db: StateDb,
+  id: number,
+  state: 'succeeded' | 'failed',
+  detail: string | null,
+): void {
+  db.prepare('UPDATE jobs SET state = ?, finished_at = ?, detail = ? WHERE id = ?').run(
+    state,
+    new Date().toISOString(),
+    detail,
+    id,
+  );
+}
+
+/** Back to the queue until `notBefore`, unless a newer job for its instance is queued: that one wins. */
+export function retryLater(db: StateDb, id: number, notBefore: Date, detail: string): void {
+  db.transaction(() => {
+    const newer = newerQueued(db, id);
+    if (newer !== undefined) {
+      db.prepare("UPDATE jobs SET state = 'superseded', finished_at = ?, detail = ? WHERE id = ?").run(
+        new Date().toISOString(),
+        `${detail}; superseded by job #${newer}`,
+        id,
+      );
+      return;
+    }
+    db.prepare(
+      "UPDATE jobs SET state = 'queued', not_before = ?, detail = ? WHERE id = ? AND state = 'running'",
+    ).run(notBefore.toISOString(), detail, id);
+  })();
+}
+
+/** A job queued after `id` for the same instance, if any. */
+function newerQueued(db: StateDb, id: number): number | undefined {
+  const row = db
+    .prepare(
+      `SELECT n.id FROM jobs n JOIN jobs o ON o.id = ? WHERE n.project = o.project
+         AND n.instance = o.instance AND n.state = 'queued' AND n.id > o.id ORDER BY n.id LIMIT 1`,
+    )
+    .get(id) as { id: number } | undefined;
+  return row?.id;
+}
+
+/** Jobs left running by a process of this host that is gone: queued again, at once. */
+export function requeueOrphans(db: StateDb): number[] {
+  const running = db.prepare("SELECT id, pid, host FROM jobs WHERE state = 'running'").all() as {
+    id: number;
+    pid: number | null;
+    host: string | null;
+  }[];
+  const orphans = running.filter((r) => r.host === hostname() && (r.pid === null || !alive(r.pid)));
+  for (const r of orphans) {
+    retryLater(db, r.id, new Date(), `interrupted (server pid ${r.pid ?? '?'} stopped): queued again`);
+  }
+  return orphans.map((r) => r.id);
+}
+
+export function getJob(db: StateDb, id: number): Job | undefined {
+  const row = db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as Row | undefined;
+  return row && toJob(row);
+}
+
+/** Newest first. */
+export function listJobs(db: StateDb, o: { limit?: number; project?: string; state?: JobState } = {}): Job[] {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  if (o.project) {
+    where.push('project = ?');
+    args.push(o.project);
+  }
+  if (o.state) {
+    where.push('state = ?');
+    args.push(o.state);
+  }
+  const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+  return (db.prepare(sql).all(...args, o.limit ?? 50) as Row[]).map(toJob);
+}
+
+export function queueCounts(db: StateDb): Record<JobState, number> {
+  const counts = Object.fromEntries(jobStates.map((s) => [s, 0])) as Record<JobState, number>;
+  for (const r of db.prepare('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state').all() as {
+    state: JobState;
+    n: number;
+  }[])
+    counts[r.state] = r.n;
+  return counts;
+}
+
+/**
+ * Records a delivery and does its work in one transaction: a delivery id seen
+ * before does nothing (`duplicate`), and the id is kept only if the work was done.
+ */
+export function withDelivery<T extends { outcome: string; jobIds?: number[] }>(
+  db: StateDb,
+  d: { source: string; id: string; event: string },
+  work: () => T,
+): { duplicate: true } | { duplicate: false; result: T } {
+  return db.transaction(() => {
+    const inserted = db
+      .prepare(
+        `INSERT OR IGNORE INTO webhook_deliveries (source, id, event, received_at, outcome)
+         VALUES (?, ?, ?, ?, 'received')`,
+      )
+      .run(d.source, d.id, d.event, new Date().toISOString());
+    if (inserted.changes === 0) return { duplicate: true as const };
+    const result = work();
+    db.prepare('UPDATE webhook_deliveries SET outcome = ?, job_id = ? WHERE source = ? AND id = ?').run(
+      result.outcome,
+      result.jobIds?.[0] ?? null,
+      d.source,
+      d.id,
+    );
+    return { duplicate: false as const, result };
+  })();
+}
+
+export function deliveryCount(db: StateDb, source?: string): number {
+  const row = (
+    source
+      ? db.prepare('SELECT COUNT(*) AS n FROM webhook_deliveries WHERE source = ?').get(source)
+      : db.prepare('SELECT COUNT(*) AS n FROM webhook_deliveries').get()
+  ) as { n: number };
+  return row.n;
+}
+
+export interface DeployableVersion {
+  project: string;
+  version: string;
+  sha: string | null;
+  at: string;
+}
+
+/** A released version (a tag), once; a later event with its commit id fills it in. */
+export function recordVersion(db: StateDb, project: string, version: string, sha: string | undefined): void {
+  db.prepare(
+    `INSERT INTO deployable_versions (project, version, sha, at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (project, version) DO UPDATE SET sha = COALESCE(excluded.sha, sha)`,
+  ).run(project, version, sha ?? null, new Date().toISOString());
+}
+
+/** Newest first. */
+export function deployableVersions(db: StateDb, project: string): DeployableVersion[] {
+  return db
+    .prepare(
+      'SELECT project, version, sha, at FROM deployable_versions WHERE project = ? ORDER BY at DESC, version DESC',
+    )
+    .all(project) as DeployableVersion[];
+}
+
+interface Row {
+  id: number;
+  project: string;
+  instance: string;
+  kind: string;
+  payload: string;
+  state: JobState;
+  attempts: number;
+  not_before: string;
+  deadline: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  detail: string | null;
+}
+
+function toJob(r: Row): Job {
+  return {
+    id: r.id,
+    project: r.project,
+    instance: r.instance,
+    kind: r.kind,
+    payload: JSON.parse(r.payload) as Record<string, unknown>,
+    state: r.state,
+    attempts: r.attempts,
+    notBefore: r.not_before,
+    deadline: r.deadline,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    detail: r.detail,
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === 'EPERM';
+  }
+}
