@@ -159,6 +159,8 @@ export interface Engine {
   /** Why a unit is in the state it is: exit code, error, the last health check's output. */
   explain(unitName: string): Promise<UnitExplanation | undefined>;
   lastLogs(unitName: string, lines: number): Promise<string>;
+  /** The unit's address on a network, as the engine assigned it (undefined: not on it, or gone). */
+  address(unitName: string, network: string): Promise<string | undefined>;
 }
 
 /** Unit names: `<stack>-<service>-<replica>`, stable so a plan can name what it replaces. */

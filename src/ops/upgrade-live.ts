@@ -21,6 +21,7 @@ import { backupInstance } from './backup.js';
 import { restoreInstance } from './backup-restore.js';
 import type { UpgradeContext } from './upgrade-plan.js';
 import {
+  edgeFollows,
   pairNames,
   quiet,
   routeAtEdge,
@@ -76,23 +77,32 @@ export async function switchWithMaintenance(
       o,
       'stop-old',
       `stop the old replicas and their crons, kept aside (${old.length})`,
-      async () => {
-        for (const r of old) {
-          const n = pairNames(ctx.stack.name, r);
-          for (const u of [n.oldNginx, n.oldOdoo]) await engine.remove(u); // an earlier attempt's
-          await engine.stop(n.nginx, 30);
-          await engine.stop(n.odoo, 30);
-          await engine.rename(n.nginx, n.oldNginx);
-          await engine.rename(n.odoo, n.oldOdoo);
-        }
-      },
+      // All replicas at once: the maintenance window is as short as the slowest.
+      () =>
+        Promise.all(
+          old.map(async (r) => {
+            const n = pairNames(ctx.stack.name, r);
+            for (const u of [n.oldNginx, n.oldOdoo]) await engine.remove(u); // an earlier attempt's
+            await engine.stop(n.nginx, 30);
+            await engine.stop(n.odoo, 30);
+            await engine.rename(n.nginx, n.oldNginx);
+            await engine.rename(n.odoo, n.oldOdoo);
+          }),
+        ),
     );
     prepared = true;
     await step(o, prepare.key, prepare.text, () => prepare.run());
-    for (const u of ctx.units.filter((x) => x.service.role === 'odoo')) {
-      const nginx = unitOf(ctx, 'nginx', u.replica);
-      if (nginx) await startPair(engine, ctx, u, nginx, o);
-    }
+    await Promise.all(
+      ctx.units
+        .filter((x) => x.service.role === 'odoo')
+        .map(async (u) => {
+          const nginx = unitOf(ctx, 'nginx', u.replica);
+          if (!nginx) return;
+          await startPair(engine, ctx, u, nginx, o);
+          // Checked by the edge while in maintenance: routed the moment it ends.
+          await edgeFollows(engine, ctx, unitName(ctx.stack.name, 'odoo', u.replica), o);
+        }),
+    );
     await step(o, 'leave-maintenance', `${LIVE_STEPS.leaveMaintenance} route ${plan.domain} again`, () =>
       leaveMaintenance(ctx, o),
     );

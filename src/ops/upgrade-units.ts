@@ -3,10 +3,10 @@
 // following the edge, and the one-off migration container. Used by the
 // zero-downtime upgrade (upgrade.ts), the upgrade with a migration
 // (upgrade-live.ts), rollback and the recovery of an interrupted deploy.
-import { sharedUnit } from '../compose/platform.js';
+import { edgeNetwork, sharedUnit } from '../compose/platform.js';
 import { unitName, type Engine, type UnitSpec } from '../engines/engine.js';
 import { OdpError } from '../errors.js';
-import { EDGE_SOCKET } from '../render/haproxy-cfg.js';
+import { backendName, EDGE_SOCKET } from '../render/haproxy-cfg.js';
 import type { EdgeControl } from './edge-sync.js';
 import type { Progress } from './progress.js';
 import type { UpgradeContext } from './upgrade-plan.js';
@@ -85,32 +85,45 @@ export async function routeAtEdge(
 }
 
 /**
- * Resolves once the edge's server for `unit` has the address Docker's DNS gives
- * for that name now (the new container's), as the runtime API shows it. Without
- * a running edge there is nothing to wait for.
+ * Points the edge's server for `unit` at the unit's container now holding that
+ * name, through HAProxy's runtime API, and resolves once the API shows it.
+ *
+ * Not left to DNS: right after a rename Docker's DNS answers the name with the
+ * old container's address as well as the new one (measured: the first record
+ * alternates until the old container is gone), and HAProxy keeps its current
+ * address as long as an answer contains it — so it kept sending to the old
+ * replica, then marked the server down when the drain removed it. Once set, the
+ * new address stays: later answers contain it. Without a running edge there is
+ * nothing to do.
  */
 export async function edgeFollows(
   engine: Engine,
-  ctx: UpgradeContext,
+  ctx: Pick<UpgradeContext, 'pd' | 'plan'>,
   unit: string,
   o: UnitOptions,
 ): Promise<void> {
   if (!o.edge || !(await o.edge.running(ctx.pd))) return;
   const edge = sharedUnit(ctx.pd.platform, 'edge');
+  const want = await engine.address(unit, edgeNetwork(ctx.pd.platform));
+  if (!want) throw new OdpError('DEPLOY_FAILED', `${unit} has no address on the edge's network`);
+  const server = `${backendName(ctx.plan.domain)}/${unit}`;
   const script =
-    'want=$(getent ahostsv4 "$1" | awk \'NR==1{print $1}\'); ' +
-    `have=$(printf 'show servers state\\n' | socat -t 5 stdio unix-connect:${EDGE_SOCKET} | awk -v s="$1" '$4==s{print $5; exit}'); ` +
-    'echo "$want $have"';
+    // The unit is healthy (its own health check passed): the edge need not wait
+    // for `rise` checks of its own before sending to it.
+    `printf 'set server %s addr %s port 80; set server %s health up\\n' "$1" "$2" "$1" | socat -t 5 stdio unix-connect:${EDGE_SOCKET} >/dev/null; ` +
+    `printf 'show servers state\\n' | socat -t 5 stdio unix-connect:${EDGE_SOCKET} | awk -v s="$3" '$4==s{print $5; exit}'`;
   const deadline = Date.now() + 60_000;
-  let last = '';
+  let have = '';
   while (Date.now() < deadline) {
-    const r = await engine.exec(edge, ['sh', '-c', script, 'sh', unit]);
-    last = r.stdout.trim();
-    const [want, have] = last.split(/\s+/);
-    if (r.exitCode === 0 && want && want === have) return;
+    const r = await engine.exec(edge, ['sh', '-c', script, 'sh', server, want, unit]);
+    have = r.stdout.trim();
+    if (r.exitCode === 0 && have === want) return;
     await new Promise((res) => setTimeout(res, 500));
   }
-  throw new OdpError('DEPLOY_FAILED', `the edge does not send ${unit} to its new container yet (${last})`);
+  throw new OdpError(
+    'DEPLOY_FAILED',
+    `the edge does not send ${unit} to ${want} (it has ${have || 'nothing'})`,
+  );
 }
 
 /** The pending migration, once, in a one-off container of the new image on the tier network. */

@@ -271,6 +271,16 @@ export class DockerEngine implements Engine {
     return out;
   }
 
+  async address(unit: string, network: string): Promise<string | undefined> {
+    try {
+      const info = await this.docker.getContainer(unit).inspect();
+      return info.NetworkSettings.Networks[network]?.IPAddress || undefined;
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw e;
+    }
+  }
+
   async explain(unit: string): Promise<UnitExplanation | undefined> {
     let info: Dockerode.ContainerInspectInfo;
     try {
