@@ -10,10 +10,7 @@
 // with the test platform is removed in `after`, pass or fail.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { parse, stringify } from 'yaml';
 import { connect, type PgClient } from '../../src/backends/postgres/index.js';
 import { ObjectStorage } from '../../src/backends/s3/index.js';
 import { sharedUnit } from '../../src/compose/platform.js';
@@ -24,7 +21,7 @@ import { platformSecrets } from '../../src/ops/platform-secrets.js';
 import { silentProgress } from '../../src/ops/progress.js';
 import { loadProjectSecrets } from '../../src/ops/secrets.js';
 import { Secret } from '../../src/secret.js';
-import { freePort } from '../helpers/pebble.js';
+import { withEdgeAndStorage } from '../helpers/edge.js';
 import {
   cleanUp,
   docker,
@@ -54,22 +51,11 @@ const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
 
 before(async () => {
   await setUp();
-  s3Port = await freePort();
   const project = uniqueName('e2ebak');
   tp = await makePlatform(project);
   stack = `${project}-odoo-prod`;
   bucketName = stack;
-  const file = path.join(tp.dir, 'platform.yaml');
-  const p = parse(await readFile(file, 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  p.services.storage = { endpoint: `http://127.0.0.1:${s3Port}`, region: 'us-east-1', embedded: true };
-  p.services.edge = {
-    hosts: ['app1'],
-    bind: '127.0.0.1',
-    httpPort: await freePort(),
-    httpsPort: await freePort(),
-  };
-  p.backups = { keep: 2 };
-  await writeFile(file, stringify(p));
+  ({ s3Port } = await withEdgeAndStorage(tp, { change: (p) => (p.backups = { keep: 2 }) }));
   await platformUp(engine, tp.dir, { progress: silentProgress });
   superuser = (await platformSecrets(tp.dir, { generate: false })).values.get('POSTGRES_PASSWORD')!;
   dbPassword = (await loadProjectSecrets(tp.dir, project, {}))!.get('PROD__DB_PASSWORD')!;

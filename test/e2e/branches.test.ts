@@ -8,15 +8,8 @@
 // expiry and by `odp destroy --branch` leaves nothing labelled with the branch,
 // no route at the edge and no record. Everything is removed in `after`.
 import assert from 'node:assert/strict';
-import { cpSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import https from 'node:https';
-import type { PeerCertificate } from 'node:tls';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { parse, stringify } from 'yaml';
 import { branchSlug, branchTarget } from '../../src/compose/branch.js';
-import { buildProjectImage } from '../../src/images/project.js';
 import { deployBranch, removeBranch } from '../../src/ops/branches.js';
 import { dockerEdgeControl } from '../../src/ops/edge-sync.js';
 import { platformUp } from '../../src/ops/platform.js';
@@ -24,18 +17,18 @@ import { silentProgress } from '../../src/ops/progress.js';
 import { loadPlatformDir } from '../../src/platformdir/load.js';
 import { getBranch } from '../../src/state/branches.js';
 import { openState } from '../../src/state/db.js';
+import { viaEdge as edgeGet, withEdgeAndStorage, type EdgeReply } from '../helpers/edge.js';
 import { freePort, startPebble, type PebbleHandle } from '../helpers/pebble.js';
 import {
+  buildSampleImage,
   cleanUp,
   docker,
   engine,
   execIn,
   makePlatform,
-  repoRoot,
   runCli,
   setUp,
   sleep,
-  tempDir,
   uniqueName,
   type TestPlatform,
 } from './helpers.js';
@@ -61,45 +54,15 @@ const odp = (args: string[], timeoutMs = 300_000) => runCli(['--dir', tp.dir, ..
 const edge = () => dockerEdgeControl(docker);
 
 /** The sample project's image with its own VERSION; the label makes every run's build new. */
-async function buildImage(tag: string, version: string): Promise<void> {
-  const context = path.join(await tempDir('odp-e2e-branch-image-'), 'odoo');
-  cpSync(path.join(repoRoot, 'examples/odoo-project/odoo'), context, { recursive: true });
-  const dockerfile = path.join(context, 'Dockerfile');
-  await writeFile(dockerfile, `${await readFile(dockerfile, 'utf8')}LABEL odp.e2e.build=${tag}\n`);
-  await writeFile(path.join(context, 'VERSION'), `${version}\n`);
-  await buildProjectImage(docker, { context, tag: `${tp.image}:${tag}` });
-}
+const buildImage = (tag: string, version: string) =>
+  buildSampleImage(`${tp.image}:${tag}`, { version, dockerfile: `LABEL odp.e2e.build=${tag}` });
 
 before(async () => {
   await setUp();
   const httpPort = await freePort();
-  httpsPort = await freePort();
   pebble = await startPebble({ httpPort });
-  const project = uniqueName('e2ebr');
-  tp = await makePlatform(project, {
-    change: (d) => {
-      d.instances.test.domain = testDomain(project);
-      d.instances.integration.domain = `integration.${project}.odp.test`;
-      d.instances.prod.domain = `${project}.odp.test`;
-    },
-  });
-  const file = path.join(tp.dir, 'platform.yaml');
-  const p = parse(await readFile(file, 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  p.services.storage = {
-    endpoint: `http://127.0.0.1:${await freePort()}`,
-    region: 'us-east-1',
-    embedded: true,
-  };
-  p.services.edge = { hosts: ['app1'], bind: '127.0.0.1', httpPort, httpsPort };
-  await writeFile(path.join(tp.dir, 'pebble-listener.pem'), pebble.listenerCa);
-  p.acme = {
-    directory: pebble.directoryUrl,
-    email: 'ops@odp.test',
-    challenge: 'http-01',
-    caFile: 'pebble-listener.pem',
-    verifyChallenges: false,
-  };
-  await writeFile(file, stringify(p));
+  tp = await makePlatform(uniqueName('e2ebr'), { domain: 'odp.test' });
+  ({ httpsPort } = await withEdgeAndStorage(tp, { httpPort, acme: pebble }));
   await buildImage('latest', '1.0.0');
   // Two builds of branch A: the newer one is what a deploy without --tag runs.
   await buildImage(tagA1, '2.0.1');
@@ -113,38 +76,9 @@ after(async () => {
   await cleanUp();
 });
 
-interface EdgeReply {
-  status: number;
-  body: string;
-  cert?: PeerCertificate;
-}
-
 /** GET through the edge: HTTPS on loopback with the SNI and Host of `domain`; status 0 on error. */
-function viaEdge(domain: string, pathname: string): Promise<EdgeReply> {
-  return new Promise((resolve) => {
-    const req = https.get(
-      {
-        host: '127.0.0.1',
-        port: httpsPort,
-        path: pathname,
-        servername: domain,
-        headers: { Host: domain },
-        rejectUnauthorized: false,
-        timeout: 10_000,
-        agent: false,
-      },
-      (res) => {
-        const cert = (res.socket as import('node:tls').TLSSocket).getPeerCertificate();
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, cert }));
-        res.on('error', (e) => resolve({ status: 0, body: e.message }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => resolve({ status: 0, body: e.message }));
-  });
-}
+const viaEdge = (domain: string, pathname: string): Promise<EdgeReply> =>
+  edgeGet(httpsPort, domain, pathname);
 
 async function versionAt(domain: string): Promise<string> {
   const r = await viaEdge(domain, '/web/version');

@@ -7,10 +7,7 @@
 // open, and refuses prod. A stand-in for the integration Odoo unit (holding a
 // session on its database) shows the units are stopped and started again.
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { parse, stringify } from 'yaml';
 import { connect, provisionDatabase, type PgClient } from '../../src/backends/postgres/index.js';
 import { ObjectStorage } from '../../src/backends/s3/index.js';
 import { sharedUnit, tierNetwork } from '../../src/compose/platform.js';
@@ -22,7 +19,7 @@ import { loadProjectSecrets } from '../../src/ops/secrets.js';
 import { loadPlatformDir, type PlatformDir } from '../../src/platformdir/load.js';
 import { Secret } from '../../src/secret.js';
 import { secretsForInstance } from '../../src/secrets/scope.js';
-import { freePort } from '../helpers/pebble.js';
+import { withEdgeAndStorage } from '../helpers/edge.js';
 import {
   cleanUp,
   docker,
@@ -53,15 +50,8 @@ const odp = (args: string[], timeoutMs = 300_000) => runCli(['--dir', tp.dir, ..
 
 before(async () => {
   await setUp();
-  s3Port = await freePort();
-  const httpPort = await freePort();
-  const httpsPort = await freePort();
   tp = await makePlatform(uniqueName('e2edb'));
-  const file = path.join(tp.dir, 'platform.yaml');
-  const p = parse(await readFile(file, 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  p.services.storage = { endpoint: `http://127.0.0.1:${s3Port}`, region: 'us-east-1', embedded: true };
-  p.services.edge = { hosts: ['app1'], bind: '127.0.0.1', httpPort, httpsPort };
-  await writeFile(file, stringify(p));
+  ({ s3Port } = await withEdgeAndStorage(tp));
   await platformUp(engine, tp.dir, { progress: silentProgress });
   pd = await loadPlatformDir(tp.dir);
   const platform = await platformSecrets(tp.dir, { generate: false });

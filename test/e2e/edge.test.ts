@@ -15,10 +15,10 @@ import { after, before, test } from 'node:test';
 import { Edge } from '../../src/backends/haproxy/edge.js';
 import { isOdpError } from '../../src/errors.js';
 import { buildImages } from '../../src/images/build.js';
-import { makeDocker } from '../../src/images/docker.js';
 import { renderHaproxyCfg, type EdgeRoute } from '../../src/render/haproxy-cfg.js';
+import { viaEdge } from '../helpers/edge.js';
+import { docker, execIn, removeLabelled, sleep } from './helpers.js';
 
-const docker = makeDocker();
 const run = `edge${randomBytes(3).toString('hex')}`;
 const labels = { 'odp.test': 'edge-e2e', 'odp.test.run': run };
 const network = `${run}-edge`;
@@ -31,7 +31,6 @@ const A = 'a.example.test';
 const B = 'b.example.test';
 const C = 'c.example.test';
 const work = mkdtempSync(join(tmpdir(), 'odp-edge-e2e-'));
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 let edge: Edge;
 let httpPort = 0;
@@ -100,9 +99,6 @@ function collect(req: http.ClientRequest, resolve: (r: Reply) => void, reject: (
   req.on('socket', (sock) => sockets.add(sock));
   req.on('response', (res) => {
     if (res.headers.connection === 'close') closeAnswers++;
-    // Read now: once the body has ended, a keep-alive socket goes back to its pool.
-    const socket = res.socket as { getPeerCertificate?: () => { subject?: { CN?: string } } } | null;
-    const cn = socket?.getPeerCertificate?.()?.subject?.CN;
     const chunks: Buffer[] = [];
     res.on('data', (c: Buffer) => chunks.push(c));
     res.on('error', reject);
@@ -111,7 +107,6 @@ function collect(req: http.ClientRequest, resolve: (r: Reply) => void, reject: (
         status: res.statusCode ?? 0,
         headers: res.headers,
         body: Buffer.concat(chunks).toString(),
-        ...(cn ? { cn } : {}),
       }),
     );
   });
@@ -136,25 +131,22 @@ function get(host: string, path: string, agent?: http.Agent): Promise<Reply> {
   });
 }
 
-/** HTTPS with SNI `servername`, verified against this run's CA unless `insecure`. */
-function getTls(
+/** HTTPS with SNI `servername`, verified against this run's CA unless `insecure`; rejects on error. */
+async function getTls(
   servername: string,
   path: string,
   opts: { host?: string; agent?: https.Agent; insecure?: boolean } = {},
 ): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = https.request({
-      host: '127.0.0.1',
-      port: httpsPort,
-      path,
-      servername,
-      headers: { host: `${opts.host ?? servername}:${httpsPort}` },
-      timeout: 10_000,
-      ...(opts.insecure ? { rejectUnauthorized: false } : { ca }),
-      agent: opts.agent ?? false,
-    });
-    collect(req, resolve, reject);
+  const r = await viaEdge(httpsPort, servername, path, {
+    host: `${opts.host ?? servername}:${httpsPort}`,
+    ...(opts.insecure ? {} : { ca }),
+    ...(opts.agent ? { agent: opts.agent } : {}),
+    onSocket: (s) => sockets.add(s),
   });
+  if (r.status === 0) throw new Error(r.body);
+  if (r.headers.connection === 'close') closeAnswers++;
+  const cn = r.cert?.subject?.CN;
+  return { status: r.status, headers: r.headers, body: r.body, ...(cn ? { cn: String(cn) } : {}) };
 }
 
 /** Retries `probe` until `ok` (bounded): the edge, DNS and health checks come up in their own time. */
@@ -206,23 +198,7 @@ const baseRoutes: EdgeRoute[] = [
 ];
 
 async function cleanUp(): Promise<void> {
-  const filters = JSON.stringify({ label: [`odp.test.run=${run}`] });
-  for (const c of await docker.listContainers({ all: true, filters })) {
-    await docker
-      .getContainer(c.Id)
-      .remove({ force: true, v: true })
-      .catch(() => undefined);
-  }
-  for (const n of await docker.listNetworks({ filters })) {
-    await docker
-      .getNetwork(n.Id)
-      .remove()
-      .catch(() => undefined);
-  }
-  await docker
-    .getVolume(volume)
-    .remove({ force: true })
-    .catch(() => undefined);
+  await removeLabelled(`odp.test.run=${run}`); // the edge's volume too: it carries the labels
   rmSync(work, { recursive: true, force: true });
 }
 
@@ -492,19 +468,5 @@ test('a restarted edge serves the last good configuration from its volume', asyn
 /** A file on the edge's volume (or the count of staged uploads left behind). */
 async function edgeFile(rel: string): Promise<string> {
   const cmd = rel === '.staging-count' ? 'ls -A .staging | wc -l' : `cat ${rel}`;
-  const e = await docker.getContainer(edgeName).exec({
-    Cmd: ['sh', '-c', `cd /usr/local/etc/haproxy && ${cmd}`],
-    AttachStdout: true,
-    AttachStderr: true,
-  });
-  const stream = await e.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  const sink = new (await import('node:stream')).PassThrough();
-  sink.on('data', (c: Buffer) => chunks.push(c));
-  docker.modem.demuxStream(stream, sink, sink);
-  await new Promise((resolve, reject) => {
-    stream.on('end', resolve);
-    stream.on('error', reject);
-  });
-  return Buffer.concat(chunks).toString().trim();
+  return (await execIn(edgeName, ['sh', '-c', `cd /usr/local/etc/haproxy && ${cmd}`])).out.trim();
 }

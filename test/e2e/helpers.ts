@@ -71,13 +71,15 @@ export interface TestPlatform {
 
 /**
  * A copy of examples/platform named `odp-e2e-<project>`, whose project
- * `neomedical` is renamed to `project` (its file, name, domains, secrets file)
- * and runs `image`; `change` edits the project's YAML data further.
+ * `neomedical` is renamed to `project` (its file, name, secrets file) and runs
+ * `image`; its domains are `[test.|integration.]<project>.<domain>`; `change`
+ * edits the project's YAML data further.
  */
 export async function makePlatform(
   project: string,
-  opts: { image?: string; change?: (d: Data) => void } = {},
+  opts: { image?: string; domain?: string; change?: (d: Data) => void } = {},
 ): Promise<TestPlatform> {
+  const base = `${project}.${opts.domain ?? 'odoo.example.ch'}`;
   const image = opts.image ?? `odp-e2e/${project}_odoo`;
   const dir = path.join(await tempDir(`odp-e2e-${project}-`), 'platform');
   copyExamplePlatform(dir, { withSecrets: true });
@@ -91,9 +93,9 @@ export async function makePlatform(
   const d = parse(await readFile(path.join(projectsDir, 'neomedical.yaml'), 'utf8')) as Data;
   d.name = project;
   d.image = image;
-  d.instances.test.domain = `test.${project}.odoo.example.ch`;
-  d.instances.integration.domain = `integration.${project}.odoo.example.ch`;
-  d.instances.prod.domain = `${project}.odoo.example.ch`;
+  d.instances.test.domain = `test.${base}`;
+  d.instances.integration.domain = `integration.${base}`;
+  d.instances.prod.domain = base;
   opts.change?.(d);
   await writeFile(path.join(projectsDir, `${project}.yaml`), stringify(d));
   await rm(path.join(projectsDir, 'neomedical.yaml'));
@@ -101,11 +103,25 @@ export async function makePlatform(
   return { dir, platform, project, image, stack: `${project}-odoo-test` };
 }
 
-/** The sample project's image (examples/odoo-project/odoo) with its VERSION file set to `version`. */
-export async function buildSampleImage(tag: string, version: string): Promise<void> {
+/**
+ * The sample project's image (examples/odoo-project/odoo) as `tag`, with its
+ * VERSION file set to `version` (a string: only that), `files` written into
+ * its build context (migration.yml) and `dockerfile` lines appended to its
+ * Dockerfile (a LABEL unique to the build makes it a new image).
+ */
+export async function buildSampleImage(
+  tag: string,
+  o: string | { version?: string; files?: Record<string, string>; dockerfile?: string },
+): Promise<void> {
+  const { version, files = {}, dockerfile } = typeof o === 'string' ? { version: o } : o;
   const context = path.join(await tempDir('odp-e2e-image-'), 'odoo');
   cpSync(path.join(repoRoot, 'examples/odoo-project/odoo'), context, { recursive: true });
-  await writeFile(path.join(context, 'VERSION'), `${version}\n`);
+  if (dockerfile) {
+    const file = path.join(context, 'Dockerfile');
+    await writeFile(file, `${await readFile(file, 'utf8')}${dockerfile}\n`);
+  }
+  const all = { ...files, ...(version ? { VERSION: `${version}\n` } : {}) };
+  for (const [name, text] of Object.entries(all)) await writeFile(path.join(context, name), text);
   await buildProjectImage(docker, { context, tag });
 }
 
@@ -134,7 +150,8 @@ export async function removeProject(project: string, imageRepo: string, platform
   }
 }
 
-async function removeLabelled(label: string): Promise<void> {
+/** Everything carrying `label` (key=value): containers with their anonymous volumes, networks, volumes. */
+export async function removeLabelled(label: string): Promise<void> {
   const filters = JSON.stringify({ label: [label] });
   const containers = await docker.listContainers({ all: true, filters });
   // Sidecars first, as `odp destroy` does.
@@ -285,27 +302,37 @@ export interface Reply {
 }
 
 /**
- * GET on node:http with a timeout. Not fetch: Node 20's fetch can stay pending
+ * A request on node:http with a timeout. Not fetch: Node 20's fetch can stay pending
  * when docker-proxy resets a connection to a container that does not listen yet.
  */
-export function get(url: string, timeoutMs = 10_000): Promise<Reply> {
+export function request(
+  url: string,
+  o: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString(),
-        }),
-      );
-      res.on('error', reject);
-    });
+    const req = http.request(
+      url,
+      { method: o.method ?? 'GET', headers: o.headers, timeout: o.timeoutMs ?? 10_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)));
     req.on('error', reject);
+    req.end(o.body);
   });
 }
+
+export const get = (url: string, timeoutMs = 10_000): Promise<Reply> => request(url, { timeoutMs });
 
 /** Runs a command in a running container; its exit code and output (stdout and stderr). */
 export async function execIn(container: string, cmd: string[]): Promise<{ code: number; out: string }> {

@@ -7,19 +7,17 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import tarFs from 'tar-fs';
 import WebSocket from 'ws';
 import { buildImages } from '../../src/images/build.js';
 import { catalog } from '../../src/images/catalog.js';
-import { makeDocker } from '../../src/images/docker.js';
 import { followDockerStream } from '../../src/images/stream.js';
+import { docker, execIn, removeLabelled, request, sleep, type Reply } from './helpers.js';
 
-const docker = makeDocker();
 const runId = randomBytes(4).toString('hex');
 const labels = { 'odp.test': 'images', 'odp.test.run': runId };
 const net = `odp-images-${runId}`;
@@ -27,7 +25,6 @@ const name = (n: string): string => `odp-images-${runId}-${n}`;
 const projectImage = `odp-test/images-project:${runId}`;
 const PG_PASSWORD = `pg-${randomBytes(6).toString('hex')}`;
 const ADMIN_PASSWORD = `admin-${randomBytes(6).toString('hex')}`;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const MIGRATION = `migration:
   options:
@@ -60,44 +57,6 @@ const SLOW_MIGRATION = `migration:
           - sleep 5
           - ref-sql "INSERT INTO lock_probe VALUES (1)"
 `;
-
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-/**
- * A small HTTP client on node:http. Not fetch: Node 20's fetch can stay pending
- * forever when docker-proxy resets a connection to a container that does not
- * listen yet, which is exactly what polling a starting container does.
- */
-function request(
-  url: string,
-  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      { method: opts.method ?? 'GET', headers: opts.headers, timeout: 10_000 },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString(),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)));
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
 
 const form = (
   o: Record<string, string>,
@@ -150,24 +109,8 @@ async function logsOf(c: Dockerode.Container): Promise<string> {
   return Buffer.concat(parts).toString();
 }
 
-async function exec(c: Dockerode.Container, cmd: string[]): Promise<{ code: number; out: string }> {
-  const e = await c.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = await e.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      chunks.push(chunk);
-      cb();
-    },
-  });
-  docker.modem.demuxStream(stream, sink, sink);
-  await new Promise((resolve) => stream.on('end', resolve));
-  const { ExitCode } = await e.inspect();
-  return { code: ExitCode ?? -1, out: Buffer.concat(chunks).toString() };
-}
-
 const psql = async (db: string, sql: string): Promise<string> => {
-  const r = await exec(pg.c, ['psql', '-U', 'odoo', '-d', db, '-tA', '-c', sql]);
+  const r = await execIn(pg.c.id, ['psql', '-U', 'odoo', '-d', db, '-tA', '-c', sql]);
   assert.equal(r.code, 0, r.out);
   return r.out.trim();
 };
@@ -257,19 +200,7 @@ before(async () => {
 });
 
 after(async () => {
-  const filters = JSON.stringify({ label: [`odp.test.run=${runId}`] });
-  for (const info of await docker.listContainers({ all: true, filters })) {
-    await docker
-      .getContainer(info.Id)
-      .remove({ force: true, v: true })
-      .catch(() => undefined);
-  }
-  for (const info of await docker.listNetworks({ filters })) {
-    await docker
-      .getNetwork(info.Id)
-      .remove()
-      .catch(() => undefined);
-  }
+  await removeLabelled(`odp.test.run=${runId}`);
   await docker
     .getImage(projectImage)
     .remove({ force: true })
@@ -302,8 +233,8 @@ test('a login stores the session in redis under session::<prefix>:<sid>', async 
   const sid = /session_id=([a-f0-9]{40})/.exec(String(res.headers['set-cookie']))?.[1];
   assert.ok(sid, 'a session_id cookie');
   const key = `session::demo-odoo-test:${sid}`;
-  assert.equal((await exec(redis.c, ['redis-cli', 'EXISTS', key])).out.trim(), '1');
-  assert.ok(Number((await exec(redis.c, ['redis-cli', 'TTL', key])).out) > 6 * 86400);
+  assert.equal((await execIn(redis.c.id, ['redis-cli', 'EXISTS', key])).out.trim(), '1');
+  assert.ok(Number((await execIn(redis.c.id, ['redis-cli', 'TTL', key])).out) > 6 * 86400);
   const info = await request(`${base}/web/session/get_session_info`, {
     headers: { cookie: `session_id=${sid}` },
   });

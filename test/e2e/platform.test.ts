@@ -6,12 +6,9 @@
 // edge reloading ten times under load without a failed request.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
-import { request as httpsRequest } from 'node:https';
+import { globalAgent } from 'node:https';
 import { request as httpRequest, Agent } from 'node:http';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { parse, stringify } from 'yaml';
 import { connect } from '../../src/backends/postgres/index.js';
 import { redisConnect } from '../../src/backends/redis/index.js';
 import { ObjectStorage } from '../../src/backends/s3/index.js';
@@ -20,6 +17,7 @@ import { dockerEdgeControl } from '../../src/ops/edge-sync.js';
 import { platformSecrets } from '../../src/ops/platform-secrets.js';
 import { loadPlatformDir } from '../../src/platformdir/load.js';
 import { Secret } from '../../src/secret.js';
+import { withEdgeAndStorage, viaEdge, type EdgePorts } from '../helpers/edge.js';
 import { freePort, startPebble, type PebbleHandle } from '../helpers/pebble.js';
 import {
   buildSampleImage,
@@ -36,38 +34,15 @@ import {
 
 let tp: TestPlatform;
 let pebble: PebbleHandle;
-let httpPort = 0;
-let httpsPort = 0;
-let s3Port = 0;
+let ports: EdgePorts;
 const domain = (p: string) => `test.${p}.odp.test`;
 
 before(async () => {
   await setUp();
-  httpPort = await freePort();
-  httpsPort = await freePort();
-  s3Port = await freePort();
+  const httpPort = await freePort();
   pebble = await startPebble({ httpPort });
-  const project = uniqueName('e2eplat');
-  tp = await makePlatform(project, {
-    change: (d) => {
-      d.instances.test.domain = domain(project);
-      d.instances.integration.domain = `integration.${project}.odp.test`;
-      d.instances.prod.domain = `${project}.odp.test`;
-    },
-  });
-  const file = path.join(tp.dir, 'platform.yaml');
-  const p = parse(await readFile(file, 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  p.services.storage = { endpoint: `http://127.0.0.1:${s3Port}`, region: 'us-east-1', embedded: true };
-  p.services.edge = { hosts: ['app1'], bind: '127.0.0.1', httpPort, httpsPort };
-  await writeFile(path.join(tp.dir, 'pebble-listener.pem'), pebble.listenerCa);
-  p.acme = {
-    directory: pebble.directoryUrl,
-    email: 'ops@odp.test',
-    challenge: 'http-01',
-    caFile: 'pebble-listener.pem',
-    verifyChallenges: false,
-  };
-  await writeFile(file, stringify(p));
+  tp = await makePlatform(uniqueName('e2eplat'), { domain: 'odp.test' });
+  ports = await withEdgeAndStorage(tp, { httpPort, acme: pebble });
   await buildSampleImage(`${tp.image}:latest`, '1.0.0');
 });
 
@@ -115,7 +90,7 @@ test('the test instance over HTTPS through the edge, with a certificate chaining
   assert.equal(deploy.code, 0, deploy.stderr);
   const res = await https('/web/health', domain(tp.project));
   assert.equal(res.status, 200, res.body);
-  const leaf = new X509Certificate(res.cert);
+  const leaf = new X509Certificate(res.cert!.raw);
   assert.ok(leaf.subjectAltName?.includes(domain(tp.project)));
   const chain = await fetchChain(domain(tp.project));
   assert.ok(
@@ -215,7 +190,7 @@ test('a session in Redis survives a restart; an object put through the storage e
   after.disconnect();
 
   const s3 = new ObjectStorage({
-    endpoint: `http://127.0.0.1:${s3Port}`,
+    endpoint: `http://127.0.0.1:${ports.s3Port}`,
     region: 'us-east-1',
     accessKeyId: new Secret('S3RVER'),
     secretAccessKey: new Secret('S3RVER'),
@@ -236,7 +211,7 @@ test('the edge reloads ten times under load without a failed request', async () 
       await Promise.all(
         Array.from({ length: 8 }, async () => {
           sent++;
-          const r = await https('/web/health', domain(tp.project)).catch(() => ({ status: 0 }));
+          const r = await https('/web/health', domain(tp.project));
           if (r.status !== 200) failed++;
         }),
       );
@@ -301,39 +276,18 @@ async function readProjectSecret(t: TestPlatform, key: string): Promise<Secret |
 
 const keepAlive = new Agent({ keepAlive: true });
 
-function https(
-  pathname: string,
-  servername: string,
-): Promise<{ status: number; body: string; cert: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      {
-        host: '127.0.0.1',
-        port: httpsPort,
-        path: pathname,
-        servername,
-        headers: { Host: servername },
-        ca: pebble.root,
-        checkServerIdentity: () => undefined,
-        timeout: 10_000,
-      },
-      (res) => {
-        const cert = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().raw;
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, cert }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
+/** Through the edge, verified against Pebble's root (the default agent, as before: kept-alive connections). */
+const https = (pathname: string, servername: string) =>
+  viaEdge(ports.httpsPort, servername, pathname, {
+    ca: pebble.root,
+    checkServerIdentity: () => undefined,
+    agent: globalAgent,
   });
-}
 
 function http(pathname: string, host: string): Promise<{ status: number; location?: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port: httpPort, path: pathname, headers: { Host: host }, agent: keepAlive },
+      { host: '127.0.0.1', port: ports.httpPort, path: pathname, headers: { Host: host }, agent: keepAlive },
       (res) => {
         res.resume();
         res.on('end', () =>
@@ -350,31 +304,14 @@ function http(pathname: string, host: string): Promise<{ status: number; locatio
 }
 
 /** The chain the edge sends, leaf first. */
-function fetchChain(servername: string): Promise<X509Certificate[]> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      {
-        host: '127.0.0.1',
-        port: httpsPort,
-        path: '/',
-        servername,
-        headers: { Host: servername },
-        rejectUnauthorized: false,
-      },
-      (res) => {
-        let c = (res.socket as import('node:tls').TLSSocket).getPeerCertificate(true);
-        const out: X509Certificate[] = [];
-        const seen = new Set<string>();
-        while (c && c.raw && !seen.has(c.fingerprint256)) {
-          seen.add(c.fingerprint256);
-          out.push(new X509Certificate(c.raw));
-          c = c.issuerCertificate;
-        }
-        res.resume();
-        resolve(out);
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
+async function fetchChain(servername: string): Promise<X509Certificate[]> {
+  let c = (await viaEdge(ports.httpsPort, servername, '/')).cert;
+  const out: X509Certificate[] = [];
+  const seen = new Set<string>();
+  while (c && c.raw && !seen.has(c.fingerprint256)) {
+    seen.add(c.fingerprint256);
+    out.push(new X509Certificate(c.raw));
+    c = c.issuerCertificate;
+  }
+  return out;
 }

@@ -8,93 +8,56 @@
 // branch gets its own instance once its image is published; deleting the branch
 // removes it.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { cpSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { branchTag } from '../../src/compose/branch.js';
-import { buildProjectImage } from '../../src/images/project.js';
 import { openState } from '../../src/state/db.js';
 import { deliveryCount, getJob, listJobs, type Job } from '../../src/state/jobs.js';
 import { signBody } from '../../src/webhooks/sign.js';
 import {
+  cleanUpServe,
+  github,
+  SECRET,
+  sha,
+  startServe,
+  stopServe,
+  type ServeProcess,
+} from '../helpers/serve.js';
+import {
+  buildSampleImage,
   cleanUp,
   docker,
   makePlatform,
-  repoRoot,
   runCli,
   setUp,
   sleep,
-  tempDir,
   uniqueName,
   unitIds,
   type TestPlatform,
 } from './helpers.js';
 
-const SECRET = randomBytes(24).toString('hex');
 let tp: TestPlatform;
 let repo = '';
-let server: { child: ChildProcess; url: string; out: () => string } | undefined;
+let server: ServeProcess | undefined;
 
 const odp = (args: string[], timeoutMs = 600_000) => runCli(['--dir', tp.dir, ...args], { timeoutMs });
-const sha = () => randomBytes(20).toString('hex');
 
 /** `<tp.image>:<tag>` built from the sample project, labelled as the build of `revision`. */
-async function buildLatest(revision: string, tag = 'latest'): Promise<void> {
-  const context = path.join(await tempDir('odp-e2e-serve-image-'), 'odoo');
-  cpSync(path.join(repoRoot, 'examples/odoo-project/odoo'), context, { recursive: true });
-  const dockerfile = path.join(context, 'Dockerfile');
-  await writeFile(
-    dockerfile,
-    `${await readFile(dockerfile, 'utf8')}LABEL org.opencontainers.image.revision=${revision}\n`,
-  );
-  await buildProjectImage(docker, { context, tag: `${tp.image}:${tag}` });
-}
-
-function startServer(): Promise<NonNullable<typeof server>> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(repoRoot, 'src/cli/run.ts'),
-      '--dir',
-      tp.dir,
-      'serve',
-      '--port',
-      '0',
-      '--retry-every',
-      '1',
-    ],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, ODP_WEBHOOK_SECRET: SECRET, ODP_ACTOR: undefined },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /"event":"listening","url":"([^"]+)"/.exec(out);
-      if (m) resolve({ child, url: m[1]!, out: () => out });
-    });
-    child.on('exit', (code) => reject(new Error(`odp serve exited (${code}): ${err}${out}`)));
+const buildLatest = (revision: string, tag = 'latest') =>
+  buildSampleImage(`${tp.image}:${tag}`, {
+    dockerfile: `LABEL org.opencontainers.image.revision=${revision}`,
   });
-}
+
+const startServer = () =>
+  startServe(tp.dir, {
+    env: { ODP_WEBHOOK_SECRET: SECRET, ODP_ACTOR: undefined },
+    args: ['--retry-every', '1'],
+  });
 
 async function kill(signal: NodeJS.Signals): Promise<void> {
   const s = server;
   server = undefined;
-  if (!s || s.child.exitCode !== null) return;
-  await new Promise<void>((resolve) => {
-    s.child.once('exit', () => resolve());
-    s.child.kill(signal);
-  });
+  if (s) await stopServe(s, signal);
 }
 
 async function push(
@@ -109,17 +72,8 @@ async function push(
     head_commit: { id: commit },
     repository: { full_name: repo, html_url: `https://github.com/${repo}` },
   });
-  const r = await fetch(`${server!.url}/hooks/github`, {
-    method: 'POST',
-    body,
-    headers: {
-      'content-type': 'application/json',
-      'x-github-event': 'push',
-      'x-github-delivery': o.delivery ?? randomUUID(),
-      'x-hub-signature-256': o.signature ?? signBody(SECRET, body),
-    },
-  });
-  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+  const r = await github(server!.url, 'push', body, { delivery: o.delivery, signature: o.signature });
+  return { status: r.status, body: r.json() };
 }
 
 /** Straight from the state database: readable while no server runs. */
@@ -137,7 +91,7 @@ async function until(what: string, f: () => boolean | Promise<boolean>, timeoutM
   const deadline = Date.now() + timeoutMs;
   while (!(await f())) {
     if (Date.now() > deadline)
-      assert.fail(`never: ${what}; server log:\n${server?.out().slice(-3000) ?? ''}`);
+      assert.fail(`never: ${what}; server log:\n${server?.log().slice(-3000) ?? ''}`);
     await sleep(250);
   }
 }
@@ -172,6 +126,7 @@ before(async () => {
 
 after(async () => {
   await kill('SIGTERM');
+  cleanUpServe();
   await cleanUp();
 });
 
@@ -264,14 +219,14 @@ test('a server killed in the middle of a deploy: the job is queued again at star
   const id = (r.body.jobs as number[])[0]!;
   // Its deploy under way: the plan's steps are changing containers.
   const applying = new RegExp(`"job":${id},[^\\n]*"event":"step","step":"(remove|start) `);
-  await until('the deploy is applying its plan', () => applying.test(server!.out()));
+  await until('the deploy is applying its plan', () => applying.test(server!.log()));
   await kill('SIGKILL');
   assert.equal(job(id).state, 'running');
   server = await startServer();
   await until('the deploy job ends', () => ['succeeded', 'failed'].includes(job(id).state));
   assert.equal(job(id).state, 'succeeded', job(id).detail ?? '');
   assert.ok(job(id).attempts >= 2, `attempts ${job(id).attempts}`);
-  assert.match(server.out(), new RegExp(`"event":"jobs-requeued","jobs":\\[${id}\\]`));
+  assert.match(server.log(), new RegExp(`"event":"jobs-requeued","jobs":\\[${id}\\]`));
   assert.equal((await odoo()).revision, commit);
   const h = await odp(['history', tp.project, 'test', '--json']);
   const ops = (JSON.parse(h.stdout) as { operations: { outcome: string }[] }).operations;

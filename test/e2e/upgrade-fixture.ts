@@ -4,28 +4,29 @@
 // migration.yml, the role's database, requests through the edge with the
 // instance's SNI and Host, the version each replica serves, the CLI.
 import assert from 'node:assert/strict';
-import { cpSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import https from 'node:https';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { connect, type PgClient } from '../../src/backends/postgres/index.js';
 import { sharedUnit } from '../../src/compose/platform.js';
-import { buildProjectImage } from '../../src/images/project.js';
 import { platformUp } from '../../src/ops/platform.js';
 import { silentProgress } from '../../src/ops/progress.js';
 import { loadProjectSecrets } from '../../src/ops/secrets.js';
 import type { UpgradePlan } from '../../src/ops/upgrade-plan.js';
 import type { Secret } from '../../src/secret.js';
-import { freePort } from '../helpers/pebble.js';
 import {
+  viaEdge as edgeRequest,
+  withEdgeAndStorage,
+  type EdgeReply,
+  type EdgeRequest,
+} from '../helpers/edge.js';
+import {
+  buildSampleImage,
   docker,
   engine,
   get,
   makePlatform,
-  repoRoot,
   runCli,
-  tempDir,
   uniqueName,
   type TestPlatform,
 } from './helpers.js';
@@ -54,11 +55,7 @@ export function withVersion(base: string, version: string, ...commands: string[]
 ${commands.map((c) => `          - ${JSON.stringify(c)}\n`).join('')}`;
 }
 
-export interface Reply {
-  status: number;
-  body: string;
-  headers: Record<string, string | string[] | undefined>;
-}
+export type Reply = EdgeReply;
 
 export interface UpgradeFixture {
   tp: TestPlatform;
@@ -70,12 +67,12 @@ export interface UpgradeFixture {
   asRole<T>(fn: (c: PgClient) => Promise<T>): Promise<T>;
   dryRun(version: string): Promise<UpgradePlan>;
   servedVersions(): Promise<string[]>;
-  viaEdge(
-    pathname: string,
-    o?: { method?: string; body?: string; headers?: Record<string, string> },
-  ): Promise<Reply>;
+  /** A request through the edge with prod's SNI and Host (status 0 when it failed). */
+  viaEdge(pathname: string, o?: Pick<EdgeRequest, 'method' | 'body' | 'headers'>): Promise<Reply>;
   specVersion(): Promise<string>;
   unitNames(): Promise<string[]>;
+  /** What unitNames() is while prod runs normally: two replicas, each with its nginx sidecar. */
+  prodUnits: string[];
 }
 
 export async function upgradeFixture(prefix: string): Promise<UpgradeFixture> {
@@ -83,16 +80,7 @@ export async function upgradeFixture(prefix: string): Promise<UpgradeFixture> {
   const tp = await makePlatform(project);
   const stack = `${project}-odoo-prod`;
   const domain = `${project}.odoo.example.ch`;
-  const httpsPort = await freePort();
-  const file = path.join(tp.dir, 'platform.yaml');
-  const p = parse(await readFile(file, 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  p.services.storage = {
-    endpoint: `http://127.0.0.1:${await freePort()}`,
-    region: 'us-east-1',
-    embedded: true,
-  };
-  p.services.edge = { hosts: ['app1'], bind: '127.0.0.1', httpPort: await freePort(), httpsPort };
-  await writeFile(file, stringify(p));
+  const { httpsPort } = await withEdgeAndStorage(tp);
   await platformUp(engine, tp.dir, { progress: silentProgress });
   const secrets = (await loadProjectSecrets(tp.dir, project, {}))!;
   const dbPassword = secrets.get('PROD__DB_PASSWORD')!;
@@ -108,30 +96,7 @@ export async function upgradeFixture(prefix: string): Promise<UpgradeFixture> {
   assert.equal(prov.code, 0, prov.stderr);
 
   const viaEdge: UpgradeFixture['viaEdge'] = (pathname, o = {}) =>
-    new Promise((resolve) => {
-      const req = https.request(
-        {
-          host: '127.0.0.1',
-          port: httpsPort,
-          path: pathname,
-          method: o.method ?? 'GET',
-          servername: domain,
-          headers: { Host: domain, ...o.headers },
-          rejectUnauthorized: false,
-          timeout: 10_000,
-          agent: false,
-        },
-        (res) => {
-          let body = '';
-          res.on('data', (c: Buffer) => (body += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-          res.on('error', (e) => resolve({ status: 0, body: e.message, headers: {} }));
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', (e) => resolve({ status: 0, body: e.message, headers: {} }));
-      req.end(o.body);
-    });
+    edgeRequest(httpsPort, domain, pathname, o);
 
   return {
     tp,
@@ -139,17 +104,12 @@ export async function upgradeFixture(prefix: string): Promise<UpgradeFixture> {
     domain,
     adminPassword,
     odp,
-    async buildImage(version, migration, extra = '') {
-      const context = path.join(await tempDir('odp-e2e-upgrade-image-'), 'odoo');
-      cpSync(path.join(repoRoot, 'examples/odoo-project/odoo'), context, { recursive: true });
-      if (extra) {
-        const dockerfile = path.join(context, 'Dockerfile');
-        await writeFile(dockerfile, `${await readFile(dockerfile, 'utf8')}${extra}\n`);
-      }
-      await writeFile(path.join(context, 'VERSION'), `${version}\n`);
-      await writeFile(path.join(context, 'migration.yml'), migration);
-      await buildProjectImage(docker, { context, tag: `${tp.image}:${version}` });
-    },
+    buildImage: (version, migration, extra) =>
+      buildSampleImage(`${tp.image}:${version}`, {
+        version,
+        files: { 'migration.yml': migration },
+        ...(extra ? { dockerfile: extra } : {}),
+      }),
     async asRole(fn) {
       const info = await docker.getContainer(sharedUnit({ name: tp.platform }, 'postgres-prod')).inspect();
       const port = Number(info.NetworkSettings.Ports['5432/tcp']?.[0]?.HostPort);
@@ -181,6 +141,7 @@ export async function upgradeFixture(prefix: string): Promise<UpgradeFixture> {
       const text = await readFile(path.join(tp.dir, 'projects', `${project}.yaml`), 'utf8');
       return (parse(text) as { instances: { prod: { version: string } } }).instances.prod.version;
     },
+    prodUnits: ['nginx-1', 'nginx-2', 'odoo-1', 'odoo-2'].map((u) => `${stack}-${u}`),
     async unitNames() {
       const units = await docker.listContainers({
         all: true,

@@ -123,10 +123,10 @@ test('layer 2: an upgrade without migration replaces replicas one at a time, ser
     console.log(r.stderrLines.map((l) => `${l.at} ${l.text}`).join('\n'));
     console.log([...new Set(failures.map((f) => f.slice(0, 11)))].join('\n'));
   }
-  // Measured, not asserted: a rare lone 503 was seen in 1 run of 3 and is not yet
-  // explained; the zero-failure target is bench/upgrade-under-load's to measure.
   console.log(`load loop through the edge: ${ok} requests answered, ${failures.length} failed`);
   assert.ok(ok > 0);
+  // The edge is told each new replica's address (docs/decisions/0021): no request fails.
+  assert.deepEqual(failures, []);
   assert.deepEqual(await f.servedVersions(), ['1.0.1', '1.0.1']);
   assert.equal(await f.specVersion(), '1.0.1');
   const kept = await f.asRole((c) => c.query<{ v: string }>('SELECT v FROM kept'));
@@ -134,13 +134,7 @@ test('layer 2: an upgrade without migration replaces replicas one at a time, ser
     kept.rows.map((x) => x.v),
     ['before-upgrades'],
   );
-  const names = await f.unitNames();
-  assert.deepEqual(names, [
-    `${f.stack}-nginx-1`,
-    `${f.stack}-nginx-2`,
-    `${f.stack}-odoo-1`,
-    `${f.stack}-odoo-2`,
-  ]);
+  assert.deepEqual(await f.unitNames(), f.prodUnits);
   const h = await f.odp(['history', f.tp.project, 'prod', '--json']);
   assert.equal(h.code, 0, h.stderr);
   const { operations } = JSON.parse(h.stdout) as {
@@ -160,13 +154,7 @@ test('layer 2: a replica that never becomes healthy fails the deploy; the old ve
   const edge = await f.viaEdge('/web/version');
   assert.equal(edge.status, 200);
   assert.match(edge.body, /1\.0\.1/);
-  const names = await f.unitNames();
-  assert.deepEqual(names, [
-    `${f.stack}-nginx-1`,
-    `${f.stack}-nginx-2`,
-    `${f.stack}-odoo-1`,
-    `${f.stack}-odoo-2`,
-  ]);
+  assert.deepEqual(await f.unitNames(), f.prodUnits);
   const h = await f.odp(['history', f.tp.project, 'prod', '--json']);
   const { operations } = JSON.parse(h.stdout) as { operations: { version: string; outcome: string }[] };
   assert.equal(operations[0]?.version, '1.0.2');

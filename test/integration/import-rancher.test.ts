@@ -48,6 +48,10 @@ async function odp(...args: string[]): Promise<{ code: number; stdout: string; s
   }
 }
 
+/** `odp -C DIR import rancher STACKDIR --project neomedical --instance INSTANCE ...more`. */
+const importRancher = (dir: string, stackDir: string, instance: string, ...more: string[]) =>
+  odp('-C', dir, 'import', 'rancher', stackDir, '--project', 'neomedical', '--instance', instance, ...more);
+
 function platformCopy(name: string): string {
   const dir = join(tmp, name);
   copyExamplePlatform(dir);
@@ -116,17 +120,7 @@ describe('odp import rancher: the document stacks into the example platform', ()
       ['integration', join(FIXTURES, 'integration')],
       ['prod', prodStack],
     ] as const) {
-      const r = await odp(
-        '-C',
-        dir,
-        'import',
-        'rancher',
-        stackDir,
-        '--project',
-        'neomedical',
-        '--instance',
-        inst,
-      );
+      const r = await importRancher(dir, stackDir, inst);
       assert.equal(r.code, 0, r.stderr);
       if (inst === 'integration') assert.match(r.stderr, /rancher\.env holds secrets in plaintext/);
       else assert.doesNotMatch(r.stderr, /plaintext/);
@@ -197,18 +191,7 @@ describe('odp import rancher: the document stacks into the example platform', ()
 
   it('importing the same stack again changes nothing', async () => {
     const before = snapshot(dir);
-    const r = await odp(
-      '-C',
-      dir,
-      'import',
-      'rancher',
-      join(FIXTURES, 'prod'),
-      '--project',
-      'neomedical',
-      '--instance',
-      'prod',
-      '--json',
-    );
+    const r = await importRancher(dir, join(FIXTURES, 'prod'), 'prod', '--json');
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout).secrets, []);
     assert.deepEqual(snapshot(dir), before);
@@ -227,18 +210,7 @@ describe('odp import rancher: values the spec does not compute', () => {
         .replace('export WORKERS=4', 'export WORKERS=6')
         .replace('LOG_LEVEL=info', 'LOG_LEVEL=debug'),
     );
-    const r = await odp(
-      '-C',
-      dir,
-      'import',
-      'rancher',
-      stackDir,
-      '--project',
-      'neomedical',
-      '--instance',
-      'integration',
-      '--json',
-    );
+    const r = await importRancher(dir, stackDir, 'integration', '--json');
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout) as { env: Record<string, string>; plan: string; warnings: string[] };
     assert.deepEqual(report.env, { WORKERS: '6', LOG_LEVEL: 'debug' });
@@ -253,21 +225,10 @@ describe('odp import rancher: values the spec does not compute', () => {
   it('creates a new project (with --client), picking the plan whose numbers match', async () => {
     const dir = platformCopy('new');
     rmSync(join(dir, 'projects', 'neomedical.yaml'));
-    const args = [
-      '-C',
-      dir,
-      'import',
-      'rancher',
-      join(FIXTURES, 'prod'),
-      '--project',
-      'neomedical',
-      '--instance',
-      'prod',
-    ];
-    const refused = await odp(...args);
+    const refused = await importRancher(dir, join(FIXTURES, 'prod'), 'prod');
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /needs --client/);
-    const r = await odp(...args, '--client', 'Neomedical SA');
+    const r = await importRancher(dir, join(FIXTURES, 'prod'), 'prod', '--client', 'Neomedical SA');
     assert.equal(r.code, 0, r.stderr);
     const text = readFileSync(join(dir, 'projects', 'neomedical.yaml'), 'utf8');
     assert.match(text, /^client: Neomedical SA$/m);
@@ -294,21 +255,7 @@ describe('odp import rancher: values the spec does not compute', () => {
     const want = await renderBack(from, 'neomedical', 'test');
     const to = platformCopy('test-to');
     rmSync(join(to, 'projects', 'neomedical.yaml'));
-    const r = await odp(
-      '-C',
-      to,
-      'import',
-      'rancher',
-      stackDir,
-      '--project',
-      'neomedical',
-      '--instance',
-      'test',
-      '--client',
-      'Neomedical SA',
-      '--odoo-series',
-      '10.0',
-    );
+    const r = await importRancher(to, stackDir, 'test', '--client', 'Neomedical SA', '--odoo-series', '10.0');
     assert.equal(r.code, 0, r.stderr);
     const text = readFileSync(join(to, 'projects', 'neomedical.yaml'), 'utf8');
     assert.match(
@@ -323,18 +270,7 @@ describe('odp import rancher: values the spec does not compute', () => {
   it('--dry-run prints the diff and the secret names, and writes nothing', async () => {
     const dir = platformCopy('dry');
     const before = snapshot(dir);
-    const r = await odp(
-      '-C',
-      dir,
-      'import',
-      'rancher',
-      join(FIXTURES, 'integration'),
-      '--project',
-      'neomedical',
-      '--instance',
-      'integration',
-      '--dry-run',
-    );
+    const r = await importRancher(dir, join(FIXTURES, 'integration'), 'integration', '--dry-run');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^- {4}domain: integration\.neomedical\.odoo\.example\.ch$/m);
     assert.match(r.stdout, /^\+ {4}domain: integration\.neomedical\.odoo\.camptocamp\.ch$/m);
@@ -413,18 +349,7 @@ describe('odp import rancher: malformed stack directories', () => {
       cpSync(join(FIXTURES, 'integration'), stackDir, { recursive: true });
       c.mutate(stackDir);
       const before = snapshot(dir);
-      const r = await odp(
-        '-C',
-        dir,
-        'import',
-        'rancher',
-        stackDir,
-        '--project',
-        'neomedical',
-        '--instance',
-        'integration',
-        '--json',
-      );
+      const r = await importRancher(dir, stackDir, 'integration', '--json');
       assert.equal(r.code, 3, r.stdout + r.stderr);
       const err = (
         JSON.parse(r.stdout) as {
