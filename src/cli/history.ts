@@ -11,36 +11,49 @@ export function registerHistory(program: Command): void {
       .command('history <project> <instance>')
       .description("an instance's operations: who, what version, each step, timing, outcome")
       .option('--limit <n>', 'how many, newest first', '20')
-      .option('--steps', 'also list each step'),
+      .option('--steps', 'also list each step')
+      .option('--branch <name>', "test only: the branch instance's operations"),
   )
     .addHelpText(
       'after',
-      '\nExamples:\n  odp history neomedical test\n  odp history neomedical prod --steps --json',
+      '\nExamples:\n  odp history neomedical test\n  odp history neomedical prod --steps --json\n  odp history neomedical test --branch feature/login',
     )
     .action(
-      handler(async (ctx, project: string, instance: string, o: { limit: string; steps?: boolean }) => {
-        requireProject(await loadPlatformDir(ctx.dir), project);
-        if (!instanceNames.some((n) => n === instance)) {
-          throw new OdpError('USAGE', `instance must be one of ${instanceNames.join(', ')}`);
-        }
-        const ops = history(ctx.dir, project, instance, Number(o.limit));
-        ctx.out.data({ operations: ops });
-        if (ops.length === 0) ctx.out.line(`no operation recorded for ${project}/${instance}`);
-        for (const op of ops) {
-          const took = op.finishedAt
-            ? `${((Date.parse(op.finishedAt) - Date.parse(op.startedAt)) / 1000).toFixed(1)}s`
-            : '';
-          ctx.out.line(
-            `#${op.id} ${op.startedAt.slice(0, 19)}Z ${op.kind} ${op.version ?? ''} by ${op.actor}: ${op.outcome} ${took}${op.detail ? `\n    ${op.detail}` : ''}`,
-          );
-          if (o.steps) {
-            for (const s of op.steps)
-              ctx.out.line(
-                `    ${s.outcome.padEnd(6)} ${(s.seconds ?? 0).toFixed(1).padStart(6)}s  ${s.step}${s.detail ? `: ${s.detail}` : ''}`,
-              );
+      handler(
+        async (
+          ctx,
+          project: string,
+          name: string,
+          o: { limit: string; steps?: boolean; branch?: string },
+        ) => {
+          requireProject(await loadPlatformDir(ctx.dir), project);
+          if (!instanceNames.some((n) => n === name)) {
+            throw new OdpError('USAGE', `instance must be one of ${instanceNames.join(', ')}`);
           }
-        }
-        return 0;
-      }),
+          if (o.branch !== undefined && name !== 'test') {
+            throw new OdpError('USAGE', '--branch is for test: branch instances are test instances');
+          }
+          const { branchInstanceLabel, branchSlug } = await import('../compose/branch.js');
+          const instance = o.branch === undefined ? name : branchInstanceLabel(branchSlug(o.branch));
+          const ops = history(ctx.dir, project, instance, Number(o.limit));
+          ctx.out.data({ operations: ops });
+          if (ops.length === 0) ctx.out.line(`no operation recorded for ${project}/${instance}`);
+          for (const op of ops) {
+            const took = op.finishedAt
+              ? `${((Date.parse(op.finishedAt) - Date.parse(op.startedAt)) / 1000).toFixed(1)}s`
+              : '';
+            ctx.out.line(
+              `#${op.id} ${op.startedAt.slice(0, 19)}Z ${op.kind} ${op.version ?? ''} by ${op.actor}: ${op.outcome} ${took}${op.detail ? `\n    ${op.detail}` : ''}`,
+            );
+            if (o.steps) {
+              for (const s of op.steps)
+                ctx.out.line(
+                  `    ${s.outcome.padEnd(6)} ${(s.seconds ?? 0).toFixed(1).padStart(6)}s  ${s.step}${s.detail ? `: ${s.detail}` : ''}`,
+                );
+            }
+          }
+          return 0;
+        },
+      ),
     );
 }

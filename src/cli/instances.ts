@@ -19,7 +19,16 @@ export function registerInstances(program: Command): void {
         const all = await instanceStatus(new DockerEngine(), ctx.dir, project);
         ctx.out.data({ instances: all });
         for (const i of all) {
-          ctx.out.line(`${i.project}/${i.instance}  ${i.state}  https://${i.domain}/`);
+          ctx.out.line(
+            `${i.project}/${i.instance}${i.version ? ` ${i.version}` : ''}  ${i.state}  https://${i.domain}/`,
+          );
+          if (i.maintenanceSince) ctx.out.line(`  in maintenance at the edge since ${i.maintenanceSince}`);
+          if (i.interrupted) {
+            const x = i.interrupted;
+            ctx.out.line(
+              `  ${x.kind} #${x.id}${x.version ? ` to ${x.version}` : ''} was interrupted (${x.startedAt}): the next deploy or rollback completes or undoes it`,
+            );
+          }
           for (const s of i.services) {
             const port = s.ports[80] ? `  http://127.0.0.1:${s.ports[80]}/` : '';
             ctx.out.line(

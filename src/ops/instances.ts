@@ -3,7 +3,9 @@ import type { Engine, ObservedUnit } from '../engines/engine.js';
 import { OdpError } from '../errors.js';
 import { loadPlatformDir } from '../platformdir/load.js';
 import { instanceNames } from '../spec/project-schema.js';
+import { history } from '../state/history.js';
 import { withInstanceLock } from '../state/lock.js';
+import { maintenanceEntries } from '../state/maintenance.js';
 import type { Progress } from './progress.js';
 
 export interface InstanceStatus {
@@ -11,6 +13,12 @@ export interface InstanceStatus {
   instance: string;
   domain: string;
   state: 'running' | 'degraded' | 'absent';
+  /** The version the spec pins (integration, prod). */
+  version?: string;
+  /** Since when the edge answers this domain with its maintenance page. */
+  maintenanceSince?: string;
+  /** An operation odp was killed in, not yet completed or undone (the next deploy settles it). */
+  interrupted?: { id: number; kind: string; version: string | null; startedAt: string };
   services: {
     name: string;
     replica: number;
@@ -31,6 +39,7 @@ export async function instanceStatus(
   if (project && !pd.projects.has(project)) throw new OdpError('NOT_FOUND', `no project "${project}"`);
   await engine.ping();
   const observed = await engine.observe({ platform: pd.platform.name, ...(project ? { project } : {}) });
+  const maintenance = new Map(maintenanceEntries(dir).map((m) => [m.domain, m.since]));
   const out: InstanceStatus[] = [];
   for (const p of pd.projects.values()) {
     if (project && p.spec.name !== project) continue;
@@ -38,10 +47,29 @@ export async function instanceStatus(
       const inst = p.spec.instances[name];
       if (!inst) continue;
       const units = observed.units.filter((u) => u.project === p.spec.name && u.instance === name);
+      const since = maintenance.get(inst.domain);
+      const stuck =
+        name === 'test'
+          ? undefined
+          : history(dir, p.spec.name, name, 5).find(
+              (o) => o.outcome === 'interrupted' && o.settledBy === null,
+            );
       out.push({
         project: p.spec.name,
         instance: name,
         domain: inst.domain,
+        ...('version' in inst && inst.version ? { version: inst.version } : {}),
+        ...(since ? { maintenanceSince: since } : {}),
+        ...(stuck
+          ? {
+              interrupted: {
+                id: stuck.id,
+                kind: stuck.kind,
+                version: stuck.version,
+                startedAt: stuck.startedAt,
+              },
+            }
+          : {}),
         state: units.length === 0 ? 'absent' : units.every(isUp) ? 'running' : 'degraded',
         services: units
           .sort((a, b) => a.name.localeCompare(b.name))

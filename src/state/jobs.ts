@@ -5,6 +5,7 @@
 // pushes deploy once, the last commit); a job left `running` by a server that
 // died is queued again when the next one starts. Webhook deliveries are
 // recorded by id, so a replay is recognised and does nothing.
+import { branchInstanceLabel, branchSlug } from '../compose/branch.js';
 import { hostname } from 'node:os';
 import type { StateDb } from './db.js';
 
@@ -40,7 +41,8 @@ export interface NewJob {
 
 /** The instance a branch's jobs act on. */
 export function branchInstance(branch: string): string {
-  return `test@${branch}`;
+  // The branch instance's own label (`test@<slug>`): its history and its jobs share a key.
+  return branchInstanceLabel(branchSlug(branch));
 }
 
 /** Queues a job; queued jobs of the same instance are superseded by it. */

@@ -256,6 +256,13 @@ test('a pushed branch gets its own instance once its image is published; deletin
   assert.equal(job(id).state, 'succeeded', job(id).detail ?? '');
   assert.match(job(id).detail ?? '', /deployed .*test@feature\/serve-hook/);
   assert.ok((await labelled()) >= 2, 'the branch instance runs');
+  const h = await odp(['history', tp.project, 'test', '--branch', branch, '--json']);
+  const [op] = (JSON.parse(h.stdout) as { operations: { kind: string; outcome: string }[] }).operations;
+  assert.deepEqual(
+    [op?.kind, op?.outcome],
+    ['deploy', 'succeeded'],
+    "recorded in the branch instance's history",
+  );
   const listed = await odp(['branches', tp.project, '--json']);
   assert.match(listed.stdout, /feature\/serve-hook/);
 

@@ -3,7 +3,7 @@
 // session and an attachment in S3; 1.1.0 migrates under the edge's maintenance
 // page (a load loop through the edge sees only 2xx or that page); 1.2.0's
 // migration fails and everything comes back by itself (database restored, old
-// replicas serving); `odp rollback` returns to 1.0.0 and its restore point, and
+// replicas serving); `odp rollback` returns to 1.0.1 and its restore point, and
 // again forward without losing a row; odp killed in the middle of 1.3.0's
 // migration is undone by the next deploy. After each step: the version served,
 // the database, the session and the attachment.
@@ -30,6 +30,7 @@ before(async () => {
   await setUp();
   f = await upgradeFixture('e2elive');
   await f.buildImage('1.0.0', SETUP);
+  await f.buildImage('1.0.1', SETUP);
   await f.buildImage('1.1.0', V110);
   await f.buildImage(
     '1.2.0',
@@ -67,6 +68,15 @@ async function userStillThere(): Promise<void> {
   const file = await f.viaEdge(`/web/content/${attachment}`);
   assert.equal(file.status, 200);
   assert.equal(file.body, CONTENT);
+}
+
+async function prodStatus(): Promise<{ maintenanceSince?: string; interrupted?: { version: string } }> {
+  const r = await f.odp(['status', f.tp.project, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const { instances } = JSON.parse(r.stdout) as {
+    instances: { instance: string; maintenanceSince?: string; interrupted?: { version: string } }[];
+  };
+  return instances.find((i) => i.instance === 'prod')!;
 }
 
 async function edgeServes(version: string): Promise<void> {
@@ -110,6 +120,18 @@ test('prod at 1.0.0 with a logged-in user and an attachment in object storage', 
   await userStillThere();
 });
 
+test('an upgrade without migration keeps the user logged in and the file readable', async () => {
+  const r = await f.odp(['deploy', f.tp.project, 'prod', '--version', '1.0.1']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(await f.servedVersions(), ['1.0.1', '1.0.1']);
+  await edgeServes('1.0.1');
+  assert.deepEqual(await rows('SELECT v FROM kept'), ['before-upgrades']);
+  await userStillThere();
+  const op = await lastOperation();
+  assert.equal(op.fromVersion, '1.0.0');
+  assert.equal(op.backupId, null, 'no migration: no backup needed');
+});
+
 test('an upgrade with a migration: backup, maintenance page, one migration, replicas, nothing lost', async () => {
   const plan = await f.dryRun('1.1.0');
   assert.deepEqual(plan.migration.pending, ['1.1.0']);
@@ -151,16 +173,11 @@ test('an upgrade with a migration: backup, maintenance page, one migration, repl
   assert.equal(await f.specVersion(), '1.1.0');
   const op = await lastOperation();
   assert.equal(op.outcome, 'succeeded');
-  assert.equal(op.fromVersion, '1.0.0');
+  assert.equal(op.fromVersion, '1.0.1');
   assert.ok(op.backupId, 'the restore point is recorded');
   const backups = await f.odp(['backups', f.tp.project, 'prod', '--json']);
   assert.match(backups.stdout, new RegExp(op.backupId));
-  assert.deepEqual(await f.unitNames(), [
-    `${f.stack}-nginx-1`,
-    `${f.stack}-nginx-2`,
-    `${f.stack}-odoo-1`,
-    `${f.stack}-odoo-2`,
-  ]);
+  assert.deepEqual(await f.unitNames(), f.prodUnits);
 });
 
 test('a failing migration restores the database and the old version serves again', async () => {
@@ -181,22 +198,17 @@ test('a failing migration restores the database and the old version serves again
   assert.deepEqual(plan.migration.pending, ['1.2.0']);
   assert.deepEqual(plan.migration.unfinished, []);
   assert.equal((await lastOperation()).outcome, 'failed');
-  assert.deepEqual(await f.unitNames(), [
-    `${f.stack}-nginx-1`,
-    `${f.stack}-nginx-2`,
-    `${f.stack}-odoo-1`,
-    `${f.stack}-odoo-2`,
-  ]);
+  assert.deepEqual(await f.unitNames(), f.prodUnits);
 });
 
-test('rollback returns to 1.0.0 and its restore point; rolling back again loses nothing', async () => {
+test('rollback returns to 1.0.1 and its restore point; rolling back again loses nothing', async () => {
   const dry = await f.odp(['rollback', f.tp.project, 'prod', '--dry-run', '--json']);
   assert.equal(dry.code, 0, dry.stderr);
   const { plan } = JSON.parse(dry.stdout) as {
     plan: { from: string; to: string; restorePoint: string | null };
   };
   assert.equal(plan.from, '1.1.0');
-  assert.equal(plan.to, '1.0.0');
+  assert.equal(plan.to, '1.0.1');
   assert.ok(plan.restorePoint);
   const refused = await f.odp(['rollback', f.tp.project, 'prod']);
   assert.notEqual(refused.code, 0, 'a database restore needs a confirmation');
@@ -204,12 +216,12 @@ test('rollback returns to 1.0.0 and its restore point; rolling back again loses 
 
   const r = await f.odp(['rollback', f.tp.project, 'prod', '--yes']);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(await f.servedVersions(), ['1.0.0', '1.0.0']);
-  await edgeServes('1.0.0');
+  assert.deepEqual(await f.servedVersions(), ['1.0.1', '1.0.1']);
+  await edgeServes('1.0.1');
   assert.equal(await marks(), undefined, 'the database is back before the 1.1.0 migration');
   assert.deepEqual(await rows('SELECT v FROM kept'), ['before-upgrades']);
   await userStillThere();
-  assert.equal(await f.specVersion(), '1.0.0');
+  assert.equal(await f.specVersion(), '1.0.1');
   const op = await lastOperation();
   assert.equal(op.kind, 'rollback');
   assert.ok(op.backupId, 'the data written since 1.1.0 was backed up first');
@@ -234,22 +246,26 @@ test('odp killed during a migration: the next deploy sees it and undoes it', asy
   const during = await f.viaEdge('/web/version');
   assert.equal(during.status, 503, 'the maintenance page stays up: the flag is in the state');
   assert.equal((await lastOperation()).outcome, 'interrupted');
+  const stuck = await prodStatus();
+  assert.ok(stuck.maintenanceSince, '`odp status` says the instance is in maintenance');
+  assert.equal(stuck.interrupted?.version, '1.3.0', '`odp status` names the interrupted deploy');
+  const text = await f.odp(['status', f.tp.project]);
+  assert.match(text.stdout, /in maintenance at the edge since/);
+  assert.match(text.stdout, /deploy #\d+ to 1\.3\.0 was interrupted/);
 
   const r = await f.odp(['deploy', f.tp.project, 'prod', '--version', '1.1.0']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /1\.3\.0 was interrupted/);
   assert.match(r.stderr, /undone/);
+  const settled = await prodStatus();
+  assert.equal(settled.maintenanceSince, undefined);
+  assert.equal(settled.interrupted, undefined);
   assert.deepEqual(await f.servedVersions(), ['1.1.0', '1.1.0']);
   await edgeServes('1.1.0');
   assert.deepEqual(await marks(), ['1.1.0'], "1.3.0's half-done migration is undone");
   assert.deepEqual(await rows('SELECT v FROM kept'), ['after-1.1.0', 'before-upgrades']);
   await userStillThere();
-  assert.deepEqual(await f.unitNames(), [
-    `${f.stack}-nginx-1`,
-    `${f.stack}-nginx-2`,
-    `${f.stack}-odoo-1`,
-    `${f.stack}-odoo-2`,
-  ]);
+  assert.deepEqual(await f.unitNames(), f.prodUnits);
   const h = await f.odp(['history', f.tp.project, 'prod', '--json']);
   const ops = (
     JSON.parse(h.stdout) as {

@@ -3,6 +3,7 @@
 // functions that record what ran (the real deploy runs them in
 // test/e2e/serve-deploy.test.ts), so coalescing, one job per instance,
 // retries, deadlines and publish notices can be watched.
+import { branchInstance } from '../../src/state/jobs.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -103,7 +104,9 @@ describe('the queue, with injected runners', () => {
     const second = (await github(s.url, 'push', pushBody('refs/heads/master', b))).json();
     const third = (await github(s.url, 'push', pushBody('refs/heads/master', c))).json();
     const branch = (await github(s.url, 'push', pushBody('refs/heads/feature/x', sha()))).json();
-    await until('the branch job runs beside it', () => ran.some((r) => r.instance === 'test@feature/x'));
+    await until('the branch job runs beside it', () =>
+      ran.some((r) => r.instance === branchInstance('feature/x')),
+    );
     assert.equal(job((second.jobs as number[])[0]).state, 'superseded');
     assert.match(job((second.jobs as number[])[0]).detail ?? '', /superseded by job #/);
     assert.equal(job((third.jobs as number[])[0]).state, 'queued');
