@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { OdpError } from '../errors.js';
 import type { Progress } from '../ops/progress.js';
 import { handler, withJson, type Ctx } from './command.js';
+import { engineOptions, type DeployFlags } from './deploy.js';
 import { makeProgress } from './progress.js';
 
 export function registerBranches(program: Command): void {
@@ -56,8 +57,8 @@ Examples:
     .action(
       handler(async (ctx, o: { dryRun?: boolean; json?: boolean }) => {
         const { DockerEngine } = await import('../engines/docker/engine.js');
-        const { dockerEdgeControl } = await import('../ops/edge-sync.js');
         const { expireBranches } = await import('../ops/branches.js');
+        const { dockerEdgeControl } = await import('../ops/edge-sync.js');
         const engine = new DockerEngine();
         const progress = makeProgress({ json: o.json });
         try {
@@ -82,21 +83,10 @@ Examples:
     );
 }
 
-interface DeployFlags {
-  branch?: string;
-  tag?: string;
-  dryRun?: boolean;
-  passphraseFile?: string;
-  healthTimeout: string;
-  wait: boolean;
-  json?: boolean;
-}
-
 /** `odp deploy PROJECT test --branch NAME`. */
 export async function deployBranchCli(ctx: Ctx, project: string, opts: DeployFlags): Promise<number> {
   const branch = opts.branch!;
   const { DockerEngine } = await import('../engines/docker/engine.js');
-  const { dockerEdgeControl } = await import('../ops/edge-sync.js');
   const { deployBranch } = await import('../ops/branches.js');
   const { branchInstanceLabel, branchSlug } = await import('../compose/branch.js');
   const { recorded } = await import('../state/history.js');
@@ -108,11 +98,7 @@ export async function deployBranchCli(ctx: Ctx, project: string, opts: DeployFla
     const run = (p: Progress) =>
       deployBranch(engine, ctx.dir, project, branch, {
         ...(opts.tag ? { tag: opts.tag } : {}),
-        ...(opts.dryRun ? { dryRun: true } : {}),
-        ...(opts.passphraseFile ? { passphraseFile: opts.passphraseFile } : {}),
-        wait: opts.wait,
-        edge: dockerEdgeControl(engine.docker),
-        healthTimeoutMs: Number(opts.healthTimeout) * 1000,
+        ...engineOptions(opts, engine),
         progress: p,
         onPlan: (plan) => {
           if (!opts.json) progress.note(formatPlan(plan));

@@ -12,7 +12,7 @@ import { recorded, type OperationHandle } from '../state/history.js';
 import { handler, withJson, type Ctx } from './command.js';
 import { makeProgress } from './progress.js';
 
-interface DeployFlags {
+export interface DeployFlags {
   branch?: string;
   tag?: string;
   version?: string;
@@ -123,11 +123,7 @@ async function deployPinned(ctx: Ctx, project: string, instance: string, opts: D
       deployVersion(engine, ctx.dir, project, instance, {
         version,
         ...(op ? { operationId: op.id, annotate: op.annotate } : {}),
-        ...(opts.dryRun ? { dryRun: true } : {}),
-        ...(opts.passphraseFile ? { passphraseFile: opts.passphraseFile } : {}),
-        wait: opts.wait,
-        edge: dockerEdgeControl(engine.docker),
-        healthTimeoutMs: Number(opts.healthTimeout) * 1000,
+        ...engineOptions(opts, engine),
         progress: p,
         onPlan: (plan) => {
           if (!opts.json) progress.note(formatUpgradePlan(plan));
@@ -158,4 +154,18 @@ async function deployPinned(ctx: Ctx, project: string, instance: string, opts: D
 async function tagOf(dir: string, project: string, tag: string | undefined): Promise<string> {
   if (tag) return tag;
   return requireProject(await loadPlatformDir(dir), project).spec.instances.test?.tag ?? 'latest';
+}
+
+/** What every deploy command passes on from its flags to the flow it runs. */
+export function engineOptions(
+  opts: Pick<DeployFlags, 'dryRun' | 'passphraseFile' | 'wait' | 'healthTimeout'>,
+  engine: DockerEngine,
+) {
+  return {
+    ...(opts.dryRun ? { dryRun: true } : {}),
+    ...(opts.passphraseFile ? { passphraseFile: opts.passphraseFile } : {}),
+    wait: opts.wait,
+    edge: dockerEdgeControl(engine.docker),
+    healthTimeoutMs: Number(opts.healthTimeout) * 1000,
+  };
 }

@@ -8,7 +8,7 @@ import type { Engine } from '../engines/engine.js';
 import { OdpError } from '../errors.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { history, type OperationRecord } from '../state/history.js';
-import { withInstanceLock } from '../state/lock.js';
+import { lockedUnlessDryRun } from '../state/lock.js';
 import { restoreInstance } from './backup-restore.js';
 import { switchWithMaintenance, type LiveOptions } from './upgrade-live.js';
 import { planUpgrade, isTier, type UpgradeContext } from './upgrade-plan.js';
@@ -62,13 +62,7 @@ export async function rollback(
     await writeVersion(dir, project, instance, plan.to);
     return { plan, applied: true };
   };
-  if (o.dryRun) return run();
-  return withInstanceLock(
-    dir,
-    `${project}-${instance}`,
-    { wait: o.wait ?? true, onWait: (h) => o.progress.note(`waiting for ${h}`) },
-    run,
-  );
+  return lockedUnlessDryRun(dir, `${project}-${instance}`, o, run);
 }
 
 /** What a rollback of the instance goes back to, from its spec and history; reads only. */

@@ -9,7 +9,7 @@
 import { unitName, type Engine } from '../engines/engine.js';
 import { OdpError } from '../errors.js';
 import { writeVersion } from './upgrade-version.js';
-import { withInstanceLock } from '../state/lock.js';
+import { lockedUnlessDryRun } from '../state/lock.js';
 import { planUpgrade, type UpgradeContext, type UpgradePlan } from './upgrade-plan.js';
 import { switchWithMaintenance, type LiveOptions } from './upgrade-live.js';
 import { settleInterrupted } from './upgrade-recover.js';
@@ -79,13 +79,7 @@ export async function deployVersion(
     await writeVersion(dir, project, instance, o.version);
     return { ...result, applied: true, ...(await localUrl(engine, ctx)) };
   };
-  if (o.dryRun) return run();
-  return withInstanceLock(
-    dir,
-    `${project}-${instance}`,
-    { wait: o.wait ?? true, onWait: (h) => o.progress.note(`waiting for ${h}`) },
-    run,
-  );
+  return lockedUnlessDryRun(dir, `${project}-${instance}`, o, run);
 }
 
 /** Whether applying this plan needs the migration flow with running replicas (backup, maintenance). */

@@ -56,3 +56,22 @@ export async function withInstanceLock<T>(
     await release();
   }
 }
+
+/**
+ * `body` under the instance's lock, waiting for the holder unless told not to;
+ * a dry run reads only and takes no lock.
+ */
+export function lockedUnlessDryRun<T>(
+  platformDir: string,
+  key: string,
+  o: { dryRun?: boolean; wait?: boolean; progress: { note(text: string): void } },
+  body: () => Promise<T>,
+): Promise<T> {
+  if (o.dryRun) return body();
+  return withInstanceLock(
+    platformDir,
+    key,
+    { wait: o.wait ?? true, onWait: (h) => o.progress.note(`waiting for ${h}`) },
+    body,
+  );
+}
