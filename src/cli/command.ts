@@ -2,6 +2,7 @@
 // (global options, output, platform directory) and its errors are turned into
 // exit codes in one place.
 import { Command } from 'commander';
+import { OdpError } from '../errors.js';
 import { resolveDir } from '../platformdir/load.js';
 import { makeOut, reportError, type GlobalOptions, type Out } from './output.js';
 
@@ -41,4 +42,24 @@ export function handler<A extends unknown[]>(
 /** Adds `--json` to a read command, with the same wording everywhere. */
 export function withJson(cmd: Command): Command {
   return cmd.option('--json', 'print one JSON document on stdout');
+}
+
+/**
+ * A flag's positive number (seconds, hours, minutes). `Number('soon')` is NaN,
+ * and a NaN timeout would wait forever or not at all: refuse it up front.
+ */
+export function positiveNumber(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new OdpError('USAGE', `${flag} expects a positive number, not ${v}`);
+  return n;
+}
+
+/** A flag's whole number from `min` (a count, a limit, a port). */
+export function wholeNumber(v: string, flag: string, min = 1, max = 65535): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new OdpError('USAGE', `${flag} expects a whole number from ${min} to ${max}, not ${v}`);
+  }
+  return n;
 }

@@ -9,7 +9,7 @@ import { formatPlan } from '../plan/plan.js';
 import type { Progress } from '../ops/progress.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { recorded, type OperationHandle } from '../state/history.js';
-import { handler, withJson, type Ctx } from './command.js';
+import { handler, positiveNumber, withJson, type Ctx } from './command.js';
 import { makeProgress } from './progress.js';
 
 export interface DeployFlags {
@@ -52,6 +52,8 @@ Examples:
     )
     .action(
       handler(async (ctx, project: string, instance: string, opts: DeployFlags) => {
+        // Checked before any lock or record: a typo is not a failed deploy in the history.
+        positiveNumber(opts.healthTimeout, '--health-timeout');
         if (opts.branch !== undefined && instance !== 'test')
           throw new OdpError(
             'USAGE',
@@ -74,7 +76,7 @@ Examples:
             deployTest(engine, ctx.dir, project, {
               ...opts,
               edge: dockerEdgeControl(engine.docker),
-              healthTimeoutMs: Number(opts.healthTimeout) * 1000,
+              healthTimeoutMs: positiveNumber(opts.healthTimeout, '--health-timeout') * 1000,
               progress: p,
               onPlan: (plan) => {
                 if (!opts.json) progress.note(formatPlan(plan));
@@ -166,6 +168,6 @@ export function engineOptions(
     ...(opts.passphraseFile ? { passphraseFile: opts.passphraseFile } : {}),
     wait: opts.wait,
     edge: dockerEdgeControl(engine.docker),
-    healthTimeoutMs: Number(opts.healthTimeout) * 1000,
+    healthTimeoutMs: positiveNumber(opts.healthTimeout, '--health-timeout') * 1000,
   };
 }

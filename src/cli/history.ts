@@ -3,7 +3,7 @@ import { OdpError } from '../errors.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { instanceNames } from '../spec/project-schema.js';
 import { history } from '../state/history.js';
-import { handler, withJson } from './command.js';
+import { handler, wholeNumber, withJson } from './command.js';
 
 export function registerHistory(program: Command): void {
   withJson(
@@ -35,7 +35,7 @@ export function registerHistory(program: Command): void {
           }
           const { branchInstanceLabel, branchSlug } = await import('../compose/branch.js');
           const instance = o.branch === undefined ? name : branchInstanceLabel(branchSlug(o.branch));
-          const ops = history(ctx.dir, project, instance, Number(o.limit));
+          const ops = history(ctx.dir, project, instance, wholeNumber(o.limit, '--limit', 1, 100_000));
           ctx.out.data({ operations: ops });
           if (ops.length === 0) ctx.out.line(`no operation recorded for ${project}/${instance}`);
           for (const op of ops) {

@@ -5,7 +5,7 @@ import { destroyInstance, instanceStatus } from '../ops/instances.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { stackName } from '../compose/instance.js';
 import { instanceNames } from '../spec/project-schema.js';
-import { handler, withJson } from './command.js';
+import { handler, wholeNumber, withJson } from './command.js';
 import { confirmDestroy } from './confirm.js';
 import { makeProgress } from './progress.js';
 
@@ -61,7 +61,11 @@ export function registerInstances(program: Command): void {
         const engine = new DockerEngine();
         await engine.ping();
         const stream = await engine
-          .logs(unit, { follow: o.follow, since: o.since, ...(o.tail ? { tail: Number(o.tail) } : {}) })
+          .logs(unit, {
+            follow: o.follow,
+            since: o.since,
+            ...(o.tail ? { tail: wholeNumber(o.tail, '--tail', 0, 1_000_000) } : {}),
+          })
           .catch((e: unknown) => {
             throw new OdpError('NOT_FOUND', `${unit} is not running`, {
               cause: e,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { OdpError } from '../errors.js';
-import { handler, withJson } from './command.js';
+import { handler, wholeNumber, withJson } from './command.js';
 
 export function registerJobs(program: Command): void {
   withJson(
@@ -19,9 +19,7 @@ export function registerJobs(program: Command): void {
       handler(async (ctx, o: { limit: string; state?: string; project?: string }) => {
         const { openState } = await import('../state/db.js');
         const { jobStates, listJobs, queueCounts } = await import('../state/jobs.js');
-        const limit = Number(o.limit);
-        if (!Number.isInteger(limit) || limit < 1)
-          throw new OdpError('USAGE', `--limit expects a whole number, not ${o.limit}`);
+        const limit = wholeNumber(o.limit, '--limit', 1, 100_000);
         const state = jobStates.find((s) => s === o.state);
         if (o.state !== undefined && !state) {
           throw new OdpError('USAGE', `--state must be one of ${jobStates.join(', ')}`);

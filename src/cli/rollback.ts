@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DockerEngine } from '../engines/docker/engine.js';
 import { recorded, type OperationHandle } from '../state/history.js';
-import { handler, withJson } from './command.js';
+import { handler, positiveNumber, withJson } from './command.js';
 import type { Progress } from '../ops/progress.js';
 import { makeProgress } from './progress.js';
 
@@ -41,6 +41,7 @@ Examples:
             json?: boolean;
           },
         ) => {
+          const healthTimeoutMs = positiveNumber(o.healthTimeout, '--health-timeout') * 1000;
           const { rollback, rollbackTarget, formatRollbackPlan } = await import('../ops/rollback.js');
           const { dockerEdgeControl } = await import('../ops/edge-sync.js');
           const { confirmAction } = await import('./confirm.js');
@@ -51,7 +52,7 @@ Examples:
               rollback(engine, ctx.dir, project, instance, {
                 progress: p,
                 edge: dockerEdgeControl(engine.docker),
-                healthTimeoutMs: Number(o.healthTimeout) * 1000,
+                healthTimeoutMs,
                 wait: o.wait,
                 ...(o.dryRun ? { dryRun: true } : {}),
                 ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}),

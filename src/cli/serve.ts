@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { DockerEngine } from '../engines/docker/engine.js';
-import { OdpError } from '../errors.js';
 import { Secret } from '../secret.js';
-import { handler } from './command.js';
+import { handler, positiveNumber, wholeNumber } from './command.js';
 
 interface ServeFlags {
   host: string;
@@ -61,28 +60,28 @@ Examples:
             engine,
             dir: ctx.dir,
             edge,
-            healthTimeoutMs: seconds(o.healthTimeout, '--health-timeout') * 1000,
+            healthTimeoutMs: positiveNumber(o.healthTimeout, '--health-timeout') * 1000,
           }),
           'deploy-branch': deployBranchRunner({
             engine,
             dir: ctx.dir,
             edge,
-            healthTimeoutMs: seconds(o.healthTimeout, '--health-timeout') * 1000,
+            healthTimeoutMs: positiveNumber(o.healthTimeout, '--health-timeout') * 1000,
           }),
           'remove-branch': removeBranchRunner({ engine, dir: ctx.dir, edge }),
         };
         const s = await serve({
           dir: ctx.dir,
           host: o.host,
-          port: count(o.port, '--port', 0),
+          port: wholeNumber(o.port, '--port', 0),
           edge,
-          renewEveryMs: seconds(o.renewEvery, '--renew-every') * 3_600_000,
+          renewEveryMs: positiveNumber(o.renewEvery, '--renew-every') * 3_600_000,
           webhookSecret: secret,
           runners,
           mainBranch: o.mainBranch,
-          retryEveryMs: seconds(o.retryEvery, '--retry-every') * 1000,
-          imageWaitMs: seconds(o.imageWait, '--image-wait') * 60_000,
-          parallel: count(o.parallel, '--parallel', 1),
+          retryEveryMs: positiveNumber(o.retryEvery, '--retry-every') * 1000,
+          imageWaitMs: positiveNumber(o.imageWait, '--image-wait') * 60_000,
+          parallel: wholeNumber(o.parallel, '--parallel', 1),
           scheduled: [
             {
               // Branch instances idle longer than branches.expireAfterHours go.
@@ -127,19 +126,4 @@ async function webhookSecret(dir: string, passphraseFile?: string): Promise<Secr
   });
   const secret = values.get('WEBHOOK_SECRET');
   return secret && secret.reveal() !== '' ? secret : undefined;
-}
-
-function seconds(v: string, flag: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new OdpError('USAGE', `${flag} expects a positive number, not ${v}`);
-  return n;
-}
-
-function count(v: string, flag: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > 65535) {
-    throw new OdpError('USAGE', `${flag} expects a whole number from ${min}, not ${v}`);
-  }
-  return n;
 }

@@ -2,6 +2,7 @@
 // plain YAML data first: each test says only what it changes.
 import { cpSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { basename } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { parseSpec } from '../../src/spec/parse.js';
 import { platformSchema } from '../../src/spec/platform-schema.js';
@@ -58,6 +59,9 @@ export function input(opts: { platform?: (d: Data) => void; projects?: ProjectIn
 export function copyExamplePlatform(dest: string, opts: { withSecrets?: boolean } = {}): void {
   cpSync(fileURLToPath(root), dest, {
     recursive: true,
-    filter: (src) => opts.withSecrets === true || !src.endsWith('.env.gpg'),
+    // Never the state a demo run left there (.odp-state is git-ignored): each
+    // test starts with a platform that has done nothing yet.
+    filter: (src) =>
+      basename(src) !== '.odp-state' && (opts.withSecrets === true || !src.endsWith('.env.gpg')),
   });
 }
