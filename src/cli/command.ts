@@ -1,7 +1,7 @@
 // The glue between commander and our commands: every action gets a context
 // (global options, output, platform directory) and its errors are turned into
 // exit codes in one place.
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { OdpError } from '../errors.js';
 import { resolveDir } from '../platformdir/load.js';
 import { makeOut, reportError, type GlobalOptions, type Out } from './output.js';
@@ -53,6 +53,21 @@ export function positiveNumber(v: string, flag: string): number {
   if (!Number.isFinite(n) || n <= 0)
     throw new OdpError('USAGE', `${flag} expects a positive number, not ${v}`);
   return n;
+}
+
+/**
+ * A parser for commander's `.option()`: the flag's value is checked once, while
+ * the command line is read, so a refused value is a usage error (exit 2) before
+ * any lock, record or engine call, and the action receives the parsed value.
+ */
+export function checked<T>(parse: (v: string) => T): (v: string) => T {
+  return (v) => {
+    try {
+      return parse(v);
+    } catch (e) {
+      throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
+    }
+  };
 }
 
 /** A flag's whole number from `min` (a count, a limit, a port). */

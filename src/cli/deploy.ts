@@ -9,7 +9,7 @@ import { formatPlan } from '../plan/plan.js';
 import type { Progress } from '../ops/progress.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { recorded, type OperationHandle } from '../state/history.js';
-import { handler, positiveNumber, withJson, type Ctx } from './command.js';
+import { checked, handler, positiveNumber, withJson, type Ctx } from './command.js';
 import { makeProgress } from './progress.js';
 
 export interface DeployFlags {
@@ -18,7 +18,8 @@ export interface DeployFlags {
   version?: string;
   dryRun?: boolean;
   passphraseFile?: string;
-  healthTimeout: string;
+  /** Seconds, parsed by commander. */
+  healthTimeout: number;
   wait: boolean;
   json?: boolean;
 }
@@ -35,7 +36,12 @@ export function registerDeploy(program: Command): void {
       )
       .option('--version <X.Y.Z>', 'version to deploy on integration or prod (default: the spec)')
       .option('--dry-run', 'print the plan and change nothing')
-      .option('--health-timeout <seconds>', 'how long a service may take to become healthy', '600')
+      .option(
+        '--health-timeout <seconds>',
+        'how long a service may take to become healthy',
+        checked((v) => positiveNumber(v, '--health-timeout')),
+        600,
+      )
       .option('--no-wait', 'stop at once if another operation holds the instance')
       .option('--passphrase-file <file>', 'secrets passphrase file'),
   )
@@ -52,8 +58,6 @@ Examples:
     )
     .action(
       handler(async (ctx, project: string, instance: string, opts: DeployFlags) => {
-        // Checked before any lock or record: a typo is not a failed deploy in the history.
-        positiveNumber(opts.healthTimeout, '--health-timeout');
         if (opts.branch !== undefined && instance !== 'test')
           throw new OdpError(
             'USAGE',
@@ -76,7 +80,7 @@ Examples:
             deployTest(engine, ctx.dir, project, {
               ...opts,
               edge: dockerEdgeControl(engine.docker),
-              healthTimeoutMs: positiveNumber(opts.healthTimeout, '--health-timeout') * 1000,
+              healthTimeoutMs: opts.healthTimeout * 1000,
               progress: p,
               onPlan: (plan) => {
                 if (!opts.json) progress.note(formatPlan(plan));
@@ -168,6 +172,6 @@ export function engineOptions(
     ...(opts.passphraseFile ? { passphraseFile: opts.passphraseFile } : {}),
     wait: opts.wait,
     edge: dockerEdgeControl(engine.docker),
-    healthTimeoutMs: positiveNumber(opts.healthTimeout, '--health-timeout') * 1000,
+    healthTimeoutMs: opts.healthTimeout * 1000,
   };
 }

@@ -3,14 +3,19 @@ import { OdpError } from '../errors.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { instanceNames } from '../spec/project-schema.js';
 import { history } from '../state/history.js';
-import { handler, wholeNumber, withJson } from './command.js';
+import { checked, handler, wholeNumber, withJson } from './command.js';
 
 export function registerHistory(program: Command): void {
   withJson(
     program
       .command('history <project> <instance>')
       .description("an instance's operations: who, what version, each step, timing, outcome")
-      .option('--limit <n>', 'how many, newest first', '20')
+      .option(
+        '--limit <n>',
+        'how many, newest first',
+        checked((v) => wholeNumber(v, '--limit', 1, 100_000)),
+        20,
+      )
       .option('--steps', 'also list each step')
       .option('--branch <name>', "test only: the branch instance's operations"),
   )
@@ -24,7 +29,7 @@ export function registerHistory(program: Command): void {
           ctx,
           project: string,
           name: string,
-          o: { limit: string; steps?: boolean; branch?: string },
+          o: { limit: number; steps?: boolean; branch?: string },
         ) => {
           requireProject(await loadPlatformDir(ctx.dir), project);
           if (!instanceNames.some((n) => n === name)) {
@@ -35,7 +40,7 @@ export function registerHistory(program: Command): void {
           }
           const { branchInstanceLabel, branchSlug } = await import('../compose/branch.js');
           const instance = o.branch === undefined ? name : branchInstanceLabel(branchSlug(o.branch));
-          const ops = history(ctx.dir, project, instance, wholeNumber(o.limit, '--limit', 1, 100_000));
+          const ops = history(ctx.dir, project, instance, o.limit);
           ctx.out.data({ operations: ops });
           if (ops.length === 0) ctx.out.line(`no operation recorded for ${project}/${instance}`);
           for (const op of ops) {

@@ -5,7 +5,7 @@ import { destroyInstance, instanceStatus } from '../ops/instances.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { stackName } from '../compose/instance.js';
 import { instanceNames } from '../spec/project-schema.js';
-import { handler, wholeNumber, withJson } from './command.js';
+import { checked, handler, wholeNumber, withJson } from './command.js';
 import { confirmDestroy } from './confirm.js';
 import { makeProgress } from './progress.js';
 
@@ -45,7 +45,11 @@ export function registerInstances(program: Command): void {
     .description("a service's output (default: odoo)")
     .option('-f, --follow', 'keep printing new lines')
     .option('--since <when>', 'only since 10m, 2h, 1d or a date')
-    .option('--tail <lines>', 'only the last N lines')
+    .option(
+      '--tail <lines>',
+      'only the last N lines',
+      checked((v) => wholeNumber(v, '--tail', 0, 1_000_000)),
+    )
     .option('--replica <n>', 'which replica', '1')
     .addHelpText(
       'after',
@@ -64,7 +68,7 @@ export function registerInstances(program: Command): void {
           .logs(unit, {
             follow: o.follow,
             since: o.since,
-            ...(o.tail ? { tail: wholeNumber(o.tail, '--tail', 0, 1_000_000) } : {}),
+            ...(o.tail !== undefined ? { tail: o.tail } : {}),
           })
           .catch((e: unknown) => {
             throw new OdpError('NOT_FOUND', `${unit} is not running`, {
@@ -129,7 +133,7 @@ interface DestroyFlags {
 interface LogFlags {
   follow?: boolean;
   since?: string;
-  tail?: string;
+  tail?: number;
   replica: string;
 }
 

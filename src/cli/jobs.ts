@@ -1,13 +1,18 @@
 import type { Command } from 'commander';
 import { OdpError } from '../errors.js';
-import { handler, wholeNumber, withJson } from './command.js';
+import { checked, handler, wholeNumber, withJson } from './command.js';
 
 export function registerJobs(program: Command): void {
   withJson(
     program
       .command('jobs')
       .description('the deploy queue of `odp serve`: what webhooks queued, what ran, what waits and why')
-      .option('--limit <n>', 'how many, newest first', '30')
+      .option(
+        '--limit <n>',
+        'how many, newest first',
+        checked((v) => wholeNumber(v, '--limit', 1, 100_000)),
+        30,
+      )
       .option('--state <state>', 'only jobs in this state: queued, running, succeeded, failed, superseded')
       .option('--project <name>', "only this project's jobs"),
   )
@@ -16,10 +21,9 @@ export function registerJobs(program: Command): void {
       '\nExamples:\n  odp jobs\n  odp jobs --state queued\n  odp jobs --project neomedical --json',
     )
     .action(
-      handler(async (ctx, o: { limit: string; state?: string; project?: string }) => {
+      handler(async (ctx, o: { limit: number; state?: string; project?: string }) => {
         const { openState } = await import('../state/db.js');
         const { jobStates, listJobs, queueCounts } = await import('../state/jobs.js');
-        const limit = wholeNumber(o.limit, '--limit', 1, 100_000);
         const state = jobStates.find((s) => s === o.state);
         if (o.state !== undefined && !state) {
           throw new OdpError('USAGE', `--state must be one of ${jobStates.join(', ')}`);
@@ -27,7 +31,7 @@ export function registerJobs(program: Command): void {
         const db = openState(ctx.dir);
         try {
           const jobs = listJobs(db, {
-            limit,
+            limit: o.limit,
             ...(state ? { state } : {}),
             ...(o.project ? { project: o.project } : {}),
           });

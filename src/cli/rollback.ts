@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DockerEngine } from '../engines/docker/engine.js';
 import { recorded, type OperationHandle } from '../state/history.js';
-import { handler, positiveNumber, withJson } from './command.js';
+import { checked, handler, positiveNumber, withJson } from './command.js';
 import type { Progress } from '../ops/progress.js';
 import { makeProgress } from './progress.js';
 
@@ -14,7 +14,12 @@ export function registerRollback(program: Command): void {
       )
       .option('--dry-run', 'print what would be rolled back and change nothing')
       .option('--yes', 'do not ask before restoring the database (the current data is backed up first)')
-      .option('--health-timeout <seconds>', 'how long a replica may take to become healthy', '600')
+      .option(
+        '--health-timeout <seconds>',
+        'how long a replica may take to become healthy',
+        checked((v) => positiveNumber(v, '--health-timeout')),
+        600,
+      )
       .option('--no-wait', 'stop at once if another operation holds the instance')
       .option('--passphrase-file <file>', 'secrets passphrase file'),
   )
@@ -35,13 +40,12 @@ Examples:
           o: {
             dryRun?: boolean;
             yes?: boolean;
-            healthTimeout: string;
+            healthTimeout: number;
             wait: boolean;
             passphraseFile?: string;
             json?: boolean;
           },
         ) => {
-          const healthTimeoutMs = positiveNumber(o.healthTimeout, '--health-timeout') * 1000;
           const { rollback, rollbackTarget, formatRollbackPlan } = await import('../ops/rollback.js');
           const { dockerEdgeControl } = await import('../ops/edge-sync.js');
           const { confirmAction } = await import('./confirm.js');
@@ -52,7 +56,7 @@ Examples:
               rollback(engine, ctx.dir, project, instance, {
                 progress: p,
                 edge: dockerEdgeControl(engine.docker),
-                healthTimeoutMs,
+                healthTimeoutMs: o.healthTimeout * 1000,
                 wait: o.wait,
                 ...(o.dryRun ? { dryRun: true } : {}),
                 ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}),

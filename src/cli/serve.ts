@@ -1,17 +1,17 @@
 import type { Command } from 'commander';
 import { DockerEngine } from '../engines/docker/engine.js';
 import { Secret } from '../secret.js';
-import { handler, positiveNumber, wholeNumber } from './command.js';
+import { checked, handler, positiveNumber, wholeNumber } from './command.js';
 
 interface ServeFlags {
   host: string;
-  port: string;
-  renewEvery: string;
+  port: number;
+  renewEvery: number;
   mainBranch: string;
-  retryEvery: string;
-  imageWait: string;
-  parallel: string;
-  healthTimeout: string;
+  retryEvery: number;
+  imageWait: number;
+  parallel: number;
+  healthTimeout: number;
   passphraseFile?: string;
 }
 
@@ -22,13 +22,43 @@ export function registerServe(program: Command): void {
       "the platform's long-running server: GitHub and publish webhooks, the deploy queue, certificate renewal, /healthz",
     )
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <port>', 'port to listen on (0: any free port, printed in the log)', '8420')
-    .option('--renew-every <hours>', 'how often certificates due for renewal are renewed', '12')
+    .option(
+      '--port <port>',
+      'port to listen on (0: any free port, printed in the log)',
+      checked((v) => wholeNumber(v, '--port', 0)),
+      8420,
+    )
+    .option(
+      '--renew-every <hours>',
+      'how often certificates due for renewal are renewed',
+      checked((v) => positiveNumber(v, '--renew-every')),
+      12,
+    )
     .option('--main-branch <name>', 'pushes to this branch redeploy the test instance', 'master')
-    .option('--retry-every <seconds>', "how often a deploy waiting for its commit's image looks again", '15')
-    .option('--image-wait <minutes>', 'how long a deploy waits for its image before it fails', '60')
-    .option('--parallel <n>', 'jobs of different instances run at once', '2')
-    .option('--health-timeout <seconds>', 'how long a service may take to become healthy', '600')
+    .option(
+      '--retry-every <seconds>',
+      "how often a deploy waiting for its commit's image looks again",
+      checked((v) => positiveNumber(v, '--retry-every')),
+      15,
+    )
+    .option(
+      '--image-wait <minutes>',
+      'how long a deploy waits for its image before it fails',
+      checked((v) => positiveNumber(v, '--image-wait')),
+      60,
+    )
+    .option(
+      '--parallel <n>',
+      'jobs of different instances run at once',
+      checked((v) => wholeNumber(v, '--parallel', 1)),
+      2,
+    )
+    .option(
+      '--health-timeout <seconds>',
+      'how long a service may take to become healthy',
+      checked((v) => positiveNumber(v, '--health-timeout')),
+      600,
+    )
     .option('--passphrase-file <file>', 'passphrase of platform.env.gpg (its WEBHOOK_SECRET)')
     .addHelpText(
       'after',
@@ -60,28 +90,28 @@ Examples:
             engine,
             dir: ctx.dir,
             edge,
-            healthTimeoutMs: positiveNumber(o.healthTimeout, '--health-timeout') * 1000,
+            healthTimeoutMs: o.healthTimeout * 1000,
           }),
           'deploy-branch': deployBranchRunner({
             engine,
             dir: ctx.dir,
             edge,
-            healthTimeoutMs: positiveNumber(o.healthTimeout, '--health-timeout') * 1000,
+            healthTimeoutMs: o.healthTimeout * 1000,
           }),
           'remove-branch': removeBranchRunner({ engine, dir: ctx.dir, edge }),
         };
         const s = await serve({
           dir: ctx.dir,
           host: o.host,
-          port: wholeNumber(o.port, '--port', 0),
+          port: o.port,
           edge,
-          renewEveryMs: positiveNumber(o.renewEvery, '--renew-every') * 3_600_000,
+          renewEveryMs: o.renewEvery * 3_600_000,
           webhookSecret: secret,
           runners,
           mainBranch: o.mainBranch,
-          retryEveryMs: positiveNumber(o.retryEvery, '--retry-every') * 1000,
-          imageWaitMs: positiveNumber(o.imageWait, '--image-wait') * 60_000,
-          parallel: wholeNumber(o.parallel, '--parallel', 1),
+          retryEveryMs: o.retryEvery * 1000,
+          imageWaitMs: o.imageWait * 60_000,
+          parallel: o.parallel,
           scheduled: [
             {
               // Branch instances idle longer than branches.expireAfterHours go.
