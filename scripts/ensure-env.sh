@@ -19,6 +19,8 @@ have git || need+=(git)
 have pebble || need+=(pebble)
 # A real image registry, for the `odp publish` tests.
 have docker-registry || need+=(docker-registry)
+# Keeps the cores busy for the busy-machine run of the suite (README, "Testing notes").
+have stress-ng || need+=(stress-ng)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -126,12 +126,14 @@ export async function deployTest(
 export async function throughEdge(
   pd: PlatformDir,
   domain: string,
-  o: Pick<DeployTestOptions, 'edge' | 'progress'>,
+  o: Pick<DeployTestOptions, 'edge' | 'progress' | 'healthTimeoutMs'>,
 ): Promise<void> {
   if (!o.edge || !(await o.edge.running(pd))) return;
   o.progress.start('edge', `route ${domain} through the edge`);
   await o.edge.sync(pd);
-  if (!(await o.edge.waitRouted(pd, domain, 60_000))) {
+  // The edge's own health checks must see the instance: the deploy's deadline, not a
+  // fixed minute, so a busy host is given the time the user allowed.
+  if (!(await o.edge.waitRouted(pd, domain, o.healthTimeoutMs ?? 10 * 60_000))) {
     o.progress.fail('edge', 'the edge does not answer for it yet');
     o.progress.note(`warning: ${domain} is up but the edge does not route it yet; see odp platform status`);
     return;

@@ -26,6 +26,12 @@ export const engine = new DockerEngine(docker);
 /** The example platform's secrets are encrypted with the demo passphrase. */
 export const PASSPHRASE = 'odp-demo';
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/**
+ * The deadline of a wait that a quiet machine meets in seconds: generous, because a busy
+ * machine (two cores shared with other work) takes minutes. Waits end on the event, so a
+ * long deadline costs nothing when things go well.
+ */
+export const SLOW_MACHINE_MS = 180_000;
 
 type Data = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -312,7 +318,7 @@ export function request(
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,
-      { method: o.method ?? 'GET', headers: o.headers, timeout: o.timeoutMs ?? 10_000 },
+      { method: o.method ?? 'GET', headers: o.headers, timeout: o.timeoutMs ?? 30_000 },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -332,7 +338,7 @@ export function request(
   });
 }
 
-export const get = (url: string, timeoutMs = 10_000): Promise<Reply> => request(url, { timeoutMs });
+export const get = (url: string, timeoutMs = 30_000): Promise<Reply> => request(url, { timeoutMs });
 
 /** Runs a command in a running container; its exit code and output (stdout and stderr). */
 export async function execIn(container: string, cmd: string[]): Promise<{ code: number; out: string }> {

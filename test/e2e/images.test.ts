@@ -16,7 +16,7 @@ import WebSocket from 'ws';
 import { buildImages } from '../../src/images/build.js';
 import { catalog } from '../../src/images/catalog.js';
 import { followDockerStream } from '../../src/images/stream.js';
-import { docker, execIn, removeLabelled, request, sleep, type Reply } from './helpers.js';
+import { docker, execIn, removeLabelled, request, sleep, SLOW_MACHINE_MS, type Reply } from './helpers.js';
 
 const runId = randomBytes(4).toString('hex');
 const labels = { 'odp.test': 'images', 'odp.test.run': runId };
@@ -116,7 +116,7 @@ const psql = async (db: string, sql: string): Promise<string> => {
 };
 
 /** Poll until `url` answers 200; fail early with the logs if the container died. */
-async function waitHttp(s: Started, url: string, timeoutMs = 60_000): Promise<void> {
+async function waitHttp(s: Started, url: string, timeoutMs = SLOW_MACHINE_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const res = await request(url).catch(() => undefined);
@@ -130,7 +130,7 @@ async function waitHttp(s: Started, url: string, timeoutMs = 60_000): Promise<vo
 }
 
 /** The exit code of a container expected to stop by itself (NaN if it does not). */
-async function exitCode(c: Dockerode.Container, timeoutMs = 30_000): Promise<number> {
+async function exitCode(c: Dockerode.Container, timeoutMs = SLOW_MACHINE_MS): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   // Polled rather than `wait`ed: a pending wait request would outlive a timeout.
   while (Date.now() < deadline) {
@@ -280,7 +280,7 @@ test('two containers on one database: only one runs the migration', async () => 
   const health = (s: Started): string => `http://127.0.0.1:${s.port(8069)}/web/health`;
   // While migrating, 8069 is marabunta's maintenance page (bounded poll).
   let maintenance: Reply | undefined;
-  for (let i = 0; i < 50 && maintenance?.status !== 503; i++) {
+  for (const end = Date.now() + SLOW_MACHINE_MS; Date.now() < end && maintenance?.status !== 503;) {
     maintenance = await request(health(a)).catch(() => undefined);
     if (maintenance?.status !== 503) await sleep(100);
   }
@@ -365,8 +365,13 @@ test('haproxy validates HAPROXY_CFG and reloads on SIGUSR2', async () => {
   const url = `http://127.0.0.1:${good.port(8404)}/healthz`;
   await waitHttp(good, url);
   await good.c.kill({ signal: 'SIGUSR2' });
-  await sleep(500);
-  await waitHttp(good, url, 10_000);
+  // The reload is observed in the master's log, polled with a deadline: a busy machine
+  // may take seconds to fork the new worker.
+  const reloaded = /Reloading HAProxy[\s\S]*Former worker \(\d+\) exited with code 0/;
+  for (const end = Date.now() + SLOW_MACHINE_MS; Date.now() < end; await sleep(250)) {
+    if (reloaded.test(await logsOf(good.c))) break;
+  }
+  assert.match(await logsOf(good.c), reloaded);
+  await waitHttp(good, url);
   assert.ok((await good.c.inspect()).State.Running);
-  assert.match(await logsOf(good.c), /Reloading HAProxy[\s\S]*Former worker \(\d+\) exited with code 0/);
 });

@@ -64,7 +64,8 @@ describe('the queue, with injected runners', () => {
   };
 
   const until = async (what: string, f: () => boolean) => {
-    for (let i = 0; i < 600 && !f(); i++) await sleep(50);
+    // A deadline, not a count of sleeps: generous for a busy machine, ends on the state.
+    for (const end = Date.now() + 120_000; Date.now() < end && !f();) await sleep(50);
     assert.ok(f(), `never: ${what}`);
   };
   const job = (id: unknown) => jobsOf(dir).find((j) => j.id === id)!;

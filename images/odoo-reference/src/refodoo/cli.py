@@ -131,7 +131,9 @@ def marabunta_main(argv, create_db=False):
 
 def wait_postgres_main(argv):
     logs.setup()
-    timeout = float(settings.env('WAIT_POSTGRES_TIMEOUT', '30'))
+    # As long as a deploy's own health deadline (odp's default: 10 min): a PostgreSQL that
+    # starts slowly on a busy host is still starting, not gone.
+    timeout = float(settings.env('WAIT_POSTGRES_TIMEOUT', '600'))
     db.wait_postgres(timeout)
     return 0
 
