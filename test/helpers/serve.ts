@@ -15,7 +15,7 @@ import { Secret } from '../../src/secret.js';
 import { writeSecrets } from '../../src/secrets/store.js';
 import { openState } from '../../src/state/db.js';
 import { deliveryCount, listJobs, type Job } from '../../src/state/jobs.js';
-import { signBody } from '../../src/webhooks/sign.js';
+import { PUBLISH_SIGNATURE_HEADER, signBody, signDelivery } from '../../src/webhooks/sign.js';
 import { copyExamplePlatform } from './specs.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -137,6 +137,19 @@ export function github(
       'x-hub-signature-256': o.signature ?? signBody(o.secret ?? SECRET, body),
     },
   });
+}
+
+/** The headers of a publish notice as `odp publish` sends them: id and time signed with the body. */
+export function publishHeaders(
+  body: string | Buffer,
+  o: { secret?: string; delivery?: string; atMs?: number } = {},
+): Record<string, string> {
+  const id = o.delivery ?? randomUUID();
+  return {
+    'content-type': 'application/json',
+    'x-odp-delivery': id,
+    [PUBLISH_SIGNATURE_HEADER]: signDelivery(o.secret ?? SECRET, body, { id, atMs: o.atMs ?? Date.now() }),
+  };
 }
 
 // ---- the webhook tests' platform ----
