@@ -184,7 +184,9 @@ export function webhookPlatform(): string {
 }
 
 /** A webhook platform whose secret is in platform.env.gpg, as in production, and its server. */
-export async function startWebhookServer(): Promise<{ dir: string; server: ServeProcess }> {
+export async function startWebhookServer(
+  args: string[] = [],
+): Promise<{ dir: string; server: ServeProcess }> {
   const dir = webhookPlatform();
   await writeSecrets(
     join(dir, 'platform.env.gpg'),
@@ -193,7 +195,7 @@ export async function startWebhookServer(): Promise<{ dir: string; server: Serve
   );
   const server = await startServe(dir, {
     env: { ODP_WEBHOOK_SECRET: undefined },
-    args: ['--retry-every', '1'],
+    args: ['--retry-every', '1', ...args],
   });
   return { dir, server };
 }
