@@ -1,9 +1,12 @@
-// The HTTP side of `odp serve`. Webhooks: a body is read up to a limit, its
-// signature checked against the raw bytes before anything parses it, its
-// delivery id recorded with the work it caused in one transaction (a replay
-// is answered `duplicate` and does nothing). Nothing a client sends reaches
-// an exception: malformed input is a 4xx, and an unexpected failure a 500
-// that leaves the server serving. Secrets and bodies are never logged.
+// The HTTP side of `odp serve`. Webhooks: a body is read up to a limit (413
+// once the rest is drained, src/server/body.ts), its signature checked against
+// the raw bytes before anything parses it (401), its content type next (415),
+// the delivery recorded with the work it caused in one transaction (a replay,
+// by id or by GitHub body, is answered `duplicate` and does nothing; a
+// re-used or stale publish notice is refused, 409/403). Nothing a client sends
+// reaches an exception: malformed input is a 4xx, and an unexpected failure a
+// 500 that leaves the server serving. Secrets and bodies are never logged.
+// The statuses are listed in docs/decisions/0035.
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
