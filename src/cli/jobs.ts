@@ -20,7 +20,7 @@ export function registerJobs(program: Command): void {
   )
     .addHelpText(
       'after',
-      '\nExamples:\n  odp jobs\n  odp jobs --state queued\n  odp jobs --project neomedical --json',
+      "\nWithout --state or --project it also lists the latest webhook deliveries that\nqueued nothing, and why (a repository no project names, an unused event…).\n\nExamples:\n  odp jobs\n  odp jobs --state queued\n  odp jobs --project neomedical --json\n  odp jobs --json | jq '.ignored[] | .detail'",
     )
     .action(
       handler(async (ctx, o: { limit: number; state?: string; project?: string }) => {

@@ -52,6 +52,9 @@ secrets masked; this works without the passphrase. With --out DIR:
   compose  DIR/docker-compose.yml + DIR/.env (mode 0600, the secrets)
   rancher  DIR/docker-compose.yml, rancher-compose.yml, rancher.public.env and
            rancher.env.gpg (encrypted with the project passphrase, gpg-compatible)
+Nothing is written through a symbolic link: a link at any of these files, or
+DIR itself being a link, is refused and nothing is written (name the real
+directory, e.g. --out "$(realpath DIR)", if a link's target is where they go).
 
 Examples:
   odp render neomedical test

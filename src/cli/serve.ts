@@ -88,7 +88,7 @@ push and create); \`odp publish\` posts to /hooks/publish. Logs are JSON lines.
 
 Examples:
   odp serve
-  odp serve --host 0.0.0.0 --port 8420 --renew-every 6
+  odp serve --host 0.0.0.0 --port 8420 --renew-every 6 --request-timeout 10
   odp serve --webhook-secret-file /etc/odp/webhook-secret --passphrase-file /etc/odp/passphrase
   ODP_WEBHOOK_SECRET=… odp serve --main-branch main --retry-every 30 --image-wait 90
   curl -s localhost:8420/healthz; curl -s localhost:8420/api/jobs`,
