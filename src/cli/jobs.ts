@@ -6,7 +6,9 @@ export function registerJobs(program: Command): void {
   withJson(
     program
       .command('jobs')
-      .description('the deploy queue of `odp serve`: what webhooks queued, what ran, what waits and why')
+      .description(
+        'the deploy queue of `odp serve`: what webhooks queued, what ran, what waits and why; deliveries ignored, and why',
+      )
       .option(
         '--limit <n>',
         'how many, newest first',
@@ -18,12 +20,12 @@ export function registerJobs(program: Command): void {
   )
     .addHelpText(
       'after',
-      '\nExamples:\n  odp jobs\n  odp jobs --state queued\n  odp jobs --project neomedical --json',
+      "\nWithout --state or --project it also lists the latest webhook deliveries that\nqueued nothing, and why (a repository no project names, an unused event…).\n\nExamples:\n  odp jobs\n  odp jobs --state queued\n  odp jobs --project neomedical --json\n  odp jobs --json | jq '.ignored[] | .detail'",
     )
     .action(
       handler(async (ctx, o: { limit: number; state?: string; project?: string }) => {
         const { openState } = await import('../state/db.js');
-        const { jobStates, listJobs, queueCounts } = await import('../state/jobs.js');
+        const { ignoredDeliveries, jobStates, listJobs, queueCounts } = await import('../state/jobs.js');
         const state = jobStates.find((s) => s === o.state);
         if (o.state !== undefined && !state) {
           throw new OdpError('USAGE', `--state must be one of ${jobStates.join(', ')}`);
@@ -36,7 +38,9 @@ export function registerJobs(program: Command): void {
             ...(o.project ? { project: o.project } : {}),
           });
           const counts = queueCounts(db);
-          ctx.out.data({ counts, jobs });
+          // Deliveries that queued nothing, with why: "my push deployed nothing" is answered here.
+          const ignored = o.project || state ? [] : ignoredDeliveries(db, 10);
+          ctx.out.data({ counts, jobs, ignored });
           ctx.out.line(
             Object.entries(counts)
               .map(([k, v]) => `${v} ${k}`)
@@ -51,6 +55,12 @@ export function registerJobs(program: Command): void {
             ctx.out.line(
               `#${j.id} ${j.state.padEnd(10)} ${`${j.project}/${j.instance}`.padEnd(28)} ${j.kind}${sha}  attempts ${j.attempts}  ${when}` +
                 (j.detail ? `\n    ${j.detail}` : ''),
+            );
+          }
+          if (ignored.length) ctx.out.line('ignored deliveries, newest first:');
+          for (const d of ignored) {
+            ctx.out.line(
+              `  ${d.receivedAt.slice(0, 19)}Z ${d.source} ${d.event} ${d.id}\n    ignored: ${d.detail ?? '(no reason recorded)'}`,
             );
           }
           return 0;

@@ -59,7 +59,9 @@ The ref is read from git; on a detached HEAD, GITHUB_REF and GITHUB_SHA say it.
 Registry credentials never come from the command line: ODP_REGISTRY_USER and
 ODP_REGISTRY_PASSWORD, else REGISTRY_USER and REGISTRY_PASSWORD in --secrets-file;
 none is an anonymous push. The redeploy request is signed with ODP_WEBHOOK_SECRET
-(or WEBHOOK_SECRET in --secrets-file): header X-Odp-Signature-256.
+(or WEBHOOK_SECRET in --secrets-file) together with its delivery id and time:
+header X-Odp-Signature (t=…,id=…,sha256=…). odp serve refuses a notice more than
+5 minutes off its clock, and an id it has seen: keep CI's clock right.
 
 Examples:
   odp publish --registry ghcr.io --image camptocamp/acme_odoo --dry-run

@@ -2,20 +2,20 @@
 // for one Docker host or as the original Rancher stack. On stdout they are for
 // reading (secrets masked, and rendering works without the passphrase); with
 // --out they are for running (real secrets, in a 0600 .env or encrypted).
-import { mkdir } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { Option, type Command } from 'commander';
 import { composeStack } from '../compose/stack.js';
 import { OdpError } from '../errors.js';
 import { loadProjectSecrets } from '../ops/secrets.js';
-import { writeFileAtomic } from '../platformdir/atomic-write.js';
+import { writeFilesNoFollow, type PrivateFile } from '../platformdir/no-follow-write.js';
 import { loadPlatformDir, requireProject, secretsFile } from '../platformdir/load.js';
 import { renderComposeDotEnv, renderComposeFile } from '../render/compose-file.js';
 import { renderRancher } from '../render/rancher.js';
 import { MASK, Secret } from '../secret.js';
 import { formatEnvFile } from '../secrets/envfile.js';
 import { getPassphrase } from '../secrets/passphrase.js';
-import { readSecrets, secretsExist, writeSecrets } from '../secrets/store.js';
+import { encryptText } from '../secrets/crypto.js';
+import { readSecrets, secretsExist } from '../secrets/store.js';
 import { instanceNames, type InstanceName } from '../spec/project-schema.js';
 import { handler, withJson } from './command.js';
 
@@ -52,6 +52,9 @@ secrets masked; this works without the passphrase. With --out DIR:
   compose  DIR/docker-compose.yml + DIR/.env (mode 0600, the secrets)
   rancher  DIR/docker-compose.yml, rancher-compose.yml, rancher.public.env and
            rancher.env.gpg (encrypted with the project passphrase, gpg-compatible)
+Nothing is written through a symbolic link: a link at any of these files, or
+DIR itself being a link, is refused and nothing is written (name the real
+directory, e.g. --out "$(realpath DIR)", if a link's target is where they go).
 
 Examples:
   odp render neomedical test
@@ -139,18 +142,18 @@ Examples:
           return 0;
         }
 
-        await mkdir(opts.out, { recursive: true });
-        const written: string[] = [];
-        for (const [name, content] of Object.entries(files)) {
-          const path = join(opts.out, name);
-          await writeFileAtomic(path, content, modes[name] === undefined ? {} : { mode: modes[name] });
-          written.push(show(path));
-        }
+        // Every file of --out is written without following a link, the public
+        // ones too: a link at DIR/docker-compose.yml must not overwrite its target either.
+        const toWrite: PrivateFile[] = Object.entries(files).map(([name, data]) => ({
+          name,
+          data,
+          mode: modes[name] ?? 0o644,
+        }));
         if (encrypted) {
-          const path = join(opts.out, 'rancher.env.gpg');
-          await writeSecrets(path, encrypted, passphrase as string);
-          written.push(show(path));
+          const data = await encryptText(formatEnvFile(encrypted), passphrase as string);
+          toWrite.push({ name: 'rancher.env.gpg', data: Buffer.from(data), mode: 0o600 });
         }
+        const written = (await writeFilesNoFollow(opts.out, toWrite)).map(show);
         ctx.out.data({ project, instance: inst, format: opts.format, written, missingSecrets });
         for (const w of written) ctx.out.line(`wrote ${w}`);
         return 0;

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { DockerEngine } from '../engines/docker/engine.js';
-import { Secret } from '../secret.js';
 import { checked, handler, positiveNumber, wholeNumber } from './command.js';
 
 interface ServeFlags {
@@ -13,6 +12,8 @@ interface ServeFlags {
   parallel: number;
   healthTimeout: number;
   passphraseFile?: string;
+  webhookSecretFile?: string;
+  requestTimeout: number;
 }
 
 export function registerServe(program: Command): void {
@@ -59,18 +60,36 @@ export function registerServe(program: Command): void {
       checked((v) => positiveNumber(v, '--health-timeout')),
       600,
     )
-    .option('--passphrase-file <file>', 'passphrase of platform.env.gpg (its WEBHOOK_SECRET)')
+    .option(
+      '--request-timeout <seconds>',
+      'a request must arrive whole within this time, else 408 and the connection is closed',
+      checked((v) => positiveNumber(v, '--request-timeout')),
+      30,
+    )
+    .option(
+      '--passphrase-file <file>',
+      "passphrase of platform.env.gpg and the projects' secrets, first line of FILE (default: $ODP_PASSPHRASE)",
+    )
+    .option(
+      '--webhook-secret-file <file>',
+      'webhook secret, first line of FILE (default: $ODP_WEBHOOK_SECRET, else WEBHOOK_SECRET in platform.env.gpg)',
+    )
     .addHelpText(
       'after',
       `
-The webhook secret comes from ODP_WEBHOOK_SECRET, else WEBHOOK_SECRET in the
-platform's secrets (platform.env.gpg); without one the webhooks answer 503.
+The webhook secret comes from --webhook-secret-file, else ODP_WEBHOOK_SECRET,
+else WEBHOOK_SECRET in the platform's secrets (platform.env.gpg); without one
+the webhooks answer 503. The passphrase comes from --passphrase-file, else
+ODP_PASSPHRASE. Both are read once and removed from the environment, so what
+the server starts inherits neither; the files keep them out of the server's
+own /proc/PID/environ too, which still shows the environment it started with.
 Point GitHub at POST /hooks/github (content type application/json, events
 push and create); \`odp publish\` posts to /hooks/publish. Logs are JSON lines.
 
 Examples:
   odp serve
-  odp serve --host 0.0.0.0 --port 8420 --renew-every 6
+  odp serve --host 0.0.0.0 --port 8420 --renew-every 6 --request-timeout 10
+  odp serve --webhook-secret-file /etc/odp/webhook-secret --passphrase-file /etc/odp/passphrase
   ODP_WEBHOOK_SECRET=… odp serve --main-branch main --retry-every 30 --image-wait 90
   curl -s localhost:8420/healthz; curl -s localhost:8420/api/jobs`,
     )
@@ -84,7 +103,12 @@ Examples:
         const edge = dockerEdgeControl(engine.docker);
         // Operations the queue runs are recorded in the history as done by the server.
         process.env.ODP_ACTOR ??= 'odp serve';
-        const secret = await webhookSecret(ctx.dir, o.passphraseFile);
+        const { takeServeSecrets } = await import('../server/serve-secrets.js');
+        const { webhookSecret: secret } = await takeServeSecrets({
+          dir: ctx.dir,
+          webhookSecretFile: o.webhookSecretFile,
+          passphraseFile: o.passphraseFile,
+        });
         const runners = {
           'deploy-test': deployTestRunner({
             engine,
@@ -112,6 +136,7 @@ Examples:
           retryEveryMs: o.retryEvery * 1000,
           imageWaitMs: o.imageWait * 60_000,
           parallel: o.parallel,
+          requestTimeoutMs: o.requestTimeout * 1000,
           scheduled: [
             {
               // Branch instances idle longer than branches.expireAfterHours go.
@@ -141,19 +166,4 @@ Examples:
         return 0;
       }),
     );
-}
-
-/** ODP_WEBHOOK_SECRET, else WEBHOOK_SECRET of platform.env.gpg; read once, never logged. */
-async function webhookSecret(dir: string, passphraseFile?: string): Promise<Secret | undefined> {
-  const env = process.env.ODP_WEBHOOK_SECRET;
-  // Not inherited by anything this process starts.
-  delete process.env.ODP_WEBHOOK_SECRET;
-  if (env) return new Secret(env);
-  const { platformSecrets } = await import('../ops/platform-secrets.js');
-  const { values } = await platformSecrets(dir, {
-    generate: false,
-    ...(passphraseFile ? { passphraseFile } : {}),
-  });
-  const secret = values.get('WEBHOOK_SECRET');
-  return secret && secret.reveal() !== '' ? secret : undefined;
 }

@@ -33,7 +33,7 @@ import { Secret } from '../secret.js';
 import { getPassphrase } from '../secrets/passphrase.js';
 import { readSecrets } from '../secrets/store.js';
 import { slug } from '../spec/common.js';
-import { signBody } from '../webhooks/sign.js';
+import { PUBLISH_SIGNATURE_HEADER, signDelivery } from '../webhooks/sign.js';
 import { silentProgress, type Progress } from './progress.js';
 
 export interface PublishOptions {
@@ -275,7 +275,8 @@ async function notify(
         'content-type': 'application/json',
         'user-agent': 'odp-publish',
         'x-odp-delivery': delivery,
-        'x-odp-signature-256': signBody(secret, body),
+        // The id and the time are signed with the body: the server refuses a re-sent notice.
+        [PUBLISH_SIGNATURE_HEADER]: signDelivery(secret, body, { id: delivery, atMs: Date.now() }),
       },
       signal: AbortSignal.timeout(30_000),
     });

@@ -19,8 +19,21 @@ export interface PassphraseOptions {
   purpose?: string;
 }
 
+/** A passphrase a long-running process keeps in memory instead of its environment. */
+let held: string | undefined;
+
+/**
+ * Keeps `passphrase` for every later getPassphrase of this process (after an
+ * explicit --passphrase-file): `odp serve` reads it once and removes it from
+ * its environment, so the processes it starts do not inherit it.
+ */
+export function holdPassphrase(passphrase: string): void {
+  held = passphrase;
+}
+
 export async function getPassphrase(opts: PassphraseOptions): Promise<string> {
   if (opts.passphraseFile !== undefined) return readPassphraseFile(opts.passphraseFile);
+  if (held) return held;
   const env = process.env[PASSPHRASE_ENV];
   if (env) return env; // an empty variable counts as unset, as shells make those easily
   const label = opts.purpose ? `Passphrase for ${opts.purpose}: ` : 'Passphrase: ';

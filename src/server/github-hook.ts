@@ -5,7 +5,7 @@
 // one transaction, so a replay does nothing.
 import type { PlatformDir } from '../platformdir/load.js';
 import { branchInstance, enqueue, recordVersion } from '../state/jobs.js';
-import { parseGithubDelivery, projectsForRepository, type GithubEvent } from '../webhooks/github.js';
+import { matchRepository, parseGithubDelivery, type GithubEvent } from '../webhooks/github.js';
 import { ignored, record, type Done } from './delivery.js';
 import type { Delivery, HookContext, Reply } from './hooks.js';
 
@@ -27,9 +27,8 @@ export async function githubDelivery(
   const pd = await loadPlatform();
   if ('status' in pd) return pd;
   const specs = [...pd.projects.values()].map((p) => p.spec);
-  const projects = projectsForRepository(specs, ev.repo);
-  if (projects.length === 0)
-    return record(ctx, d, () => ignored(`no project has repository ${ev.repo.fullName}`));
+  const { projects, reason } = matchRepository(specs, ev.repo);
+  if (projects.length === 0) return record(ctx, d, () => ignored(reason ?? 'no project has this repository'));
   return record(ctx, d, () => act(ctx, d, ev, projects, pd));
 }
 

@@ -1,16 +1,21 @@
-// The HTTP side of `odp serve`. Webhooks: a body is read up to a limit, its
-// signature checked against the raw bytes before anything parses it, its
-// delivery id recorded with the work it caused in one transaction (a replay
-// is answered `duplicate` and does nothing). Nothing a client sends reaches
-// an exception: malformed input is a 4xx, and an unexpected failure a 500
-// that leaves the server serving. Secrets and bodies are never logged.
+// The HTTP side of `odp serve`. Webhooks: a body is read up to a limit (413
+// once the rest is drained, src/server/body.ts), its signature checked against
+// the raw bytes before anything parses it (401), its content type next (415),
+// the delivery recorded with the work it caused in one transaction (a replay,
+// by id or by GitHub body, is answered `duplicate` and does nothing; a
+// re-used or stale publish notice is refused, 409/403). Nothing a client sends
+// reaches an exception: malformed input is a 4xx, and an unexpected failure a
+// 500 that leaves the server serving. Secrets and bodies are never logged.
+// The statuses are listed in docs/decisions/0035.
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { loadPlatformDir, type PlatformDir } from '../platformdir/load.js';
 import type { Secret } from '../secret.js';
 import type { StateDb } from '../state/db.js';
 import { deployableVersions, jobStates, listJobs, type JobState } from '../state/jobs.js';
-import { verifySignature } from '../webhooks/sign.js';
+import { DELIVERY_ID, PUBLISH_SIGNATURE_HEADER, verifyDelivery, verifySignature } from '../webhooks/sign.js';
+import { readBody } from './body.js';
 import { githubDelivery } from './github-hook.js';
 import { publishNotice } from './publish-hook.js';
 import type { Log } from './worker.js';
@@ -24,6 +29,8 @@ export interface HookContext {
   /** How long a deploy waits for its commit's image before it fails. */
   imageWaitMs: number;
   bodyLimit: number;
+  /** How far a publish notice's signed time may be from now (default 5 min). */
+  publishWindowMs?: number;
   log: Log;
   /** A job was queued: the worker looks now rather than at its next poll. */
   wake: () => void;
@@ -41,9 +48,10 @@ export interface Delivery {
   id: string;
   event: string;
   body: Buffer;
+  /** SHA-256 of the raw body, hex: GitHub's delivery id is not signed, so a replay is also known by its body. */
+  bodySha256?: string;
 }
 
-const DELIVERY_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const PROJECT_VERSIONS = /^\/api\/projects\/([a-z][a-z0-9-]{0,38}[a-z0-9])\/versions$/;
 
 export function router(ctx: HookContext): (req: IncomingMessage, res: ServerResponse) => void {
@@ -70,53 +78,92 @@ async function route(ctx: HookContext, req: IncomingMessage): Promise<Reply> {
   if (versions) return get(() => versionsReply(ctx, versions[1]!));
   if (path === '/hooks/github' || path === '/hooks/publish') {
     if (req.method !== 'POST') return notAllowed('POST');
-    const body = await readBody(req, ctx.bodyLimit);
+    const body = await readBody(req, { limit: ctx.bodyLimit });
     if (body === 'too-large')
       return { status: 413, body: { error: `the body is over ${ctx.bodyLimit} bytes` } };
-    return path === '/hooks/github' ? github(ctx, req, body) : publish(ctx, req, body);
+    if (!ctx.secret) return notConfigured();
+    return path === '/hooks/github'
+      ? github(ctx, ctx.secret, req, body)
+      : publish(ctx, ctx.secret, req, body);
   }
   return { status: 404, body: { error: 'not found' } };
 }
 
-async function github(ctx: HookContext, req: IncomingMessage, body: Buffer): Promise<Reply> {
-  const d = await verified(ctx, req, body, {
+/**
+ * GitHub's scheme exactly as GitHub sends it: `X-Hub-Signature-256` over the
+ * body. The delivery id is not signed, so the body's hash is recorded too and
+ * a signed body seen before is a duplicate whatever its id (src/server/delivery.ts).
+ */
+async function github(ctx: HookContext, secret: Secret, req: IncomingMessage, body: Buffer): Promise<Reply> {
+  if (!verifySignature(secret, body, req.headers['x-hub-signature-256'])) {
+    return unsigned(ctx, req, 'missing or wrong x-hub-signature-256 signature');
+  }
+  const bad = badContentType(req);
+  if (bad) return bad;
+  const id = req.headers['x-github-delivery'];
+  if (typeof id !== 'string' || !DELIVERY_ID.test(id)) {
+    return { status: 400, body: { error: 'missing or malformed x-github-delivery header' } };
+  }
+  const event = req.headers['x-github-event'];
+  const bodySha256 = createHash('sha256').update(body).digest('hex');
+  const d: Delivery = {
     source: 'github',
-    signature: 'x-hub-signature-256',
-    delivery: 'x-github-delivery',
-    event: 'x-github-event',
-  });
-  return 'status' in d ? d : githubDelivery(ctx, d, () => platform(ctx));
+    id,
+    event: typeof event === 'string' ? event : '',
+    body,
+    bodySha256,
+  };
+  return githubDelivery(ctx, d, () => platform(ctx));
 }
 
-async function publish(ctx: HookContext, req: IncomingMessage, body: Buffer): Promise<Reply> {
-  const d = await verified(ctx, req, body, {
-    source: 'odp',
-    signature: 'x-odp-signature-256',
-    delivery: 'x-odp-delivery',
+/**
+ * `odp publish`'s own scheme: the delivery id and the time are signed with the
+ * body (src/webhooks/sign.ts), so neither can be changed; an old notice (beyond
+ * the window) is refused, and a re-used id is refused by the delivery record.
+ */
+async function publish(ctx: HookContext, secret: Secret, req: IncomingMessage, body: Buffer): Promise<Reply> {
+  const v = verifyDelivery(secret, body, req.headers[PUBLISH_SIGNATURE_HEADER], {
+    now: Date.now(),
+    windowMs: ctx.publishWindowMs ?? 5 * 60_000,
   });
-  return 'status' in d ? d : publishNotice(ctx, d, () => platform(ctx));
+  if (v.outcome === 'unsigned') {
+    const old = req.headers['x-odp-signature-256'] !== undefined;
+    return unsigned(
+      ctx,
+      req,
+      `missing or wrong ${PUBLISH_SIGNATURE_HEADER} signature` +
+        (old ? ' (x-odp-signature-256 alone is no longer accepted: update odp publish)' : ''),
+    );
+  }
+  if (v.outcome === 'stale') {
+    ctx.log({ event: 'webhook-refused', path: pathOf(req), delivery: v.id, why: v.reason });
+    return { status: 403, body: { error: v.reason } };
+  }
+  const bad = badContentType(req);
+  if (bad) return bad;
+  return publishNotice(ctx, { source: 'odp', id: v.id, event: 'publish', body }, () => platform(ctx));
+}
+
+function notConfigured(): Reply {
+  return { status: 503, body: { error: 'webhooks are not configured on this server (no webhook secret)' } };
 }
 
 /** The signature first: an unsigned request learns nothing, not even whether its headers were right. */
-async function verified(
-  ctx: HookContext,
-  req: IncomingMessage,
-  body: Buffer,
-  h: { source: Delivery['source']; signature: string; delivery: string; event?: string },
-): Promise<Delivery | Reply> {
-  if (!ctx.secret) {
-    return { status: 503, body: { error: 'webhooks are not configured on this server (no webhook secret)' } };
-  }
-  if (!verifySignature(ctx.secret, body, req.headers[h.signature])) {
-    ctx.log({ event: 'webhook-refused', path: pathOf(req), why: 'missing or wrong signature' });
-    return { status: 401, body: { error: `missing or wrong ${h.signature} signature` } };
-  }
-  const id = req.headers[h.delivery];
-  if (typeof id !== 'string' || !DELIVERY_ID.test(id)) {
-    return { status: 400, body: { error: `missing or malformed ${h.delivery} header` } };
-  }
-  const event = h.event ? req.headers[h.event] : 'publish';
-  return { source: h.source, id, event: typeof event === 'string' ? event : '', body };
+function unsigned(ctx: HookContext, req: IncomingMessage, error: string): Reply {
+  ctx.log({ event: 'webhook-refused', path: pathOf(req), why: 'missing or wrong signature' });
+  return { status: 401, body: { error } };
+}
+
+/** GitHub can be set to send form-encoded bodies; say so rather than "not JSON". */
+function badContentType(req: IncomingMessage): Reply | undefined {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/json') return undefined;
+  return {
+    status: 415,
+    body: {
+      error: `content type ${type || '(none)'} is not accepted: send application/json (in GitHub's webhook settings, "Content type: application/json")`,
+    },
+  };
 }
 
 async function platform(ctx: HookContext): Promise<PlatformDir | Reply> {
@@ -149,30 +196,6 @@ async function versionsReply(ctx: HookContext, project: string): Promise<Reply> 
   if ('status' in pd) return pd;
   if (!pd.projects.has(project)) return { status: 404, body: { error: `no project ${project}` } };
   return { status: 200, body: { project, versions: deployableVersions(ctx.db, project) } };
-}
-
-/** The body, or 'too-large' as soon as it passes `limit` (the rest is discarded unread). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
-  if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.resolve('too-large');
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.off('data', onData);
-        req.resume();
-        resolve('too-large');
-        return;
-      }
-      chunks.push(c);
-    };
-    req.on('data', onData);
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-    // A client that goes away mid-body: nothing to answer (a no-op once the body is read).
-    req.on('close', () => reject(new Error('the client closed the connection before sending its body')));
-  });
 }
 
 function notAllowed(allow: string): Reply & { allow: string } {

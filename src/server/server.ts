@@ -33,6 +33,8 @@ export interface ServeOptions {
   parallel?: number;
   /** Largest webhook body accepted (default 1 MiB). */
   bodyLimit?: number;
+  /** A request must arrive whole within this time, or it gets 408 and is closed (default 30 s). */
+  requestTimeoutMs?: number;
   /** Where the JSON log lines go (default: stdout). */
   log?: Log;
   /** More scheduled work besides certificate renewal (branch expiry). */
@@ -65,26 +67,42 @@ export async function serve(o: ServeOptions): Promise<Serving> {
     retryEveryMs: o.retryEveryMs ?? 15_000,
     parallel: o.parallel ?? 2,
   });
-  const server = createServer(
-    router({
-      dir: o.dir,
-      db,
-      secret: o.webhookSecret,
-      mainBranch: o.mainBranch ?? 'master',
-      imageWaitMs: o.imageWaitMs ?? 60 * 60_000,
-      bodyLimit: o.bodyLimit ?? 1024 * 1024,
-      log: say,
-      wake: () => worker.wake(),
-      health: () => ({
-        jobs: scheduler.status(),
-        queue: { ...queueCounts(db), runningHere: worker.busy() },
-        webhooks: o.webhookSecret ? 'enabled' : 'disabled: no webhook secret',
-      }),
+  const requestTimeout = o.requestTimeoutMs ?? 30_000;
+  const bodyLimit = o.bodyLimit ?? 1024 * 1024;
+  // A client that sends its headers or body slowly does not hold a socket for
+  // long; the timeouts are checked every second, not Node's default 30 s.
+  const server = createServer({
+    requestTimeout,
+    headersTimeout: Math.min(10_000, requestTimeout),
+    connectionsCheckingInterval: Math.min(1000, requestTimeout),
+  });
+  const handle = router({
+    dir: o.dir,
+    db,
+    secret: o.webhookSecret,
+    mainBranch: o.mainBranch ?? 'master',
+    imageWaitMs: o.imageWaitMs ?? 60 * 60_000,
+    bodyLimit,
+    log: say,
+    wake: () => worker.wake(),
+    health: () => ({
+      jobs: scheduler.status(),
+      queue: { ...queueCounts(db), runningHere: worker.busy() },
+      webhooks: o.webhookSecret ? 'enabled' : 'disabled: no webhook secret',
     }),
-  );
-  // A client that sends its headers or body slowly does not hold a socket for long.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  });
+  server.on('request', handle);
+  // `Expect: 100-continue` (curl sends it for large bodies): a body declared
+  // over the limit is refused before the client sends it.
+  server.on('checkContinue', (req, res) => {
+    if (Number(req.headers['content-length'] ?? 0) > bodyLimit) {
+      res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+      res.end(JSON.stringify({ error: `the body is over ${bodyLimit} bytes` }));
+      return;
+    }
+    res.writeContinue();
+    handle(req, res);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, resolve);

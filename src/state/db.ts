@@ -139,6 +139,14 @@ const migrations: string[] = [
      PRIMARY KEY (project, branch),
      UNIQUE (project, slug)
    );`,
+  // GitHub does not sign its delivery id: a delivery is also known by the
+  // SHA-256 of its body, so a captured push sent again under a new id is a
+  // duplicate. Why a delivery was ignored is kept for `odp jobs`; old rows are
+  // pruned by received_at.
+  `ALTER TABLE webhook_deliveries ADD COLUMN body_sha256 TEXT;
+   ALTER TABLE webhook_deliveries ADD COLUMN detail TEXT;
+   CREATE INDEX webhook_deliveries_body ON webhook_deliveries (source, body_sha256);
+   CREATE INDEX webhook_deliveries_received ON webhook_deliveries (received_at);`,
 ];
 
 export function openState(platformDir: string): StateDb {

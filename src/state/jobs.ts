@@ -4,7 +4,7 @@
 // supersedes the ones still queued for it (the newest intent wins: three quick
 // pushes deploy once, the last commit); a job left `running` by a server that
 // died is queued again when the next one starts. Webhook deliveries are
-// recorded by id, so a replay is recognised and does nothing.
+// recorded by id and body hash, so a replay is recognised and does nothing.
 import { branchInstanceLabel, branchSlug } from '../compose/branch.js';
 import { hostname } from 'node:os';
 import type { StateDb } from './db.js';
@@ -187,32 +187,55 @@ export function queueCounts(db: StateDb): Record<JobState, number> {
   return counts;
 }
 
+/** How long a delivery is remembered (a replay older than this is not recognised), and how many at most. */
+export const DELIVERY_RETENTION = { days: 90, rows: 200_000 };
+
 /**
- * Records a delivery and does its work in one transaction: a delivery id seen
- * before does nothing (`duplicate`), and the id is kept only if the work was done.
+ * Records a delivery and does its work in one transaction: a delivery seen
+ * before (its id, or with `bodySha256` its body) does nothing (`duplicate`),
+ * and the delivery is kept only if the work was done. The transaction takes
+ * the write lock first, so two servers on one database never both do the work.
  */
-export function withDelivery<T extends { outcome: string; jobIds?: number[] }>(
+export function withDelivery<T extends { outcome: string; jobIds?: number[]; detail?: string }>(
   db: StateDb,
-  d: { source: string; id: string; event: string },
+  d: { source: string; id: string; event: string; bodySha256?: string },
   work: () => T,
-): { duplicate: true } | { duplicate: false; result: T } {
-  return db.transaction(() => {
-    const inserted = db
-      .prepare(
-        `INSERT OR IGNORE INTO webhook_deliveries (source, id, event, received_at, outcome)
-         VALUES (?, ?, ?, ?, 'received')`,
-      )
-      .run(d.source, d.id, d.event, new Date().toISOString());
-    if (inserted.changes === 0) return { duplicate: true as const };
-    const result = work();
-    db.prepare('UPDATE webhook_deliveries SET outcome = ?, job_id = ? WHERE source = ? AND id = ?').run(
-      result.outcome,
-      result.jobIds?.[0] ?? null,
-      d.source,
-      d.id,
-    );
-    return { duplicate: false as const, result };
-  })();
+  now = new Date(),
+): { duplicate: true; by: 'id' | 'body'; of: string } | { duplicate: false; result: T } {
+  return db
+    .transaction(() => {
+      pruneDeliveries(db, now);
+      const seen = db
+        .prepare('SELECT 1 FROM webhook_deliveries WHERE source = ? AND id = ?')
+        .get(d.source, d.id);
+      if (seen) return { duplicate: true as const, by: 'id' as const, of: d.id };
+      if (d.bodySha256) {
+        const same = db
+          .prepare('SELECT id FROM webhook_deliveries WHERE source = ? AND body_sha256 = ? LIMIT 1')
+          .get(d.source, d.bodySha256) as { id: string } | undefined;
+        if (same) return { duplicate: true as const, by: 'body' as const, of: same.id };
+      }
+      db.prepare(
+        `INSERT INTO webhook_deliveries (source, id, event, received_at, outcome, body_sha256)
+         VALUES (?, ?, ?, ?, 'received', ?)`,
+      ).run(d.source, d.id, d.event, now.toISOString(), d.bodySha256 ?? null);
+      const result = work();
+      db.prepare(
+        'UPDATE webhook_deliveries SET outcome = ?, job_id = ?, detail = ? WHERE source = ? AND id = ?',
+      ).run(result.outcome, result.jobIds?.[0] ?? null, result.detail ?? null, d.source, d.id);
+      return { duplicate: false as const, result };
+    })
+    .immediate();
+}
+
+/** Deliveries older than the retention, and beyond its row count, are forgotten. */
+function pruneDeliveries(db: StateDb, now: Date): void {
+  const cutoff = new Date(now.getTime() - DELIVERY_RETENTION.days * 86_400_000).toISOString();
+  db.prepare('DELETE FROM webhook_deliveries WHERE received_at < ?').run(cutoff);
+  db.prepare(
+    `DELETE FROM webhook_deliveries WHERE rowid <= (SELECT rowid FROM webhook_deliveries
+       ORDER BY rowid DESC LIMIT 1 OFFSET ?)`,
+  ).run(DELIVERY_RETENTION.rows);
 }
 
 export function deliveryCount(db: StateDb, source?: string): number {
@@ -222,6 +245,25 @@ export function deliveryCount(db: StateDb, source?: string): number {
       : db.prepare('SELECT COUNT(*) AS n FROM webhook_deliveries').get()
   ) as { n: number };
   return row.n;
+}
+
+export interface DeliveryRow {
+  source: string;
+  id: string;
+  event: string;
+  receivedAt: string;
+  outcome: string;
+  detail: string | null;
+}
+
+/** Deliveries that were received but caused nothing, with why; newest first. */
+export function ignoredDeliveries(db: StateDb, limit = 20): DeliveryRow[] {
+  return db
+    .prepare(
+      `SELECT source, id, event, received_at AS receivedAt, outcome, detail FROM webhook_deliveries
+       WHERE outcome = 'ignored' ORDER BY received_at DESC, rowid DESC LIMIT ?`,
+    )
+    .all(limit) as DeliveryRow[];
 }
 
 export interface DeployableVersion {

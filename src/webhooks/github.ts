@@ -4,7 +4,10 @@
 // throws: every shape GitHub does not send is a reason, never an exception.
 import { z } from 'zod';
 
+/** A repository is its host and its full name: `ghe.example.com/acme/x` is not `github.com/acme/x`. */
 export interface RepoRef {
+  /** `github.com`, or a GitHub Enterprise server's host; lower case. */
+  host: string;
   /** `owner/name` */
   fullName: string;
   /** `https://github.com/owner/name` */
@@ -34,6 +37,8 @@ const EVENT_NAME = /^[a-z_]{1,64}$/;
 const repository = z.object({
   full_name: z.string().min(3).max(300),
   html_url: z.string().max(500),
+  clone_url: z.string().max(500).optional(),
+  url: z.string().max(500).optional(),
 });
 const pushPayload = z.object({
   ref: z.string().min(1).max(1000),
@@ -78,6 +83,7 @@ function readPush(data: unknown): GithubParse {
   if (!r.success) return invalid(`push payload: ${firstIssue(r.error)}`);
   const p = r.data;
   const repo = repoRef(p.repository);
+  if (typeof repo === 'string') return invalid(`push payload: ${repo}`);
   if (p.ref.startsWith('refs/heads/')) {
     const branch = p.ref.slice('refs/heads/'.length);
     const bad = badRefName(branch);
@@ -106,7 +112,9 @@ function readCreate(data: unknown): GithubParse {
   // A new branch also arrives as a push, which carries its commit: that one deploys it.
   if (p.ref_type === 'branch') return { outcome: 'ignored', reason: 'a new branch is handled by its push' };
   if (!VERSION.test(p.ref)) return { outcome: 'ignored', reason: `tag ${p.ref} is not a release version` };
-  return { outcome: 'event', event: { kind: 'version-tag', repo: repoRef(p.repository), version: p.ref } };
+  const repo = repoRef(p.repository);
+  if (typeof repo === 'string') return invalid(`create payload: ${repo}`);
+  return { outcome: 'event', event: { kind: 'version-tag', repo, version: p.ref } };
 }
 
 /**
@@ -125,23 +133,77 @@ export function badRefName(name: string): string | undefined {
   return undefined;
 }
 
+export interface RepositoryMatch {
+  /** The projects whose `repository:` is this host and full name. */
+  projects: string[];
+  /** When none: why, naming the projects with the same full name on another host. */
+  reason?: string;
+}
+
 /**
- * The projects whose spec names this repository (`repository: github.com/owner/name`):
- * the delivery's html_url on the same host and path, or its full_name as the path.
+ * The projects whose spec names this repository: `repository: host/owner/name`
+ * with the delivery's host (from its URLs) and its full name, both compared
+ * without case. The same owner/name on another host (a GitHub Enterprise
+ * server, a fork host) is another repository and matches nothing.
  */
+export function matchRepository(
+  projects: readonly { name: string; repository?: string | undefined }[],
+  repo: RepoRef,
+): RepositoryMatch {
+  const wanted = `${repo.host}/${repo.fullName.toLowerCase()}`;
+  const specs = projects.flatMap((p) =>
+    p.repository ? [{ name: p.name, spec: normalizeRepository(p.repository) }] : [],
+  );
+  const hits = specs.filter((p) => p.spec === wanted).map((p) => p.name);
+  if (hits.length) return { projects: hits };
+  const path = repo.fullName.toLowerCase();
+  const elsewhere = specs.filter((p) => p.spec.slice(p.spec.indexOf('/') + 1) === path);
+  const note = elsewhere.length
+    ? ` (${elsewhere.map((p) => `${p.spec} is ${p.name}'s`).join(', ')}: another host is another repository)`
+    : '';
+  return { projects: [], reason: `repository ${wanted} matches no project${note}` };
+}
+
+/** The names of the projects of `repo` (see matchRepository). */
 export function projectsForRepository(
   projects: readonly { name: string; repository?: string | undefined }[],
   repo: RepoRef,
 ): string[] {
-  const url = normalizeRepository(repo.htmlUrl);
-  const fullName = repo.fullName.toLowerCase();
-  return projects
-    .filter((p) => {
-      if (!p.repository) return false;
-      const spec = normalizeRepository(p.repository);
-      return spec === url || spec.slice(spec.indexOf('/') + 1) === fullName;
-    })
-    .map((p) => p.name);
+  return matchRepository(projects, repo).projects;
+}
+
+/**
+ * The host a delivery's repository lives on: its html_url, else clone_url,
+ * else url (on github.com a non-push event's url is the API's,
+ * `api.github.com/repos/…`; on an Enterprise server `host/api/v3/repos/…`).
+ */
+export function repositoryHost(r: {
+  html_url: string;
+  clone_url?: string | undefined;
+  url?: string | undefined;
+}): string | undefined {
+  for (const [u, api] of [
+    [r.html_url, false],
+    [r.clone_url, false],
+    [r.url, true],
+  ] as const) {
+    const host = httpHost(u);
+    if (!host) continue;
+    return api && host === 'api.github.com' ? 'github.com' : host;
+  }
+  return undefined;
+}
+
+function httpHost(u: string | undefined): string | undefined {
+  if (!u) return undefined;
+  try {
+    const url = new URL(u);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+    // The port is not part of a repository's name in a spec (`host/owner/name`).
+    return url.hostname.toLowerCase() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `https://GitHub.com/Acme/X.git/` → `github.com/acme/x`: the forms a repository is written in. */
@@ -156,8 +218,11 @@ export function normalizeRepository(s: string): string {
     .replace(/\.git$/, '');
 }
 
-function repoRef(r: z.output<typeof repository>): RepoRef {
-  return { fullName: r.full_name, htmlUrl: r.html_url };
+/** The delivery's repository, or why it names none (no URL with a host). */
+function repoRef(r: z.output<typeof repository>): RepoRef | string {
+  const host = repositoryHost(r);
+  if (!host) return 'repository: no html_url, clone_url or url names its host';
+  return { host, fullName: r.full_name, htmlUrl: r.html_url };
 }
 
 function firstIssue(e: z.ZodError): string {

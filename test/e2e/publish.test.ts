@@ -2,7 +2,7 @@
 // the real Docker engine building and pushing, real registries (Debian's
 // docker-registry on loopback, one open, one behind htpasswd basic auth), and a
 // real HTTP server standing in for `odp serve`'s /hooks/publish that checks the
-// signature with the server's own verifySignature. What was pushed is read back
+// signature with the server's own verifyDelivery. What was pushed is read back
 // through the registry's HTTP API, not from the local engine.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -15,7 +15,7 @@ import { branchTag } from '../../src/compose/branch.js';
 import { buildImages } from '../../src/images/build.js';
 import { Secret } from '../../src/secret.js';
 import { writeSecrets } from '../../src/secrets/store.js';
-import { verifySignature } from '../../src/webhooks/sign.js';
+import { verifyDelivery } from '../../src/webhooks/sign.js';
 import { docker, runCli, uniqueName, type CliResult } from './helpers.js';
 import { makeOdooRepo } from '../helpers/odoo-repo.js';
 import { startRegistry, type RegistryHandle } from '../helpers/registry.js';
@@ -50,7 +50,8 @@ async function startHookServer(
       const valid =
         req.method === 'POST' &&
         req.url === '/hooks/publish' &&
-        verifySignature(secret, raw, req.headers['x-odp-signature-256']);
+        verifyDelivery(secret, raw, req.headers['x-odp-signature'], { now: Date.now(), windowMs: 300_000 })
+          .outcome === 'ok';
       hits.push({ headers: req.headers, body: raw.toString('utf8'), valid });
       res.writeHead(valid ? 202 : 401, { 'content-type': 'application/json' });
       res.end(JSON.stringify(valid ? { status: 'queued' } : { error: 'wrong signature' }));
@@ -194,8 +195,11 @@ describe('odp publish', { timeout: 900_000 }, () => {
     assert.match(r.stdout, /^notified .*\/hooks\/publish: 202 /m);
     // A changed body does not verify with the same header: the check is real.
     assert.equal(
-      verifySignature(WEBHOOK_SECRET, hit.body.replace('acme', 'acmf'), hit.headers['x-odp-signature-256']),
-      false,
+      verifyDelivery(WEBHOOK_SECRET, hit.body.replace('acme', 'acmf'), hit.headers['x-odp-signature'], {
+        now: Date.now(),
+        windowMs: 300_000,
+      }).outcome,
+      'unsigned',
     );
     assertNoSecrets(r);
   });

@@ -15,7 +15,7 @@ import { Secret } from '../../src/secret.js';
 import { writeSecrets } from '../../src/secrets/store.js';
 import { openState } from '../../src/state/db.js';
 import { deliveryCount, listJobs, type Job } from '../../src/state/jobs.js';
-import { signBody } from '../../src/webhooks/sign.js';
+import { PUBLISH_SIGNATURE_HEADER, signBody, signDelivery } from '../../src/webhooks/sign.js';
 import { copyExamplePlatform } from './specs.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -139,6 +139,19 @@ export function github(
   });
 }
 
+/** The headers of a publish notice as `odp publish` sends them: id and time signed with the body. */
+export function publishHeaders(
+  body: string | Buffer,
+  o: { secret?: string; delivery?: string; atMs?: number } = {},
+): Record<string, string> {
+  const id = o.delivery ?? randomUUID();
+  return {
+    'content-type': 'application/json',
+    'x-odp-delivery': id,
+    [PUBLISH_SIGNATURE_HEADER]: signDelivery(o.secret ?? SECRET, body, { id, atMs: o.atMs ?? Date.now() }),
+  };
+}
+
 // ---- the webhook tests' platform ----
 
 export const repository = {
@@ -171,7 +184,9 @@ export function webhookPlatform(): string {
 }
 
 /** A webhook platform whose secret is in platform.env.gpg, as in production, and its server. */
-export async function startWebhookServer(): Promise<{ dir: string; server: ServeProcess }> {
+export async function startWebhookServer(
+  args: string[] = [],
+): Promise<{ dir: string; server: ServeProcess }> {
   const dir = webhookPlatform();
   await writeSecrets(
     join(dir, 'platform.env.gpg'),
@@ -180,7 +195,7 @@ export async function startWebhookServer(): Promise<{ dir: string; server: Serve
   );
   const server = await startServe(dir, {
     env: { ODP_WEBHOOK_SECRET: undefined },
-    args: ['--retry-every', '1'],
+    args: ['--retry-every', '1', ...args],
   });
   return { dir, server };
 }

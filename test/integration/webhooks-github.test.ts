@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +32,22 @@ import {
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `odp --dir DIR ARGS`, its stdout. */
+function odp(dir: string, args: string[]): Promise<string> {
+  return new Promise<string>((resolve) => {
+    const c = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(repoRoot, 'src/cli/run.ts'), '--dir', dir, ...args],
+      {
+        cwd: repoRoot,
+      },
+    );
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.on('close', () => resolve(out));
+  });
+}
 
 after(cleanUpServe);
 
@@ -78,7 +95,7 @@ describe('odp serve, the real process', () => {
       }),
     );
     assert.equal(other.status, 202);
-    assert.match(other.json().reason as string, /no project has repository evil\/x/);
+    assert.match(other.json().reason as string, /repository github.com\/evil\/x matches no project/);
     assert.equal(jobsOf(dir).length, 0);
   });
 
@@ -117,19 +134,33 @@ describe('odp serve, the real process', () => {
       running: number;
     };
     assert.equal(queue.queued + queue.running, 1);
-    const cli = await new Promise<string>((resolve) => {
-      const c = spawn(
-        process.execPath,
-        ['--import', 'tsx', join(repoRoot, 'src/cli/run.ts'), '--dir', dir, 'jobs', '--json'],
-        {
-          cwd: repoRoot,
-        },
-      );
-      let out = '';
-      c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      c.on('close', () => resolve(out));
-    });
+    const cli = await odp(dir, ['jobs', '--json']);
     assert.equal((JSON.parse(cli) as { jobs: Job[] }).jobs[0]?.payload.sha, commit);
+  });
+
+  test('a GitHub Enterprise push of the same owner/name queues nothing; odp jobs says why', async () => {
+    const ghe = readFileSync(join(repoRoot, 'test/fixtures/github/push-enterprise.json'), 'utf8');
+    const before = jobsOf(dir).length;
+    const r = await github(server.url, 'push', ghe);
+    assert.equal(r.status, 202, r.body);
+    const reason =
+      "repository ghe.example.com/acme/neomedical-odoo matches no project (github.com/acme/neomedical-odoo is neomedical's: another host is another repository)";
+    assert.deepEqual(r.json(), { status: 'ignored', reason });
+    assert.equal(jobsOf(dir).length, before);
+    const text = await odp(dir, ['jobs']);
+    assert.ok(text.includes(`ignored: ${reason}`), text);
+    const json = JSON.parse(await odp(dir, ['jobs', '--json'])) as {
+      ignored: { detail: string; event: string }[];
+    };
+    assert.deepEqual([json.ignored[0]?.event, json.ignored[0]?.detail], ['push', reason]);
+    // The same delivery from github.com is neomedical's: it queues the test deploy.
+    const dotcom = ghe
+      .replaceAll('ghe.example.com/api/v3', 'api.github.com')
+      .replaceAll('ghe.example.com', 'github.com');
+    const q = await github(server.url, 'push', dotcom);
+    assert.equal(q.status, 202, q.body);
+    assert.equal(q.json().status, 'queued');
+    assert.equal(jobsOf(dir).length, before + 1);
   });
 
   test('a release tag records a deployable version, shown by the API and the log', async () => {

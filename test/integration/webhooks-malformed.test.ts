@@ -10,6 +10,7 @@ import {
   cleanUpServe,
   deliveries,
   jobsOf,
+  publishHeaders,
   pushBody,
   request,
   SECRET,
@@ -40,6 +41,7 @@ test('3,000 malformed requests all get 4xx, nothing is recorded, and /healthz st
     method: 'POST',
     body,
     headers: {
+      'content-type': 'application/json',
       'x-github-event': event,
       'x-github-delivery': randomUUID(),
       'x-hub-signature-256': signBody(SECRET, body),
@@ -55,7 +57,7 @@ test('3,000 malformed requests all get 4xx, nothing is recorded, and /healthz st
     return {
       method: 'POST',
       body,
-      headers: { 'x-odp-delivery': randomUUID(), 'x-odp-signature-256': signBody(SECRET, body) },
+      headers: publishHeaders(body),
     };
   };
   const kinds: ((i: number) => [string, RequestOptions])[] = [

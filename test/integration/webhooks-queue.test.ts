@@ -16,11 +16,11 @@ import { Secret } from '../../src/secret.js';
 import { serve, type Serving } from '../../src/server/server.js';
 import { RetryLater, type JobRunners } from '../../src/server/worker.js';
 import type { Job } from '../../src/state/jobs.js';
-import { signBody } from '../../src/webhooks/sign.js';
 import {
   cleanUpServe,
   github,
   jobsOf,
+  publishHeaders,
   pushBody,
   request,
   SECRET,
@@ -177,7 +177,7 @@ describe('the queue, with injected runners', () => {
       return request(`${s.url}/hooks/publish`, {
         method: 'POST',
         body: b,
-        headers: { 'x-odp-delivery': delivery, 'x-odp-signature-256': signBody(SECRET, b) },
+        headers: publishHeaders(b, { delivery }),
       });
     };
     const pd = parse(readFileSync(join(dir, 'projects', 'neomedical.yaml'), 'utf8')) as { image: string };
@@ -187,10 +187,10 @@ describe('the queue, with injected runners', () => {
     const id = (ok.json().jobs as number[])[0];
     await until('ran', () => job(id).state === 'succeeded');
     assert.equal(job(id).payload.published, true);
-    assert.equal(
-      (await notice({ image: `127.0.0.1:5000/${pd.image}` }, delivery)).json().status,
-      'duplicate',
-    );
+    // `odp publish` never re-sends an id: a re-used one is a replay, refused.
+    const again = await notice({ image: `127.0.0.1:5000/${pd.image}` }, delivery);
+    assert.equal(again.status, 409, again.body);
+    assert.match(again.json().error as string, /used before: refused as a replay/);
     assert.equal((await notice({ project: 'nosuch' })).status, 404);
     assert.equal((await notice({ image: 'other/image' })).status, 400);
     assert.equal((await notice({ revision: 'HEAD' })).status, 400);

@@ -3,15 +3,19 @@
 // exception. Also the project's `repository` field and how a delivery finds it.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { jsonSchema } from '../../src/spec/json-schema.js';
 import { projectSchema } from '../../src/spec/project-schema.js';
 import {
   badRefName,
+  matchRepository,
   normalizeRepository,
   parseGithubDelivery,
   projectsForRepository,
+  repositoryHost,
   type GithubParse,
+  type RepoRef,
 } from '../../src/webhooks/github.js';
 import { project } from '../helpers/specs.js';
 
@@ -48,7 +52,11 @@ describe('push and create events', () => {
   it('a push to a branch is the branch and the pushed commit', () => {
     assert.deepEqual(event(parseGithubDelivery('push', push())), {
       kind: 'branch-push',
-      repo: { fullName: 'acme/neomedical-odoo', htmlUrl: 'https://github.com/acme/neomedical-odoo' },
+      repo: {
+        host: 'github.com',
+        fullName: 'acme/neomedical-odoo',
+        htmlUrl: 'https://github.com/acme/neomedical-odoo',
+      },
       branch: 'master',
       sha: SHA_A,
     });
@@ -86,7 +94,7 @@ describe('push and create events', () => {
     );
     assert.deepEqual(event(created), {
       kind: 'version-tag',
-      repo: { fullName: repository.full_name, htmlUrl: repository.html_url },
+      repo: { host: 'github.com', fullName: repository.full_name, htmlUrl: repository.html_url },
       version: '1.2.0',
     });
     const branch = parseGithubDelivery(
@@ -207,9 +215,17 @@ describe('the repository of a project', () => {
     { name: 'other', repository: 'github.com/acme/other-odoo' },
     { name: 'norepo' },
   ];
-  const ref = (fullName: string, htmlUrl: string) => ({ fullName, htmlUrl });
+  /** The repository of a push from this repository, as the parser reads it. */
+  const ref = (fullName: string, htmlUrl: string) =>
+    (
+      event(
+        parseGithubDelivery('push', push({ repository: { full_name: fullName, html_url: htmlUrl } })),
+      ) as {
+        repo: RepoRef;
+      }
+    ).repo;
 
-  it('matches html_url on the same host and path, or full_name, case-insensitively', () => {
+  it('matches the host and the full name of the delivery, case-insensitively', () => {
     assert.deepEqual(
       projectsForRepository(projects, ref('acme/neomedical-odoo', 'https://github.com/acme/neomedical-odoo')),
       ['neomedical'],
@@ -218,9 +234,6 @@ describe('the repository of a project', () => {
       projectsForRepository(projects, ref('Acme/Neomedical-Odoo', 'https://GitHub.com/Acme/Neomedical-Odoo')),
       ['neomedical'],
     );
-    assert.deepEqual(projectsForRepository(projects, ref('acme/neomedical-odoo', 'not a url')), [
-      'neomedical',
-    ]);
     assert.deepEqual(
       projectsForRepository(projects, ref('evil/neomedical-odoo', 'https://github.com/evil/neomedical-odoo')),
       [],
@@ -229,6 +242,45 @@ describe('the repository of a project', () => {
       projectsForRepository(projects, ref('acme/neomedical', 'https://github.com/acme/neomedical')),
       [],
     );
+  });
+
+  it("a GitHub Enterprise push of the same owner/name matches nothing, saying whose it is (GitHub's payload shape)", () => {
+    const ghe = readFileSync(new URL('../fixtures/github/push-enterprise.json', import.meta.url), 'utf8');
+    const e = event(parseGithubDelivery('push', ghe));
+    assert.equal(e.kind, 'branch-push');
+    const repo = (e as { repo: RepoRef }).repo;
+    assert.deepEqual([repo.host, repo.fullName], ['ghe.example.com', 'acme/neomedical-odoo']);
+    const m = matchRepository(projects, repo);
+    assert.deepEqual(m.projects, []);
+    assert.equal(
+      m.reason,
+      "repository ghe.example.com/acme/neomedical-odoo matches no project (github.com/acme/neomedical-odoo is neomedical's: another host is another repository)",
+    );
+    // The same payload from github.com (its API on api.github.com) is neomedical's.
+    const dotcom = ghe
+      .replaceAll('ghe.example.com/api/v3', 'api.github.com')
+      .replaceAll('ghe.example.com', 'github.com');
+    const d = event(parseGithubDelivery('push', dotcom)) as { repo: RepoRef };
+    assert.deepEqual(matchRepository(projects, d.repo).projects, ['neomedical']);
+    // A project whose spec names the Enterprise server gets that push.
+    const onGhe = [...projects, { name: 'internal', repository: 'ghe.example.com/acme/neomedical-odoo' }];
+    assert.deepEqual(matchRepository(onGhe, repo).projects, ['internal']);
+  });
+
+  it('takes the host from html_url, else clone_url, else url (an API url on github.com is github.com)', () => {
+    const host = (r: Record<string, unknown>) =>
+      repositoryHost({ html_url: 'not a url', ...r } as Parameters<typeof repositoryHost>[0]);
+    assert.equal(host({ html_url: 'https://GHE.example.com:8443/a/b' }), 'ghe.example.com');
+    assert.equal(host({ clone_url: 'https://git.example.com/a/b.git' }), 'git.example.com');
+    assert.equal(host({ url: 'https://api.github.com/repos/a/b' }), 'github.com');
+    assert.equal(host({ url: 'https://ghe.example.com/api/v3/repos/a/b' }), 'ghe.example.com');
+    assert.equal(host({ url: 'file:///etc/passwd' }), undefined);
+    const r = parseGithubDelivery(
+      'push',
+      push({ repository: { full_name: 'acme/x', html_url: 'not a url' } }),
+    );
+    assert.equal(r.outcome, 'invalid');
+    assert.match(r.outcome === 'invalid' ? r.reason : '', /names its host/);
   });
 
   it('reads the usual ways of writing a repository', () => {

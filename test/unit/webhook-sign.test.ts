@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Secret } from '../../src/secret.js';
-import { signBody, verifySignature } from '../../src/webhooks/sign.js';
+import { signBody, signDelivery, verifyDelivery, verifySignature } from '../../src/webhooks/sign.js';
+import { createHmac } from 'node:crypto';
 
 // GitHub's documented test vector for X-Hub-Signature-256 ("Validating webhook deliveries").
 const GH_SECRET = "It's a Secret to Everybody";
@@ -48,5 +49,29 @@ describe('webhook signatures', () => {
     assert.equal(verifySignature('', 'b', sig), false);
     assert.throws(() => signBody('', 'b'), /webhook secret is empty/);
     assert.throws(() => signBody(new Secret(''), 'b'), /webhook secret is empty/);
+  });
+
+  it('a publish signature covers the time, the id and the body: t \\n id \\n body', () => {
+    const at = 1_765_000_000_123;
+    const header = signDelivery('k', '{"a":1}', { id: 'abc-1', atMs: at });
+    const mac = createHmac('sha256', 'k').update('1765000000\nabc-1\n{"a":1}').digest('hex');
+    assert.equal(header, `t=1765000000,id=abc-1,sha256=${mac}`);
+    const o = { now: at, windowMs: 300_000 };
+    assert.deepEqual(verifyDelivery('k', '{"a":1}', header, o), {
+      outcome: 'ok',
+      id: 'abc-1',
+      t: 1765000000,
+    });
+    assert.deepEqual(verifyDelivery('k', '{"a":1}', header, { now: at + 301_000, windowMs: 300_000 }), {
+      outcome: 'stale',
+      id: 'abc-1',
+      reason:
+        'the notice was signed 301 s ago, outside the 300 s window: refused as a replay (check both clocks)',
+    });
+    // A body-only signature (the old header's value) is not a publish signature.
+    assert.equal(verifyDelivery('k', '{"a":1}', signBody('k', '{"a":1}'), o).outcome, 'unsigned');
+    assert.equal(verifyDelivery('', '{"a":1}', header, o).outcome, 'unsigned');
+    assert.throws(() => signDelivery('k', 'b', { id: 'a\nb', atMs: at }), /malformed/);
+    assert.throws(() => signDelivery('', 'b', { id: 'a', atMs: at }), /webhook secret is empty/);
   });
 });
