@@ -15,6 +15,7 @@ import { parseSpec } from '../spec/parse.js';
 import { instanceNames } from '../spec/project-schema.js';
 import { projectSchema } from '../spec/project-schema.js';
 import { forbiddenTokens } from '../spec/rules/naming.js';
+import { own } from '../spec/own.js';
 
 export interface NewProjectOptions {
   client: string;
@@ -52,7 +53,7 @@ export async function newProject(
       hint: 'A secrets file without its project: move it away or import it with `odp import`.',
     });
   }
-  if (!pd.platform.plans[opts.plan]) {
+  if (!own(pd.platform.plans, opts.plan)) {
     throw new OdpError('NOT_FOUND', `plan "${opts.plan}" is not declared in platform.yaml`, {
       hint: `Known plans: ${Object.keys(pd.platform.plans).join(', ')}.`,
     });

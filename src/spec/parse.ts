@@ -35,6 +35,18 @@ function parseUnguarded<S extends z.ZodType>(file: string, text: string, schema:
   if (data === null || data === undefined) {
     throw invalid(file, [{ message: 'the file is empty; expected a mapping of fields', location: at(0) }]);
   }
+  // zod drops a `__proto__` key without a word (assigning it would replace a prototype): refuse it.
+  const reserved = reservedKeys(data);
+  if (reserved.length > 0) {
+    throw invalid(
+      file,
+      reserved.map((path) => ({
+        message: 'the key "__proto__" is reserved',
+        path: dotted(path),
+        location: locate(path),
+      })),
+    );
+  }
   const result = schema.safeParse(data);
   if (!result.success) {
     const problems = result.error.issues.flatMap((issue) => issueProblems(issue, locate, doc));
@@ -113,6 +125,15 @@ function offsetOf(doc: Document, path: readonly PropertyKey[]): number {
     }
   }
   return best;
+}
+
+function reservedKeys(data: unknown, path: PropertyKey[] = [], depth = 0): PropertyKey[][] {
+  if (data === null || typeof data !== 'object' || depth > 64) return [];
+  return Object.keys(data).flatMap((k) => {
+    const here = [...path, Array.isArray(data) ? Number(k) : k];
+    if (k === '__proto__') return [here];
+    return reservedKeys((data as Record<string, unknown>)[k], here, depth + 1);
+  });
 }
 
 export function dotted(path: readonly PropertyKey[]): string {
