@@ -4,7 +4,7 @@
 // alias bomb) and exhausts memory on others (very deep flow nesting), so the
 // bounds are checked here before and around it. Pure; shared by the spec
 // loader and the Rancher importer.
-import { isAlias, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { Problem, SourceLocation } from '../errors.js';
 
 /** A spec or stack file is a few kilobytes; 1 MiB leaves room and keeps parsing fast. */
@@ -19,8 +19,10 @@ export interface YamlRead {
   at: (offset: number) => SourceLocation;
   /** Errors: the file cannot be used. */
   errors: Problem[];
-  /** Duplicate keys when they are allowed (last one wins), unknown tags: the file is usable. */
+  /** Unknown tags: the library keeps the value as a string. */
   warnings: Problem[];
+  /** Repeated keys when they are allowed (uniqueKeys false): the earlier ones were dropped. */
+  duplicates: Problem[];
 }
 
 export function readYaml(file: string, text: string, opts: { uniqueKeys: boolean }): YamlRead {
@@ -38,6 +40,7 @@ export function readYaml(file: string, text: string, opts: { uniqueKeys: boolean
       at: () => ({ file, line: 1, column: 1 }),
       errors: [{ message, location: { file, line: 1, column: 1 } }],
       warnings: [],
+      duplicates: [],
     };
   }
   const deep = tooDeep(text);
@@ -49,6 +52,7 @@ export function readYaml(file: string, text: string, opts: { uniqueKeys: boolean
       at: () => location,
       errors: [{ message: `nesting deeper than ${MAX_YAML_DEPTH} levels`, location }],
       warnings: [],
+      duplicates: [],
     };
   }
   const doc = parseDocument(text, {
@@ -62,8 +66,8 @@ export function readYaml(file: string, text: string, opts: { uniqueKeys: boolean
     location: at(e.pos[0]),
   });
   const warnings = doc.warnings.map(problem);
-  if (!opts.uniqueKeys) warnings.push(...duplicateKeys(doc, at));
-  return { doc, at, errors: doc.errors.map(problem), warnings };
+  const duplicates = opts.uniqueKeys ? [] : dropEarlierDuplicates(doc, at);
+  return { doc, at, errors: doc.errors.map(problem), warnings, duplicates };
 }
 
 /**
@@ -140,25 +144,40 @@ function compactNesting(text: string, start: number): number | undefined {
   return undefined;
 }
 
-/** With uniqueKeys off the library keeps the last value silently; say where each repeat is. */
-function duplicateKeys(doc: Document, at: (offset: number) => SourceLocation): Problem[] {
+/**
+ * With uniqueKeys off the library keeps every pair, and `get` finds the first;
+ * PyYAML (docker-compose 1.x) keeps the last. Drops the earlier pairs so the
+ * document reads as compose read it, and says where each repeat is.
+ */
+function dropEarlierDuplicates(doc: Document, at: (offset: number) => SourceLocation): Problem[] {
   const out: Problem[] = [];
   visit(doc, {
     Map(_, map) {
-      const seen = new Map<string, number>();
-      for (const pair of map.items) {
-        const key = pair.key as { value?: unknown; range?: [number, number, number] } | null;
-        if (!key || isAlias(key) || typeof key !== 'object' || !('value' in key)) continue;
-        const name = String(key.value);
-        const first = seen.get(name);
-        const offset = key.range?.[0] ?? 0;
-        if (first !== undefined) {
+      const last = new Map<string, number>();
+      const keyOf = (key: unknown): string | undefined => (isScalar(key) ? String(key.value) : undefined);
+      map.items.forEach((pair, i) => {
+        const k = keyOf(pair.key);
+        if (k !== undefined) last.set(k, i);
+      });
+      if (last.size === map.items.length) return;
+      const first = new Map<string, number>();
+      map.items.forEach((pair) => {
+        const k = keyOf(pair.key);
+        const offset = (pair.key as { range?: [number, number, number] } | null)?.range?.[0] ?? 0;
+        if (k === undefined) return;
+        const seen = first.get(k);
+        if (seen === undefined) first.set(k, offset);
+        else {
           out.push({
-            message: `duplicate key "${name}" (first on line ${at(first).line}); the last one wins`,
+            message: `duplicate key "${k}" (first on line ${at(seen).line}); the last one wins, as in docker-compose`,
             location: at(offset),
           });
-        } else seen.set(name, offset);
-      }
+        }
+      });
+      map.items = map.items.filter((pair, i) => {
+        const k = keyOf(pair.key);
+        return k === undefined || last.get(k) === i;
+      });
     },
   });
   return out;
