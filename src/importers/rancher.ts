@@ -5,7 +5,7 @@
 // rancher-compose would have. Pure; `ops/import-rancher.ts` does the reading.
 import { isMap, isScalar, isSeq, type Node as YamlNode, type YAMLMap } from 'yaml';
 import { OdpError, type Problem, type SourceLocation } from '../errors.js';
-import { MAX_YAML_BYTES, readYaml } from '../spec/yaml-read.js';
+import { MAX_YAML_BYTES, quotable, readYaml } from '../spec/yaml-read.js';
 import { Secret } from '../secret.js';
 import { interpolate, parseShellEnv } from './shell-env.js';
 
@@ -48,7 +48,9 @@ export interface ImportedStack {
   warnings: string[];
 }
 
-export function invalid(message: string, location?: SourceLocation, hint?: string): OdpError {
+export function invalid(raw: string, location?: SourceLocation, hint?: string): OdpError {
+  // Messages name services and variables of the stack: bounded and printable, whatever they are.
+  const message = quotable(raw, 300);
   return new OdpError('IMPORT_INVALID', message, {
     problems: location ? [{ message, location }] : [],
     hint: hint ?? 'Fix the stack file, or import another directory; nothing was written.',
@@ -128,9 +130,10 @@ function refuseHuge(files: StackFile[]): void {
 /** At most this many warnings are listed: hostile or broken stacks could make millions. */
 const MAX_WARNINGS = 50;
 
-function capWarnings(warnings: string[]): string[] {
-  if (warnings.length <= MAX_WARNINGS) return warnings;
-  return [...warnings.slice(0, MAX_WARNINGS), `… and ${warnings.length - MAX_WARNINGS} more warnings`];
+function capWarnings(all: string[]): string[] {
+  const warnings = all.slice(0, MAX_WARNINGS).map((w) => quotable(w, 300));
+  if (all.length <= MAX_WARNINGS) return warnings;
+  return [...warnings, `… and ${all.length - MAX_WARNINGS} more warnings`];
 }
 
 /** Services of a v1 file (top level) or of a v2+ file (under `services:`). */

@@ -3,7 +3,7 @@
 import { isMap, isScalar, type Document, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { OdpError, type Problem, type SourceLocation } from '../errors.js';
-import { readYaml, yamlData } from './yaml-read.js';
+import { quotable, readYaml, yamlData } from './yaml-read.js';
 
 export interface Parsed<T> {
   value: T;
@@ -55,7 +55,13 @@ function parseUnguarded<S extends z.ZodType>(file: string, text: string, schema:
   return { value: result.data, locate };
 }
 
-function invalid(file: string, problems: Problem[]): OdpError {
+function invalid(file: string, found: Problem[]): OdpError {
+  // Messages and paths quote what the file holds: bounded and printable, whatever it holds.
+  const problems = found.map((p) => ({
+    ...p,
+    message: quotable(p.message),
+    ...(p.path === undefined ? {} : { path: quotable(p.path, 120) }),
+  }));
   problems.sort(
     (a, b) =>
       (a.location?.line ?? 0) - (b.location?.line ?? 0) ||

@@ -62,7 +62,7 @@ export function readYaml(file: string, text: string, opts: { uniqueKeys: boolean
     strict: true,
   });
   const problem = (e: { message: string; pos: [number, number] }): Problem => ({
-    message: firstLine(e.message),
+    message: quotable(firstLine(e.message)),
     location: at(e.pos[0]),
   });
   const warnings = doc.warnings.map(problem);
@@ -78,7 +78,7 @@ export function yamlData(read: YamlRead): { data: unknown } | { problem: Problem
   try {
     return { data: read.doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) };
   } catch (e) {
-    const message = e instanceof Error ? firstLine(e.message) : String(e);
+    const message = quotable(e instanceof Error ? firstLine(e.message) : String(e));
     let offset = 0;
     let unresolved: number | undefined;
     visit(read.doc, {
@@ -181,6 +181,19 @@ function dropEarlierDuplicates(doc: Document, at: (offset: number) => SourceLoca
     },
   });
   return out;
+}
+
+// eslint-disable-next-line no-control-regex -- replacing control characters is the point
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * The library quotes the offending text in its messages: a huge or hostile
+ * token would flood the terminal or reach it as an escape sequence. Shortened,
+ * control characters shown as \u escapes.
+ */
+export function quotable(message: string, max = 200): string {
+  const safe = message.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return safe.length > max ? `${safe.slice(0, max)}…` : safe;
 }
 
 function firstLine(s: string): string {
