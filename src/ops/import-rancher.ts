@@ -55,6 +55,9 @@ async function readStackFile(dir: string, name: string, required: boolean): Prom
 
 export async function importRancher(opts: ImportRancherOptions): Promise<ImportReport> {
   const pd = await loadPlatformDir(opts.dir);
+  // A project file that does not load is fixed by hand, never replaced by an import.
+  const broken = pd.broken.get(opts.project);
+  if (broken) throw broken;
   const notes: string[] = [];
   if (!existsSync(opts.stackDir)) throw invalid(`${opts.stackDir}: no such stack directory`);
   const compose = (await readStackFile(opts.stackDir, 'docker-compose.yml', true)) as StackFile;

@@ -47,6 +47,19 @@ test('render of another project works; render of the broken one fails with its o
   assert.match(bad.stderr, /projects\/broken\.yaml:2:9/);
 });
 
+test('an import into the broken project fails with its error and leaves the file as it is', async () => {
+  const file = join(dir, 'projects/broken.yaml');
+  const before = readFileSync(file, 'utf8');
+  const stack = join(import.meta.dirname, '..', 'fixtures', 'original', 'prod');
+  const r = await runCli(
+    ['-C', dir, 'import', 'rancher', stack, '--project', 'broken', '--instance', 'prod', '--client', 'X'],
+    { env },
+  );
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /projects\/broken\.yaml:2:9/);
+  assert.equal(readFileSync(file, 'utf8'), before);
+});
+
 test("a broken platform.yaml still stops everything, with the project files' problems too", async () => {
   const platform = join(dir, 'platform.yaml');
   const text = readFileSync(platform, 'utf8');
