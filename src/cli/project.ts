@@ -30,10 +30,7 @@ Examples:
     )
     .action(
       handler(async (ctx, name: string, opts: NewProjectFlags) => {
-        const r = await newProject(ctx.dir, name, {
-          ...opts,
-          flavour: opts.flavour === 'official' ? 'official' : 'camptocamp',
-        });
+        const r = await newProject(ctx.dir, name, opts);
         ctx.out.data(r);
         if (opts.dryRun) {
           ctx.out.line(r.yaml);
@@ -52,4 +49,4 @@ Examples:
     );
 }
 
-type NewProjectFlags = Omit<NewProjectOptions, 'flavour'> & { flavour: string };
+type NewProjectFlags = NewProjectOptions;

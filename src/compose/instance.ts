@@ -9,6 +9,7 @@ import type {
   ProjectSpec,
   TestInstanceSpec,
 } from '../spec/project-schema.js';
+import { own } from '../spec/own.js';
 
 export interface ResolvedInstance {
   name: InstanceName;
@@ -38,13 +39,13 @@ export function instanceSpec(
   project: ProjectSpec,
   instance: InstanceName,
 ): TestInstanceSpec | PinnedInstanceSpec | undefined {
-  return project.instances[instance];
+  return own(project.instances, instance);
 }
 
 /** prod names the database; integration defaults to prod's name suffixed `_integration`. */
 export function databaseFor(project: ProjectSpec, instance: 'integration' | 'prod'): string | undefined {
-  const own = project.instances[instance]?.database;
-  if (own) return own;
+  const declared = own(project.instances, instance)?.database;
+  if (declared) return declared;
   const prodDb = project.instances.prod?.database;
   if (instance === 'integration' && prodDb) return `${prodDb}_integration`;
   return undefined;
@@ -64,7 +65,7 @@ export function resolveInstance(
     });
   }
   const planName = spec.plan ?? (instance === 'test' ? platform.testPlan : project.plan);
-  const plan = platform.plans[planName];
+  const plan = own(platform.plans, planName);
   if (!plan) {
     throw new OdpError(
       'SPEC_INVALID',

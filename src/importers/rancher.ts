@@ -3,16 +3,9 @@
 // decrypted `rancher.env` and optionally `rancher-compose.yml`, and resolves
 // what the Odoo container actually received, variable by variable, as
 // rancher-compose would have. Pure; `ops/import-rancher.ts` does the reading.
-import {
-  isMap,
-  isScalar,
-  isSeq,
-  LineCounter,
-  parseDocument,
-  type Node as YamlNode,
-  type YAMLMap,
-} from 'yaml';
+import { isMap, isScalar, isSeq, type Node as YamlNode, type YAMLMap } from 'yaml';
 import { OdpError, type Problem, type SourceLocation } from '../errors.js';
+import { MAX_YAML_BYTES, quotable, readYaml } from '../spec/yaml-read.js';
 import { Secret } from '../secret.js';
 import { interpolate, parseShellEnv } from './shell-env.js';
 
@@ -55,7 +48,9 @@ export interface ImportedStack {
   warnings: string[];
 }
 
-export function invalid(message: string, location?: SourceLocation, hint?: string): OdpError {
+export function invalid(raw: string, location?: SourceLocation, hint?: string): OdpError {
+  // Messages name services and variables of the stack: bounded and printable, whatever they are.
+  const message = quotable(raw, 300);
   return new OdpError('IMPORT_INVALID', message, {
     problems: location ? [{ message, location }] : [],
     hint: hint ?? 'Fix the stack file, or import another directory; nothing was written.',
@@ -67,28 +62,78 @@ interface Loaded {
   at: (node: YamlNode | null | undefined) => SourceLocation;
 }
 
-function loadYaml(f: StackFile): Loaded {
-  const lc = new LineCounter();
-  const doc = parseDocument(f.text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  const at = (node: YamlNode | null | undefined): SourceLocation => {
-    const { line, col } = lc.linePos(node?.range?.[0] ?? 0);
-    return { file: f.file, line, column: col };
-  };
-  if (doc.errors.length > 0) {
-    const problems: Problem[] = doc.errors.map((e) => {
-      const { line, col } = lc.linePos(e.pos[0]);
-      return {
-        message: e.message.split('\n')[0] ?? e.message,
-        location: { file: f.file, line, column: col },
-      };
-    });
+/**
+ * Reads a compose file as docker-compose 1.x (PyYAML) would: a repeated key is
+ * accepted, the last one winning, with a warning at its line; what PyYAML
+ * refuses (syntax errors, unknown tags) is refused.
+ */
+function loadYaml(f: StackFile, warnings: string[]): Loaded {
+  const read = readYaml(f.file, f.text, { uniqueKeys: false });
+  const at = (node: YamlNode | null | undefined): SourceLocation => read.at(node?.range?.[0] ?? 0);
+  const problems = [
+    ...read.errors,
+    ...read.warnings.map((w) => ({ ...w, message: `${w.message} (docker-compose refuses it too)` })),
+  ];
+  if (problems.length > 0) {
     throw new OdpError('IMPORT_INVALID', `${f.file} is not valid YAML`, {
       problems,
       hint: 'Fix the YAML (the original document itself has a mis-indented `image:` line); nothing was written.',
     });
   }
+  for (const d of read.duplicates) warnings.push(`${d.location?.file}:${d.location?.line}: ${d.message}`);
+  const doc = read.doc;
   if (!isMap(doc.contents)) throw invalid(`${f.file}: expected a mapping of services`, at(doc.contents));
   return { root: doc.contents, at };
+}
+
+/** A stack generated from odoo-template but never filled in: say which placeholder, where. */
+function refuseTemplate(files: StackFile[]): void {
+  const problems: Problem[] = [];
+  for (const f of files) {
+    f.text.split('\n').forEach((line, i) => {
+      for (const m of line.matchAll(
+        /\{\{-?\s*cookiecutter\.[^}]{0,80}\}\}|\{%-?[^%]{0,80}cookiecutter[^%]{0,80}%\}/g,
+      )) {
+        if (problems.length < 20)
+          problems.push({
+            message: `unfilled cookiecutter placeholder ${m[0]}`,
+            location: { file: f.file, line: i + 1, column: (m.index ?? 0) + 1 },
+          });
+      }
+    });
+  }
+  if (problems.length === 0) return;
+  const first = problems[0] as Problem;
+  throw new OdpError(
+    'IMPORT_INVALID',
+    `${first.location?.file}:${first.location?.line}: the stack is still a cookiecutter template (${first.message.replace(/^unfilled cookiecutter placeholder /, '')})`,
+    {
+      problems,
+      hint: 'Import a stack generated from the template (cookiecutter fills the placeholders), not the template itself; nothing was written.',
+    },
+  );
+}
+
+/** Every stack file is small; a huge one is refused before it is parsed. */
+function refuseHuge(files: StackFile[]): void {
+  for (const f of files) {
+    const bytes = Buffer.byteLength(f.text, 'utf8');
+    if (bytes > MAX_YAML_BYTES)
+      throw invalid(`${f.file}: the file is ${bytes} bytes; at most ${MAX_YAML_BYTES} (1 MiB) are read`, {
+        file: f.file,
+        line: 1,
+        column: 1,
+      });
+  }
+}
+
+/** At most this many warnings are listed: hostile or broken stacks could make millions. */
+const MAX_WARNINGS = 50;
+
+function capWarnings(all: string[]): string[] {
+  const warnings = all.slice(0, MAX_WARNINGS).map((w) => quotable(w, 300));
+  if (all.length <= MAX_WARNINGS) return warnings;
+  return [...warnings, `… and ${all.length - MAX_WARNINGS} more warnings`];
 }
 
 /** Services of a v1 file (top level) or of a v2+ file (under `services:`). */
@@ -111,13 +156,18 @@ function rawEnvironment(
   const node = svc.get('environment', true) as YamlNode | undefined;
   if (node === undefined || node === null) return [];
   const out: { key: string; raw: string | undefined; at: SourceLocation }[] = [];
+  const push = (e: { key: string; raw: string | undefined; at: SourceLocation }) => {
+    // odp keeps env in plain objects, where this name would replace a prototype.
+    if (e.key === '__proto__') throw invalid(`${name}: the variable name __proto__ is not supported`, e.at);
+    out.push(e);
+  };
   if (isSeq(node)) {
     for (const item of node.items) {
       if (!isScalar(item))
         throw invalid(`${name}: each environment entry must be KEY=value`, y.at(item as YamlNode));
       const s = String(item.value);
       const eq = s.indexOf('=');
-      out.push({
+      push({
         key: eq < 0 ? s : s.slice(0, eq),
         raw: eq < 0 ? undefined : s.slice(eq + 1),
         at: y.at(item),
@@ -128,7 +178,7 @@ function rawEnvironment(
       const v = pair.value as YamlNode | null;
       if (v !== null && !isScalar(v)) throw invalid(`${name}: environment values must be scalars`, y.at(v));
       const value = v === null || v.value === null ? undefined : String(v.value);
-      out.push({
+      push({
         key: String((pair.key as { value?: unknown }).value),
         raw: value,
         at: y.at(pair.key as YamlNode),
@@ -141,6 +191,11 @@ function rawEnvironment(
 }
 
 export function parseRancherStack(files: StackFiles): ImportedStack {
+  const all = [files.compose, files.publicEnv, files.secretEnv, files.rancherCompose].filter(
+    (f): f is StackFile => f !== undefined,
+  );
+  refuseHuge(all);
+  refuseTemplate(all);
   const warnings: string[] = [];
   const secretEnv = files.secretEnv ? parseShellEnv(files.secretEnv.text, files.secretEnv.file) : undefined;
   const secretVars = secretEnv?.vars ?? new Map<string, string>();
@@ -160,7 +215,7 @@ export function parseRancherStack(files: StackFiles): ImportedStack {
     return { file, line, column: 1 };
   };
 
-  const y = loadYaml(files.compose);
+  const y = loadYaml(files.compose, warnings);
   const services = servicesOf(y);
   const odoo = services.get('odoo');
   if (!odoo) throw invalid(`${files.compose.file}: no \`odoo\` service`, y.at(y.root));
@@ -244,7 +299,7 @@ export function parseRancherStack(files: StackFiles): ImportedStack {
 
   let hostname: string | undefined;
   if (files.rancherCompose) {
-    const rc = loadYaml(files.rancherCompose);
+    const rc = loadYaml(files.rancherCompose, warnings);
     const rules = rc.root.getIn(['odoo', 'lb_config', 'port_rules']);
     const first = isSeq(rules) ? rules.items[0] : undefined;
     if (isMap(first))
@@ -264,7 +319,7 @@ export function parseRancherStack(files: StackFiles): ImportedStack {
     extraSecrets,
     hostLabels,
     global,
-    warnings,
+    warnings: capWarnings(warnings),
   };
 }
 
@@ -278,10 +333,21 @@ function commandModules(odoo: YAMLMap, y: Loaded, warnings: string[]): string[] 
   else throw invalid('odoo: `command` must be a string or a list', y.at(node));
   const at = y.at(node);
   let modules: string[] = [];
+  const dropped: string[] = [];
   args.forEach((a, i) => {
     if (a.startsWith('--load=')) modules = a.slice('--load='.length).split(',').filter(Boolean);
-    else if (!(i === 0 && a === 'odoo'))
-      warnings.push(`${at.file}:${at.line}: command argument ${a} is not kept by odp`);
+    else if (!(i === 0 && a === 'odoo')) dropped.push(a);
   });
+  if (dropped.length > 0) {
+    // One warning for them all; options only (a value could be a password), each shortened.
+    const shown = dropped.slice(0, 5).map((a) => {
+      const name = a.split('=')[0] as string;
+      return name.length > 40 ? `${name.slice(0, 40)}…` : name;
+    });
+    const more = dropped.length > 5 ? ` and ${dropped.length - 5} more` : '';
+    warnings.push(
+      `${at.file}:${at.line}: ${dropped.length} command argument${dropped.length === 1 ? ' is' : 's are'} not kept by odp: ${shown.join(' ')}${more}`,
+    );
+  }
   return modules;
 }

@@ -5,6 +5,7 @@
 // files used is accepted; anything needing a real shell (command substitution)
 // is refused with file:line rather than guessed. Pure.
 import { OdpError, type Problem } from '../errors.js';
+import { quotable } from '../spec/yaml-read.js';
 
 export interface ShellEnv {
   /** Values in file order, `${VAR}` already expanded as the shell would. */
@@ -33,7 +34,7 @@ export function parseShellEnv(
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = i + 1;
     const fail = (message: string, column = 1) =>
-      problems.push({ message, location: { file, line, column } });
+      problems.push({ message: quotable(message, 300), location: { file, line, column } });
     let rest = raw.trimStart();
     if (rest === '' || rest.startsWith('#')) return;
     if (/^export\s/.test(rest)) rest = rest.replace(/^export\s+/, '');

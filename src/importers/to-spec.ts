@@ -15,6 +15,7 @@ import { scopedKey, secretsForInstance } from '../secrets/scope.js';
 import type { PlanSpec, PlatformSpec } from '../spec/platform-schema.js';
 import { projectSchema, type InstanceName, type ProjectSpec } from '../spec/project-schema.js';
 import { invalid, type ImportedStack, type StackFile } from './rancher.js';
+import { own } from '../spec/own.js';
 
 export interface ApplyInput {
   platform: PlatformSpec;
@@ -271,7 +272,7 @@ function choosePlan(
       );
     return chosen;
   }
-  if (effective && matches(platform.plans[effective])) return effective;
+  if (effective && matches(own(platform.plans, effective))) return effective;
   if (found) {
     if (found === fallback) doc.deleteIn(['instances', inst, 'plan']);
     else doc.setIn(['instances', inst, 'plan'], found);
@@ -308,7 +309,7 @@ function validate(doc: Document, stack: ImportedStack, inst: InstanceName): Proj
   const problems: Problem[] = r.error.issues.map((i) => {
     const path = i.path.map(String);
     const field = path[0] === 'instances' && path[1] === inst ? path[2] : path[0];
-    const location = field ? source[field] : undefined;
+    const location = field ? own(source, field) : undefined;
     return { message: i.message, path: path.join('.'), ...(location ? { location } : {}) };
   });
   throw new OdpError('IMPORT_INVALID', 'the stack does not fit a project spec', {

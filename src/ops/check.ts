@@ -1,7 +1,7 @@
 // `odp check`: load the platform directory, gather the facts rules need from
 // the outside world (git, decrypted secrets when possible), run every rule.
 import { trackedFiles } from '../backends/git/index.js';
-import { loadPlatformDir, type PlatformDir } from '../platformdir/load.js';
+import { brokenProblems, loadPlatformDir, platformInvalid, type PlatformDir } from '../platformdir/load.js';
 import type { Secret } from '../secret.js';
 import { runRules, type Violation } from '../spec/rules/index.js';
 import { isPlaintextSecretsFile } from '../spec/rules/secrets.js';
@@ -18,6 +18,8 @@ export async function checkPlatform(
   opts: { passphraseFile?: string } = {},
 ): Promise<CheckResult> {
   const pd = await loadPlatformDir(dir);
+  // Other commands carry on without a broken project file; check is where it is reported.
+  if (pd.broken.size > 0) throw platformInvalid(dir, brokenProblems(pd));
   const tracked = (await trackedFiles(dir)).filter(isPlaintextSecretsFile);
   let secrets: Map<string, ReadonlyMap<string, Secret>> | undefined = new Map();
   for (const name of pd.projects.keys()) {

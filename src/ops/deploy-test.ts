@@ -129,6 +129,13 @@ export async function throughEdge(
   o: Pick<DeployTestOptions, 'edge' | 'progress' | 'healthTimeoutMs'>,
 ): Promise<void> {
   if (!o.edge || !(await o.edge.running(pd))) return;
+  if (pd.broken.size > 0) {
+    // The edge keeps its routes until every project file loads again (see syncEdge).
+    o.progress.note(
+      `warning: the edge is not updated: ${[...pd.broken.keys()].join(', ')} do not load (odp check)`,
+    );
+    return;
+  }
   o.progress.start('edge', `route ${domain} through the edge`);
   await o.edge.sync(pd);
   // The edge's own health checks must see the instance: the deploy's deadline, not a

@@ -10,7 +10,7 @@ import { resolveInstance } from '../compose/instance.js';
 import { sharedUnit } from '../compose/platform.js';
 import { Edge, type EdgeApplied } from '../backends/haproxy/edge.js';
 import { unitName } from '../engines/engine.js';
-import type { PlatformDir } from '../platformdir/load.js';
+import { requireAllProjects, type PlatformDir } from '../platformdir/load.js';
 import { renderHaproxyCfg, type EdgeRoute } from '../render/haproxy-cfg.js';
 import { Secret } from '../secret.js';
 import { instanceNames } from '../spec/project-schema.js';
@@ -43,6 +43,8 @@ export function edgeRoutes(pd: PlatformDir): EdgeRoute[] {
 }
 
 export async function syncEdge(docker: Dockerode, pd: PlatformDir): Promise<EdgeApplied> {
+  // A project file that does not load has no routes here: syncing would take its sites offline.
+  requireAllProjects(pd, 'updating the edge');
   const routes = edgeRoutes(pd);
   const store = CertStore.open(pd.dir);
   let certs: Map<string, Secret>;

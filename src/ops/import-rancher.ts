@@ -3,8 +3,9 @@
 // file. Everything is read, parsed and checked before the first write, so a
 // bad stack directory leaves the platform directory untouched.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { OdpError } from '../errors.js';
 import { applyImport, type ApplyResult } from '../importers/to-spec.js';
 import { invalid, parseRancherStack, type StackFile } from '../importers/rancher.js';
 import { writeFileAtomic } from '../platformdir/atomic-write.js';
@@ -14,6 +15,7 @@ import { decryptText } from '../secrets/crypto.js';
 import { getPassphrase } from '../secrets/passphrase.js';
 import { readSecrets, secretsExist, writeSecrets } from '../secrets/store.js';
 import type { InstanceName } from '../spec/project-schema.js';
+import { MAX_YAML_BYTES } from '../spec/yaml-read.js';
 
 export interface ImportRancherOptions {
   dir: string;
@@ -44,11 +46,18 @@ async function readStackFile(dir: string, name: string, required: boolean): Prom
     if (required) throw invalid(`${show(path)}: missing (a Rancher stack directory has ${name})`);
     return undefined;
   }
+  const { size } = await stat(path);
+  // Stack files are a few kilobytes: a huge one is refused before it is read.
+  if (size > MAX_YAML_BYTES)
+    throw invalid(`${show(path)}: the file is ${size} bytes; at most ${MAX_YAML_BYTES} (1 MiB) are read`);
   return { file: show(path), text: await readFile(path, 'utf8') };
 }
 
 export async function importRancher(opts: ImportRancherOptions): Promise<ImportReport> {
   const pd = await loadPlatformDir(opts.dir);
+  // A project file that does not load is fixed by hand, never replaced by an import.
+  const broken = pd.broken.get(opts.project);
+  if (broken) throw broken;
   const notes: string[] = [];
   if (!existsSync(opts.stackDir)) throw invalid(`${opts.stackDir}: no such stack directory`);
   const compose = (await readStackFile(opts.stackDir, 'docker-compose.yml', true)) as StackFile;
@@ -71,7 +80,9 @@ export async function importRancher(opts: ImportRancherOptions): Promise<ImportR
     const pass = opts.stackPassphraseFile
       ? await getPassphrase({ passphraseFile: opts.stackPassphraseFile })
       : await projectPass(false);
-    const text = await decryptText(await readFile(gpgPath), pass, show(gpgPath));
+    const text = await decryptText(await readFile(gpgPath), pass, show(gpgPath)).catch((e: unknown) => {
+      throw stackPassphraseError(e, show(gpgPath), opts.stackPassphraseFile);
+    });
     secretEnv = { file: show(gpgPath), text };
   } else if (existsSync(plainPath)) {
     secretEnv = { file: show(plainPath), text: await readFile(plainPath, 'utf8') };
@@ -126,6 +137,15 @@ export async function importRancher(opts: ImportRancherOptions): Promise<ImportR
   if (result.yaml !== existing?.text) await writeFileAtomic(yamlPath, result.yaml);
   report.written = true;
   return report;
+}
+
+/** A stack's own passphrase is often not the project's: say how to give it. */
+function stackPassphraseError(e: unknown, file: string, given: string | undefined): unknown {
+  if (!(e instanceof OdpError) || e.code !== 'SECRETS_BAD_PASSPHRASE') return e;
+  const hint = given
+    ? `The passphrase in --stack-passphrase-file ${given} does not open ${file}: check that file's first line.`
+    : `The project's passphrase does not open ${file}. If the stack has its own (the original platform kept one per stack), pass it with --stack-passphrase-file FILE.`;
+  return new OdpError('SECRETS_BAD_PASSPHRASE', `wrong passphrase for ${file}`, { hint });
 }
 
 /** A unified diff (3 lines of context) from a longest-common-subsequence table: project files are small. */

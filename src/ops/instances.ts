@@ -1,7 +1,6 @@
 // Reading and removing what runs: `odp status` and `odp destroy`.
 import type { Engine, ObservedUnit } from '../engines/engine.js';
-import { OdpError } from '../errors.js';
-import { loadPlatformDir } from '../platformdir/load.js';
+import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { instanceNames } from '../spec/project-schema.js';
 import { history } from '../state/history.js';
 import { withInstanceLock } from '../state/lock.js';
@@ -36,7 +35,7 @@ export async function instanceStatus(
   project?: string,
 ): Promise<InstanceStatus[]> {
   const pd = await loadPlatformDir(dir);
-  if (project && !pd.projects.has(project)) throw new OdpError('NOT_FOUND', `no project "${project}"`);
+  if (project) requireProject(pd, project);
   await engine.ping();
   const observed = await engine.observe({ platform: pd.platform.name, ...(project ? { project } : {}) });
   const maintenance = new Map(maintenanceEntries(dir).map((m) => [m.domain, m.since]));
@@ -101,7 +100,7 @@ export async function destroyInstance(
   progress: Progress,
 ): Promise<{ removed: string[] }> {
   const pd = await loadPlatformDir(dir);
-  if (!pd.projects.has(project)) throw new OdpError('NOT_FOUND', `no project "${project}"`);
+  requireProject(pd, project);
   await engine.ping();
   return withInstanceLock(dir, `${project}-${instance}`, { wait: true }, async () => {
     const o = await engine.observe({ platform: pd.platform.name, project, instance });

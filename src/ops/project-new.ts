@@ -2,8 +2,9 @@
 // original document had people invent by hand (a database name that does not
 // reveal the customer, passwords, domains, bucket, prefix) is generated here.
 import { existsSync } from 'node:fs';
+import { Document, isScalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { stackName, databaseFor } from '../compose/instance.js';
-import { OdpError } from '../errors.js';
+import { OdpError, type Problem } from '../errors.js';
 import { writeFileAtomic } from '../platformdir/atomic-write.js';
 import { loadPlatformDir, projectFile, secretsFile } from '../platformdir/load.js';
 import { Secret } from '../secret.js';
@@ -13,14 +14,16 @@ import { scopedKey } from '../secrets/scope.js';
 import { writeSecrets } from '../secrets/store.js';
 import { parseSpec } from '../spec/parse.js';
 import { instanceNames } from '../spec/project-schema.js';
-import { projectSchema } from '../spec/project-schema.js';
+import { projectSchema, type ProjectSpec } from '../spec/project-schema.js';
 import { forbiddenTokens } from '../spec/rules/naming.js';
+import { own } from '../spec/own.js';
 
 export interface NewProjectOptions {
   client: string;
   plan: string;
   image?: string;
-  flavour: 'camptocamp' | 'official';
+  /** Checked by the schema: camptocamp or official. */
+  flavour: string;
   series: string;
   version?: string;
   dryRun?: boolean;
@@ -42,6 +45,19 @@ export async function newProject(
   name: string,
   opts: NewProjectOptions,
 ): Promise<NewProjectResult> {
+  // Every option that becomes spec is checked by the schema first, with placeholder
+  // generated values: a bad --image or --client is refused before anything is read.
+  const version = opts.version ?? `${opts.series}.0`;
+  const image = opts.image ?? `registry.example.com/${name.replace(/-/g, '_')}_odoo`;
+  const optionData = { ...opts, name, image, version };
+  const buckets = { integration: stackName({ name }, 'integration'), prod: stackName({ name }, 'prod') };
+  const placeholder = {
+    test: 'test.example.com',
+    integration: 'integration.example.com',
+    prod: 'example.com',
+  };
+  validateOptions(projectData({ ...optionData, database: 'placeholder', domains: placeholder, buckets }));
+
   const pd = await loadPlatformDir(dir);
   const file = projectFile(dir, name);
   if (pd.projects.has(name) || existsSync(file)) {
@@ -52,7 +68,7 @@ export async function newProject(
       hint: 'A secrets file without its project: move it away or import it with `odp import`.',
     });
   }
-  if (!pd.platform.plans[opts.plan]) {
+  if (!own(pd.platform.plans, opts.plan)) {
     throw new OdpError('NOT_FOUND', `plan "${opts.plan}" is not declared in platform.yaml`, {
       hint: `Known plans: ${Object.keys(pd.platform.plans).join(', ')}.`,
     });
@@ -77,11 +93,10 @@ export async function newProject(
   const clash = Object.values(domains).find((d) => taken.includes(d));
   if (clash) throw new OdpError('ALREADY_EXISTS', `domain ${clash} is already used by another project`);
 
-  const version = opts.version ?? `${opts.series}.0`;
-  const image = opts.image ?? `registry.example.com/${name.replace(/-/g, '_')}_odoo`;
-  const buckets = { integration: stackName({ name }, 'integration'), prod: stackName({ name }, 'prod') };
-  const yaml = projectYaml({ ...opts, name, image, version, database, domains, buckets });
-  // What we write must load: a template that drifted from the schema fails here, not later.
+  const data = projectData({ ...optionData, database, domains, buckets });
+  validateOptions(data);
+  const yaml = projectYaml(data, { ...optionData, database, domains, buckets });
+  // What we write must load as what was validated: read back, it gives the same project.
   parseSpec(file, yaml, projectSchema);
 
   const secrets = new Map<string, Secret>();
@@ -99,7 +114,7 @@ export async function newProject(
   return { ...result, written: true };
 }
 
-interface YamlInput {
+interface ProjectInput {
   name: string;
   client: string;
   image: string;
@@ -112,33 +127,89 @@ interface YamlInput {
   buckets: Record<'integration' | 'prod', string>;
 }
 
-function projectYaml(i: YamlInput): string {
-  const q = (s: string) => JSON.stringify(s);
-  return `# Project ${i.name}: made by \`odp project new\`. Secrets are in ${i.name}.env.gpg.
-name: ${i.name}
-client: ${q(i.client)}
-# The image CI builds: tagged latest on master, X.Y.Z on a release tag.
-image: ${i.image}
-flavour: ${i.flavour}
-odooSeries: ${q(i.series)}
-serverWideModules: [web, attachment_s3, session_redis, logging_json]
-plan: ${i.plan}
-instances:
-  test:
-    # Rebuilt from scratch with a small data set after every commit on master.
-    domain: ${i.domains.test}
-  integration:
-    domain: ${i.domains.integration}
-    version: ${i.version}
-    # database: ${i.database}_integration (the prod name, suffixed)
-    bucket: ${i.buckets.integration}
-    redisPrefix: ${i.buckets.integration}
-  prod:
-    domain: ${i.domains.prod}
-    version: ${i.version}
-    # Random, and never the customer's name: customers can list the databases.
-    database: ${i.database}
-    bucket: ${i.buckets.prod}
-    redisPrefix: ${i.buckets.prod}
-`;
+/** The spec as data: every option is a value in it, never text pasted into YAML. */
+function projectData(i: ProjectInput): Record<string, unknown> {
+  return {
+    name: i.name,
+    client: i.client,
+    image: i.image,
+    flavour: i.flavour,
+    odooSeries: i.series,
+    serverWideModules: ['web', 'attachment_s3', 'session_redis', 'logging_json'],
+    plan: i.plan,
+    instances: {
+      test: { domain: i.domains.test },
+      integration: {
+        domain: i.domains.integration,
+        version: i.version,
+        bucket: i.buckets.integration,
+        redisPrefix: i.buckets.integration,
+      },
+      prod: {
+        domain: i.domains.prod,
+        version: i.version,
+        database: i.database,
+        bucket: i.buckets.prod,
+        redisPrefix: i.buckets.prod,
+      },
+    },
+  };
+}
+
+/** Which option gave each top-level field, to say what to fix. */
+const OPTION_OF: Record<string, string> = {
+  name: 'NAME',
+  client: '--client',
+  image: '--image',
+  flavour: '--flavour',
+  odooSeries: '--series',
+  plan: '--plan',
+  version: '--version',
+  domain: 'NAME (with the platform domain)',
+  bucket: 'NAME',
+  redisPrefix: 'NAME',
+};
+
+/** The options, checked by the project schema itself before anything is read or written. */
+function validateOptions(data: Record<string, unknown>): ProjectSpec {
+  const r = projectSchema.safeParse(data);
+  if (r.success) return r.data;
+  const problems: Problem[] = r.error.issues.map((i) => {
+    const field = String(i.path[0] === 'instances' ? (i.path[2] ?? 'instances') : (i.path[0] ?? ''));
+    return { message: i.message, path: own(OPTION_OF, field) ?? field };
+  });
+  throw new OdpError('USAGE', 'these options do not make a valid project', {
+    problems,
+    hint: 'Fix the options above; nothing was written.',
+  });
+}
+
+/** The YAML of the new project, made by the yaml library with the comments a newcomer needs. */
+function projectYaml(data: Record<string, unknown>, i: ProjectInput): string {
+  const doc = new Document(data);
+  doc.commentBefore = ` Project ${i.name}: made by \`odp project new\`. Secrets are in ${i.name}.env.gpg.`;
+  (doc.get('serverWideModules', true) as YAMLSeq).flow = true;
+  comment(doc, ['image'], ' The image CI builds: tagged latest on master, X.Y.Z on a release tag.');
+  comment(
+    doc,
+    ['instances', 'test', 'domain'],
+    ' Rebuilt from scratch with a small data set after every commit on master.',
+  );
+  comment(
+    doc,
+    ['instances', 'integration', 'bucket'],
+    ` database: ${i.database}_integration (the prod name, suffixed)`,
+  );
+  comment(
+    doc,
+    ['instances', 'prod', 'database'],
+    " Random, and never the customer's name: customers can list the databases.",
+  );
+  return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
+}
+
+function comment(doc: Document, path: string[], text: string): void {
+  const parent = doc.getIn(path.slice(0, -1), true) as YAMLMap;
+  const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === path[path.length - 1]);
+  if (pair && isScalar(pair.key)) pair.key.commentBefore = text;
 }

@@ -1,12 +1,13 @@
 // Reads a platform directory: platform.yaml and projects/*.yaml. All problems of
 // all files are gathered before failing, so one run shows everything to fix.
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { OdpError, type Problem, type SourceLocation } from '../errors.js';
 import { parseSpec } from '../spec/parse.js';
 import { platformSchema, type PlatformSpec } from '../spec/platform-schema.js';
 import { projectSchema, type ProjectSpec } from '../spec/project-schema.js';
+import { MAX_YAML_BYTES } from '../spec/yaml-read.js';
 
 export interface LoadedProject {
   spec: ProjectSpec;
@@ -20,6 +21,12 @@ export interface PlatformDir {
   platformFile: string;
   locatePlatform: (path: readonly PropertyKey[]) => SourceLocation;
   projects: Map<string, LoadedProject>;
+  /**
+   * Project files that do not load, by project name (the file name), each with
+   * its file's problems. They do not stop the other projects: `check` reports
+   * them, a command on one of them fails with its error (requireProject).
+   */
+  broken: Map<string, OdpError>;
 }
 
 export const PLATFORM_FILE = 'platform.yaml';
@@ -45,49 +52,53 @@ export async function loadPlatformDir(dir: string): Promise<PlatformDir> {
       hint: 'Run `odp init DIR` to create a platform directory, or pass --dir / set ODP_DIR.',
     });
   }
-  const problems: Problem[] = [];
   // Paths as the user would type them: relative below the current directory, absolute elsewhere.
   const show = (p: string) => {
     const rel = relative(process.cwd(), p);
     return rel && !rel.startsWith('..') ? rel : resolve(p);
   };
 
+  // Without its platform.yaml nothing can be judged: its problems stop everything
+  // (reported with those of the project files, so one run shows all to fix).
   let platform: ReturnType<typeof parseSpec<typeof platformSchema>> | undefined;
+  let platformError: OdpError | undefined;
   try {
-    platform = parseSpec(show(platformPath), await readFile(platformPath, 'utf8'), platformSchema);
+    platform = parseSpec(show(platformPath), await readSpecText(platformPath, show), platformSchema);
   } catch (e) {
-    collect(e, problems);
+    if (e instanceof OdpError && e.code === 'SPEC_INVALID') platformError = e;
+    else throw e;
   }
 
   const projects = new Map<string, LoadedProject>();
+  const broken = new Map<string, OdpError>();
   const projectsDir = join(dir, PROJECTS_DIR);
   const files = existsSync(projectsDir)
     ? (await readdir(projectsDir)).filter((f) => f.endsWith('.yaml')).sort()
     : [];
   for (const f of files) {
     const path = join(projectsDir, f);
+    const expected = f.replace(/\.yaml$/, '');
     try {
-      const parsed = parseSpec(show(path), await readFile(path, 'utf8'), projectSchema);
-      const expected = f.replace(/\.yaml$/, '');
+      const parsed = parseSpec(show(path), await readSpecText(path, show), projectSchema);
       if (parsed.value.name !== expected) {
-        problems.push({
+        const problem: Problem = {
           message: `name "${parsed.value.name}" does not match the file name (expected "${expected}")`,
           path: 'name',
           location: parsed.locate(['name']),
-        });
+        };
+        broken.set(expected, specInvalid(show(path), [problem]));
         continue;
       }
       projects.set(parsed.value.name, { spec: parsed.value, file: show(path), locate: parsed.locate });
     } catch (e) {
-      collect(e, problems);
+      if (e instanceof OdpError && e.code === 'SPEC_INVALID') broken.set(expected, e);
+      else throw e;
     }
   }
 
-  if (problems.length > 0 || !platform) {
-    throw new OdpError('SPEC_INVALID', `the platform spec in ${dir} has ${problems.length} problem(s)`, {
-      problems,
-      hint: 'Fix the lines above; `odp schema` prints the JSON Schema for editors.',
-    });
+  if (!platform) {
+    const problems = [...(platformError?.problems ?? []), ...[...broken.values()].flatMap((e) => e.problems)];
+    throw platformInvalid(dir, problems);
   }
   return {
     dir,
@@ -95,16 +106,66 @@ export async function loadPlatformDir(dir: string): Promise<PlatformDir> {
     platformFile: show(platformPath),
     locatePlatform: platform.locate,
     projects,
+    broken,
   };
 }
 
-function collect(e: unknown, problems: Problem[]): void {
-  if (e instanceof OdpError && e.code === 'SPEC_INVALID') problems.push(...e.problems);
-  else throw e;
+/** Refuses a file over the size bound before reading it: a spec is never megabytes. */
+async function readSpecText(path: string, show: (p: string) => string): Promise<string> {
+  const { size } = await stat(path);
+  if (size > MAX_YAML_BYTES) {
+    const message = `the file is ${size} bytes; at most ${MAX_YAML_BYTES} (1 MiB) are read`;
+    throw specInvalid(show(path), [{ message, location: { file: show(path), line: 1, column: 1 } }]);
+  }
+  return readFile(path, 'utf8');
+}
+
+function specInvalid(file: string, problems: Problem[]): OdpError {
+  return new OdpError(
+    'SPEC_INVALID',
+    `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`,
+    {
+      problems,
+      hint: 'Fix the lines above; `odp schema` prints the JSON Schema for editors.',
+    },
+  );
+}
+
+/** Every problem of every broken project file, for commands that judge the whole platform. */
+export function brokenProblems(pd: PlatformDir): Problem[] {
+  return [...pd.broken.values()].flatMap((e) => e.problems);
+}
+
+export function platformInvalid(dir: string, problems: Problem[]): OdpError {
+  return new OdpError('SPEC_INVALID', `the platform spec in ${dir} has ${problems.length} problem(s)`, {
+    problems,
+    hint: 'Fix the lines above; `odp schema` prints the JSON Schema for editors.',
+  });
+}
+
+/**
+ * For commands that rewrite what every project shares (the edge's routes):
+ * with a project file that does not load, its routes would silently go.
+ */
+export function requireAllProjects(pd: PlatformDir, what: string): void {
+  if (pd.broken.size === 0) return;
+  const problems = brokenProblems(pd);
+  const files = [...new Set(problems.map((p) => p.location?.file).filter(Boolean))].join(', ');
+  throw new OdpError(
+    'SPEC_INVALID',
+    `${what} needs every project file to load; ${files} do${pd.broken.size === 1 ? 'es' : ''} not`,
+    {
+      problems,
+      hint: 'Fix the lines above (`odp check` lists them); nothing was changed.',
+    },
+  );
 }
 
 export function requireProject(pd: PlatformDir, name: string): LoadedProject {
   const p = pd.projects.get(name);
+  // The project's own file does not load: its problems, not "no such project".
+  const broken = pd.broken.get(name);
+  if (broken) throw broken;
   if (!p) {
     const known = [...pd.projects.keys()].join(', ') || 'none';
     throw new OdpError('NOT_FOUND', `no project "${name}" in ${pd.dir}`, {

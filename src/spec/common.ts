@@ -19,11 +19,39 @@ export const hostname = z
 
 export const port = z.number().int().min(1).max(65535);
 
-/** Environment variable names as POSIX shells accept them. */
-export const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
+/**
+ * C0 and C1 control characters (ESC starts a terminal escape sequence), DEL, and
+ * the Unicode bidirectional overrides that make text read differently than it is.
+ * Spec values reach terminals through `status`, `check` and logs.
+ */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u;
+// eslint-disable-next-line no-control-regex -- the same, tabs allowed
+const CONTROL_EXCEPT_TAB = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u;
+const noControl = 'control characters (newlines, escape sequences) are not allowed';
 
-/** Env values in YAML may be written as numbers or booleans; Odoo reads strings. */
-export const envValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
+/** One line of free text, such as a customer's name: 1 to `max` characters, no control characters. */
+export const text = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max, `at most ${max} characters`)
+    .refine((s) => !CONTROL.test(s), noControl);
+
+/** A name or path without blanks: images, files, addresses. */
+export const word = (max: number) => text(max).regex(/^\S+$/, 'expected a single word without blanks');
+
+/** Environment variable names as POSIX shells accept them. */
+export const envName = z
+  .string()
+  .max(128, 'at most 128 characters')
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
+
+/** Env values in YAML may be written as numbers or booleans; Odoo reads strings. Tabs are fine. */
+export const envValue = z
+  .union([z.string().max(4096, 'at most 4096 characters'), z.number(), z.boolean()])
+  .transform((v) => String(v))
+  .refine((s) => !CONTROL_EXCEPT_TAB.test(s), noControl);
 
 export const envMap = z.record(envName, envValue);
 

@@ -1,8 +1,9 @@
 // Text → validated spec, or every problem of the file at once, each pointing at
 // file:line:column and a field path. Pure: callers read the file.
-import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { isMap, isScalar, type Document, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { OdpError, type Problem, type SourceLocation } from '../errors.js';
+import { quotable, readYaml, yamlData } from './yaml-read.js';
 
 export interface Parsed<T> {
   value: T;
@@ -11,23 +12,40 @@ export interface Parsed<T> {
 }
 
 export function parseSpec<S extends z.ZodType>(file: string, text: string, schema: S): Parsed<z.output<S>> {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
-  const at = (offset: number): SourceLocation => {
-    const { line, col } = lineCounter.linePos(offset);
-    return { file, line, column: col };
-  };
+  try {
+    return parseUnguarded(file, text, schema);
+  } catch (e) {
+    if (e instanceof OdpError) throw e;
+    // A failure of a library on hostile input (a stack overflow, say) is still this file's problem.
+    const message = `cannot be read: ${firstLine(e instanceof Error ? e.message : String(e))}`;
+    throw invalid(file, [{ message, location: { file, line: 1, column: 1 } }]);
+  }
+}
+
+function parseUnguarded<S extends z.ZodType>(file: string, text: string, schema: S): Parsed<z.output<S>> {
+  // Every failure of the YAML library, thrown or reported, becomes a located problem.
+  const read = readYaml(file, text, { uniqueKeys: true });
+  const { doc, at } = read;
   const locate = (path: readonly PropertyKey[]) => at(offsetOf(doc, path));
 
-  const yamlProblems: Problem[] = [...doc.errors, ...doc.warnings].map((e) => ({
-    message: firstLine(e.message),
-    location: at(e.pos[0]),
-  }));
-  if (doc.errors.length > 0) throw invalid(file, yamlProblems);
-
-  const data: unknown = doc.toJS({ maxAliasCount: 50 });
+  if (read.errors.length > 0) throw invalid(file, [...read.errors, ...read.warnings]);
+  const js = yamlData(read);
+  if ('problem' in js) throw invalid(file, [js.problem]);
+  const data = js.data;
   if (data === null || data === undefined) {
     throw invalid(file, [{ message: 'the file is empty; expected a mapping of fields', location: at(0) }]);
+  }
+  // zod drops a `__proto__` key without a word (assigning it would replace a prototype): refuse it.
+  const reserved = reservedKeys(data);
+  if (reserved.length > 0) {
+    throw invalid(
+      file,
+      reserved.map((path) => ({
+        message: 'the key "__proto__" is reserved',
+        path: dotted(path),
+        location: locate(path),
+      })),
+    );
   }
   const result = schema.safeParse(data);
   if (!result.success) {
@@ -37,7 +55,13 @@ export function parseSpec<S extends z.ZodType>(file: string, text: string, schem
   return { value: result.data, locate };
 }
 
-function invalid(file: string, problems: Problem[]): OdpError {
+function invalid(file: string, found: Problem[]): OdpError {
+  // Messages and paths quote what the file holds: bounded and printable, whatever it holds.
+  const problems = found.map((p) => ({
+    ...p,
+    message: quotable(p.message),
+    ...(p.path === undefined ? {} : { path: quotable(p.path, 120) }),
+  }));
   problems.sort(
     (a, b) =>
       (a.location?.line ?? 0) - (b.location?.line ?? 0) ||
@@ -107,6 +131,15 @@ function offsetOf(doc: Document, path: readonly PropertyKey[]): number {
     }
   }
   return best;
+}
+
+function reservedKeys(data: unknown, path: PropertyKey[] = [], depth = 0): PropertyKey[][] {
+  if (data === null || typeof data !== 'object' || depth > 64) return [];
+  return Object.keys(data).flatMap((k) => {
+    const here = [...path, Array.isArray(data) ? Number(k) : k];
+    if (k === '__proto__') return [here];
+    return reservedKeys((data as Record<string, unknown>)[k], here, depth + 1);
+  });
 }
 
 export function dotted(path: readonly PropertyKey[]): string {

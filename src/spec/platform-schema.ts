@@ -1,13 +1,13 @@
 // platform.yaml: the hosts, the shared services, ACME, customer plans and the
 // images of the platform's own services. One per platform directory.
 import { z } from 'zod';
-import { hostname, port, slug } from './common.js';
+import { hostname, port, slug, text, word } from './common.js';
 
 const label = z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected a label such as application or production');
 
 export const hostSchema = z.strictObject({
-  address: z.string().min(1).optional().describe('How other hosts reach this one (IP or DNS name).'),
-  datacentre: z.string().min(1).describe('Data centre name; the replica must sit in another one.'),
+  address: word(253).optional().describe('How other hosts reach this one (IP or DNS name).'),
+  datacentre: text(100).describe('Data centre name; the replica must sit in another one.'),
   labels: z
     .array(label)
     .default([])
@@ -27,18 +27,18 @@ const standalone = (defaultPort: number) =>
 
 const storage = z.strictObject({
   endpoint: z.url().describe('S3-compatible endpoint (AWS, Exoscale, MinIO, the embedded server).'),
-  region: z.string().min(1).default('us-east-1'),
+  region: word(64).default('us-east-1'),
   embedded: z.boolean().default(false).describe('Run the embedded local S3-compatible server (single host).'),
 });
 
 const edge = z.strictObject({
   hosts: z.array(hostRef).min(1),
-  bind: z.string().min(1).default('0.0.0.0').describe('Address the edge listens on.'),
+  bind: word(253).default('0.0.0.0').describe('Address the edge listens on.'),
   httpPort: port.default(80),
   httpsPort: port.default(443),
 });
 
-const statsd = z.strictObject({ host: z.string().min(1), port: port.default(8125) });
+const statsd = z.strictObject({ host: word(253), port: port.default(8125) });
 
 export const servicesSchema = z.strictObject({
   postgres: postgresCluster,
@@ -56,9 +56,7 @@ const acme = z.strictObject({
   challenge: z.enum(['http-01', 'dns-01']).default('http-01'),
   dnsProvider: z.enum(['route53']).optional(),
   renewBeforeDays: z.number().int().min(1).max(60).default(30),
-  caFile: z
-    .string()
-    .min(1)
+  caFile: text(4096)
     .optional()
     .describe("CA bundle trusting a private ACME server's HTTPS (step-ca, Pebble)."),
   verifyChallenges: z
@@ -81,15 +79,11 @@ export const planSchema = z.strictObject({
 });
 
 export const imagesSchema = z.strictObject({
-  postgres: z.string().min(1).default('odp/postgres:15'),
-  redis: z.string().min(1).default('odp/redis:7'),
-  nginx: z.string().min(1).default('odp/nginx:1.22'),
-  haproxy: z.string().min(1).default('odp/haproxy:2.6'),
-  s3: z
-    .string()
-    .min(1)
-    .default('odp/s3rver:3')
-    .describe('The embedded S3-compatible server (storage.embedded).'),
+  postgres: word(255).default('odp/postgres:15'),
+  redis: word(255).default('odp/redis:7'),
+  nginx: word(255).default('odp/nginx:1.22'),
+  haproxy: word(255).default('odp/haproxy:2.6'),
+  s3: word(255).default('odp/s3rver:3').describe('The embedded S3-compatible server (storage.embedded).'),
 });
 
 export const backupsSchema = z.strictObject({

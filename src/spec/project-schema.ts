@@ -1,27 +1,30 @@
 // projects/<name>.yaml: one customer project and its three instances.
 import { z } from 'zod';
-import { databaseName, envMap, hostname, slug, version } from './common.js';
+import { databaseName, envMap, hostname, slug, text, version } from './common.js';
 
 export const instanceNames = ['test', 'integration', 'prod'] as const;
 export type InstanceName = (typeof instanceNames)[number];
+
+/** Marabunta's modes are short names (demo, full, prod…) read by the image's migration. */
+const marabuntaMode = z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'expected a mode name such as demo or full');
 
 const instanceCommon = {
   domain: hostname,
   plan: slug.optional().describe('Overrides the project plan (test defaults to the platform testPlan).'),
   env: envMap.default({}).describe('Extra or overridden Odoo environment variables (not secrets).'),
-  redisPrefix: z
-    .string()
-    .min(1)
-    .optional()
-    .describe('Session key prefix; defaults to <project>-odoo-<instance>.'),
+  redisPrefix: text(100).optional().describe('Session key prefix; defaults to <project>-odoo-<instance>.'),
 };
 
 const testInstance = z.strictObject({
   ...instanceCommon,
-  tag: z.string().min(1).default('latest').describe('Image tag; test follows master (latest).'),
+  tag: z
+    .string()
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'expected an image tag such as latest or 16.0.1')
+    .default('latest')
+    .describe('Image tag; test follows master (latest).'),
   database: databaseName.default('odoodb'),
   dbUser: databaseName.default('odoo'),
-  marabuntaMode: z.string().min(1).default('demo').describe('The small data set loaded on every rebuild.'),
+  marabuntaMode: marabuntaMode.default('demo').describe('The small data set loaded on every rebuild.'),
 });
 
 const pinnedInstance = z.strictObject({
@@ -29,11 +32,13 @@ const pinnedInstance = z.strictObject({
   version: z.union([version, z.literal('latest')]).describe('Pinned image version X.Y.Z.'),
   database: databaseName.optional(),
   dbUser: databaseName.optional(),
-  marabuntaMode: z.string().min(1).default('full'),
+  marabuntaMode: marabuntaMode.default('full'),
   bucket: z
     .string()
-    .min(3)
-    .max(63)
+    .regex(
+      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+      'expected an S3 bucket name: 3 to 63 lower-case letters, digits, dots and dashes',
+    )
     .optional()
     .describe('Attachment bucket; defaults to <project>-odoo-<instance>.'),
   replicas: z.number().int().min(1).max(32).optional().describe('Odoo replicas on a single Docker host.'),
@@ -42,8 +47,11 @@ const pinnedInstance = z.strictObject({
 export const projectSchema = z
   .strictObject({
     name: slug,
-    client: z.string().min(1).describe("The customer's name; never part of a database name."),
-    image: z.string().regex(/^[a-z0-9]+([._/:-][a-z0-9]+)*$/, 'expected an image repository without tag'),
+    client: text(100).describe("The customer's name; never part of a database name."),
+    image: z
+      .string()
+      .max(255, 'at most 255 characters')
+      .regex(/^[a-z0-9]+([._/:-][a-z0-9]+)*$/, 'expected an image repository without tag'),
     repository: z
       .string()
       .regex(
@@ -54,9 +62,12 @@ export const projectSchema = z
       .describe("The project's source repository; its webhooks (odp serve) deploy the test instance."),
     flavour: z.enum(['camptocamp', 'official']).default('camptocamp'),
     odooSeries: z.string().regex(/^\d+\.\d$/, 'expected an Odoo series such as 16.0'),
-    serverWideModules: z.array(z.string().regex(/^[a-z0-9_]+$/)).default([]),
+    serverWideModules: z
+      .array(z.string().regex(/^[a-z0-9_]{1,64}$/, 'expected an Odoo module name'))
+      .max(100)
+      .default([]),
     plan: slug,
-    statsdCustomer: z.string().min(1).optional().describe('Defaults to <name>_odoo.'),
+    statsdCustomer: text(100).optional().describe('Defaults to <name>_odoo.'),
     instances: z.strictObject({
       test: testInstance.optional(),
       integration: pinnedInstance.optional(),

@@ -2,6 +2,7 @@
 // sessions on the shared tiers, unique domains, plans that exist.
 import { effectiveInstances, truthy } from './effective.js';
 import type { Rule, Violation } from './types.js';
+import { own } from '../own.js';
 
 export const pinnedVersions: Rule = {
   id: 'pinned-version',
@@ -84,7 +85,7 @@ export const plansExist: Rule = {
     const out: Violation[] = [];
     const known = Object.keys(platform.plans);
     const missing = (plan: string) => `plan "${plan}" is not declared (known: ${known.join(', ')})`;
-    if (!platform.plans[platform.testPlan]) {
+    if (!own(platform.plans, platform.testPlan)) {
       out.push({
         rule: this.id,
         message: missing(platform.testPlan),
@@ -93,7 +94,7 @@ export const plansExist: Rule = {
       });
     }
     for (const p of projects) {
-      if (!platform.plans[p.spec.plan]) {
+      if (!own(platform.plans, p.spec.plan)) {
         out.push({
           rule: this.id,
           message: missing(p.spec.plan),
@@ -102,7 +103,7 @@ export const plansExist: Rule = {
         });
       }
       for (const [name, inst] of Object.entries(p.spec.instances)) {
-        if (inst?.plan && !platform.plans[inst.plan]) {
+        if (inst?.plan && !own(platform.plans, inst.plan)) {
           const path = ['instances', name, 'plan'];
           out.push({
             rule: this.id,

@@ -1,6 +1,7 @@
 // Rules on platform.yaml itself: services on declared hosts, the replica in
 // another data centre, a host for every label an instance is scheduled on.
 import type { Rule, Violation } from './types.js';
+import { own } from '../own.js';
 
 export const hostsDeclared: Rule = {
   id: 'host-exists',
@@ -17,7 +18,7 @@ export const hostsDeclared: Rule = {
     ];
     const known = Object.keys(platform.hosts);
     return refs
-      .filter(([, host]) => host !== undefined && !platform.hosts[host])
+      .filter(([, host]) => host !== undefined && !own(platform.hosts, host))
       .map(([path, host]) => ({
         rule: this.id,
         message: `host "${host}" is not declared (known: ${known.join(', ')})`,
@@ -33,8 +34,8 @@ export const replicaElsewhere: Rule = {
   check({ platform, locatePlatform }) {
     const { primary, replica } = platform.services.postgres;
     if (!replica) return [];
-    const a = platform.hosts[primary];
-    const b = platform.hosts[replica];
+    const a = own(platform.hosts, primary);
+    const b = own(platform.hosts, replica);
     if (!a || !b || a.datacentre !== b.datacentre) return [];
     const path = ['services', 'postgres', 'replica'];
     return [

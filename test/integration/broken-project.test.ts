@@ -1,0 +1,75 @@
+// One broken project file never takes the others down (issue 16, defect 2;
+// issue 17): `check` reports it with file and line (exit 3), while `render`
+// of another project keeps working, and a command on the broken project fails
+// with that file's own error. Through the real CLI, on a copy of the example.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { parse, stringify } from 'yaml';
+import { runCli } from '../e2e/helpers.js';
+import { copyExamplePlatform } from '../helpers/specs.js';
+
+let dir = '';
+const env = { ODP_PASSPHRASE: 'odp-demo' };
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'odp-broken-'));
+  copyExamplePlatform(dir, { withSecrets: true });
+  // A second, healthy project beside the example's.
+  const d = parse(readFileSync(join(dir, 'projects/neomedical.yaml'), 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  d.name = 'acme';
+  d.client = 'ACME Corp';
+  d.instances.test.domain = 'test.acme.odoo.example.ch';
+  d.instances.integration.domain = 'integration.acme.odoo.example.ch';
+  d.instances.prod.domain = 'acme.odoo.example.ch';
+  d.instances.prod.database = 'quiet_river_2042';
+  writeFileSync(join(dir, 'projects/acme.yaml'), stringify(d));
+  // The input that showed defect 2: an alias to no anchor, line 2.
+  writeFileSync(join(dir, 'projects/broken.yaml'), 'name: broken\nclient: *nope\n');
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('check reports the broken file with its line and exits 3', async () => {
+  const r = await runCli(['-C', dir, 'check']);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /projects\/broken\.yaml:2:9: alias to an anchor that is not defined/);
+  assert.doesNotMatch(r.stderr, /ReferenceError|\n\s+at /);
+});
+
+test('render of another project works; render of the broken one fails with its own error', async () => {
+  const ok = await runCli(['-C', dir, 'render', 'acme', 'test'], { env });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /acme-odoo-test/);
+  const bad = await runCli(['-C', dir, 'render', 'broken', 'test'], { env });
+  assert.equal(bad.code, 3, bad.stderr);
+  assert.match(bad.stderr, /projects\/broken\.yaml:2:9/);
+});
+
+test('an import into the broken project fails with its error and leaves the file as it is', async () => {
+  const file = join(dir, 'projects/broken.yaml');
+  const before = readFileSync(file, 'utf8');
+  const stack = join(import.meta.dirname, '..', 'fixtures', 'original', 'prod');
+  const r = await runCli(
+    ['-C', dir, 'import', 'rancher', stack, '--project', 'broken', '--instance', 'prod', '--client', 'X'],
+    { env },
+  );
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /projects\/broken\.yaml:2:9/);
+  assert.equal(readFileSync(file, 'utf8'), before);
+});
+
+test("a broken platform.yaml still stops everything, with the project files' problems too", async () => {
+  const platform = join(dir, 'platform.yaml');
+  const text = readFileSync(platform, 'utf8');
+  writeFileSync(platform, `${text}\nbogus: *none\n`);
+  try {
+    const r = await runCli(['-C', dir, 'render', 'acme', 'test'], { env });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /platform\.yaml:\d+:\d+: alias/);
+    assert.match(r.stderr, /projects\/broken\.yaml:2:9/);
+  } finally {
+    writeFileSync(platform, text);
+  }
+});
