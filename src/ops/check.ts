@@ -15,7 +15,7 @@ export interface CheckResult {
 
 export async function checkPlatform(
   dir: string,
-  opts: { passphraseFile?: string } = {},
+  opts: { passphraseFile?: string; keyFile?: string } = {},
 ): Promise<CheckResult> {
   const pd = await loadPlatformDir(dir);
   const tracked = (await trackedFiles(dir)).filter(isPlaintextSecretsFile);
