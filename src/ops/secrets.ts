@@ -8,7 +8,7 @@ import { relative, resolve } from 'node:path';
 import { isOdpError, OdpError } from '../errors.js';
 import { loadPlatformDir, requireProject, secretsFile } from '../platformdir/load.js';
 import { Secret } from '../secret.js';
-import { decodeFile, newFileLock, type KeySource, type SecretsLock } from '../secrets/lock.js';
+import { decodeFile, decodeValues, newFileLock, type KeySource, type SecretsLock } from '../secrets/lock.js';
 import { parseKey, scopedKey } from '../secrets/scope.js';
 import { readSecretsBytes, secretsExist, writeSecrets } from '../secrets/store.js';
 import { generatePassword } from '../secrets/generate.js';
@@ -61,7 +61,7 @@ export async function loadProjectSecrets(
   if (opts.optional && !secretsExist(path)) return undefined;
   const data = await readSecretsBytes(path);
   try {
-    return (await decodeFile(dir, data, show(path), opts)).values;
+    return await decodeValues(dir, data, show(path), opts);
   } catch (e) {
     if (opts.optional && unopenable(e)) return undefined;
     throw e;

@@ -13,6 +13,7 @@ import {
   type PgpMessage,
 } from './crypto.js';
 import { parseEnvFile } from './envfile.js';
+import { fastDecrypt, fastKeys, startsWithPkesk, type FastKey } from './fast-decrypt.js';
 import { findByKeyId, loadKeyring, type TeamKey } from './keyring.js';
 import { getPassphrase } from './passphrase.js';
 import { KEY_HINT, keyFileFrom, privateKeys } from './private-key.js';
@@ -54,6 +55,39 @@ export async function decodeFile(
   const passphrase = await getPassphrase({ passphraseFile: src.passphraseFile, purpose: file });
   const values = parseEnvFile(await decryptWithPassphrase(message, passphrase, file), file);
   return { values, lock: { mode: 'passphrase', passphrase } };
+}
+
+/**
+ * Only the values: what render, deploy and check need. A recipients file takes
+ * the fast path (Node's crypto) when it can, else the general one.
+ */
+export async function decodeValues(
+  dir: string,
+  data: Uint8Array,
+  file: string,
+  src: KeySource,
+): Promise<Map<string, Secret>> {
+  if (startsWithPkesk(data)) {
+    const plain = fastDecrypt(data, fastKeysOf(await unlockedKeys(src, file)));
+    const text = plain && utf8(plain);
+    if (text !== undefined) return parseEnvFile(text, file);
+  }
+  return (await decodeFile(dir, data, file, src)).values;
+}
+
+const fast = new WeakMap<openpgp.PrivateKey[], FastKey[]>();
+function fastKeysOf(keys: openpgp.PrivateKey[]): FastKey[] {
+  let f = fast.get(keys);
+  if (!f) fast.set(keys, (f = fastKeys(keys)));
+  return f;
+}
+
+function utf8(b: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(b);
+  } catch {
+    return undefined; // the general path reports it
+  }
 }
 
 /** The private keys of the run (unlocked once per process), or SECRETS_NO_KEY naming the file. */
@@ -106,6 +140,7 @@ export async function newFileLock(dir: string, src: KeySource, purpose: string):
  * the asymmetric steps overlap on the thread pool.
  */
 export async function decryptMany(
+  dir: string,
   files: readonly { file: string; data: Uint8Array }[],
   src: KeySource,
   concurrency = 16,
@@ -115,14 +150,7 @@ export async function decryptMany(
   const worker = async () => {
     while (next < files.length) {
       const { file, data } = files[next++]!;
-      const message = await readMessage(data, file);
-      if (messageMode(message) !== 'recipients') {
-        const passphrase = await getPassphrase({ passphraseFile: src.passphraseFile, purpose: file });
-        out.set(file, parseEnvFile(await decryptWithPassphrase(message, passphrase, file), file));
-      } else {
-        const keys = await unlockedKeys(src, file);
-        out.set(file, parseEnvFile(await decryptWithKeys(message, keys, file), file));
-      }
+      out.set(file, await decodeValues(dir, data, file, src));
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));

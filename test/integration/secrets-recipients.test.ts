@@ -9,6 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyExamplePlatform } from '../helpers/specs.js';
+import { encryptToKeys, decryptWithKeys, readMessage } from '../../src/secrets/crypto.js';
+import { fastDecrypt, fastKeys } from '../../src/secrets/fast-decrypt.js';
+import { decryptMany } from '../../src/secrets/lock.js';
+import { privateKeys } from '../../src/secrets/private-key.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DEMO = 'odp-demo'; // the example platform's passphrase
@@ -207,3 +211,52 @@ test('a wrong key passphrase and a missing key file say so, with a hint', async 
   assert.equal(r.code, 2, 'a private key is never copied into keys/');
   assert.match(r.stderr, /holds a private key/);
 });
+
+test('the fast path opens what gpg and odp write, as the general path does, and decryptMany uses one key', async () => {
+  process.env.ODP_KEY_PASSPHRASE = ada.pass;
+  try {
+    const keys = await privateKeys(ada.key);
+    const fast = fastKeys(keys);
+    assert.equal(fast.length, 1, "gpg's future-default key has one Curve25519 encryption subkey");
+    const plain = "export A='1'\nexport B='two words'\n";
+    const byGpg = gpg(ada, ['--trust-model', 'always', '--encrypt', '-r', ada.fpr, '--output', '-'], plain);
+    const byGpgUncompressed = gpg(
+      ada,
+      ['--trust-model', 'always', '--compress-algo', 'none', '--encrypt', '-r', ada.fpr, '--output', '-'],
+      plain,
+    );
+    const byOdp = await encryptToKeys(plain, [keys[0]!.toPublic()]);
+    for (const data of [byGpg, byGpgUncompressed, byOdp]) {
+      const got = fastDecrypt(data, fast);
+      assert.ok(got, 'the fast path handled the file');
+      assert.equal(new TextDecoder().decode(got), plain);
+      assert.equal(await decryptWithKeys(await readMessage(data, 'f'), keys, 'f'), plain);
+    }
+    // A damaged file is never accepted by the fast path (the MDC check fails).
+    const damaged = Buffer.from(byOdp);
+    damaged[damaged.length - 5]! ^= 1;
+    assert.equal(fastDecrypt(damaged, fast), undefined);
+    // A file for someone else: the fast path declines, the general one says why.
+    const forBob = await encryptToKeys(plain, [await openpgpKey(bob.pub)]);
+    assert.equal(fastDecrypt(forBob, fast), undefined);
+    const many = await decryptMany(
+      dir,
+      [
+        { file: 'a', data: byGpg },
+        { file: 'b', data: byOdp },
+      ],
+      { keyFile: ada.key },
+    );
+    assert.equal(many.get('a')?.get('B')?.reveal(), 'two words');
+    await assert.rejects(decryptMany(dir, [{ file: 'c', data: forBob }], { keyFile: ada.key }), {
+      code: 'SECRETS_NOT_RECIPIENT',
+    });
+  } finally {
+    delete process.env.ODP_KEY_PASSPHRASE;
+  }
+});
+
+async function openpgpKey(file: string) {
+  const { readKey } = await import('openpgp');
+  return readKey({ armoredKey: readFileSync(file, 'utf8') });
+}
