@@ -29,6 +29,8 @@ export type ErrorCode =
   | 'SECRETS_BAD_PASSPHRASE'
   | 'SECRETS_INVALID'
   | 'SECRETS_NO_PASSPHRASE'
+  | 'SECRETS_NO_KEY'
+  | 'SECRETS_NOT_RECIPIENT'
   | 'NOT_FOUND'
   | 'ALREADY_EXISTS'
   | 'USAGE'
@@ -46,6 +48,8 @@ const exitFor: Record<ErrorCode, ExitCodeName> = {
   SECRETS_BAD_PASSPHRASE: 'secrets',
   SECRETS_INVALID: 'secrets',
   SECRETS_NO_PASSPHRASE: 'secrets',
+  SECRETS_NO_KEY: 'secrets',
+  SECRETS_NOT_RECIPIENT: 'secrets',
   NOT_FOUND: 'notFound',
   ALREADY_EXISTS: 'failure',
   USAGE: 'usage',

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { ExitCode, formatProblem } from '../errors.js';
 import { checkPlatform } from '../ops/check.js';
+import { isPlaceholderImage } from '../ops/project-new.js';
 import { rules } from '../spec/rules/index.js';
 import { handler, withJson } from './command.js';
+import { odpCommand } from './next.js';
 
 export function registerCheck(program: Command): void {
   withJson(
@@ -10,12 +12,18 @@ export function registerCheck(program: Command): void {
       .command('check')
       .description('validate the platform directory and enforce the platform rules')
       .option('--passphrase-file <file>', 'read the secrets passphrase from a file (also checks secrets)')
+      .option('--key-file <file>', 'your private key, for recipients-mode secrets (default: $ODP_KEY_FILE)')
+      .option('--require-secrets', 'fail (exit 4) when the secrets cannot be opened instead of skipping them')
       .option('--list-rules', 'print the rules and exit'),
   )
     .addHelpText(
       'after',
       `
 Exits ${ExitCode.invalidSpec} with one line per violation (file:line:column: rule: message).
+Without a passphrase (or key) the secrets are not checked: the output says so
+under "not checked:" and the exit is still ${ExitCode.ok} when nothing else is
+wrong (what was checked passed); --require-secrets makes it exit ${ExitCode.secrets}.
+"to fill in:" lists what odp could not know (placeholder images): not a failure.
 
 Examples:
   odp check
@@ -23,25 +31,52 @@ Examples:
   ODP_PASSPHRASE=… odp check      # also checks that every instance has its secrets`,
     )
     .action(
-      handler(async (ctx, opts: { passphraseFile?: string; listRules?: boolean }) => {
-        if (opts.listRules) {
-          ctx.out.data({ rules: rules.map(({ id, description }) => ({ id, description })) });
-          for (const r of rules) ctx.out.line(`${r.id.padEnd(30)} ${r.description}`);
-          return ExitCode.ok;
-        }
-        const { pd, violations, secretsChecked } = await checkPlatform(ctx.dir, opts);
-        ctx.out.data({ ok: violations.length === 0, secretsChecked, violations });
-        for (const v of violations) ctx.out.line(formatProblem({ ...v, path: v.rule }));
-        const n = pd.projects.size;
-        if (violations.length === 0) {
-          ctx.out.line(
-            `ok: platform ${pd.platform.name}, ${n} project${n === 1 ? '' : 's'}, ${rules.length} rules`,
-          );
-        } else {
-          ctx.out.note(`${violations.length} violation${violations.length === 1 ? '' : 's'}`);
-        }
-        if (!secretsChecked) ctx.out.note('note: secrets not checked (no passphrase: set ODP_PASSPHRASE)');
-        return violations.length === 0 ? ExitCode.ok : ExitCode.invalidSpec;
-      }),
+      handler(
+        async (
+          ctx,
+          opts: { passphraseFile?: string; keyFile?: string; listRules?: boolean; requireSecrets?: boolean },
+        ) => {
+          if (opts.listRules) {
+            ctx.out.data({ rules: rules.map(({ id, description }) => ({ id, description })) });
+            for (const r of rules) ctx.out.line(`${r.id.padEnd(30)} ${r.description}`);
+            return ExitCode.ok;
+          }
+          const { pd, violations, secretsChecked } = await checkPlatform(ctx.dir, opts);
+          const n = pd.projects.size;
+          const notChecked =
+            secretsChecked || n === 0 ? [] : [`the secrets of ${n} project${n === 1 ? '' : 's'}`];
+          // What odp could not know and a person must still give: not a violation.
+          const toFill = [...pd.projects.values()]
+            .filter((p) => isPlaceholderImage(p.spec.image))
+            .map((p) => {
+              const at = p.locate(['image']);
+              return `${at.file}:${at.line}:${at.column}: ${p.spec.name}'s image ${p.spec.image} is a placeholder: put the repository CI pushes to`;
+            });
+          ctx.out.data({ ok: violations.length === 0, secretsChecked, notChecked, toFill, violations });
+          for (const v of violations) ctx.out.line(formatProblem({ ...v, path: v.rule }));
+          if (violations.length === 0) {
+            ctx.out.line(
+              `ok: platform ${pd.platform.name}, ${n} project${n === 1 ? '' : 's'}, ${rules.length} rules`,
+            );
+          } else {
+            ctx.out.note(`${violations.length} violation${violations.length === 1 ? '' : 's'}`);
+          }
+          for (const what of notChecked) {
+            ctx.out.line(
+              `not checked: ${what} (no passphrase or key: set ODP_PASSPHRASE, or ODP_KEY_FILE for recipients files)`,
+            );
+          }
+          if (toFill.length > 0) ctx.out.line('to fill in:');
+          for (const t of toFill) ctx.out.line(`  ${t}`);
+          if (notChecked.length > 0 && opts.requireSecrets) return ExitCode.secrets;
+          const only = n === 1 ? [...pd.projects.keys()][0] : undefined;
+          if (violations.length === 0 && notChecked.length === 0 && toFill.length === 0 && only) {
+            ctx.out.line(
+              `next: ${odpCommand(ctx, `deploy ${only} test`)}   (its test instance, on this host)`,
+            );
+          }
+          return violations.length === 0 ? ExitCode.ok : ExitCode.invalidSpec;
+        },
+      ),
     );
 }

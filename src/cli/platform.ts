@@ -6,12 +6,33 @@ import { formatPlan } from '../plan/plan.js';
 import { loadPlatformDir } from '../platformdir/load.js';
 import { handler, withJson } from './command.js';
 import { confirmDestroy } from './confirm.js';
+import { addSecretsCommands } from './secrets-commands.js';
 import { makeProgress } from './progress.js';
 
 export function registerPlatform(program: Command): void {
   const platform = program
     .command('platform')
     .description('the shared services: PostgreSQL cluster, Redis, object storage, the HTTPS edge');
+
+  const secrets = platform
+    .command('secrets')
+    .description("show and change the platform's own secrets (platform.env.gpg)")
+    .addHelpText(
+      'after',
+      `
+The platform's secrets: the PostgreSQL passwords (\`platform up\` generates them),
+backup storage keys (BACKUP_S3_ACCESS_KEY_ID, BACKUP_S3_SECRET_ACCESS_KEY), ACME
+account and DNS provider credentials, WEBHOOK_SECRET for \`odp serve\`. Same
+file format, flags and behaviour as \`odp secrets\`, without PROJECT.
+
+Examples:
+  odp platform secrets show
+  printf %s "$KEY" | odp platform secrets set BACKUP_S3_SECRET_ACCESS_KEY --stdin
+  odp platform secrets get WEBHOOK_SECRET
+  odp platform secrets edit
+  odp platform secrets recipients add ada.asc`,
+    );
+  addSecretsCommands(secrets, 'platform');
 
   withJson(
     platform

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { newProject, type NewProjectOptions } from '../ops/project-new.js';
 import { handler, withJson } from './command.js';
+import { odpCommand } from './next.js';
 
 export function registerProject(program: Command): void {
   const project = program.command('project').description('manage customer projects');
@@ -18,7 +19,10 @@ export function registerProject(program: Command): void {
       )
       .option('--series <series>', 'Odoo series', '16.0')
       .option('--version <version>', 'first pinned version of integration and prod (default <series>.0)')
-      .option('--passphrase-file <file>', 'passphrase for the new secrets file')
+      .option(
+        '--passphrase-file <file>',
+        'passphrase for the new secrets file (unless keys/ holds team keys)',
+      )
       .option('--dry-run', 'print what would be written and write nothing'),
   )
     .addHelpText(
@@ -42,8 +46,17 @@ Examples:
         ctx.out.line(`  database    ${r.database} (integration: ${r.database}_integration)`);
         for (const [inst, d] of Object.entries(r.domains)) ctx.out.line(`  ${inst.padEnd(12)}https://${d}`);
         ctx.out.line(`  buckets     ${Object.values(r.buckets).join(', ')}`);
-        ctx.out.line(`  secrets     ${r.secretKeys.length} generated passwords, encrypted`);
-        ctx.out.line(`next: odp platform up   (routes its domains and requests their certificates now)`);
+        const passwords = r.secretKeys.filter((k) => k.includes('__')).length;
+        const storage = r.secretKeys.length > passwords ? ' and the embedded storage keys' : '';
+        ctx.out.line(`  secrets     ${passwords} generated passwords${storage}, encrypted`);
+        ctx.out.line(`  image       ${r.image}${r.imageIsPlaceholder ? '   (a placeholder)' : ''}`);
+        if (r.toFill.length > 0) {
+          ctx.out.line('to fill in:');
+          for (const f of r.toFill) ctx.out.line(`  ${f.what}: ${f.how}`);
+        }
+        ctx.out.line(
+          `next: ${odpCommand(ctx, 'check')}   (the spec, the rules and every instance's secrets)`,
+        );
         return 0;
       }),
     );

@@ -15,7 +15,7 @@ export interface CheckResult {
 
 export async function checkPlatform(
   dir: string,
-  opts: { passphraseFile?: string } = {},
+  opts: { passphraseFile?: string; keyFile?: string } = {},
 ): Promise<CheckResult> {
   const pd = await loadPlatformDir(dir);
   // Other commands carry on without a broken project file; check is where it is reported.

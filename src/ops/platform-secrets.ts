@@ -1,12 +1,14 @@
 // The platform's own secrets (the PostgreSQL superuser and replication
-// passwords…) in `platform.env.gpg` beside platform.yaml: generated the first
-// time they are needed, encrypted like a project's, never printed.
+// passwords, backup storage keys, ACME/DNS credentials, the webhook secret) in
+// `platform.env.gpg` beside platform.yaml: encrypted like a project's (a
+// passphrase or the team's keys), generated the first time they are needed,
+// never printed. `odp platform secrets …` reads and changes them by hand.
 import { join } from 'node:path';
 import { platformSecretKeys } from '../compose/platform.js';
 import { Secret } from '../secret.js';
 import { generatePassword } from '../secrets/generate.js';
-import { getPassphrase } from '../secrets/passphrase.js';
-import { readSecrets, secretsExist, writeSecrets } from '../secrets/store.js';
+import { decodeFile, newFileLock, type KeySource } from '../secrets/lock.js';
+import { readSecretsBytes, secretsExist, writeSecrets } from '../secrets/store.js';
 
 export function platformSecretsFile(dir: string): string {
   return join(dir, 'platform.env.gpg');
@@ -20,17 +22,20 @@ export interface PlatformSecrets {
 
 export async function platformSecrets(
   dir: string,
-  o: { passphraseFile?: string; generate: boolean },
+  o: KeySource & { generate: boolean },
 ): Promise<PlatformSecrets> {
   const file = platformSecretsFile(dir);
   const exists = secretsExist(file);
   // Nothing to read and nothing to write: no passphrase to ask for.
   if (!exists && !o.generate) return { values: new Map(), generated: [] };
-  const passphrase = await getPassphrase({ passphraseFile: o.passphraseFile, confirm: !exists });
-  const values = exists ? await readSecrets(file, passphrase) : new Map<string, Secret>();
+  const opened = exists
+    ? await decodeFile(dir, await readSecretsBytes(file), 'platform.env.gpg', o)
+    : { values: new Map<string, Secret>(), lock: undefined };
+  const { values } = opened;
   const generated = platformSecretKeys.filter((k) => !values.has(k));
   if (generated.length === 0 || !o.generate) return { values, generated: [] };
   for (const k of generated) values.set(k, new Secret(generatePassword()));
-  await writeSecrets(file, values, passphrase);
+  const lock = opened.lock ?? (await newFileLock(dir, o, 'new platform.env.gpg'));
+  await writeSecrets(file, values, lock);
   return { values, generated };
 }

@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../platformdir/atomic-write.js';
 import { loadPlatformDir, projectFile, secretsFile } from '../platformdir/load.js';
 import { Secret } from '../secret.js';
 import { generateDatabaseName, generatePassword } from '../secrets/generate.js';
-import { getPassphrase } from '../secrets/passphrase.js';
+import { newFileLock } from '../secrets/lock.js';
 import { scopedKey } from '../secrets/scope.js';
 import { writeSecrets } from '../secrets/store.js';
 import { parseSpec } from '../spec/parse.js';
@@ -17,6 +17,18 @@ import { instanceNames } from '../spec/project-schema.js';
 import { projectSchema, type ProjectSpec } from '../spec/project-schema.js';
 import { forbiddenTokens } from '../spec/rules/naming.js';
 import { own } from '../spec/own.js';
+
+/** The registry of the image `project new` writes when none is given: recognisably not a real one. */
+export const PLACEHOLDER_REGISTRY = 'registry.example.com';
+
+export function isPlaceholderImage(image: string): boolean {
+  return image.startsWith(`${PLACEHOLDER_REGISTRY}/`);
+}
+
+// The embedded S3 server (images/s3rver) accepts its default credentials; with
+// it, the storage keys are known and written for the user instead of asked.
+const EMBEDDED_S3_KEYS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+const STORAGE_KEYS = Object.keys(EMBEDDED_S3_KEYS);
 
 export interface NewProjectOptions {
   client: string;
@@ -28,6 +40,14 @@ export interface NewProjectOptions {
   version?: string;
   dryRun?: boolean;
   passphraseFile?: string;
+  keyFile?: string;
+}
+
+/** Something `project new` could not know: the user fills it in, the way `how` says. */
+export interface ToFill {
+  what: string;
+  /** A file:line to edit, or the exact command to run. */
+  how: string;
 }
 
 export interface NewProjectResult {
@@ -37,6 +57,9 @@ export interface NewProjectResult {
   domains: Record<string, string>;
   buckets: Record<string, string>;
   secretKeys: string[];
+  image: string;
+  imageIsPlaceholder: boolean;
+  toFill: ToFill[];
   written: boolean;
 }
 
@@ -48,7 +71,7 @@ export async function newProject(
   // Every option that becomes spec is checked by the schema first, with placeholder
   // generated values: a bad --image or --client is refused before anything is read.
   const version = opts.version ?? `${opts.series}.0`;
-  const image = opts.image ?? `registry.example.com/${name.replace(/-/g, '_')}_odoo`;
+  const image = opts.image ?? `${PLACEHOLDER_REGISTRY}/${name.replace(/-/g, '_')}_odoo`;
   const optionData = { ...opts, name, image, version };
   const buckets = { integration: stackName({ name }, 'integration'), prod: stackName({ name }, 'prod') };
   const placeholder = {
@@ -104,12 +127,45 @@ export async function newProject(
     secrets.set(scopedKey(inst, 'DB_PASSWORD'), new Secret(generatePassword()));
     secrets.set(scopedKey(inst, 'ADMIN_PASSWD'), new Secret(generatePassword()));
   }
-  const result = { file, yaml, database, domains, buckets, secretKeys: [...secrets.keys()], written: false };
+  const toFill: ToFill[] = [];
+  if (pd.platform.services.storage.embedded) {
+    for (const [k, v] of Object.entries(EMBEDDED_S3_KEYS)) secrets.set(k, new Secret(v));
+  } else {
+    // Integration and prod keep attachments in the platform's S3: keys only the user has.
+    for (const inst of ['integration', 'prod'] as const) {
+      for (const key of STORAGE_KEYS) {
+        toFill.push({
+          what: `${inst}'s ${key} for ${pd.platform.services.storage.endpoint}`,
+          how: `odp secrets set ${name} ${key} --instance ${inst} --stdin`,
+        });
+      }
+    }
+  }
+  const imageIsPlaceholder = isPlaceholderImage(image);
+  if (imageIsPlaceholder) {
+    const line = yaml.split('\n').findIndex((l) => l.startsWith('image:')) + 1;
+    toFill.unshift({
+      what: `the image repository CI pushes ${name} to (${image} is a placeholder; the test instance runs its :latest)`,
+      how: `edit ${file}:${line} (image:), or pass --image to \`project new\``,
+    });
+  }
+  const result = {
+    file,
+    yaml,
+    database,
+    domains,
+    buckets,
+    secretKeys: [...secrets.keys()],
+    image,
+    imageIsPlaceholder,
+    toFill,
+    written: false,
+  };
   if (opts.dryRun) return result;
 
-  const passphrase = await getPassphrase({ passphraseFile: opts.passphraseFile, confirm: true });
+  const lock = await newFileLock(dir, opts, `new ${secretsFile(dir, name)}`);
   // Secrets first: if they cannot be written, no project file points at missing secrets.
-  await writeSecrets(secretsFile(dir, name), secrets, passphrase);
+  await writeSecrets(secretsFile(dir, name), secrets, lock);
   await writeFileAtomic(file, yaml);
   return { ...result, written: true };
 }

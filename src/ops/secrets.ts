@@ -1,55 +1,80 @@
-// What `odp secrets …` does, apart from printing: open a project's encrypted
-// secrets, change them, write them back. Every write is atomic and happens
-// only after the old file decrypted, so a wrong passphrase changes nothing.
-import { spawn } from 'node:child_process';
+// What `odp secrets …` and `odp platform secrets …` do, apart from printing:
+// open an encrypted secrets file (a project's or the platform's), change it,
+// write it back. Every write is atomic and happens only after the old file
+// decrypted, so a wrong passphrase or key changes nothing.
 import { existsSync } from 'node:fs';
-import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { relative, resolve } from 'node:path';
 import { isOdpError, OdpError } from '../errors.js';
 import { loadPlatformDir, requireProject, secretsFile } from '../platformdir/load.js';
 import { Secret } from '../secret.js';
-import { formatEnvFile, parseEnvFile } from '../secrets/envfile.js';
-import { getPassphrase } from '../secrets/passphrase.js';
+import { decodeFile, decodeValues, newFileLock, type KeySource, type SecretsLock } from '../secrets/lock.js';
 import { parseKey, scopedKey } from '../secrets/scope.js';
-import { decodeSecrets, readSecretsBytes, secretsExist, writeSecrets } from '../secrets/store.js';
+import { readSecretsBytes, secretsExist, writeSecrets } from '../secrets/store.js';
 import { generatePassword } from '../secrets/generate.js';
 import { instanceNames, type InstanceName, type ProjectSpec } from '../spec/project-schema.js';
+import { platformSecretsFile } from './platform-secrets.js';
 
 /** The secrets odp generates itself, per instance; `rotate` regenerates them. */
 export const GENERATED_KEYS = ['DB_PASSWORD', 'ADMIN_PASSWD'] as const;
-const show = (p: string) => relative(process.cwd(), p) || p;
+/** Paths as the user would type them: relative below the current directory, absolute elsewhere. */
+export const show = (p: string) => {
+  const rel = relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') ? rel : resolve(p);
+};
+
+/** A secrets file odp manages: a project's (scoped per instance) or the platform's own. */
+export interface SecretsTarget {
+  dir: string;
+  path: string;
+  /** The project's name, or `platform`. */
+  label: string;
+  /** Absent for the platform's file, whose keys have no instance scope. */
+  project?: ProjectSpec;
+}
+
+export async function projectTarget(dir: string, project: string): Promise<SecretsTarget> {
+  const spec = requireProject(await loadPlatformDir(dir), project).spec;
+  return { dir, path: secretsFile(dir, project), label: project, project: spec };
+}
+
+export async function platformTarget(dir: string): Promise<SecretsTarget> {
+  await loadPlatformDir(dir); // a directory that is not a platform says so, before any prompt
+  return { dir, path: platformSecretsFile(dir), label: 'platform' };
+}
+
+/** Runs without the means to open the file: no passphrase (flag, env, terminal) or no key. */
+const unopenable = (e: unknown) =>
+  isOdpError(e) && (e.code === 'SECRETS_NO_PASSPHRASE' || e.code === 'SECRETS_NO_KEY');
 
 /**
  * For render, deploy and friends. With `optional`, a project without a secrets
- * file, or a run with no passphrase at hand (no flag, no ODP_PASSPHRASE, no
- * terminal), yields undefined instead of an error; a wrong passphrase still fails.
+ * file, or a run with no passphrase or key at hand (no flag, no environment,
+ * no terminal), yields undefined instead of an error; a wrong one still fails.
  */
 export async function loadProjectSecrets(
   dir: string,
   project: string,
-  opts: { passphraseFile?: string; optional?: boolean },
+  opts: KeySource & { optional?: boolean },
 ): Promise<Map<string, Secret> | undefined> {
   const path = secretsFile(dir, project);
   if (opts.optional && !secretsExist(path)) return undefined;
   const data = await readSecretsBytes(path);
-  let passphrase: string;
   try {
-    passphrase = await getPassphrase({ passphraseFile: opts.passphraseFile, purpose: show(path) });
+    return await decodeValues(dir, data, show(path), opts);
   } catch (e) {
-    if (opts.optional && isOdpError(e) && e.code === 'SECRETS_NO_PASSPHRASE') return undefined;
+    if (opts.optional && unopenable(e)) return undefined;
     throw e;
   }
-  return decodeSecrets(data, passphrase, show(path));
 }
 
 /** An opened secrets file: what was read, so a write can tell whether someone else wrote meanwhile. */
 export interface OpenedSecrets {
-  project: ProjectSpec;
+  target: SecretsTarget;
   path: string;
   /** The path as shown to the user (relative to the current directory). */
   file: string;
-  passphrase: string;
+  lock: SecretsLock;
   values: Map<string, Secret>;
   original: Uint8Array | undefined;
 }
@@ -57,29 +82,36 @@ export interface OpenedSecrets {
 export async function openSecrets(
   dir: string,
   project: string,
-  opts: { passphraseFile?: string; create?: boolean },
+  opts: KeySource & { create?: boolean },
 ): Promise<OpenedSecrets> {
-  const spec = requireProject(await loadPlatformDir(dir), project).spec;
-  const path = secretsFile(dir, project);
+  return openTarget(await projectTarget(dir, project), opts);
+}
+
+export async function openTarget(
+  target: SecretsTarget,
+  opts: KeySource & { create?: boolean },
+): Promise<OpenedSecrets> {
+  const { path } = target;
+  const file = show(path);
   if (opts.create && !secretsExist(path)) {
-    const passphrase = await getPassphrase({
-      passphraseFile: opts.passphraseFile,
-      confirm: true,
-      purpose: `new ${show(path)}`,
-    });
-    return { project: spec, path, file: show(path), passphrase, values: new Map(), original: undefined };
+    const lock = await newFileLock(target.dir, opts, `new ${file}`);
+    return { target, path, file, lock, values: new Map(), original: undefined };
   }
-  const original = await readSecretsBytes(path);
-  const passphrase = await getPassphrase({ passphraseFile: opts.passphraseFile, purpose: show(path) });
-  const values = await decodeSecrets(original, passphrase, show(path));
-  return { project: spec, path, file: show(path), passphrase, values, original };
+  const original = await readSecretsBytes(
+    path,
+    target.project
+      ? `Create it with \`odp secrets set ${target.label} KEY --stdin\` or \`odp secrets edit ${target.label}\`.`
+      : 'Create it with `odp platform secrets set KEY --stdin` or `odp platform secrets edit` (`odp platform up` generates its passwords).',
+  );
+  const { values, lock } = await decodeFile(target.dir, original, file, opts);
+  return { target, path, file, lock, values, original };
 }
 
 /** Writes atomically, unless the file changed since it was opened (another `odp secrets` run): no lost updates. */
 export async function saveSecrets(
   s: OpenedSecrets,
   values: ReadonlyMap<string, Secret>,
-  passphrase = s.passphrase,
+  lock: SecretsLock = s.lock,
 ): Promise<void> {
   const now = existsSync(s.path) ? await readFile(s.path) : undefined;
   const same =
@@ -89,7 +121,7 @@ export async function saveSecrets(
       hint: 'Someone else changed the secrets at the same time. Run the command again.',
     });
   }
-  await writeSecrets(s.path, values, passphrase);
+  await writeSecrets(s.path, values, lock);
 }
 
 export function parseInstance(name: string | undefined): InstanceName | undefined {
@@ -149,98 +181,4 @@ export function rotatePasswords(
 
 export function projectInstances(spec: ProjectSpec): InstanceName[] {
   return instanceNames.filter((i) => spec.instances[i] !== undefined);
-}
-
-const EDIT_HEADER = (project: string) =>
-  [
-    `# Secrets of ${project}: one \`export KEY='value'\` per line; inside single quotes all is literal.`,
-    '# KEY applies to every instance; TEST__KEY, INTEGRATION__KEY or PROD__KEY to one instance.',
-    '# Save and quit to re-encrypt; quit without saving to change nothing.',
-    '',
-  ].join('\n');
-
-export interface EditResult {
-  added: string[];
-  changed: string[];
-  removed: string[];
-}
-
-/**
- * Decrypts into a private temp file, runs the editor, re-encrypts. If the
- * result does not parse, nothing changes and the temp file is kept (its path
- * is in the error) so the edit is not lost.
- */
-export async function editSecrets(
-  dir: string,
-  project: string,
-  opts: { passphraseFile?: string },
-): Promise<EditResult> {
-  const opened = await openSecrets(dir, project, { ...opts, create: true });
-  const before = EDIT_HEADER(project) + formatEnvFile(opened.values);
-  // tmpfs when there is one, so the plaintext never reaches a disk; the dir is 0700.
-  const base = (await access('/dev/shm').then(
-    () => true,
-    () => false,
-  ))
-    ? '/dev/shm'
-    : tmpdir();
-  const tmpDir = await mkdtemp(join(base, 'odp-secrets-'));
-  const file = join(tmpDir, `${project}.env`);
-  let keep = false;
-  try {
-    await writeFile(file, before, { mode: 0o600, flag: 'wx' });
-    await runEditor(file);
-    const after = await readFile(file, 'utf8');
-    if (after === before) return { added: [], changed: [], removed: [] };
-    keep = true;
-    let values: Map<string, Secret>;
-    try {
-      values = parseEnvFile(after, file);
-    } catch (e) {
-      if (!isOdpError(e)) throw e;
-      throw new OdpError(e.code, `${e.message}; nothing was changed`, {
-        problems: e.problems,
-        hint: `Your edit is kept in ${file} (readable only by you): fix it from there, then delete it.`,
-      });
-    }
-    const diff = diffKeys(opened.values, values);
-    // Only comments or layout changed: the encrypted file stays byte-identical.
-    if (diff.added.length + diff.changed.length + diff.removed.length > 0) await saveSecrets(opened, values);
-    keep = false;
-    return diff;
-  } finally {
-    if (!keep) await rm(tmpDir, { recursive: true, force: true });
-  }
-}
-
-function diffKeys(before: ReadonlyMap<string, Secret>, after: ReadonlyMap<string, Secret>): EditResult {
-  const added = [...after.keys()].filter((k) => !before.has(k)).sort();
-  const removed = [...before.keys()].filter((k) => !after.has(k)).sort();
-  const changed = [...after.keys()]
-    .filter((k) => before.has(k) && !before.get(k)!.equals(after.get(k)!))
-    .sort();
-  return { added, changed, removed };
-}
-
-/** `$VISUAL`, `$EDITOR` or vi, through the shell as git does, so `EDITOR="code --wait"` works. */
-async function runEditor(file: string): Promise<void> {
-  const editor = process.env.VISUAL || process.env.EDITOR || 'vi';
-  // The terminal's Ctrl-C belongs to the editor; odp must survive it to clean up the plaintext.
-  const ignore = () => undefined;
-  process.on('SIGINT', ignore);
-  try {
-    const status = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn('/bin/sh', ['-c', `${editor} "$1"`, 'odp-editor', file], { stdio: 'inherit' });
-      child.on('error', reject);
-      child.on('exit', (code) => resolve(code));
-    });
-    if (status !== 0) {
-      throw new OdpError(
-        'ABORTED',
-        `the editor (${editor}) exited with status ${status ?? 'signal'}; nothing was changed`,
-      );
-    }
-  } finally {
-    process.off('SIGINT', ignore);
-  }
 }

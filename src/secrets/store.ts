@@ -1,32 +1,35 @@
-// A project's secrets file on disk: an encrypted env file. Reading decrypts
-// and parses; writing serialises and encrypts first, so a failure at any step
-// before the atomic rename leaves the file exactly as it was.
+// A secrets file on disk: an encrypted env file. Reading decrypts and parses;
+// writing serialises and encrypts first, so a failure at any step before the
+// atomic rename leaves the file exactly as it was.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { OdpError } from '../errors.js';
 import { writeFileAtomic } from '../platformdir/atomic-write.js';
 import type { Secret } from '../secret.js';
-import { decryptText, encryptText } from './crypto.js';
+import { decryptText, encryptText, encryptToKeys } from './crypto.js';
 import { formatEnvFile, parseEnvFile } from './envfile.js';
+import type { SecretsLock } from './lock.js';
 
 export function secretsExist(path: string): boolean {
   return existsSync(path);
 }
 
 /** The raw (encrypted) bytes, or NOT_FOUND with a hint on how to create the file. */
-export async function readSecretsBytes(path: string): Promise<Uint8Array> {
+export async function readSecretsBytes(
+  path: string,
+  hint = 'Create it with `odp secrets set PROJECT KEY --stdin` or `odp secrets edit PROJECT`.',
+): Promise<Uint8Array> {
   try {
     return await readFile(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new OdpError('NOT_FOUND', `no secrets file ${path}`, {
-        hint: 'Create it with `odp secrets set PROJECT KEY --stdin` or `odp secrets edit PROJECT`.',
-      });
+      throw new OdpError('NOT_FOUND', `no secrets file ${path}`, { hint });
     }
     throw e;
   }
 }
 
+/** A passphrase file's values (for callers that only know passphrases; see lock.ts for both modes). */
 export async function decodeSecrets(
   data: Uint8Array,
   passphrase: string,
@@ -39,11 +42,29 @@ export async function readSecrets(path: string, passphrase: string): Promise<Map
   return decodeSecrets(await readSecretsBytes(path), passphrase, path);
 }
 
+/** Encrypts under `lock` (a passphrase, or recipients' public keys) and replaces the file atomically. */
 export async function writeSecrets(
   path: string,
   values: ReadonlyMap<string, Secret>,
-  passphrase: string,
+  lock: string | SecretsLock,
 ): Promise<void> {
-  const data = await encryptText(formatEnvFile(values), passphrase);
+  const text = formatEnvFile(values);
+  let data: Uint8Array;
+  if (typeof lock === 'string' || lock.mode === 'passphrase') {
+    data = await encryptText(text, typeof lock === 'string' ? lock : lock.passphrase);
+  } else {
+    if (lock.unknown.length > 0) {
+      throw new OdpError(
+        'SECRETS_NO_KEY',
+        `cannot re-encrypt ${path}: no public key for ${lock.unknown.join(', ')}`,
+        {
+          hint: 'Add the missing public keys to keys/ (`odp secrets recipients add … KEY.asc`), or remove those recipients.',
+        },
+      );
+    }
+    if (lock.keys.length === 0)
+      throw new OdpError('USAGE', `${path} would have no recipient; nothing was written`);
+    data = await encryptToKeys(text, lock.keys);
+  }
   await writeFileAtomic(path, data, { mode: 0o600 });
 }
