@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { ExitCode, formatProblem } from '../errors.js';
-import { checkPlatform } from '../ops/check.js';
-import { rules } from '../spec/rules/index.js';
 import { handler, withJson } from './command.js';
 
 export function registerCheck(program: Command): void {
@@ -24,11 +22,13 @@ Examples:
     )
     .action(
       handler(async (ctx, opts: { passphraseFile?: string; listRules?: boolean }) => {
+        const { rules } = await import('../spec/rules/index.js');
         if (opts.listRules) {
           ctx.out.data({ rules: rules.map(({ id, description }) => ({ id, description })) });
           for (const r of rules) ctx.out.line(`${r.id.padEnd(30)} ${r.description}`);
           return ExitCode.ok;
         }
+        const { checkPlatform } = await import('../ops/check.js');
         const { pd, violations, secretsChecked } = await checkPlatform(ctx.dir, opts);
         ctx.out.data({ ok: violations.length === 0, secretsChecked, violations });
         for (const v of violations) ctx.out.line(formatProblem({ ...v, path: v.rule }));

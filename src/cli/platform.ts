@@ -1,9 +1,5 @@
 import type { Command } from 'commander';
-import { DockerEngine } from '../engines/docker/engine.js';
 import { ExitCode } from '../errors.js';
-import { platformSecrets } from '../ops/platform-secrets.js';
-import { formatPlan } from '../plan/plan.js';
-import { loadPlatformDir } from '../platformdir/load.js';
 import { handler, withJson } from './command.js';
 import { confirmDestroy } from './confirm.js';
 import { makeProgress } from './progress.js';
@@ -25,6 +21,8 @@ export function registerPlatform(program: Command): void {
       handler(async (ctx, o: { dryRun?: boolean; passphraseFile?: string; json?: boolean }) => {
         const { dockerEdgeControl } = await import('../ops/edge-sync.js');
         const { platformUp } = await import('../ops/platform.js');
+        const { formatPlan } = await import('../plan/plan.js');
+        const { DockerEngine } = await import('../engines/docker/engine.js');
         const progress = makeProgress({ json: o.json });
         try {
           const engine = new DockerEngine();
@@ -70,6 +68,9 @@ export function registerPlatform(program: Command): void {
       handler(async (ctx, o: { passphraseFile?: string }) => {
         const { platformHealth } = await import('../ops/platform-health.js');
         const { platformServices } = await import('../ops/platform.js');
+        const { platformSecrets } = await import('../ops/platform-secrets.js');
+        const { loadPlatformDir } = await import('../platformdir/load.js');
+        const { DockerEngine } = await import('../engines/docker/engine.js');
         const pd = await loadPlatformDir(ctx.dir);
         const engine = new DockerEngine();
         const services = await platformServices(engine, pd);
@@ -118,6 +119,8 @@ export function registerPlatform(program: Command): void {
     .action(
       handler(async (ctx, o: { purge?: boolean; yes?: boolean; confirm?: string }) => {
         const { platformDown } = await import('../ops/platform.js');
+        const { loadPlatformDir } = await import('../platformdir/load.js');
+        const { DockerEngine } = await import('../engines/docker/engine.js');
         const pd = await loadPlatformDir(ctx.dir);
         const name = pd.platform.name;
         await confirmDestroy({

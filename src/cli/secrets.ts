@@ -4,22 +4,13 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { OdpError } from '../errors.js';
-import {
-  editSecrets,
-  GENERATED_KEYS,
-  groupByScope,
-  openSecrets,
-  parseInstance,
-  projectInstances,
-  rotatePasswords,
-  saveSecrets,
-  SCOPES,
-  storedKey,
-} from '../ops/secrets.js';
 import { Secret } from '../secret.js';
 import { askHidden, readPassphraseFile } from '../secrets/passphrase.js';
-import { secretsForInstance } from '../secrets/scope.js';
+import { GENERATED_KEYS } from '../secrets/generate.js';
 import { handler, withJson } from './command.js';
+
+// Loaded on use, not at start-up: the store brings OpenPGP, the loader YAML and the schemas.
+const ops = () => import('../ops/secrets.js');
 
 interface Common {
   passphraseFile?: string;
@@ -62,6 +53,7 @@ Examples:
     .option('--reveal', 'print the values instead of masks')
     .action(
       handler(async (ctx, project: string, opts: Common & { reveal?: boolean }) => {
+        const { openSecrets, groupByScope, SCOPES } = await ops();
         const s = await openSecrets(ctx.dir, project, opts);
         const groups = groupByScope(s.values, Boolean(opts.reveal));
         ctx.out.data({ project, file: s.file, scopes: groups });
@@ -83,6 +75,8 @@ Examples:
     .option('--instance <env>', 'test, integration or prod: its scoped value, else the shared one')
     .action(
       handler(async (ctx, project: string, key: string, opts: Common & { instance?: string }) => {
+        const { openSecrets, parseInstance } = await ops();
+        const { secretsForInstance } = await import('../secrets/scope.js');
         const instance = parseInstance(opts.instance);
         const s = await openSecrets(ctx.dir, project, opts);
         const value = instance ? secretsForInstance(s.values, instance).get(key) : s.values.get(key);
@@ -115,6 +109,7 @@ Examples:
           key: string,
           opts: Common & { instance?: string; valueFile?: string; stdin?: boolean },
         ) => {
+          const { openSecrets, parseInstance, saveSecrets, storedKey } = await ops();
           const stored = storedKey(key, parseInstance(opts.instance));
           if (opts.valueFile && opts.stdin) throw new OdpError('USAGE', 'use either --value-file or --stdin');
           // A file or stdin is read first: a missing file should not cost a passphrase prompt.
@@ -144,6 +139,7 @@ Examples:
     )
     .action(
       handler(async (ctx, project: string, opts: Common) => {
+        const { editSecrets } = await ops();
         const diff = await editSecrets(ctx.dir, project, opts);
         const parts = (['added', 'changed', 'removed'] as const).filter((k) => diff[k].length > 0);
         if (parts.length === 0) ctx.out.line('no changes');
@@ -189,6 +185,7 @@ Examples:
             newPassphrase?: boolean;
           },
         ) => {
+          const { openSecrets, parseInstance, projectInstances, rotatePasswords, saveSecrets } = await ops();
           const keys = [...new Set(opts.key ?? [])];
           const unknown = keys.filter((k) => !(GENERATED_KEYS as readonly string[]).includes(k));
           if (unknown.length > 0) {

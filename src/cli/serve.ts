@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { DockerEngine } from '../engines/docker/engine.js';
-import { Secret } from '../secret.js';
+import type { Secret } from '../secret.js';
 import { checked, handler, positiveNumber, wholeNumber } from './command.js';
 
 interface ServeFlags {
@@ -80,6 +79,7 @@ Examples:
         const { serve, log } = await import('../server/server.js');
         const { deployTestRunner, deployBranchRunner, removeBranchRunner } =
           await import('../server/runners.js');
+        const { DockerEngine } = await import('../engines/docker/engine.js');
         const engine = new DockerEngine();
         const edge = dockerEdgeControl(engine.docker);
         // Operations the queue runs are recorded in the history as done by the server.
@@ -148,6 +148,7 @@ async function webhookSecret(dir: string, passphraseFile?: string): Promise<Secr
   const env = process.env.ODP_WEBHOOK_SECRET;
   // Not inherited by anything this process starts.
   delete process.env.ODP_WEBHOOK_SECRET;
+  const { Secret } = await import('../secret.js');
   if (env) return new Secret(env);
   const { platformSecrets } = await import('../ops/platform-secrets.js');
   const { values } = await platformSecrets(dir, {

@@ -16,8 +16,7 @@ import { decodeSecrets, readSecretsBytes, secretsExist, writeSecrets } from '../
 import { generatePassword } from '../secrets/generate.js';
 import { instanceNames, type InstanceName, type ProjectSpec } from '../spec/project-schema.js';
 
-/** The secrets odp generates itself, per instance; `rotate` regenerates them. */
-export const GENERATED_KEYS = ['DB_PASSWORD', 'ADMIN_PASSWD'] as const;
+export { GENERATED_KEYS } from '../secrets/generate.js';
 const show = (p: string) => relative(process.cwd(), p) || p;
 
 /**

@@ -33,10 +33,7 @@ export function secretsFile(dir: string, name: string): string {
   return join(dir, PROJECTS_DIR, `${name}.env.gpg`);
 }
 
-/** --dir, then ODP_DIR, then the current directory. */
-export function resolveDir(flag: string | undefined): string {
-  return flag ?? process.env.ODP_DIR ?? process.cwd();
-}
+export { resolveDir } from './dir.js';
 
 export async function loadPlatformDir(dir: string): Promise<PlatformDir> {
   const platformPath = join(dir, PLATFORM_FILE);

@@ -2,8 +2,7 @@
 import { z } from 'zod';
 import { databaseName, envMap, hostname, slug, version } from './common.js';
 
-export const instanceNames = ['test', 'integration', 'prod'] as const;
-export type InstanceName = (typeof instanceNames)[number];
+export { instanceNames, type InstanceName } from './instance-names.js';
 
 const instanceCommon = {
   domain: hostname,
