@@ -3,7 +3,8 @@
 // most of a second together). Asserted on the modules the real CLI loads, not
 // on timings, so the test holds on a busy machine.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,27 +32,33 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The npm packages one run of the CLI loads, and its exit status. */
-function packagesLoaded(
+/**
+ * The npm packages one run of the CLI loads, and its exit status. Detached: in a
+ * session of its own the CLI has no terminal, so a check without a passphrase
+ * skips the secrets instead of prompting whoever runs the tests.
+ */
+async function packagesLoaded(
   args: string[],
   env: NodeJS.ProcessEnv = {},
-): { packages: Set<string>; status: number | null } {
+): Promise<{ packages: Set<string>; status: number | null }> {
   const out = join(dir, `modules-${++runs}.txt`);
-  const r = spawnSync(
+  const child = spawn(
     process.execPath,
     ['--import', 'tsx', '--import', './test/helpers/loaded-modules.mjs', 'src/cli/run.ts', ...args],
     {
       cwd: repoRoot,
       env: { ...process.env, ODP_PASSPHRASE: '', ...env, ODP_LOADED_MODULES: out },
-      encoding: 'utf8',
+      detached: true,
+      stdio: 'ignore',
     },
   );
+  const [status] = (await once(child, 'exit')) as [number | null];
   const packages = new Set<string>();
   for (const line of readFileSync(out, 'utf8').split('\n')) {
     const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(line);
     if (m?.[1]) packages.add(m[1]);
   }
-  return { packages, status: r.status };
+  return { packages, status };
 }
 
 function assertNone(packages: Set<string>, names: string[]): void {
@@ -59,20 +66,20 @@ function assertNone(packages: Set<string>, names: string[]): void {
   assert.deepEqual(loaded, [], `loaded: ${loaded.join(', ')}`);
 }
 
-test('odp --help loads commander and nothing heavy', () => {
-  const { packages, status } = packagesLoaded(['--help']);
+test('odp --help loads commander and nothing heavy', async () => {
+  const { packages, status } = await packagesLoaded(['--help']);
   assert.equal(status, 0);
   assert.ok(packages.has('commander'), 'the recording works');
   assertNone(packages, [...heavy, 'openpgp', 'zod', 'yaml', 'simple-git']);
 });
 
-test('odp check loads the spec and the secrets code only, and OpenPGP only with a passphrase', () => {
-  const bare = packagesLoaded(['-C', dir, 'check']);
+test('odp check loads the spec and the secrets code only, and OpenPGP only with a passphrase', async () => {
+  const bare = await packagesLoaded(['-C', dir, 'check']);
   assert.equal(bare.status, 0);
   assert.ok(bare.packages.has('zod') && bare.packages.has('yaml'), 'the recording works');
   assertNone(bare.packages, [...heavy, 'openpgp']);
 
-  const withSecrets = packagesLoaded(['-C', dir, 'check'], { ODP_PASSPHRASE: 'odp-demo' });
+  const withSecrets = await packagesLoaded(['-C', dir, 'check'], { ODP_PASSPHRASE: 'odp-demo' });
   assert.equal(withSecrets.status, 0);
   assert.ok(withSecrets.packages.has('openpgp'), 'the secrets were read');
   assertNone(withSecrets.packages, heavy);
