@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { stackName } from '../compose/instance.js';
-import { DockerEngine } from '../engines/docker/engine.js';
-import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { handler, withJson } from './command.js';
 import { confirmDestroy } from './confirm.js';
 import { makeProgress } from './progress.js';
@@ -30,6 +28,7 @@ Examples:
         async (ctx, project: string, instance: string, o: { passphraseFile?: string; json?: boolean }) => {
           // Loaded on use: the S3 and PostgreSQL clients would slow every other command's start.
           const { formatBytes, takeBackup } = await import('../ops/backup.js');
+          const { DockerEngine } = await import('../engines/docker/engine.js');
           const progress = makeProgress({ json: o.json });
           try {
             const r = await takeBackup(new DockerEngine(), ctx.dir, project, instance, { ...o, progress });
@@ -113,6 +112,8 @@ Examples:
         ) => {
           const { formatBytes, parseTier } = await import('../ops/backup.js');
           const { restoreInstance } = await import('../ops/backup-restore.js');
+          const { DockerEngine } = await import('../engines/docker/engine.js');
+          const { loadPlatformDir, requireProject } = await import('../platformdir/load.js');
           const tier = parseTier(instance, 'restore');
           const pd = await loadPlatformDir(ctx.dir);
           const name = stackName(requireProject(pd, project).spec, tier);

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { DockerEngine } from '../engines/docker/engine.js';
 import { ExitCode } from '../errors.js';
 import type { CertResult } from '../ops/certs.js';
-import { loadPlatformDir } from '../platformdir/load.js';
 import type { Out } from './output.js';
 import { handler, withJson } from './command.js';
 
@@ -17,6 +15,7 @@ export function registerCerts(program: Command): void {
       handler(async (ctx) => {
         const { edgeRoutes } = await import('../ops/edge-sync.js');
         const { certStatus } = await import('../ops/certs.js');
+        const { loadPlatformDir } = await import('../platformdir/load.js');
         const pd = await loadPlatformDir(ctx.dir);
         const held = new Map(certStatus(pd.dir).map((c) => [c.domain, c]));
         const rows = edgeRoutes(pd).map((r) => held.get(r.domain) ?? { domain: r.domain });
@@ -39,6 +38,8 @@ export function registerCerts(program: Command): void {
       .action(
         handler(async (ctx, domain: string | undefined, o: { force?: boolean }) => {
           const { dockerEdgeControl } = await import('../ops/edge-sync.js');
+          const { loadPlatformDir } = await import('../platformdir/load.js');
+          const { DockerEngine } = await import('../engines/docker/engine.js');
           const pd = await loadPlatformDir(ctx.dir);
           const engine = new DockerEngine();
           await engine.ping();

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { ExitCode, formatProblem } from '../errors.js';
-import { checkPlatform } from '../ops/check.js';
-import { isPlaceholderImage } from '../ops/project-new.js';
-import { rules } from '../spec/rules/index.js';
+import { isPlaceholderImage } from '../spec/placeholder-image.js';
 import { handler, withJson } from './command.js';
 import { odpCommand } from './next.js';
 
@@ -36,11 +34,13 @@ Examples:
           ctx,
           opts: { passphraseFile?: string; keyFile?: string; listRules?: boolean; requireSecrets?: boolean },
         ) => {
+          const { rules } = await import('../spec/rules/index.js');
           if (opts.listRules) {
             ctx.out.data({ rules: rules.map(({ id, description }) => ({ id, description })) });
             for (const r of rules) ctx.out.line(`${r.id.padEnd(30)} ${r.description}`);
             return ExitCode.ok;
           }
+          const { checkPlatform } = await import('../ops/check.js');
           const { pd, violations, secretsChecked } = await checkPlatform(ctx.dir, opts);
           const n = pd.projects.size;
           const notChecked =

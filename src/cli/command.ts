@@ -3,7 +3,7 @@
 // exit codes in one place.
 import { Command, InvalidArgumentError } from 'commander';
 import { OdpError } from '../errors.js';
-import { resolveDir } from '../platformdir/load.js';
+import { resolveDir } from '../platformdir/dir.js';
 import { makeOut, reportError, type GlobalOptions, type Out } from './output.js';
 
 export interface Ctx {

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { DockerEngine } from '../engines/docker/engine.js';
 import { OdpError } from '../errors.js';
-import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { handler, withJson } from './command.js';
 import { confirmDestroy } from './confirm.js';
 import { makeProgress } from './progress.js';
@@ -49,6 +47,8 @@ Examples:
         // Loaded on use: the database and S3 clients would slow every other command's start.
         const reset: typeof import('../ops/db-reset.js') = await import('../ops/db-reset.js');
         reset.assertResettable(project, instance);
+        const { loadPlatformDir } = await import('../platformdir/load.js');
+        const { DockerEngine } = await import('../engines/docker/engine.js');
         const pd = await loadPlatformDir(ctx.dir);
         const stack = reset.confirmName(pd, project, instance);
         await confirmDestroy({
@@ -106,6 +106,8 @@ Examples:
         const clone: typeof import('../ops/db-clone.js') = await import('../ops/db-clone.js');
         const { confirmName } = await import('../ops/db-reset.js');
         clone.assertClonable(project, o.from, o.to);
+        const { loadPlatformDir, requireProject } = await import('../platformdir/load.js');
+        const { DockerEngine } = await import('../engines/docker/engine.js');
         const pd = await loadPlatformDir(ctx.dir);
         requireProject(pd, project);
         const stack = confirmName(pd, project, 'integration');

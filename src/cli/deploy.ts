@@ -1,16 +1,5 @@
 import type { Command } from 'commander';
-import { DockerEngine } from '../engines/docker/engine.js';
-import { OdpError } from '../errors.js';
-import { deployTest } from '../ops/deploy-test.js';
-import { deployVersion } from '../ops/upgrade.js';
-import { formatUpgradePlan, isTier } from '../ops/upgrade-plan.js';
-import { dockerEdgeControl } from '../ops/edge-sync.js';
-import { formatPlan } from '../plan/plan.js';
-import type { Progress } from '../ops/progress.js';
-import { loadPlatformDir, requireProject } from '../platformdir/load.js';
-import { recorded, type OperationHandle } from '../state/history.js';
-import { checked, handler, positiveNumber, withJson, type Ctx } from './command.js';
-import { makeProgress } from './progress.js';
+import { checked, handler, positiveNumber, withJson } from './command.js';
 
 export interface DeployFlags {
   branch?: string;
@@ -58,120 +47,8 @@ Examples:
     )
     .action(
       handler(async (ctx, project: string, instance: string, opts: DeployFlags) => {
-        if (opts.branch !== undefined && instance !== 'test')
-          throw new OdpError(
-            'USAGE',
-            '--branch is for test: a branch instance is an ephemeral test instance',
-          );
-        if (isTier(instance)) return deployPinned(ctx, project, instance, opts);
-        if (instance !== 'test') {
-          throw new OdpError('USAGE', `unknown instance ${instance}: test, integration or prod`);
-        }
-        if (opts.version)
-          throw new OdpError('USAGE', '--version is for integration and prod; test takes --tag');
-        if (opts.branch !== undefined) {
-          const { deployBranchCli } = await import('./branches.js');
-          return deployBranchCli(ctx, project, opts);
-        }
-        const progress = makeProgress({ json: opts.json });
-        try {
-          const engine = new DockerEngine();
-          const run = (p: Progress) =>
-            deployTest(engine, ctx.dir, project, {
-              ...opts,
-              edge: dockerEdgeControl(engine.docker),
-              healthTimeoutMs: opts.healthTimeout * 1000,
-              progress: p,
-              onPlan: (plan) => {
-                if (!opts.json) progress.note(formatPlan(plan));
-              },
-            });
-          // A dry run changes nothing, so it is not an operation to record.
-          const r = opts.dryRun
-            ? await run(progress)
-            : await recorded(
-                ctx.dir,
-                { project, instance, kind: 'deploy', version: await tagOf(ctx.dir, project, opts.tag) },
-                progress,
-                run,
-              );
-          progress.stop();
-          ctx.out.data({ ...r, plan: undefined, steps: r.plan.steps.length });
-          if (opts.dryRun || !r.applied) ctx.out.line(r.planText);
-          if (opts.dryRun) {
-            ctx.out.note('dry run: nothing changed');
-            return 0;
-          }
-          ctx.out.line(r.applied ? `deployed ${project}/test` : `${project}/test is up to date`);
-          if (r.localUrl) ctx.out.line(`  local: ${r.localUrl}   (curl ${r.localUrl}web/health)`);
-          ctx.out.line(`  url:   ${r.url}   (once the edge serves its domain)`);
-          return 0;
-        } finally {
-          progress.stop();
-        }
+        const { deployAction } = await import('./deploy-action.js');
+        return deployAction(ctx, project, instance, opts);
       }),
     );
-}
-
-/** integration or prod: a pinned version, replicas replaced one at a time. */
-async function deployPinned(ctx: Ctx, project: string, instance: string, opts: DeployFlags): Promise<number> {
-  if (opts.tag) throw new OdpError('USAGE', `--tag is for test; ${instance} takes --version X.Y.Z`);
-  const version =
-    opts.version ??
-    requireProject(await loadPlatformDir(ctx.dir), project).spec.instances[instance as 'prod']?.version;
-  if (!version || version === 'latest') {
-    throw new OdpError('USAGE', `${project}/${instance} needs a pinned version: --version X.Y.Z`);
-  }
-  const progress = makeProgress({ json: opts.json });
-  try {
-    const engine = new DockerEngine();
-    const run = (p: Progress, op?: OperationHandle) =>
-      deployVersion(engine, ctx.dir, project, instance, {
-        version,
-        ...(op ? { operationId: op.id, annotate: op.annotate } : {}),
-        ...engineOptions(opts, engine),
-        progress: p,
-        onPlan: (plan) => {
-          if (!opts.json) progress.note(formatUpgradePlan(plan));
-        },
-      });
-    const r = opts.dryRun
-      ? await run(progress)
-      : await recorded(ctx.dir, { project, instance, kind: 'deploy', version }, progress, run);
-    progress.stop();
-    ctx.out.data(r);
-    if (opts.dryRun || !r.applied) ctx.out.line(formatUpgradePlan(r.plan));
-    if (opts.dryRun) {
-      ctx.out.note('dry run: nothing changed');
-      return 0;
-    }
-    ctx.out.line(
-      r.applied ? `deployed ${project}/${instance} ${version}` : `${project}/${instance} is up to date`,
-    );
-    if (r.localUrl) ctx.out.line(`  local: ${r.localUrl}   (curl ${r.localUrl}web/health)`);
-    ctx.out.line(`  url:   ${r.url}`);
-    return 0;
-  } finally {
-    progress.stop();
-  }
-}
-
-/** The image tag a test deploy runs: --tag, else the spec's. */
-async function tagOf(dir: string, project: string, tag: string | undefined): Promise<string> {
-  if (tag) return tag;
-  return requireProject(await loadPlatformDir(dir), project).spec.instances.test?.tag ?? 'latest';
-}
-
-/** What every deploy command passes on from its flags to the flow it runs. */
-export function engineOptions(
-  opts: Pick<DeployFlags, 'dryRun' | 'passphraseFile' | 'wait' | 'healthTimeout'>,
-  engine: DockerEngine,
-) {
-  return {
-    ...(opts.dryRun ? { dryRun: true } : {}),
-    ...(opts.passphraseFile ? { passphraseFile: opts.passphraseFile } : {}),
-    wait: opts.wait,
-    edge: dockerEdgeControl(engine.docker),
-    healthTimeoutMs: opts.healthTimeout * 1000,
-  };
 }

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { OdpError } from '../errors.js';
-import { loadPlatformDir, requireProject } from '../platformdir/load.js';
-import { instanceNames } from '../spec/project-schema.js';
-import { history } from '../state/history.js';
+import { instanceNames } from '../spec/instance-names.js';
 import { checked, handler, wholeNumber, withJson } from './command.js';
 
 export function registerHistory(program: Command): void {
@@ -31,6 +29,8 @@ export function registerHistory(program: Command): void {
           name: string,
           o: { limit: number; steps?: boolean; branch?: string },
         ) => {
+          const { loadPlatformDir, requireProject } = await import('../platformdir/load.js');
+          const { history } = await import('../state/history.js');
           requireProject(await loadPlatformDir(ctx.dir), project);
           if (!instanceNames.some((n) => n === name)) {
             throw new OdpError('USAGE', `instance must be one of ${instanceNames.join(', ')}`);

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { buildImages, type BuildProgress } from '../images/build.js';
-import { makeDocker } from '../images/docker.js';
-import { buildProjectImage } from '../images/project.js';
+import type { BuildProgress } from '../images/build.js';
 import { handler, withJson } from './command.js';
 import { makeProgress } from './progress.js';
 
@@ -28,6 +26,9 @@ Examples:
     )
     .action(
       handler(async (ctx, names: string[], opts: { project?: string[]; json?: boolean }) => {
+        const { buildImages } = await import('../images/build.js');
+        const { makeDocker } = await import('../images/docker.js');
+        const { buildProjectImage } = await import('../images/project.js');
         const docker = makeDocker();
         const progress = makeProgress({ json: opts.json });
         const onProgress = (e: BuildProgress) => {

@@ -3,8 +3,7 @@
 // project's encrypted secrets, such that rendering it gives the stack back.
 import type { Command } from 'commander';
 import { OdpError } from '../errors.js';
-import { importRancher } from '../ops/import-rancher.js';
-import { instanceNames, type InstanceName } from '../spec/project-schema.js';
+import { instanceNames, type InstanceName } from '../spec/instance-names.js';
 import { handler, withJson } from './command.js';
 
 interface ImportOptions {
@@ -62,6 +61,7 @@ Examples:
             hint: `Use one of: ${instanceNames.join(', ')}.`,
           });
         }
+        const { importRancher } = await import('../ops/import-rancher.js');
         const r = await importRancher({
           dir: ctx.dir,
           stackDir,

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { initPlatform } from '../ops/init.js';
 import { handler } from './command.js';
 import { odpCommand } from './next.js';
 
@@ -18,6 +17,7 @@ export function registerInit(program: Command): void {
       handler(
         async (ctx, dir: string | undefined, opts: { domain: string; email: string; name?: string }) => {
           const target = dir ?? ctx.dir;
+          const { initPlatform } = await import('../ops/init.js');
           const written = await initPlatform(target, opts);
           for (const f of written) ctx.out.line(`created ${f}`);
           ctx.out.line(

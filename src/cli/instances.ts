@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
-import { DockerEngine } from '../engines/docker/engine.js';
 import { OdpError } from '../errors.js';
-import { destroyInstance, instanceStatus } from '../ops/instances.js';
-import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { stackName } from '../compose/instance.js';
-import { instanceNames } from '../spec/project-schema.js';
+import { instanceNames } from '../spec/instance-names.js';
 import { checked, handler, wholeNumber, withJson } from './command.js';
 import { confirmDestroy } from './confirm.js';
 import { makeProgress } from './progress.js';
@@ -16,6 +13,8 @@ export function registerInstances(program: Command): void {
     .addHelpText('after', '\nExamples:\n  odp status\n  odp status neomedical --json')
     .action(
       handler(async (ctx, project: string | undefined) => {
+        const { instanceStatus } = await import('../ops/instances.js');
+        const { DockerEngine } = await import('../engines/docker/engine.js');
         const all = await instanceStatus(new DockerEngine(), ctx.dir, project);
         ctx.out.data({ instances: all });
         for (const i of all) {
@@ -57,6 +56,8 @@ export function registerInstances(program: Command): void {
     )
     .action(
       handler(async (ctx, project: string, instance: string, service: string | undefined, o: LogFlags) => {
+        const { loadPlatformDir, requireProject } = await import('../platformdir/load.js');
+        const { DockerEngine } = await import('../engines/docker/engine.js');
         const pd = await loadPlatformDir(ctx.dir);
         const spec = requireProject(pd, project).spec;
         const inst = instanceNames.find((n) => n === instance);
@@ -99,6 +100,8 @@ export function registerInstances(program: Command): void {
           const { destroyBranchCli } = await import('./branches.js');
           return destroyBranchCli(ctx, project, o.branch, o);
         }
+        const { loadPlatformDir, requireProject } = await import('../platformdir/load.js');
+        const { DockerEngine } = await import('../engines/docker/engine.js');
         const pd = await loadPlatformDir(ctx.dir);
         const spec = requireProject(pd, project).spec;
         const inst = instanceNames.find((n) => n === instance);
@@ -112,6 +115,7 @@ export function registerInstances(program: Command): void {
         });
         const progress = makeProgress();
         try {
+          const { destroyInstance } = await import('../ops/instances.js');
           const { removed } = await destroyInstance(new DockerEngine(), ctx.dir, project, inst, progress);
           ctx.out.line(
             removed.length ? `removed ${removed.length} objects of ${name}` : `${name} had nothing running`,

@@ -1,9 +1,5 @@
 import type { Command } from 'commander';
-import { DockerEngine } from '../engines/docker/engine.js';
 import { ExitCode } from '../errors.js';
-import { platformSecrets } from '../ops/platform-secrets.js';
-import { formatPlan } from '../plan/plan.js';
-import { loadPlatformDir } from '../platformdir/load.js';
 import { handler, withJson } from './command.js';
 import { confirmDestroy } from './confirm.js';
 import { addSecretsCommands } from './secrets-commands.js';
@@ -46,6 +42,8 @@ Examples:
       handler(async (ctx, o: { dryRun?: boolean; passphraseFile?: string; json?: boolean }) => {
         const { dockerEdgeControl } = await import('../ops/edge-sync.js');
         const { platformUp } = await import('../ops/platform.js');
+        const { formatPlan } = await import('../plan/plan.js');
+        const { DockerEngine } = await import('../engines/docker/engine.js');
         const progress = makeProgress({ json: o.json });
         try {
           const engine = new DockerEngine();
@@ -91,6 +89,9 @@ Examples:
       handler(async (ctx, o: { passphraseFile?: string }) => {
         const { platformHealth } = await import('../ops/platform-health.js');
         const { platformServices } = await import('../ops/platform.js');
+        const { platformSecrets } = await import('../ops/platform-secrets.js');
+        const { loadPlatformDir } = await import('../platformdir/load.js');
+        const { DockerEngine } = await import('../engines/docker/engine.js');
         const pd = await loadPlatformDir(ctx.dir);
         const engine = new DockerEngine();
         const services = await platformServices(engine, pd);
@@ -139,6 +140,8 @@ Examples:
     .action(
       handler(async (ctx, o: { purge?: boolean; yes?: boolean; confirm?: string }) => {
         const { platformDown } = await import('../ops/platform.js');
+        const { loadPlatformDir } = await import('../platformdir/load.js');
+        const { DockerEngine } = await import('../engines/docker/engine.js');
         const pd = await loadPlatformDir(ctx.dir);
         const name = pd.platform.name;
         await confirmDestroy({

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { DockerEngine } from '../engines/docker/engine.js';
 import { handler, withJson } from './command.js';
 
 export function registerProvision(program: Command): void {
@@ -23,6 +22,7 @@ Examples:
     .action(
       handler(async (ctx, project: string, instance: string, o: { passphraseFile?: string }) => {
         const { provision } = await import('../ops/provision.js');
+        const { DockerEngine } = await import('../engines/docker/engine.js');
         const r = await provision(new DockerEngine(), ctx.dir, project, instance, o);
         ctx.out.data(r);
         ctx.out.line(`${project}/${instance}:`);

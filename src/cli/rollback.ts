@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { DockerEngine } from '../engines/docker/engine.js';
-import { recorded, type OperationHandle } from '../state/history.js';
+import type { OperationHandle } from '../state/history.js';
 import { checked, handler, positiveNumber, withJson } from './command.js';
 import type { Progress } from '../ops/progress.js';
 import { makeProgress } from './progress.js';
@@ -49,6 +48,8 @@ Examples:
           const { rollback, rollbackTarget, formatRollbackPlan } = await import('../ops/rollback.js');
           const { dockerEdgeControl } = await import('../ops/edge-sync.js');
           const { confirmAction } = await import('./confirm.js');
+          const { recorded } = await import('../state/history.js');
+          const { DockerEngine } = await import('../engines/docker/engine.js');
           const engine = new DockerEngine();
           const progress = makeProgress({ json: o.json });
           try {

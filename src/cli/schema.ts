@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { OdpError } from '../errors.js';
-import { writeFileAtomic } from '../platformdir/atomic-write.js';
-import { jsonSchema, type SpecKind } from '../spec/json-schema.js';
+import type { SpecKind } from '../spec/json-schema.js';
 import { handler } from './command.js';
 
 export function registerSchema(program: Command): void {
@@ -21,6 +20,8 @@ Examples:
     )
     .action(
       handler(async (ctx, opts: { kind?: string; out?: string }) => {
+        const { jsonSchema } = await import('../spec/json-schema.js');
+        const { writeFileAtomic } = await import('../platformdir/atomic-write.js');
         const kinds: SpecKind[] = opts.kind ? [parseKind(opts.kind)] : ['platform', 'project'];
         if (opts.out) {
           for (const k of kinds) {

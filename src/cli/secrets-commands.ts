@@ -4,24 +4,16 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { OdpError } from '../errors.js';
-import { editSecrets } from '../ops/secrets-edit.js';
-import { addRecipients, listRecipients, removeRecipients } from '../ops/secrets-recipients.js';
-import {
-  groupByScope,
-  openTarget,
-  parseInstance,
-  platformTarget,
-  projectTarget,
-  saveSecrets,
-  SCOPES,
-  storedKey,
-  type SecretsTarget,
-} from '../ops/secrets.js';
+import type { SecretsTarget } from '../ops/secrets.js';
 import { Secret } from '../secret.js';
 import type { KeySource } from '../secrets/lock.js';
 import { askHidden } from '../secrets/passphrase.js';
 import { secretsForInstance } from '../secrets/scope.js';
 import { handler, withJson, type Ctx } from './command.js';
+
+// Loaded on use, not at start-up: the store brings OpenPGP, the loader YAML and the schemas.
+const ops = () => import('../ops/secrets.js');
+const recipients = () => import('../ops/secrets-recipients.js');
 
 export type Kind = 'project' | 'platform';
 type Opts = KeySource & Record<string, unknown>;
@@ -48,7 +40,9 @@ function targeted(
     const opts = args[args.length - 1] as Opts;
     const pos = (args.slice(0, -1) as (string | string[])[]).flat(); // a variadic arrives as an array
     const target =
-      kind === 'project' ? await projectTarget(ctx.dir, pos.shift()!) : await platformTarget(ctx.dir);
+      kind === 'project'
+        ? await (await ops()).projectTarget(ctx.dir, pos.shift()!)
+        : await (await ops()).platformTarget(ctx.dir);
     return body(ctx, target, pos, opts);
   });
 }
@@ -70,15 +64,15 @@ export function addSecretsCommands(group: Command, kind: Kind): void {
     .option('--reveal', 'print the values instead of masks')
     .action(
       targeted(kind, async (ctx, t, _args, opts) => {
-        const s = await openTarget(t, opts);
-        const groups = groupByScope(s.values, Boolean(opts.reveal));
+        const s = await (await ops()).openTarget(t, opts);
+        const groups = (await ops()).groupByScope(s.values, Boolean(opts.reveal));
         ctx.out.data({
           ...(t.project ? { project: t.label } : {}),
           file: s.file,
           mode: s.lock.mode,
           scopes: groups,
         });
-        for (const scope of SCOPES) {
+        for (const scope of (await ops()).SCOPES) {
           const entries = Object.entries(groups[scope]);
           if (entries.length === 0) continue;
           const indent = t.project ? '  ' : '';
@@ -97,8 +91,8 @@ export function addSecretsCommands(group: Command, kind: Kind): void {
     ),
   ).action(
     targeted(kind, async (ctx, t, [key], opts) => {
-      const instance = parseInstance(opts.instance as string | undefined);
-      const s = await openTarget(t, opts);
+      const instance = (await ops()).parseInstance(opts.instance as string | undefined);
+      const s = await (await ops()).openTarget(t, opts);
       const value = instance ? secretsForInstance(s.values, instance).get(key!) : s.values.get(key!);
       if (!value) {
         const scoped = !instance && t.project && [...s.values.keys()].some((k) => k.endsWith(`__${key}`));
@@ -132,11 +126,14 @@ export function addSecretsCommands(group: Command, kind: Kind): void {
     )
     .action(
       targeted(kind, async (ctx, t, [key], opts) => {
-        const stored = storedKey(key!, parseInstance(opts.instance as string | undefined));
+        const stored = (await ops()).storedKey(
+          key!,
+          (await ops()).parseInstance(opts.instance as string | undefined),
+        );
         if (opts.valueFile && opts.stdin) throw new OdpError('USAGE', 'use either --value-file or --stdin');
         // A file or stdin is read first: a missing file should not cost a passphrase prompt.
         const given = opts.valueFile || opts.stdin ? await readValue(opts, stored) : undefined;
-        const s = await openTarget(t, { ...opts, create: true });
+        const s = await (await ops()).openTarget(t, { ...opts, create: true });
         const value = given ?? (await readValue(opts, stored));
         const existed = s.values.get(stored);
         if (existed?.equals(value)) {
@@ -149,7 +146,7 @@ export function addSecretsCommands(group: Command, kind: Kind): void {
           return;
         }
         s.values.set(stored, value);
-        await saveSecrets(s, s.values);
+        await (await ops()).saveSecrets(s, s.values);
         ctx.out.line(what);
       }),
     );
@@ -162,7 +159,7 @@ export function addSecretsCommands(group: Command, kind: Kind): void {
     )
     .action(
       targeted(kind, async (ctx, t, _args, opts) => {
-        const diff = await editSecrets(t, opts);
+        const diff = await (await import('../ops/secrets-edit.js')).editSecrets(t, opts);
         const parts = (['added', 'changed', 'removed'] as const).filter((k) => diff[k].length > 0);
         if (parts.length === 0) ctx.out.line('no changes');
         for (const k of parts) ctx.out.line(`${k}: ${diff[k].join(', ')}`);
@@ -199,7 +196,7 @@ Examples:
     .description('who can open the file (read from the file: needs no key)')
     .action(
       targeted(kind, async (ctx, t) => {
-        const l = await listRecipients(t);
+        const l = await (await recipients()).listRecipients(t);
         ctx.out.data(l);
         if (l.mode === 'passphrase') ctx.out.line(`${l.file}: passphrase (no recipients)`);
         for (const x of l.recipients) {
@@ -226,8 +223,8 @@ Examples:
         targeted(kind, async (ctx, t, keys, opts) => {
           const change =
             action === 'add'
-              ? await addRecipients(t, keys, opts as Opts & { dryRun?: boolean })
-              : await removeRecipients(t, keys, opts as Opts & { dryRun?: boolean });
+              ? await (await recipients()).addRecipients(t, keys, opts as Opts & { dryRun?: boolean })
+              : await (await recipients()).removeRecipients(t, keys, opts as Opts & { dryRun?: boolean });
           ctx.out.data(change);
           const changed = change.added.length + change.removed.length > 0 || change.from === 'passphrase';
           if (!changed) ctx.out.line(`${change.file}: no change`);

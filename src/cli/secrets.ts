@@ -4,20 +4,16 @@
 // name. All but `rotate` are shared with `odp platform secrets` (secrets-commands.ts).
 import type { Command } from 'commander';
 import { OdpError } from '../errors.js';
-import {
-  GENERATED_KEYS,
-  openSecrets,
-  parseInstance,
-  projectInstances,
-  rotatePasswords,
-  saveSecrets,
-} from '../ops/secrets.js';
+import { GENERATED_KEYS } from '../secrets/generate.js';
 import type { KeySource } from '../secrets/lock.js';
 import { askHidden, readPassphraseFile } from '../secrets/passphrase.js';
 import { handler, withJson } from './command.js';
 import { addSecretsCommands, keyFlags } from './secrets-commands.js';
 
 type Common = KeySource;
+
+// Loaded on use, not at start-up: the store brings OpenPGP, the loader YAML and the schemas.
+const ops = () => import('../ops/secrets.js');
 
 export function registerSecrets(program: Command): void {
   const group = program
@@ -84,6 +80,7 @@ Examples:
             newPassphrase?: boolean;
           },
         ) => {
+          const { openSecrets, parseInstance, projectInstances, rotatePasswords, saveSecrets } = await ops();
           const keys = [...new Set(opts.key ?? [])];
           const unknown = keys.filter((k) => !(GENERATED_KEYS as readonly string[]).includes(k));
           if (unknown.length > 0) {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { DockerEngine } from '../engines/docker/engine.js';
 import { checked, handler, positiveNumber, wholeNumber } from './command.js';
 
 interface ServeFlags {
@@ -99,6 +98,7 @@ Examples:
         const { serve, log } = await import('../server/server.js');
         const { deployTestRunner, deployBranchRunner, removeBranchRunner } =
           await import('../server/runners.js');
+        const { DockerEngine } = await import('../engines/docker/engine.js');
         const engine = new DockerEngine();
         const edge = dockerEdgeControl(engine.docker);
         // Operations the queue runs are recorded in the history as done by the server.

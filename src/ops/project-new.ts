@@ -18,12 +18,9 @@ import { projectSchema, type ProjectSpec } from '../spec/project-schema.js';
 import { forbiddenTokens } from '../spec/rules/naming.js';
 import { own } from '../spec/own.js';
 
-/** The registry of the image `project new` writes when none is given: recognisably not a real one. */
-export const PLACEHOLDER_REGISTRY = 'registry.example.com';
+import { isPlaceholderImage, PLACEHOLDER_REGISTRY } from '../spec/placeholder-image.js';
 
-export function isPlaceholderImage(image: string): boolean {
-  return image.startsWith(`${PLACEHOLDER_REGISTRY}/`);
-}
+export { isPlaceholderImage, PLACEHOLDER_REGISTRY };
 
 // The embedded S3 server (images/s3rver) accepts its default credentials; with
 // it, the storage keys are known and written for the user instead of asked.
@@ -96,37 +93,18 @@ export async function newProject(
       hint: `Known plans: ${Object.keys(pd.platform.plans).join(', ')}.`,
     });
   }
-  const existing = new Set<string>();
+  const taken: TakenNames = { databases: new Set(), domains: new Set() };
   for (const p of pd.projects.values()) {
     for (const inst of ['integration', 'prod'] as const) {
       const db = databaseFor(p.spec, inst);
-      if (db) existing.add(db);
+      if (db) taken.databases.add(db);
     }
+    for (const i of Object.values(p.spec.instances)) if (i) taken.domains.add(i.domain);
   }
-  const database = generateDatabaseName({ forbidden: forbiddenTokens(opts.client, name), existing });
-  const domain = pd.platform.domain;
-  const domains = {
-    test: `test.${name}.${domain}`,
-    integration: `integration.${name}.${domain}`,
-    prod: `${name}.${domain}`,
-  };
-  const taken = [...pd.projects.values()].flatMap((p) =>
-    Object.values(p.spec.instances).map((i) => i?.domain),
-  );
-  const clash = Object.values(domains).find((d) => taken.includes(d));
-  if (clash) throw new OdpError('ALREADY_EXISTS', `domain ${clash} is already used by another project`);
-
-  const data = projectData({ ...optionData, database, domains, buckets });
-  validateOptions(data);
-  const yaml = projectYaml(data, { ...optionData, database, domains, buckets });
+  const { yaml, database, domains, secrets } = draftProject(pd.platform.domain, taken, name, opts);
   // What we write must load as what was validated: read back, it gives the same project.
   parseSpec(file, yaml, projectSchema);
 
-  const secrets = new Map<string, Secret>();
-  for (const inst of instanceNames) {
-    secrets.set(scopedKey(inst, 'DB_PASSWORD'), new Secret(generatePassword()));
-    secrets.set(scopedKey(inst, 'ADMIN_PASSWD'), new Secret(generatePassword()));
-  }
   const toFill: ToFill[] = [];
   if (pd.platform.services.storage.embedded) {
     for (const [k, v] of Object.entries(EMBEDDED_S3_KEYS)) secrets.set(k, new Secret(v));
@@ -168,6 +146,58 @@ export async function newProject(
   await writeSecrets(secretsFile(dir, name), secrets, lock);
   await writeFileAtomic(file, yaml);
   return { ...result, written: true };
+}
+
+/** Names already used on the platform, which a new project must not reuse. */
+export interface TakenNames {
+  databases: Set<string>;
+  domains: Set<string>;
+}
+
+export interface ProjectDraft {
+  yaml: string;
+  database: string;
+  domains: Record<'test' | 'integration' | 'prod', string>;
+  buckets: Record<'integration' | 'prod', string>;
+  secrets: Map<string, Secret>;
+}
+
+/**
+ * The project file and generated passwords of a new project, written nowhere:
+ * `odp project new` writes them, and bench/fleet.ts makes a thousand with it.
+ */
+export function draftProject(
+  platformDomain: string,
+  taken: TakenNames,
+  name: string,
+  opts: Pick<NewProjectOptions, 'client' | 'plan' | 'image' | 'flavour' | 'series' | 'version'>,
+): ProjectDraft {
+  const version = opts.version ?? `${opts.series}.0`;
+  const image = opts.image ?? `${PLACEHOLDER_REGISTRY}/${name.replace(/-/g, '_')}_odoo`;
+  const buckets = { integration: stackName({ name }, 'integration'), prod: stackName({ name }, 'prod') };
+  const database = generateDatabaseName({
+    forbidden: forbiddenTokens(opts.client, name),
+    existing: taken.databases,
+  });
+  const domains = {
+    test: `test.${name}.${platformDomain}`,
+    integration: `integration.${name}.${platformDomain}`,
+    prod: `${name}.${platformDomain}`,
+  };
+  const clash = Object.values(domains).find((d) => taken.domains.has(d));
+  if (clash) throw new OdpError('ALREADY_EXISTS', `domain ${clash} is already used by another project`);
+
+  const input = { ...opts, name, image, version, database, domains, buckets };
+  const data = projectData(input);
+  validateOptions(data);
+  const yaml = projectYaml(data, input);
+
+  const secrets = new Map<string, Secret>();
+  for (const inst of instanceNames) {
+    secrets.set(scopedKey(inst, 'DB_PASSWORD'), new Secret(generatePassword()));
+    secrets.set(scopedKey(inst, 'ADMIN_PASSWD'), new Secret(generatePassword()));
+  }
+  return { yaml, database, domains, buckets, secrets };
 }
 
 interface ProjectInput {

@@ -15,8 +15,7 @@ import { generatePassword } from '../secrets/generate.js';
 import { instanceNames, type InstanceName, type ProjectSpec } from '../spec/project-schema.js';
 import { platformSecretsFile } from './platform-secrets.js';
 
-/** The secrets odp generates itself, per instance; `rotate` regenerates them. */
-export const GENERATED_KEYS = ['DB_PASSWORD', 'ADMIN_PASSWD'] as const;
+export { GENERATED_KEYS } from '../secrets/generate.js';
 /** Paths as the user would type them: relative below the current directory, absolute elsewhere. */
 export const show = (p: string) => {
   const rel = relative(process.cwd(), p);

@@ -67,12 +67,22 @@ export async function decodeValues(
   file: string,
   src: KeySource,
 ): Promise<Map<string, Secret>> {
+  return parseEnvFile(await decodeText(data, file, src), file);
+}
+
+/** The plain text of one file, whichever its mode: what `odp check` opens a thousand of. */
+export async function decodeText(data: Uint8Array, file: string, src: KeySource): Promise<string> {
   if (startsWithPkesk(data)) {
     const plain = fastDecrypt(data, fastKeysOf(await unlockedKeys(src, file)));
     const text = plain && utf8(plain);
-    if (text !== undefined) return parseEnvFile(text, file);
+    if (text !== undefined) return text;
   }
-  return (await decodeFile(dir, data, file, src)).values;
+  const message = await readMessage(data, file);
+  if (messageMode(message) === 'recipients') {
+    return decryptWithKeys(message, await unlockedKeys(src, file), file);
+  }
+  const passphrase = await getPassphrase({ passphraseFile: src.passphraseFile, purpose: file });
+  return decryptWithPassphrase(message, passphrase, file);
 }
 
 const fast = new WeakMap<openpgp.PrivateKey[], FastKey[]>();

@@ -2,8 +2,7 @@
 import { z } from 'zod';
 import { databaseName, envMap, hostname, slug, text, version } from './common.js';
 
-export const instanceNames = ['test', 'integration', 'prod'] as const;
-export type InstanceName = (typeof instanceNames)[number];
+export { instanceNames, type InstanceName } from './instance-names.js';
 
 /** Marabunta's modes are short names (demo, full, prod…) read by the image's migration. */
 const marabuntaMode = z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'expected a mode name such as demo or full');

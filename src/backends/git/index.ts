@@ -1,10 +1,23 @@
-// The one adapter to git. simple-git drives the real git binary.
-import { simpleGit } from 'simple-git';
+// What `odp check` asks git: the git binary itself, run once for the whole
+// directory however many projects it holds (simple-git, which publish and
+// release use, costs more to load than this one call takes).
+import { execFile } from 'node:child_process';
 
 /** Paths (relative to `dir`) that git tracks below `dir`; empty when `dir` is not in a repository. */
-export async function trackedFiles(dir: string): Promise<string[]> {
-  const git = simpleGit({ baseDir: dir });
-  if (!(await git.checkIsRepo().catch(() => false))) return [];
-  const out = await git.raw(['ls-files', '-z', '--', '.']);
-  return out.split('\0').filter(Boolean);
+export function trackedFiles(dir: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'git',
+      ['ls-files', '-z', '--', '.'],
+      { cwd: dir, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C' } },
+      (error, stdout, stderr) => {
+        if (!error) return resolve(stdout.split('\0').filter(Boolean));
+        // No git, or not a repository: nothing is tracked.
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT' || /not a git repository/i.test(stderr)) {
+          return resolve([]);
+        }
+        reject(error);
+      },
+    );
+  });
 }

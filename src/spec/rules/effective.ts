@@ -14,8 +14,20 @@ export interface EffectiveInstance {
   env: Map<string, string>;
 }
 
+// Five rules judge the same instances: resolved once per check, not once per
+// rule (a thousand projects are three thousand instances, each env computed).
+const computed = new WeakMap<ProjectInput[], { platform: PlatformSpec; instances: EffectiveInstance[] }>();
+
 /** Every declared instance that resolves; one that cannot (an unknown plan) is another rule's report. */
 export function effectiveInstances(platform: PlatformSpec, projects: ProjectInput[]): EffectiveInstance[] {
+  const hit = computed.get(projects);
+  if (hit?.platform === platform) return hit.instances;
+  const instances = resolveAll(platform, projects);
+  computed.set(projects, { platform, instances });
+  return instances;
+}
+
+function resolveAll(platform: PlatformSpec, projects: ProjectInput[]): EffectiveInstance[] {
   const out: EffectiveInstance[] = [];
   for (const project of projects) {
     for (const name of instanceNames) {
