@@ -184,7 +184,7 @@ test('a session in Redis survives a restart; an object put through the storage e
   await before.set(key, JSON.stringify({ login: 'admin' }));
   before.disconnect();
   await docker.getContainer(unit).restart({ t: 5 });
-  await engine.waitHealthy(unit, { timeoutMs: 60_000 });
+  await engine.waitReady(unit, { command: ['redis-cli', 'ping'], timeoutSeconds: 5 }, { timeoutMs: 60_000 });
   const after = await redisConnect({ host: '127.0.0.1', port: await unitPort(unit, 6379) });
   assert.equal(await after.get(key), JSON.stringify({ login: 'admin' }));
   after.disconnect();
