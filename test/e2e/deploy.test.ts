@@ -60,17 +60,23 @@ const version = async (base: string): Promise<string> => {
   return (JSON.parse(r.body) as { version: string }).version;
 };
 
-/** The instance is one healthy stack: db, redis, odoo and its nginx, all running and healthy. */
+/**
+ * The instance is one stack: db, redis, odoo and its nginx, all running and none
+ * unhealthy. The deploy saw each one ready through its own probe; Docker 20.10 (no
+ * start interval) runs a unit's first steady check 30 s after its start, so until
+ * then the engine still says `starting` (docs/decisions/0050).
+ */
 async function assertOneHealthyStack(p: TestPlatform): Promise<void> {
   const [status] = await instanceStatus(engine, p.dir, p.project).then((all) =>
     all.filter((i) => i.instance === 'test'),
   );
   assert.ok(status);
   assert.deepEqual(
-    status.services.map((s) => `${s.name}-${s.replica} ${s.state} ${s.health}`),
-    ['db-1 running healthy', 'nginx-1 running healthy', 'odoo-1 running healthy', 'redis-1 running healthy'],
+    status.services.map((s) => `${s.name}-${s.replica} ${s.state}`),
+    ['db-1 running', 'nginx-1 running', 'odoo-1 running', 'redis-1 running'],
   );
-  assert.equal(status.state, 'running');
+  for (const s of status.services) assert.match(s.health, /^(healthy|starting)$/, `${s.name}: ${s.health}`);
+  assert.match(status.state, /^(running|starting)$/);
 }
 
 before(async () => {
@@ -85,7 +91,7 @@ before(async () => {
   ]);
   // Independent of the main stack: it runs while the first checks do.
   neverDeploy = runCli(
-    ['-C', never.dir, 'deploy', never.project, 'test', '--health-timeout', '15', '--json'],
+    ['-C', never.dir, 'deploy', never.project, 'test', '--health-timeout', '30', '--json'],
     {
       timeoutMs: 240_000,
     },
@@ -199,7 +205,7 @@ test('a service that never gets healthy fails the deploy with its logs', async (
   assert.equal(r.code, 5, r.stdout + r.stderr);
   const { error } = JSON.parse(r.stdout) as { error: { code: string; message: string; detail?: string } };
   assert.equal(error.code, 'DEPLOY_FAILED');
-  assert.match(error.message, new RegExp(`${never.stack}-odoo-1 did not become healthy within 15s`));
+  assert.match(error.message, new RegExp(`${never.stack}-odoo-1 did not become healthy within 30s`));
   // The container's last log lines: the health probe's requests answered 503.
   assert.match(error.detail ?? '', /GET \/web\/health HTTP\/1\.\d\\?" 503/, error.detail);
 });

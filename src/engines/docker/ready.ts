@@ -57,7 +57,7 @@ export async function waitReady(
     if (v.fatal) return fail(v.fatal);
     if (v.unreachable && ++unreachable >= UNREACHABLE_TRIES) fromHost = false;
     const now = Date.now();
-    if (now >= deadline) return fail(`did not become ready within ${Math.round(opts.timeoutMs / 1000)}s`);
+    if (now >= deadline) return fail(`did not become healthy within ${Math.round(opts.timeoutMs / 1000)}s`);
     if (now >= nextNote) {
       opts.onWait?.(`waiting for ${unit} (${Math.round((now - started) / 1000)}s)`);
       nextNote = now + 5000;
@@ -93,7 +93,7 @@ async function stateOf(docker: Dockerode, unit: string, restartsBefore: number):
   }
   // A restart while waiting is an exit: a unit that crashed is not ready, whatever its policy.
   if (!info.State.Running || info.State.Restarting || info.RestartCount > restartsBefore)
-    return { fatal: `exited before it became ready (exit code ${info.State.ExitCode})` };
+    return { fatal: `exited before it became healthy (exit code ${info.State.ExitCode})` };
   const health = info.State.Health?.Status;
   if (health === 'unhealthy') return { fatal: 'is unhealthy' };
   return { healthy: health === 'healthy', info };
