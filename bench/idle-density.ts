@@ -166,9 +166,14 @@ async function waitAllHealthy(instances: Instance[], variant: Variant): Promise<
       instances.map((i) => docker.listContainers({ all: true, filters: composeFilter(name(i, variant)) })),
     );
     const all = lists.flat();
-    const bad = all.find((c) => c.State !== 'running' || /\(unhealthy\)/.test(c.Status));
+    // A restart is no failure here: on a busy host an Odoo may give up waiting for its
+    // database once, and `restart: unless-stopped` brings it back as it would in use.
+    const bad = all.find((c) => /\(unhealthy\)/.test(c.Status) || c.State === 'dead');
     if (bad) throw new Error(`${bad.Names[0]} is ${bad.State} ${bad.Status}`);
-    if (lists.every((l) => l.length === 4) && all.every((c) => /\(healthy\)/.test(c.Status)))
+    if (
+      lists.every((l) => l.length === 4) &&
+      all.every((c) => c.State === 'running' && /\(healthy\)/.test(c.Status))
+    )
       return all.map((c) => c.Id);
     await sleep(500);
   }
