@@ -41,7 +41,7 @@ const COUNTS = flags.n.split(',').map(Number);
 const VARIANTS = flags.variants.split(',') as Variant[];
 if (!(WINDOW_S > 0) || !(SETTLE_S >= 0) || COUNTS.some((n) => !(n >= 1 && n <= 20)))
   throw new Error('--window and --settle are seconds, --n counts from 1 to 20');
-const HEALTHY_TIMEOUT_MS = 600_000;
+const HEALTHY_TIMEOUT_MS = 240_000;
 const CORES = os.cpus().length;
 
 type Variant = 'before' | 'now';
@@ -158,26 +158,41 @@ async function memoryMiB(ids: string[]): Promise<number> {
 const composeFilter = (project: string) =>
   JSON.stringify({ label: [`com.docker.compose.project=${project}`] });
 
-/** Until every container of every instance runs and is healthy (compose 1.29 has no --wait). */
-async function waitAllHealthy(instances: Instance[], variant: Variant): Promise<string[]> {
+/**
+ * Until every container of every instance runs and is healthy (compose 1.29 has no
+ * --wait). On a saturated host the 1 s checks themselves time out and turn units
+ * unhealthy: past the deadline the instances are measured as they are, and the
+ * unhealthy ones counted.
+ */
+async function waitAllHealthy(
+  instances: Instance[],
+  variant: Variant,
+): Promise<{ ids: string[]; unhealthy: number }> {
   const deadline = Date.now() + HEALTHY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
+  for (;;) {
     const lists = await Promise.all(
       instances.map((i) => docker.listContainers({ all: true, filters: composeFilter(name(i, variant)) })),
     );
     const all = lists.flat();
     // A restart is no failure here: on a busy host an Odoo may give up waiting for its
     // database once, and `restart: unless-stopped` brings it back as it would in use.
-    const bad = all.find((c) => /\(unhealthy\)/.test(c.Status) || c.State === 'dead');
+    const bad = all.find((c) => c.State === 'dead');
     if (bad) throw new Error(`${bad.Names[0]} is ${bad.State} ${bad.Status}`);
+    const unhealthy = all.filter((c) => /\(unhealthy\)/.test(c.Status)).length;
+    if (Date.now() > deadline && lists.every((l) => l.length === 4)) {
+      console.log(
+        `  ${variant}: ${unhealthy} of ${all.length} containers unhealthy at the deadline; measured as they are`,
+      );
+      return { ids: all.map((c) => c.Id), unhealthy };
+    }
+    if (Date.now() > deadline) throw new Error(`not all containers of ${variant} exist within the deadline`);
     if (
       lists.every((l) => l.length === 4) &&
       all.every((c) => c.State === 'running' && /\(healthy\)/.test(c.Status))
     )
-      return all.map((c) => c.Id);
+      return { ids: all.map((c) => c.Id), unhealthy: 0 };
     await sleep(500);
   }
-  throw new Error(`not all healthy within ${HEALTHY_TIMEOUT_MS / 1000}s`);
 }
 
 const name = (i: Instance, v: Variant) => `${i.project}${v}`;
@@ -196,6 +211,8 @@ interface Row {
   baseline: number;
   loaded: Window;
   memMiB: number;
+  /** Containers unhealthy when measured (a saturated host failing 1 s checks). */
+  unhealthy: number;
 }
 
 async function main(): Promise<void> {
@@ -248,16 +265,17 @@ async function main(): Promise<void> {
           used.push({ i, v: variant });
           await must('docker-compose up', sh('docker-compose', [...i.args[variant], 'up', '-d']));
         }
-        const ids = await waitAllHealthy(some, variant);
+        const { ids, unhealthy } = await waitAllHealthy(some, variant);
         await sleep(SETTLE_S * 1000); // start-up work (Odoo's setup) ends; then the instances are idle
         const loaded = await measure(ids);
         const memMiB = await memoryMiB(ids);
         await down(some, variant);
-        const row = { n, variant, baseline, loaded, memMiB };
+        const row = { n, variant, baseline, loaded, memMiB, unhealthy };
         rows.push(row);
         console.log(
           `N=${n} ${variant}: machine ${loaded.machine.toFixed(1)} % (baseline ${baseline.toFixed(1)} %), ` +
-            `containers ${loaded.containers.toFixed(1)} %, daemons ${loaded.daemons.toFixed(1)} %, ${memMiB.toFixed(0)} MiB`,
+            `containers ${loaded.containers.toFixed(1)} %, daemons ${loaded.daemons.toFixed(1)} %, ${memMiB.toFixed(0)} MiB` +
+            (unhealthy ? `, ${unhealthy} unhealthy` : ''),
         );
       }
     }
