@@ -24,6 +24,7 @@ import { sharedUnit } from '../src/compose/platform.js';
 import { unitName } from '../src/engines/engine.js';
 import { silentProgress } from '../src/ops/progress.js';
 import { planUpgrade } from '../src/ops/upgrade-plan.js';
+import { readinessProbe } from '../src/plan/plan.js';
 import { waitRouted } from '../src/ops/edge-sync.js';
 import { loadPlatformDir } from '../src/platformdir/load.js';
 import { cleanUp, docker, engine, setUp } from '../test/e2e/helpers.js';
@@ -98,7 +99,9 @@ async function stopAndRecreate(f: UpgradeFixture, version: string): Promise<void
   await Promise.all(odoo.map((u) => engine.run(u)));
   await Promise.all(migrating.filter((u) => u.service.role !== 'odoo').map((u) => engine.run(u)));
   for (const u of odoo)
-    await engine.waitHealthy(unitName(f.stack, 'odoo', u.replica), { timeoutMs: 600_000 });
+    await engine.waitReady(unitName(f.stack, 'odoo', u.replica), readinessProbe(u.service.health!), {
+      timeoutMs: 600_000,
+    });
   const pd = await loadPlatformDir(f.tp.dir);
   if (!(await waitRouted(pd, f.domain, 120_000)))
     throw new Error('the edge does not route prod after the recreate');

@@ -5,6 +5,7 @@
 // `redis` and (embedded) `s3` through links, as Rancher's external_links did.
 import { unitName } from '../engines/engine.js';
 import type { Service, Stack } from '../model/stack.js';
+import { steadyHealth } from './health.js';
 import { Secret, type EnvValue } from '../secret.js';
 import type { PlatformSpec } from '../spec/platform-schema.js';
 
@@ -75,7 +76,7 @@ export function composePlatform(
     replicas: 1,
   });
   const volume = (service: string, target: string) => ({ volume: `${name}-${service}`, target });
-  const quick = { intervalSeconds: 1, timeoutSeconds: 3, retries: 30, startPeriodSeconds: 120 };
+  const quick = steadyHealth(120);
   const base = (service: string, image: string): Service => ({
     name: service,
     role: 'db',

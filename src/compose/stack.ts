@@ -12,6 +12,7 @@ import type { BranchTarget } from './branch.js';
 import { resolveInstance, type ResolvedInstance } from './instance.js';
 import { odooEnv } from './odoo-env.js';
 import { renderNginxConf } from '../render/nginx-conf.js';
+import { steadyHealth } from './health.js';
 import { edgeNetwork, tierLinks, tierNetwork } from './platform.js';
 
 export interface ComposeResult {
@@ -62,13 +63,8 @@ export function composeStack(
     // Both image flavours wait for PostgreSQL in their entrypoint (wait_postgres.sh,
     // wait-for-psql.py): starting Odoo with the database overlaps their start-ups.
     startsAfter: 'started',
-    health: {
-      http: { path: '/web/health', port: 8069 },
-      intervalSeconds: 1,
-      timeoutSeconds: 3,
-      retries: 3,
-      startPeriodSeconds: 300,
-    },
+    // Odoo's first start runs its setup migration: a long start period.
+    health: { http: { path: '/web/health', port: 8069 }, ...steadyHealth(300) },
     placement: inst.placement,
     labels: labels('odoo'),
   };
@@ -90,7 +86,8 @@ export function composeStack(
     // It needs Odoo's network namespace, not Odoo ready: its own health check waits for that.
     startsAfter: 'started',
     // Healthy when a request goes through it to Odoo: the whole route works.
-    health: { http: { path: '/web/health', port: 80 }, ...quickHealth },
+    // Its start period is Odoo's: it cannot pass before Odoo does.
+    health: { http: { path: '/web/health', port: 80 }, ...steadyHealth(300) },
     placement: inst.placement,
     labels: labels('nginx'),
   };
@@ -147,4 +144,4 @@ export function composeStack(
   return { stack, instance: inst, missingSecrets };
 }
 
-const quickHealth = { intervalSeconds: 1, timeoutSeconds: 3, retries: 30, startPeriodSeconds: 60 };
+const quickHealth = steadyHealth(120);

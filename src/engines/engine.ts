@@ -1,7 +1,7 @@
 // The one interface every engine implements. Ops never ask which engine they
 // hold: a single Docker host runs one container per replica, Docker Swarm runs
 // services across hosts; both observe what runs through the same labels.
-import type { Service } from '../model/stack.js';
+import type { HealthCheck, Service } from '../model/stack.js';
 
 /** Labels every object odp makes carries; observation is by these, never by name guessing. */
 export const LABEL = {
@@ -108,7 +108,16 @@ export interface ExecResult {
   stderr: string;
 }
 
+/**
+ * How odp itself tells that a unit is ready while a deploy waits for it: the
+ * service's health probe (an HTTP path and port, or a command), run by the engine
+ * at a short interval only for as long as someone waits (docs/decisions/0050).
+ * Undefined: the unit has no probe, running is ready.
+ */
+export type ReadinessProbe = Pick<HealthCheck, 'http' | 'command' | 'timeoutSeconds'>;
+
 export interface WaitOptions {
+  /** The deploy's health deadline (`--health-timeout`). */
   timeoutMs: number;
   /** Called while waiting, for progress. */
   onWait?: (detail: string) => void;
@@ -144,8 +153,15 @@ export interface Engine {
   stop(unitName: string, timeoutSeconds?: number): Promise<void>;
   /** Starts a stopped unit again, as it was. */
   start(unitName: string): Promise<void>;
-  /** Resolves when the unit is healthy (or running, without a health check); rejects with its last logs. */
-  waitHealthy(unitName: string, opts: WaitOptions): Promise<void>;
+  /**
+   * Resolves once the unit answers its probe (or the engine already reports it
+   * healthy; or, without a probe, once it runs); rejects with its last logs when
+   * it exits, turns unhealthy, or the deadline passes. The engine probes at a
+   * short interval while this waits, so units need no frequent health checks of
+   * their own: Docker probes the unit's address from here (or execs the probe),
+   * Swarm a task of the service.
+   */
+  waitReady(unitName: string, probe: ReadinessProbe | undefined, opts: WaitOptions): Promise<void>;
   /** Renames a unit (its name in the engine's DNS follows). */
   rename(unitName: string, newName: string): Promise<void>;
   /**

@@ -18,10 +18,16 @@ export interface HealthCheck {
   /** HTTP path probed on `port`, or a command run inside the container. */
   http?: { path: string; port: number };
   command?: string[];
+  /** Between two checks of a running unit: tens of seconds, each check is a process in the container. */
   intervalSeconds: number;
   timeoutSeconds: number;
   retries: number;
   startPeriodSeconds: number;
+  /**
+   * Between two checks during the start period, on engines that support it
+   * (Docker ≥ 25, API 1.44; an older engine checks at `intervalSeconds` from the start).
+   */
+  startIntervalSeconds?: number;
 }
 
 export interface VolumeMount {

@@ -40,7 +40,7 @@ async function execute(engine: Engine, s: Step, o: ApplyOptions): Promise<void> 
       await engine.run(s.unit);
       return;
     case 'wait-healthy':
-      return engine.waitHealthy(s.unit, {
+      return engine.waitReady(s.unit, s.probe, {
         timeoutMs: o.healthTimeoutMs,
         onWait: (d) => o.progress.note(d),
       });

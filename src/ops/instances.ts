@@ -11,7 +11,12 @@ export interface InstanceStatus {
   project: string;
   instance: string;
   domain: string;
-  state: 'running' | 'degraded' | 'absent';
+  /**
+   * `starting`: every unit runs and none is unhealthy, but the engine has not run
+   * a unit's first steady health check yet (up to 30 s after a deploy on engines
+   * without a start interval, docs/decisions/0050); the deploy itself saw it ready.
+   */
+  state: 'running' | 'starting' | 'degraded' | 'absent';
   /** The version the spec pins (integration, prod). */
   version?: string;
   /** Since when the edge answers this domain with its maintenance page. */
@@ -69,7 +74,14 @@ export async function instanceStatus(
               },
             }
           : {}),
-        state: units.length === 0 ? 'absent' : units.every(isUp) ? 'running' : 'degraded',
+        state:
+          units.length === 0
+            ? 'absent'
+            : units.every(isUp)
+              ? 'running'
+              : units.every((u) => isUp(u) || (u.state === 'running' && u.health === 'starting'))
+                ? 'starting'
+                : 'degraded',
         services: units
           .sort((a, b) => a.name.localeCompare(b.name))
           .map((u) => ({

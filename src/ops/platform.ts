@@ -127,7 +127,7 @@ export async function platformServices(engine: Engine, pd: PlatformDir): Promise
 async function stateOf(engine: Engine, u: ObservedUnit): Promise<Pick<ServiceStatus, 'state' | 'reason'>> {
   if (u.state === 'running' && (u.health === 'healthy' || u.health === 'none')) return { state: 'up' };
   if (u.state === 'running' && u.health === 'starting')
-    return { state: 'starting', reason: 'health checks not passed yet' };
+    return { state: 'starting', reason: "the engine's first health check has not run yet" };
   const why = await engine.explain(u.name);
   if (!why) return { state: 'absent', reason: 'removed' };
   if (u.state === 'running')

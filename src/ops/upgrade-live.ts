@@ -224,7 +224,13 @@ export async function putAsideBack(
     if (await engine.explain(n.oldNginx)) await engine.rename(n.oldNginx, n.nginx);
     await engine.start(n.odoo);
     await engine.start(n.nginx);
-    await wait(engine, n.odoo, o);
+    // The old version's odoo answers the same probe as the new one's.
+    await wait(
+      engine,
+      n.odoo,
+      ctx.units.find((u) => u.service.role === 'odoo'),
+      o,
+    );
     back.push(n.odoo);
   }
   return back;

@@ -6,6 +6,7 @@
 import { edgeNetwork, sharedUnit } from '../compose/platform.js';
 import { unitName, type Engine, type UnitSpec } from '../engines/engine.js';
 import { OdpError } from '../errors.js';
+import { readinessProbe } from '../plan/plan.js';
 import { backendName, EDGE_SOCKET } from '../render/haproxy-cfg.js';
 import type { EdgeControl } from './edge-sync.js';
 import type { Progress } from './progress.js';
@@ -43,11 +44,15 @@ export async function step<T>(o: UnitOptions, key: string, text: string, fn: () 
   }
 }
 
-export const wait = (engine: Engine, unit: string, o: UnitOptions) =>
-  engine.waitHealthy(unit, {
-    timeoutMs: o.healthTimeoutMs ?? 10 * 60_000,
+/** Waits until `unit` (running `spec`'s service) answers its probe, within the health deadline. */
+export const wait = (engine: Engine, unit: string, spec: UnitSpec | undefined, o: UnitOptions) =>
+  engine.waitReady(unit, spec?.service.health ? readinessProbe(spec.service.health) : undefined, {
+    timeoutMs: o.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS,
     onWait: (d) => o.progress.note(d),
   });
+
+/** The deploy health deadline when none is given (`--health-timeout`). */
+export const DEFAULT_HEALTH_TIMEOUT_MS = 10 * 60_000;
 
 export type PairNames = Record<'odoo' | 'nginx' | 'nextOdoo' | 'nextNginx' | 'oldOdoo' | 'oldNginx', string>;
 
@@ -171,7 +176,7 @@ export async function startPair(
     await engine.remove(name);
     await engine.run(odoo);
     await engine.run(nginx);
-    await wait(engine, name, o);
-    await wait(engine, side, o);
+    await wait(engine, name, odoo, o);
+    await wait(engine, side, nginx, o);
   });
 }

@@ -166,8 +166,8 @@ async function replacePairs(
         async () => {
           const id = await engine.run(as(odoo, 'odoo-next'));
           await engine.run(as(nginx, 'nginx-next', id));
-          await wait(engine, n.nextOdoo, o);
-          await wait(engine, n.nextNginx, o);
+          await wait(engine, n.nextOdoo, odoo, o);
+          await wait(engine, n.nextNginx, nginx, o);
         },
       );
       await step(o, `swap-${r}`, `hand ${n.odoo} over to the new replica`, async () => {

@@ -2,7 +2,7 @@
 // each one engine call with the cause that requires it, so the same object
 // drives the dry run (printed) and the deploy (executed, in parallel where the
 // DAG allows). Pure: the image ids and the observation are inputs.
-import type { Observed, ObservedUnit, PublishedPort, UnitSpec } from '../engines/engine.js';
+import type { Observed, ObservedUnit, PublishedPort, ReadinessProbe, UnitSpec } from '../engines/engine.js';
 import { unitName } from '../engines/engine.js';
 import type { Service, Stack } from '../model/stack.js';
 import { configHash } from './hash.js';
@@ -13,7 +13,15 @@ export type Step =
   | { id: number; after: number[]; kind: 'remove-volume'; name: string; cause: string }
   | { id: number; after: number[]; kind: 'remove'; unit: string; cause: string }
   | { id: number; after: number[]; kind: 'run'; unit: UnitSpec; cause: string }
-  | { id: number; after: number[]; kind: 'wait-healthy'; unit: string; cause: string };
+  | {
+      id: number;
+      after: number[];
+      kind: 'wait-healthy';
+      unit: string;
+      /** How odp tells it is ready while it waits: the service's health probe. */
+      probe?: ReadinessProbe;
+      cause: string;
+    };
 
 export interface Plan {
   stack: string;
@@ -160,11 +168,26 @@ export function planStack(input: PlanInput): Plan {
     started.set(name, run);
     healthy.set(
       name,
-      add({ after: [run], kind: 'wait-healthy', unit: name, cause: 'the deploy ends healthy' }),
+      add({
+        after: [run],
+        kind: 'wait-healthy',
+        unit: name,
+        ...(u.service.health ? { probe: readinessProbe(u.service.health) } : {}),
+        cause: 'the deploy ends healthy',
+      }),
     );
   }
   const unchanged = [...wanted].filter((n) => !healthy.has(n));
   return { stack: stack.name, steps, unchanged };
+}
+
+/** The part of a health check odp probes with while a deploy waits. */
+export function readinessProbe(h: NonNullable<Service['health']>): ReadinessProbe {
+  return {
+    ...(h.http ? { http: h.http } : {}),
+    ...(h.command ? { command: h.command } : {}),
+    timeoutSeconds: h.timeoutSeconds,
+  };
 }
 
 function describeChange(o: ObservedUnit, u: UnitSpec, imageIds: Readonly<Record<string, string>>): string {

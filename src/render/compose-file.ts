@@ -139,7 +139,11 @@ function healthcheck(h: HealthCheck): Record<string, unknown> {
     throw new OdpError('INTERNAL', 'a health check needs an http probe or a command');
   }
   return {
-    test,
+    // Compose reads `$` as the start of a variable: the probe's own are escaped.
+    test: test.map((t) => t.replace(/\$/g, '$$$$')),
+    // No `start_interval`: the 2.4 file format (docker-compose 1.29) has none, and
+    // an engine before 25 would refuse it. Readiness while deploying is odp's own
+    // probe (docs/decisions/0050); compose users wait for the first steady check.
     interval: `${h.intervalSeconds}s`,
     timeout: `${h.timeoutSeconds}s`,
     retries: h.retries,

@@ -44,6 +44,43 @@ export const ACME_PREFIX = '/.well-known/acme-challenge/';
 /** Seconds a client is asked to wait before retrying a site in maintenance. */
 export const MAINTENANCE_RETRY_AFTER = 300;
 
+/**
+ * The edge's own checks of its servers, the one thing routing waits on
+ * (docs/decisions/0051): an HTTP request from HAProxy, no process in any
+ * container. A replica that stops answering leaves the rotation within
+ * `inter + fall × (longest check) + (fall − 1) × fastinter` = 0.75 + 2 × 1 + 0.25 = 3 s:
+ * a check either waits for a connection the address never accepts (a killed
+ * container; bounded by min(timeout connect, inter)) or for an answer that never
+ * comes (a paused one; bounded by `timeout check`).
+ */
+export interface EdgeCheck {
+  interMs: number;
+  fastinterMs: number;
+  downinterMs: number;
+  fall: number;
+  rise: number;
+  timeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+export const EDGE_CHECK: Readonly<EdgeCheck> = {
+  interMs: 750,
+  /** While a server goes from up to down (and back), its checks come this often. */
+  fastinterMs: 250,
+  /** A server down is checked less often; `rise` successes bring it back. */
+  downinterMs: 2000,
+  fall: 2,
+  rise: 2,
+  timeoutMs: 1000,
+  connectTimeoutMs: 5000,
+};
+
+/** The longest a replica that stops answering stays in the rotation, by the rule above. */
+export function edgeEvictionBoundMs(c: Readonly<EdgeCheck> = EDGE_CHECK): number {
+  const check = Math.max(Math.min(c.connectTimeoutMs, c.interMs), c.timeoutMs);
+  return c.interMs + c.fall * check + (c.fall - 1) * c.fastinterMs;
+}
+
 const label = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
 const DOMAIN = new RegExp(`^(?=.{1,253}$)${label}(?:\\.${label})+$`);
 /** Docker's container-name alphabet. */
@@ -244,13 +281,18 @@ export function renderHaproxyCfg(input: HaproxyCfgInput): string {
     line();
     line(`backend ${backendName(r.domain)}`);
     line('    balance roundrobin');
+    // Through the sidecar to Odoo: the whole route. A failed replica leaves the
+    // rotation within 3 s (EDGE_CHECK); requests on the way are redispatched.
     line('    option httpchk');
     line(`    http-check send meth GET uri /web/health ver HTTP/1.1 hdr Host ${r.domain}`);
     line('    http-check expect status 200');
+    line(`    timeout check ${EDGE_CHECK.timeoutMs}ms`);
+    const c = EDGE_CHECK;
+    const check =
+      `check inter ${c.interMs}ms fastinter ${c.fastinterMs}ms downinter ${c.downinterMs}ms ` +
+      `fall ${c.fall} rise ${c.rise}`;
     for (const s of r.servers) {
-      line(
-        `    server ${s} ${s}:80 check inter 2s fall 3 rise 2 resolvers docker resolve-prefer ipv4 init-addr last,none`,
-      );
+      line(`    server ${s} ${s}:80 ${check} resolvers docker resolve-prefer ipv4 init-addr last,none`);
     }
   }
   line();

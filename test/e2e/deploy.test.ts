@@ -60,17 +60,23 @@ const version = async (base: string): Promise<string> => {
   return (JSON.parse(r.body) as { version: string }).version;
 };
 
-/** The instance is one healthy stack: db, redis, odoo and its nginx, all running and healthy. */
+/**
+ * The instance is one stack: db, redis, odoo and its nginx, all running and none
+ * unhealthy. The deploy saw each one ready through its own probe; Docker 20.10 (no
+ * start interval) runs a unit's first steady check 30 s after its start, so until
+ * then the engine still says `starting` (docs/decisions/0050).
+ */
 async function assertOneHealthyStack(p: TestPlatform): Promise<void> {
   const [status] = await instanceStatus(engine, p.dir, p.project).then((all) =>
     all.filter((i) => i.instance === 'test'),
   );
   assert.ok(status);
   assert.deepEqual(
-    status.services.map((s) => `${s.name}-${s.replica} ${s.state} ${s.health}`),
-    ['db-1 running healthy', 'nginx-1 running healthy', 'odoo-1 running healthy', 'redis-1 running healthy'],
+    status.services.map((s) => `${s.name}-${s.replica} ${s.state}`),
+    ['db-1 running', 'nginx-1 running', 'odoo-1 running', 'redis-1 running'],
   );
-  assert.equal(status.state, 'running');
+  for (const s of status.services) assert.match(s.health, /^(healthy|starting)$/, `${s.name}: ${s.health}`);
+  assert.match(status.state, /^(running|starting)$/);
 }
 
 before(async () => {

@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test';
 import { Edge } from '../../src/backends/haproxy/edge.js';
 import { isOdpError } from '../../src/errors.js';
 import { buildImages } from '../../src/images/build.js';
-import { renderHaproxyCfg, type EdgeRoute } from '../../src/render/haproxy-cfg.js';
+import { backendName, EDGE_SOCKET, renderHaproxyCfg, type EdgeRoute } from '../../src/render/haproxy-cfg.js';
 import { viaEdge } from '../helpers/edge.js';
 import { docker, execIn, removeLabelled, sleep } from './helpers.js';
 
@@ -470,3 +470,76 @@ async function edgeFile(rel: string): Promise<string> {
   const cmd = rel === '.staging-count' ? 'ls -A .staging | wc -l' : `cat ${rel}`;
   return (await execIn(edgeName, ['sh', '-c', `cd /usr/local/etc/haproxy && ${cmd}`])).out.trim();
 }
+
+/** The operational state of each server of `domain`'s backend, from the runtime API (2: up, 0: down). */
+async function serverStates(domain: string): Promise<Record<string, number>> {
+  const r = await execIn(edgeName, [
+    'sh',
+    '-c',
+    `printf 'show servers state ${backendName(domain)}\\n' | socat -t 5 stdio unix-connect:${EDGE_SOCKET}`,
+  ]);
+  const states: Record<string, number> = {};
+  for (const line of r.out.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    // be_id be_name srv_id srv_name srv_addr srv_op_state …
+    if (f[1] === backendName(domain) && f[3]) states[f[3]] = Number(f[5]);
+  }
+  return states;
+}
+
+/** `n` requests to C in a row; which server answered each (a request that hangs fails after 2 s). */
+async function answersFromC(n: number): Promise<string[]> {
+  const seen: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await Promise.race([
+      getTls(C, '/'),
+      sleep(2000).then(() => ({ status: 0, body: 'no answer within 2 s' }) as Reply),
+    ]);
+    seen.push(r.status === 200 ? r.body : `${r.status} ${r.body}`);
+  }
+  return seen;
+}
+
+test(
+  "a replica that stops answering leaves the rotation by the edge's own checks, and comes back",
+  { timeout: 180_000 },
+  async () => {
+    await edge.apply(cfg([...baseRoutes, { domain: C, servers: [backendA, backendB] }]), certs);
+    await until(
+      'both replicas of C up',
+      () => serverStates(C),
+      (s) => s[backendA] === 2 && s[backendB] === 2,
+    );
+    await until(
+      'C answered by both replicas',
+      () => answersFromC(4),
+      (seen) => seen.includes(backendA) && seen.includes(backendB),
+    );
+
+    for (const how of ['paused', 'killed'] as const) {
+      const b = docker.getContainer(backendB);
+      const t0 = Date.now();
+      if (how === 'paused') await b.pause();
+      else await b.kill();
+      // Decided by HAProxy's HTTP checks alone: nothing tells the edge.
+      await until(
+        `${how} replica marked down`,
+        () => serverStates(C),
+        (s) => s[backendB] === 0 && s[backendA] === 2,
+      );
+      const outAfterMs = Date.now() - t0;
+      console.log(`${how} replica out of the rotation after ${outAfterMs} ms (EDGE_CHECK bound 3000 ms)`);
+      // Every new request goes to the replica left.
+      assert.deepEqual(await answersFromC(10), Array<string>(10).fill(backendA));
+
+      if (how === 'paused') await b.unpause();
+      else await b.start();
+      await until(
+        `${how} replica back in the rotation`,
+        () => answersFromC(4),
+        (seen) => seen.includes(backendB),
+        60_000,
+      );
+    }
+  },
+);

@@ -10,9 +10,11 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isOdpError } from '../../src/errors.js';
 import {
+  EDGE_CHECK,
   EDGE_FILES,
   MAINTENANCE_RETRY_AFTER,
   backendName,
+  edgeEvictionBoundMs,
   renderHaproxyCfg,
   type HaproxyCfgInput,
 } from '../../src/render/haproxy-cfg.js';
@@ -125,7 +127,13 @@ describe('renderHaproxyCfg: structure', () => {
       assert.match(line, new RegExp(`^server ${name} ${name}:80 check `));
       assert.match(line, / resolvers docker /);
       assert.match(line, / init-addr last,none$/);
+      // The edge's own HTTP checks decide routing: a dead replica is out within 3 s.
+      assert.match(line, / check inter 750ms fastinter 250ms downinter 2000ms fall 2 rise 2 /);
     }
+    assert.ok(a.includes('timeout check 1000ms'));
+    assert.ok(edgeEvictionBoundMs() <= 3000, `${edgeEvictionBoundMs()} ms`);
+    // The bound follows the parameters (it can fail): the former inter 2 s, fall 3 exceed 3 s.
+    assert.equal(edgeEvictionBoundMs({ ...EDGE_CHECK, interMs: 2000, fall: 3, timeoutMs: 0 }), 8500);
     assert.ok(s.has(`backend ${backendName('b.example.test')}`));
   });
 

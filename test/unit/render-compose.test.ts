@@ -69,6 +69,9 @@ for (const inst of ['test', 'integration', 'prod'] as const) {
       assert.deepEqual(hc.test.slice(0, 3), ['CMD', 'bash', '-c']);
       assert.match(hc.test[3] ?? '', /\/dev\/tcp\/127\.0\.0\.1\/8069 .*GET \/web\/health /);
       assert.equal(hc.start_period, '300s');
+      // One bash process per check (builtins only), its `$` escaped for compose.
+      assert.doesNotMatch(hc.test[3] ?? '', /\| *(head|grep)/);
+      assert.match(hc.test[3] ?? '', /\$\$status == \*' 200 '\*/);
     });
 
     it('labels every service with its platform, project, instance and service', () => {
@@ -96,12 +99,16 @@ for (const inst of ['test', 'integration', 'prod'] as const) {
           db: { condition: 'service_started' },
           redis: { condition: 'service_started' },
         });
+        // Checked every 30 s, not every second: each check is a process in the
+        // container, and at 1 s one idle instance kept half a core busy
+        // (docs/decisions/0050). Deploys wait on odp's own probe instead. No
+        // start_interval: the 2.4 format and docker-compose 1.29 have none.
         assert.deepEqual((doc.services.db as Svc).healthcheck, {
           test: ['CMD', 'pg_isready', '-U', 'odoo'],
-          interval: '1s',
-          timeout: '3s',
-          retries: 30,
-          start_period: '60s',
+          interval: '30s',
+          timeout: '5s',
+          retries: 3,
+          start_period: '120s',
         });
         assert.deepEqual(doc.volumes, { 'neomedical-odoo-test-db': { name: 'neomedical-odoo-test-db' } });
         assert.deepEqual((doc.services.db as Svc).volumes, [

@@ -8,7 +8,25 @@ import { LABEL, unitName, type UnitSpec } from '../engine.js';
 
 const NS = 1_000_000_000;
 
-export function healthcheck(h: HealthCheck): NonNullable<ContainerCreateOptions['Healthcheck']> {
+/** What the engine accepts beyond the API every supported engine has. */
+export interface EngineFeatures {
+  /** `Healthcheck.StartInterval`: Docker ≥ 25 (API 1.44); older engines refuse or ignore it. */
+  startInterval: boolean;
+}
+
+/** The API version from which the engine takes a start interval. */
+export const START_INTERVAL_API = '1.44';
+
+export function featuresOf(apiVersion: string): EngineFeatures {
+  const [major = 0, minor = 0] = apiVersion.split('.').map(Number);
+  const [wantMajor, wantMinor] = START_INTERVAL_API.split('.').map(Number) as [number, number];
+  return { startInterval: major > wantMajor || (major === wantMajor && minor >= wantMinor) };
+}
+
+export function healthcheck(
+  h: HealthCheck,
+  features: EngineFeatures = { startInterval: false },
+): NonNullable<ContainerCreateOptions['Healthcheck']> & { StartInterval?: number } {
   const test = h.http ? httpProbe(h.http.path, h.http.port) : ['CMD', ...(h.command ?? ['true'])];
   return {
     Test: test,
@@ -16,10 +34,18 @@ export function healthcheck(h: HealthCheck): NonNullable<ContainerCreateOptions[
     Timeout: h.timeoutSeconds * NS,
     Retries: h.retries,
     StartPeriod: h.startPeriodSeconds * NS,
+    // Checks every second while it starts, then every `intervalSeconds`: the engine's
+    // own status turns healthy as soon as the unit is (docs/decisions/0050).
+    ...(features.startInterval && h.startIntervalSeconds
+      ? { StartInterval: h.startIntervalSeconds * NS }
+      : {}),
   };
 }
 
-export function containerSpec(u: UnitSpec): ContainerCreateOptions {
+export function containerSpec(
+  u: UnitSpec,
+  features: EngineFeatures = { startInterval: false },
+): ContainerCreateOptions {
   const s = u.service;
   const name = unitName(u.stack, s.name, u.replica);
   const ports = Object.fromEntries(u.publish.map((p) => [`${p.container}/tcp`, {}]));
@@ -39,7 +65,7 @@ export function containerSpec(u: UnitSpec): ContainerCreateOptions {
       [LABEL.image]: s.image,
     },
     ...(shared ? {} : { Hostname: name, ExposedPorts: ports }),
-    ...(s.health ? { Healthcheck: healthcheck(s.health) } : {}),
+    ...(s.health ? { Healthcheck: healthcheck(s.health, features) } : {}),
     StopTimeout: 30,
     HostConfig: {
       NetworkMode: shared ? `container:${shared}` : u.network,

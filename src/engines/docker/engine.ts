@@ -13,14 +13,15 @@ import {
   type Observed,
   type ObservedUnit,
   type OneOffResult,
+  type ReadinessProbe,
   type RunState,
   type Selector,
   type UnitExplanation,
   type UnitSpec,
   type WaitOptions,
 } from '../engine.js';
-import { containerSpec } from './container-spec.js';
-import { waitHealthy } from './health.js';
+import { containerSpec, featuresOf, type EngineFeatures } from './container-spec.js';
+import { waitReady } from './ready.js';
 import { demuxBuffer, demuxStream } from './logs.js';
 import { ignore404, messageOf, statusOf } from './api-errors.js';
 import { execIn } from './exec.js';
@@ -139,8 +140,24 @@ export class DockerEngine implements Engine {
     await ignore404(() => this.docker.getVolume(name).remove());
   }
 
+  private featuresOnce: Promise<EngineFeatures> | undefined;
+
+  /** What this engine supports, read once from its API version. */
+  features(): Promise<EngineFeatures> {
+    this.featuresOnce ??= this.docker.version().then(
+      (v) => featuresOf(v.ApiVersion),
+      (e: unknown) => {
+        this.featuresOnce = undefined; // not known yet: ask again next time
+        throw new OdpError('ENGINE', `the Docker engine does not say its version: ${messageOf(e)}`, {
+          cause: e,
+        });
+      },
+    );
+    return this.featuresOnce;
+  }
+
   async run(spec: UnitSpec): Promise<string> {
-    const body = containerSpec(spec);
+    const body = containerSpec(spec, await this.features());
     const container = await this.docker.createContainer(body);
     try {
       for (const net of spec.service.externalNetworks) {
@@ -232,8 +249,11 @@ export class DockerEngine implements Engine {
     }
   }
 
-  waitHealthy(unit: string, opts: WaitOptions): Promise<void> {
-    return waitHealthy(this.docker, unit, opts, (n) => this.lastLogs(unit, n));
+  waitReady(unit: string, probe: ReadinessProbe | undefined, opts: WaitOptions): Promise<void> {
+    // Container addresses are reachable from the engine's own host: probe from here
+    // when the engine is local (its unix socket), from inside the unit otherwise.
+    const probeFromHost = Boolean((this.docker.modem as { socketPath?: unknown }).socketPath);
+    return waitReady(this.docker, unit, probe, { ...opts, probeFromHost }, (n) => this.lastLogs(unit, n));
   }
 
   async runOneOff(image: string, command: string[], env: Record<string, string> = {}): Promise<OneOffResult> {
