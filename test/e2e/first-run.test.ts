@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { main } from '../../src/cli/main.js';
+import { odpInProcess, type CliRun } from '../helpers/cli-in-process.js';
 import { buildSampleImage, get, removeProject, setUp, tempDir, uniqueName } from './helpers.js';
 
 const project = uniqueName('first');
@@ -15,35 +15,8 @@ const platform = `odp-first-${project}`;
 const image = `odp-e2e/${project}_odoo`;
 let dir: string;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** `odp ARGS` in this process, its text output captured. */
-async function odp(args: string[]): Promise<Run> {
-  const out = { stdout: '', stderr: '' };
-  const orig = {
-    stdout: process.stdout.write.bind(process.stdout),
-    stderr: process.stderr.write.bind(process.stderr),
-  };
-  for (const name of ['stdout', 'stderr'] as const) {
-    process[name].write = ((chunk: unknown, ...rest: unknown[]) => {
-      if (typeof chunk === 'string') {
-        out[name] += chunk;
-        return true;
-      }
-      return (orig[name] as (...a: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof process.stdout.write;
-  }
-  try {
-    return { code: await main(['node', 'odp', ...args]), ...out };
-  } finally {
-    process.stdout.write = orig.stdout;
-    process.stderr.write = orig.stderr;
-  }
-}
+type Run = CliRun;
+const odp = odpInProcess;
 
 /** The command of the `next:` line, split as a shell would ("…" and '…' quoting), without the leading `odp`. */
 function nextCommand(r: Run): string[] {

@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { main } from '../../src/cli/main.js';
+import { odpInProcess } from '../helpers/cli-in-process.js';
 import { Secret } from '../../src/secret.js';
 import { decryptText, encryptText } from '../../src/secrets/crypto.js';
 import { writeSecrets } from '../../src/secrets/store.js';
@@ -20,33 +20,10 @@ const FIXTURES = join(ROOT, 'test', 'fixtures', 'original');
 const PASSPHRASE = 'round-trip passphrase';
 process.env.ODP_PASSPHRASE = PASSPHRASE;
 
+const odp = (...args: string[]) => odpInProcess(args);
+
 const tmp = mkdtempSync(join(tmpdir(), 'odp-import-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** Runs the CLI in-process; captures what it writes as text (the test runner's own binary output passes through). */
-async function odp(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = { stdout: '', stderr: '' };
-  const orig = {
-    stdout: process.stdout.write.bind(process.stdout),
-    stderr: process.stderr.write.bind(process.stderr),
-  };
-  for (const name of ['stdout', 'stderr'] as const) {
-    process[name].write = ((chunk: unknown, ...rest: unknown[]) => {
-      if (typeof chunk === 'string') {
-        out[name] += chunk;
-        return true;
-      }
-      return (orig[name] as (...a: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof process.stdout.write;
-  }
-  try {
-    const code = await main(['node', 'odp', ...args]);
-    return { code, ...out };
-  } finally {
-    process.stdout.write = orig.stdout;
-    process.stderr.write = orig.stderr;
-  }
-}
 
 /** `odp -C DIR import rancher STACKDIR --project neomedical --instance INSTANCE ...more`. */
 const importRancher = (dir: string, stackDir: string, instance: string, ...more: string[]) =>

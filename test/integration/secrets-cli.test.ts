@@ -1,17 +1,15 @@
 // `odp secrets …` end to end: the real CLI in a separate process (no
 // controlling terminal, as in CI) on a temp copy of examples/platform.
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { odpSpawned } from '../helpers/cli-in-process.js';
 import { copyExamplePlatform } from '../helpers/specs.js';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadProjectSecrets, openSecrets, saveSecrets } from '../../src/ops/secrets.js';
 import { hasTerminal } from '../../src/secrets/passphrase.js';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const PASS = 'cli test passphrase';
 const AWS = 'aws-Secret/value with spaces';
 let work: string;
@@ -31,20 +29,7 @@ function odp(
 ): Promise<Run> {
   const env: NodeJS.ProcessEnv = { ...process.env, ODP_PASSPHRASE: PASS, ...opts.env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', '-C', dir, ...args], {
-      cwd: REPO,
-      env,
-      detached: true,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolveRun({ code, stdout, stderr }));
-    child.stdin.end(opts.input ?? '');
-  });
+  return odpSpawned(['-C', dir, ...args], env, opts.input ?? '');
 }
 
 const bytes = () => readFileSync(secretsPath);

@@ -1,20 +1,19 @@
 // Recipients mode end to end (issue 10, "secrets for a team"): two team keys
 // made by the real gpg, each in its own GNUPGHOME as on two laptops; the real
 // CLI in a separate process without a terminal, as in CI.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { odpSpawned } from '../helpers/cli-in-process.js';
 import { copyExamplePlatform } from '../helpers/specs.js';
 import { encryptToKeys, decryptWithKeys, readMessage } from '../../src/secrets/crypto.js';
 import { fastDecrypt, fastKeys } from '../../src/secrets/fast-decrypt.js';
 import { decryptMany } from '../../src/secrets/lock.js';
 import { privateKeys } from '../../src/secrets/private-key.js';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DEMO = 'odp-demo'; // the example platform's passphrase
 let work: string;
 let dir: string;
@@ -71,20 +70,7 @@ function odp(args: string[], as?: Member, input = ''): Promise<Run> {
   for (const k of ['ODP_PASSPHRASE', 'ODP_KEY_FILE', 'ODP_KEY_PASSPHRASE']) delete env[k];
   if (as) Object.assign(env, { ODP_KEY_FILE: as.key, ODP_KEY_PASSPHRASE: as.pass });
   else env.ODP_PASSPHRASE = DEMO;
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', '-C', dir, ...args], {
-      cwd: REPO,
-      env,
-      detached: true,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', rej);
-    child.on('close', (code) => res({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
+  return odpSpawned(['-C', dir, ...args], env, input);
 }
 
 before(() => {
