@@ -123,7 +123,11 @@ Examples:
             'daysLeft' in c && c.daysLeft !== undefined ? `${c.daysLeft} days left` : 'no certificate yet';
           ctx.out.line(`certificate ${c.domain.padEnd(40)} ${left}`);
         }
-        return services.every((s) => s.state === 'up') ? ExitCode.ok : ExitCode.failure;
+        // A unit the engine has not checked yet is running, not failing: its first check
+        // comes every 30 s (docs/decisions/0050), and `platform up` saw it answer already.
+        return services.every((s) => s.state === 'up' || s.state === 'starting')
+          ? ExitCode.ok
+          : ExitCode.failure;
       }),
     );
 
