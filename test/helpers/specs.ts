@@ -27,18 +27,26 @@ export function project(change?: (d: Data) => void, file = 'projects/neomedical.
   return { spec: parsed.value, file, locate: parsed.locate };
 }
 
+/** Makes the example project a second one, distinct from neomedical in every unique field. */
+function asAcme(d: Data): void {
+  d.name = 'acme';
+  d.client = 'ACME Corp';
+  d.instances.test.domain = 'test.acme.odoo.example.ch';
+  d.instances.integration.domain = 'integration.acme.odoo.example.ch';
+  d.instances.prod.domain = 'acme.odoo.example.ch';
+  d.instances.prod.database = 'quiet_river_2042';
+}
+
 /** A second project, distinct from neomedical in every unique field. */
 export function otherProject(change?: (d: Data) => void): ProjectInput {
   return project((d) => {
-    d.name = 'acme';
-    d.client = 'ACME Corp';
-    d.instances.test.domain = 'test.acme.odoo.example.ch';
-    d.instances.integration.domain = 'integration.acme.odoo.example.ch';
-    d.instances.prod.domain = 'acme.odoo.example.ch';
-    d.instances.prod.database = 'quiet_river_2042';
+    asAcme(d);
     change?.(d);
   }, 'projects/acme.yaml');
 }
+
+/** The text of that second project's file (projects/acme.yaml). */
+export const otherProjectText = (): string => mutate(exampleProjectText, asAcme);
 
 export function input(opts: { platform?: (d: Data) => void; projects?: ProjectInput[] } = {}): RuleInput {
   const parsed = parseSpec('platform.yaml', mutate(examplePlatformText, opts.platform), platformSchema);

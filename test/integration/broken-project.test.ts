@@ -7,9 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { parse, stringify } from 'yaml';
 import { runCli } from '../e2e/helpers.js';
-import { copyExamplePlatform } from '../helpers/specs.js';
+import { copyExamplePlatform, otherProjectText } from '../helpers/specs.js';
 
 let dir = '';
 const env = { ODP_PASSPHRASE: 'odp-demo' };
@@ -18,14 +17,7 @@ before(() => {
   dir = mkdtempSync(join(tmpdir(), 'odp-broken-'));
   copyExamplePlatform(dir, { withSecrets: true });
   // A second, healthy project beside the example's.
-  const d = parse(readFileSync(join(dir, 'projects/neomedical.yaml'), 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  d.name = 'acme';
-  d.client = 'ACME Corp';
-  d.instances.test.domain = 'test.acme.odoo.example.ch';
-  d.instances.integration.domain = 'integration.acme.odoo.example.ch';
-  d.instances.prod.domain = 'acme.odoo.example.ch';
-  d.instances.prod.database = 'quiet_river_2042';
-  writeFileSync(join(dir, 'projects/acme.yaml'), stringify(d));
+  writeFileSync(join(dir, 'projects/acme.yaml'), otherProjectText());
   // The input that showed defect 2: an alias to no anchor, line 2.
   writeFileSync(join(dir, 'projects/broken.yaml'), 'name: broken\nclient: *nope\n');
 });
