@@ -124,7 +124,7 @@ Examples:
           ctx.out.line(`certificate ${c.domain.padEnd(40)} ${left}`);
         }
         // A unit the engine has not checked yet is running, not failing: its first check
-        // comes every 30 s (docs/decisions/0050), and `platform up` saw it answer already.
+        // comes every 60 s (docs/decisions/0050), and `platform up` saw it answer already.
         return services.every((s) => s.state === 'up' || s.state === 'starting')
           ? ExitCode.ok
           : ExitCode.failure;

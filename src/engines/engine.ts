@@ -162,6 +162,12 @@ export interface Engine {
    * Swarm a task of the service.
    */
   waitReady(unitName: string, probe: ReadinessProbe | undefined, opts: WaitOptions): Promise<void>;
+  /**
+   * Runs the unit's own health check once, now, as the engine would: true when it
+   * passes; undefined when the unit has no check or is gone. For `odp status`
+   * between a deploy and the engine's first steady check (docs/decisions/0050).
+   */
+  checkNow(unitName: string): Promise<boolean | undefined>;
   /** Renames a unit (its name in the engine's DNS follows). */
   rename(unitName: string, newName: string): Promise<void>;
   /**

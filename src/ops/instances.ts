@@ -6,15 +6,16 @@ import { history } from '../state/history.js';
 import { withInstanceLock } from '../state/lock.js';
 import { maintenanceEntries } from '../state/maintenance.js';
 import type { Progress } from './progress.js';
+import { settleStarting } from './settle-starting.js';
 
 export interface InstanceStatus {
   project: string;
   instance: string;
   domain: string;
   /**
-   * `starting`: every unit runs and none is unhealthy, but the engine has not run
-   * a unit's first steady health check yet (up to 30 s after a deploy on engines
-   * without a start interval, docs/decisions/0050); the deploy itself saw it ready.
+   * `starting`: every unit runs and none is unhealthy, but some unit neither passed
+   * the engine's first steady health check (up to 60 s after a start on engines
+   * without a start interval, docs/decisions/0050) nor the check status ran now.
    */
   state: 'running' | 'starting' | 'degraded' | 'absent';
   /** The version the spec pins (integration, prod). */
@@ -43,6 +44,7 @@ export async function instanceStatus(
   if (project) requireProject(pd, project);
   await engine.ping();
   const observed = await engine.observe({ platform: pd.platform.name, ...(project ? { project } : {}) });
+  await settleStarting(engine, observed.units);
   const maintenance = new Map(maintenanceEntries(dir).map((m) => [m.domain, m.since]));
   const out: InstanceStatus[] = [];
   for (const p of pd.projects.values()) {

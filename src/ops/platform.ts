@@ -18,6 +18,7 @@ import { applyPlan } from './apply-plan.js';
 import { platformSecrets } from './platform-secrets.js';
 import { resolveImages } from './preflight.js';
 import type { Progress } from './progress.js';
+import { settleStarting } from './settle-starting.js';
 import type { CertResult } from './certs.js';
 import type { EdgeControl } from './edge-sync.js';
 
@@ -107,6 +108,7 @@ export async function platformServices(engine: Engine, pd: PlatformDir): Promise
   await engine.ping();
   const { stack } = composePlatform(pd.platform, new Map());
   const observed = await engine.observe({ platform: pd.platform.name, project: PLATFORM_PROJECT });
+  await settleStarting(engine, observed.units);
   return Promise.all(
     stack.services.map(async (svc) => {
       const unit = sharedUnit(pd.platform, svc.name);
@@ -127,7 +129,7 @@ export async function platformServices(engine: Engine, pd: PlatformDir): Promise
 async function stateOf(engine: Engine, u: ObservedUnit): Promise<Pick<ServiceStatus, 'state' | 'reason'>> {
   if (u.state === 'running' && (u.health === 'healthy' || u.health === 'none')) return { state: 'up' };
   if (u.state === 'running' && u.health === 'starting')
-    return { state: 'starting', reason: "the engine's first health check has not run yet" };
+    return { state: 'starting', reason: 'not answering its health check yet' };
   const why = await engine.explain(u.name);
   if (!why) return { state: 'absent', reason: 'removed' };
   if (u.state === 'running')

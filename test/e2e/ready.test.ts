@@ -1,6 +1,6 @@
 // Engine.waitReady on the real engine (docs/decisions/0050): odp decides that a unit
 // is ready by probing it itself while it waits, not by the engine's health status,
-// which now comes every 30 s. The units here get a health check far slower still
+// which now comes every 60 s. The units here get a health check far slower still
 // (300 s), so the engine's status cannot be what made a wait succeed.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -107,4 +107,29 @@ test('a unit that exits fails the wait at once, with its last logs; a deadline i
     ),
     (e: unknown) => isOdpError(e) && /did not become healthy within 3s/.test(e.message),
   );
+});
+
+test("checkNow runs the unit's own check once: passes, fails, or there is none", async () => {
+  const unit = `${run}-checknow`;
+  await start(unit, {
+    Image: 'odp/redis:7',
+    Cmd: ['redis-server', '--save', '', '--appendonly', 'no'],
+    // CMD-SHELL, as a hand-written compose file has it: passes once /tmp/ok exists.
+    Healthcheck: { Test: ['CMD-SHELL', 'test -f /tmp/ok && redis-cli ping'], ...slowCheck },
+    HostConfig: { NetworkMode: network },
+  });
+  assert.equal(await engine.checkNow(unit), false);
+  await engine.exec(unit, ['touch', '/tmp/ok']);
+  assert.equal(await engine.checkNow(unit), true);
+  const health = (await docker.getContainer(unit).inspect()).State.Health?.Status;
+  assert.equal(health, 'starting', "odp's check is not the engine's: its status is unchanged");
+
+  const bare = `${run}-nocheck`;
+  await start(bare, {
+    Image: 'odp/redis:7',
+    Healthcheck: { Test: ['NONE'] },
+    HostConfig: { NetworkMode: network },
+  });
+  assert.equal(await engine.checkNow(bare), undefined);
+  assert.equal(await engine.checkNow(`${run}-gone`), undefined);
 });

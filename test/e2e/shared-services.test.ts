@@ -83,7 +83,7 @@ after(async () => {
 
 test('the shared stack runs every data service, and a second apply changes nothing', async () => {
   const running = (await engine.observe({ platform: name })).units.map(
-    // Each one answered its probe when applied; the engine's first check (every 30 s)
+    // Each one answered its probe when applied; the engine's first check (every 60 s)
     // may still be pending: `starting` until then (docs/decisions/0050).
     (u) => `${u.service}:${u.state}:${u.health.replace(/^starting$/, 'healthy')}`,
   );

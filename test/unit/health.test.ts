@@ -1,5 +1,5 @@
 // Health checks that cost little at rest (docs/decisions/0050): steady checks every
-// 30 s, a start interval only for engines that take one, and the probe each check
+// 60 s, a start interval only for engines that take one, and the probe each check
 // runs: one bash process, checked here with the real bash against a real server.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -23,10 +23,11 @@ const secrets = new Map([
 const stack = composeStack(input().platform, project().spec, 'test', secrets).stack;
 
 describe('health checks at rest', () => {
-  test('every service of an instance and of the platform is checked every 30 s, not every second', () => {
+  test('every service of an instance and of the platform is checked every 60 s, not every second', () => {
     const shared = composePlatform(input().platform, new Map()).stack;
     for (const s of [...stack.services, ...shared.services]) {
-      assert.equal(s.health?.intervalSeconds, 30, s.name);
+      assert.equal(s.health?.intervalSeconds, 60, s.name);
+      assert.equal(s.health?.retries, 2, s.name);
       assert.equal(s.health?.startIntervalSeconds, 1, s.name);
       // A first start on a busy machine (initdb, Odoo's setup) stays within it.
       assert.ok((s.health?.startPeriodSeconds ?? 0) >= 120, s.name);
@@ -42,7 +43,7 @@ describe('health checks at rest', () => {
     const db = desiredUnits(stack, {}).find((u) => u.service.name === 'db')!;
     const old = containerSpec(db, featuresOf('1.41')).Healthcheck as Record<string, unknown>;
     const recent = containerSpec(db, featuresOf('1.44')).Healthcheck as Record<string, unknown>;
-    assert.equal(old.Interval, 30e9);
+    assert.equal(old.Interval, 60e9);
     assert.equal('StartInterval' in old, false);
     assert.equal(recent.StartInterval, 1e9);
   });
@@ -59,10 +60,10 @@ describe('health checks at rest', () => {
         s.kind === 'wait-healthy' ? [[s.unit.replace(/^.*-odoo-test-/, ''), s.probe]] : [],
       ),
     );
-    assert.deepEqual(probes['odoo-1'], { http: { path: '/web/health', port: 8069 }, timeoutSeconds: 5 });
-    assert.deepEqual(probes['nginx-1'], { http: { path: '/web/health', port: 80 }, timeoutSeconds: 5 });
-    assert.deepEqual(probes['db-1'], { command: ['pg_isready', '-U', 'odoo'], timeoutSeconds: 5 });
-    assert.deepEqual(probes['redis-1'], { command: ['redis-cli', 'ping'], timeoutSeconds: 5 });
+    assert.deepEqual(probes['odoo-1'], { http: { path: '/web/health', port: 8069 }, timeoutSeconds: 10 });
+    assert.deepEqual(probes['nginx-1'], { http: { path: '/web/health', port: 80 }, timeoutSeconds: 10 });
+    assert.deepEqual(probes['db-1'], { command: ['pg_isready', '-U', 'odoo'], timeoutSeconds: 10 });
+    assert.deepEqual(probes['redis-1'], { command: ['redis-cli', 'ping'], timeoutSeconds: 10 });
   });
 });
 

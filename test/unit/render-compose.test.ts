@@ -99,15 +99,15 @@ for (const inst of ['test', 'integration', 'prod'] as const) {
           db: { condition: 'service_started' },
           redis: { condition: 'service_started' },
         });
-        // Checked every 30 s, not every second: each check is a process in the
+        // Checked every 60 s, not every second: each check is a process in the
         // container, and at 1 s one idle instance kept half a core busy
         // (docs/decisions/0050). Deploys wait on odp's own probe instead. No
         // start_interval: the 2.4 format and docker-compose 1.29 have none.
         assert.deepEqual((doc.services.db as Svc).healthcheck, {
           test: ['CMD', 'pg_isready', '-U', 'odoo'],
-          interval: '30s',
-          timeout: '5s',
-          retries: 3,
+          interval: '60s',
+          timeout: '10s',
+          retries: 2,
           start_period: '120s',
         });
         assert.deepEqual(doc.volumes, { 'neomedical-odoo-test-db': { name: 'neomedical-odoo-test-db' } });

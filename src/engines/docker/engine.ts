@@ -301,6 +301,33 @@ export class DockerEngine implements Engine {
     }
   }
 
+  async checkNow(unit: string): Promise<boolean | undefined> {
+    let info: Dockerode.ContainerInspectInfo;
+    try {
+      info = await this.docker.getContainer(unit).inspect();
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw e;
+    }
+    const check = info.Config.Healthcheck;
+    const command = healthCommand(check?.Test);
+    if (!command || !info.State.Running) return undefined;
+    const timeoutMs = Math.max(1000, (check?.Timeout ?? 0) / 1e6 || 30_000);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    try {
+      return await Promise.race([
+        execIn(this.docker, unit, command).then(
+          (r) => r.exitCode === 0,
+          () => false,
+        ),
+        late,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async explain(unit: string): Promise<UnitExplanation | undefined> {
     let info: Dockerode.ContainerInspectInfo;
     try {
@@ -341,4 +368,12 @@ export function parseSince(since: string): number {
   const t = Date.parse(since);
   if (Number.isNaN(t)) throw new OdpError('USAGE', `--since "${since}": expected 10m, 2h, 1d or a date`);
   return Math.floor(t / 1000);
+}
+
+/** The command of a Docker health check (`CMD …` or `CMD-SHELL …`); undefined for none. */
+export function healthCommand(test: string[] | undefined): string[] | undefined {
+  const [kind, ...rest] = test ?? [];
+  if (kind === 'CMD' && rest.length > 0) return rest;
+  if (kind === 'CMD-SHELL' && rest[0]) return ['/bin/sh', '-c', rest[0]];
+  return undefined;
 }

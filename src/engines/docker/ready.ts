@@ -1,6 +1,6 @@
 // Waiting for a unit to be ready while a deploy waits for it: odp probes the unit
 // itself at a short interval, for as long as it waits (docs/decisions/0050), so the
-// unit's own health check can run every 30 s instead of every second forever.
+// unit's own health check can run every 60 s instead of every second forever.
 //
 // Each round reads the container's state first (exited, restarting or unhealthy:
 // failed at once; the engine already says healthy: ready), then probes:
