@@ -12,6 +12,7 @@ interface ImportOptions {
   client?: string;
   odooSeries?: string;
   passphraseFile?: string;
+  keyFile?: string;
   stackPassphraseFile?: string;
   dryRun?: boolean;
 }
@@ -33,6 +34,7 @@ export function registerImport(program: Command): void {
       '--passphrase-file <file>',
       'the project passphrase, first line of FILE (default: $ODP_PASSPHRASE, else a prompt)',
     )
+    .option('--key-file <file>', 'your private key, for recipients-mode secrets (default: $ODP_KEY_FILE)')
     .option(
       '--stack-passphrase-file <file>',
       "the passphrase of the stack's rancher.env.gpg, when not the project's",
@@ -70,6 +72,7 @@ Examples:
           client: opts.client,
           odooSeries: opts.odooSeries,
           passphraseFile: opts.passphraseFile,
+          keyFile: opts.keyFile,
           stackPassphraseFile: opts.stackPassphraseFile,
           dryRun: opts.dryRun,
         });

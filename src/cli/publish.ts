@@ -15,6 +15,7 @@ interface PublishFlags {
   project?: string;
   secretsFile?: string;
   passphraseFile?: string;
+  keyFile?: string;
   dryRun?: boolean;
   json?: boolean;
 }
@@ -45,6 +46,10 @@ export function registerPublish(program: Command): void {
       .option(
         '--passphrase-file <file>',
         'passphrase of --secrets-file (default: $ODP_PASSPHRASE, else a prompt)',
+      )
+      .option(
+        '--key-file <file>',
+        'private key, when --secrets-file is encrypted to recipients (default: $ODP_KEY_FILE)',
       )
       .option('--dry-run', 'print the ref, the tags and the notify target; build, push and post nothing'),
   )

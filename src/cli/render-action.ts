@@ -3,16 +3,15 @@
 import { relative } from 'node:path';
 import { composeStack } from '../compose/stack.js';
 import { OdpError } from '../errors.js';
-import { loadProjectSecrets } from '../ops/secrets.js';
+import { loadProjectSecrets, openTarget, projectTarget } from '../ops/secrets.js';
 import { writeFilesNoFollow, type PrivateFile } from '../platformdir/no-follow-write.js';
-import { loadPlatformDir, requireProject, secretsFile } from '../platformdir/load.js';
+import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { renderComposeDotEnv, renderComposeFile } from '../render/compose-file.js';
 import { renderRancher } from '../render/rancher.js';
 import { MASK, Secret } from '../secret.js';
 import { formatEnvFile } from '../secrets/envfile.js';
-import { getPassphrase } from '../secrets/passphrase.js';
-import { encryptText } from '../secrets/crypto.js';
-import { readSecrets, secretsExist } from '../secrets/store.js';
+import { encryptWithLock, secretsExist } from '../secrets/store.js';
+import { newFileLock, type SecretsLock } from '../secrets/lock.js';
 import { instanceNames, type InstanceName } from '../spec/instance-names.js';
 import type { Ctx } from './command.js';
 
@@ -20,6 +19,7 @@ export interface RenderOptions {
   format: 'compose' | 'rancher';
   out?: string;
   passphraseFile?: string;
+  keyFile?: string;
 }
 
 const show = (p: string) => relative(process.cwd(), p) || p;
@@ -39,15 +39,20 @@ export async function renderAction(
   const spec = requireProject(pd, project).spec;
 
   let secrets: Map<string, Secret>;
-  let passphrase: string | undefined;
+  let lock: SecretsLock | undefined;
   if (opts.out) {
-    // Asked once: it decrypts the project's secrets and encrypts rancher.env.gpg.
-    const path = secretsFile(ctx.dir, project);
-    passphrase = await getPassphrase({ passphraseFile: opts.passphraseFile, purpose: show(path) });
-    secrets = secretsExist(path) ? await readSecrets(path, passphrase) : new Map();
+    // Opened once, as the file is locked: its values, and the same lock (its
+    // passphrase or its recipients) for rancher.env.gpg.
+    const target = await projectTarget(ctx.dir, project);
+    if (secretsExist(target.path)) {
+      const opened = await openTarget(target, { passphraseFile: opts.passphraseFile, keyFile: opts.keyFile });
+      secrets = opened.values;
+      lock = opened.lock;
+    } else secrets = new Map(); // every required secret is missing: refused below
   } else {
     const loaded = await loadProjectSecrets(ctx.dir, project, {
       passphraseFile: opts.passphraseFile,
+      keyFile: opts.keyFile,
       optional: true,
     });
     if (!loaded)
@@ -111,7 +116,8 @@ export async function renderAction(
     mode: modes[name] ?? 0o644,
   }));
   if (encrypted) {
-    const data = await encryptText(formatEnvFile(encrypted), passphrase as string);
+    lock ??= await newFileLock(ctx.dir, opts, 'rancher.env.gpg');
+    const data = await encryptWithLock(formatEnvFile(encrypted), lock, 'rancher.env.gpg');
     toWrite.push({ name: 'rancher.env.gpg', data: Buffer.from(data), mode: 0o600 });
   }
   const written = (await writeFilesNoFollow(opts.out, toWrite)).map(show);

@@ -24,6 +24,7 @@ export function registerRender(program: Command): void {
       '--passphrase-file <file>',
       'read the passphrase from the first line of FILE (default: $ODP_PASSPHRASE, else a prompt)',
     )
+    .option('--key-file <file>', 'your private key, for recipients-mode secrets (default: $ODP_KEY_FILE)')
     .addHelpText(
       'after',
       `
@@ -31,7 +32,8 @@ Without --out the files go to stdout, each after a "# ==> NAME <==" line, with
 secrets masked; this works without the passphrase. With --out DIR:
   compose  DIR/docker-compose.yml + DIR/.env (mode 0600, the secrets)
   rancher  DIR/docker-compose.yml, rancher-compose.yml, rancher.public.env and
-           rancher.env.gpg (encrypted with the project passphrase, gpg-compatible)
+           rancher.env.gpg (encrypted as the project's secrets are: with its
+           passphrase, or to its recipients; gpg-compatible)
 Nothing is written through a symbolic link: a link at any of these files, or
 DIR itself being a link, is refused and nothing is written (name the real
 directory, e.g. --out "$(realpath DIR)", if a link's target is where they go).

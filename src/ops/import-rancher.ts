@@ -11,9 +11,12 @@ import { invalid, parseRancherStack, type StackFile } from '../importers/rancher
 import { writeFileAtomic } from '../platformdir/atomic-write.js';
 import { loadPlatformDir, projectFile, secretsFile } from '../platformdir/load.js';
 import type { Secret } from '../secret.js';
-import { decryptText } from '../secrets/crypto.js';
+import { decryptText, messageMode, readMessage } from '../secrets/crypto.js';
+import { loadKeyring } from '../secrets/keyring.js';
+import { decodeText, newFileLock, type KeySource } from '../secrets/lock.js';
 import { getPassphrase } from '../secrets/passphrase.js';
-import { readSecrets, secretsExist, writeSecrets } from '../secrets/store.js';
+import { secretsExist, writeSecrets } from '../secrets/store.js';
+import { openTarget, saveSecrets, type SecretsTarget } from './secrets.js';
 import type { InstanceName } from '../spec/project-schema.js';
 import { MAX_YAML_BYTES } from '../spec/yaml-read.js';
 
@@ -25,6 +28,8 @@ export interface ImportRancherOptions {
   client?: string;
   odooSeries?: string;
   passphraseFile?: string;
+  /** The private key, when the project's secrets are encrypted to recipients. */
+  keyFile?: string;
   /** For the stack's own rancher.env.gpg, when its passphrase is not the project's. */
   stackPassphraseFile?: string;
   dryRun?: boolean;
@@ -64,8 +69,19 @@ export async function importRancher(opts: ImportRancherOptions): Promise<ImportR
   const publicEnv = (await readStackFile(opts.stackDir, 'rancher.public.env', true)) as StackFile;
   const rancherCompose = await readStackFile(opts.stackDir, 'rancher-compose.yml', false);
 
-  // One passphrase, asked at most once: the project's, also tried on the stack's file.
-  let passphrase: string | undefined;
+  // The project's file is opened first: the file written keeps its lock (its
+  // passphrase or its recipients). One passphrase is asked at most once: the
+  // project's, also tried on the stack's file.
+  const keys: KeySource = { passphraseFile: opts.passphraseFile, keyFile: opts.keyFile };
+  // The project may not exist yet: the import creates it.
+  const target: SecretsTarget = {
+    dir: opts.dir,
+    path: secretsFile(opts.dir, opts.project),
+    label: opts.project,
+    ...(pd.projects.has(opts.project) ? { project: pd.projects.get(opts.project)!.spec } : {}),
+  };
+  const opened = secretsExist(target.path) ? await openTarget(target, keys) : undefined;
+  let passphrase = opened?.lock.mode === 'passphrase' ? opened.lock.passphrase : undefined;
   const projectPass = async (confirm: boolean) =>
     (passphrase ??= await getPassphrase({
       passphraseFile: opts.passphraseFile,
@@ -77,13 +93,21 @@ export async function importRancher(opts: ImportRancherOptions): Promise<ImportR
   const gpgPath = join(opts.stackDir, 'rancher.env.gpg');
   const plainPath = join(opts.stackDir, 'rancher.env');
   if (existsSync(gpgPath)) {
-    const pass = opts.stackPassphraseFile
-      ? await getPassphrase({ passphraseFile: opts.stackPassphraseFile })
-      : await projectPass(false);
-    const text = await decryptText(await readFile(gpgPath), pass, show(gpgPath)).catch((e: unknown) => {
-      throw stackPassphraseError(e, show(gpgPath), opts.stackPassphraseFile);
+    const file = show(gpgPath);
+    const bytes = await readFile(gpgPath);
+    const toKeys = messageMode(await readMessage(bytes, file)) === 'recipients';
+    const text = await (
+      toKeys
+        ? decodeText(bytes, file, keys)
+        : opts.stackPassphraseFile
+          ? getPassphrase({ passphraseFile: opts.stackPassphraseFile }).then((p) =>
+              decryptText(bytes, p, file),
+            )
+          : projectPass(false).then((p) => decryptText(bytes, p, file))
+    ).catch((e: unknown) => {
+      throw toKeys ? e : stackPassphraseError(e, file, opts.stackPassphraseFile);
     });
-    secretEnv = { file: show(gpgPath), text };
+    secretEnv = { file, text };
   } else if (existsSync(plainPath)) {
     secretEnv = { file: show(plainPath), text: await readFile(plainPath, 'utf8') };
   }
@@ -101,10 +125,7 @@ export async function importRancher(opts: ImportRancherOptions): Promise<ImportR
   const existing = pd.projects.has(opts.project)
     ? { file: show(yamlPath), text: await readFile(yamlPath, 'utf8') }
     : undefined;
-  const hasSecrets = secretsExist(secretsPath);
-  const current: Map<string, Secret> = hasSecrets
-    ? await readSecrets(secretsPath, await projectPass(false))
-    : new Map();
+  const current: Map<string, Secret> = opened?.values ?? new Map();
 
   const result = applyImport({
     platform: pd.platform,
@@ -132,7 +153,13 @@ export async function importRancher(opts: ImportRancherOptions): Promise<ImportR
   if (opts.dryRun) return report;
 
   if (result.changedSecrets.length > 0) {
-    await writeSecrets(secretsPath, result.secrets, await projectPass(!hasSecrets));
+    if (opened) await saveSecrets(opened, result.secrets);
+    else {
+      // A new file: to the team's keys when keys/ holds any, else the passphrase.
+      const team = (await loadKeyring(opts.dir)).length > 0;
+      const lock = team ? await newFileLock(opts.dir, keys, show(secretsPath)) : await projectPass(true);
+      await writeSecrets(secretsPath, result.secrets, lock);
+    }
   }
   if (result.yaml !== existing?.text) await writeFileAtomic(yamlPath, result.yaml);
   report.written = true;

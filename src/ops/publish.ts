@@ -30,8 +30,9 @@ import {
   type RegistryAuth,
 } from '../release/publish-tags.js';
 import { Secret } from '../secret.js';
-import { getPassphrase } from '../secrets/passphrase.js';
-import { readSecrets } from '../secrets/store.js';
+import { parseEnvFile } from '../secrets/envfile.js';
+import { decodeText } from '../secrets/lock.js';
+import { readSecretsBytes } from '../secrets/store.js';
 import { slug } from '../spec/common.js';
 import { PUBLISH_SIGNATURE_HEADER, signDelivery } from '../webhooks/sign.js';
 import { silentProgress, type Progress } from './progress.js';
@@ -48,6 +49,7 @@ export interface PublishOptions {
   /** An encrypted env file with REGISTRY_USER, REGISTRY_PASSWORD (and WEBHOOK_SECRET). */
   secretsFile?: string;
   passphraseFile?: string;
+  keyFile?: string;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -124,10 +126,14 @@ export async function planPublish(
   const remote = (remotes.find((r) => r.name === 'origin') ?? remotes[0])?.refs.fetch;
   const labels = imageLabels({ sha, version, ...(remote ? { remote } : {}) });
 
+  // Encrypted with a passphrase, or to recipients (CI's key in ODP_KEY_FILE).
   const fileValues = o.secretsFile
-    ? await readSecrets(
+    ? parseEnvFile(
+        await decodeText(await readSecretsBytes(o.secretsFile), o.secretsFile, {
+          passphraseFile: o.passphraseFile,
+          keyFile: o.keyFile,
+        }),
         o.secretsFile,
-        await getPassphrase({ passphraseFile: o.passphraseFile, purpose: o.secretsFile }),
       )
     : undefined;
   const { auth, credentials } = registryAuth(env, fileValues, o.secretsFile);

@@ -48,23 +48,31 @@ export async function writeSecrets(
   values: ReadonlyMap<string, Secret>,
   lock: string | SecretsLock,
 ): Promise<void> {
-  const text = formatEnvFile(values);
-  let data: Uint8Array;
-  if (typeof lock === 'string' || lock.mode === 'passphrase') {
-    data = await encryptText(text, typeof lock === 'string' ? lock : lock.passphrase);
-  } else {
-    if (lock.unknown.length > 0) {
-      throw new OdpError(
-        'SECRETS_NO_KEY',
-        `cannot re-encrypt ${path}: no public key for ${lock.unknown.join(', ')}`,
-        {
-          hint: 'Add the missing public keys to keys/ (`odp secrets recipients add … KEY.asc`), or remove those recipients.',
-        },
-      );
-    }
-    if (lock.keys.length === 0)
-      throw new OdpError('USAGE', `${path} would have no recipient; nothing was written`);
-    data = await encryptToKeys(text, lock.keys);
+  await writeFileAtomic(path, await encryptWithLock(formatEnvFile(values), lock, path), { mode: 0o600 });
+}
+
+/**
+ * Encrypts as the lock says: with the passphrase, or to every recipient (refused
+ * when one has no public key at hand: it would silently lose access). `path`
+ * names the file in errors.
+ */
+export async function encryptWithLock(
+  text: string,
+  lock: string | SecretsLock,
+  path: string,
+): Promise<Uint8Array> {
+  if (typeof lock === 'string' || lock.mode === 'passphrase')
+    return encryptText(text, typeof lock === 'string' ? lock : lock.passphrase);
+  if (lock.unknown.length > 0) {
+    throw new OdpError(
+      'SECRETS_NO_KEY',
+      `cannot re-encrypt ${path}: no public key for ${lock.unknown.join(', ')}`,
+      {
+        hint: 'Add the missing public keys to keys/ (`odp secrets recipients add … KEY.asc`), or remove those recipients.',
+      },
+    );
   }
-  await writeFileAtomic(path, data, { mode: 0o600 });
+  if (lock.keys.length === 0)
+    throw new OdpError('USAGE', `${path} would have no recipient; nothing was written`);
+  return encryptToKeys(text, lock.keys);
 }

@@ -2,7 +2,7 @@
 // made by the real gpg, each in its own GNUPGHOME as on two laptops; the real
 // CLI in a separate process without a terminal, as in CI.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -133,6 +133,34 @@ test('a passphrase file becomes a recipients file; each member opens it with odp
   assert.equal(r.code, 4);
   assert.match(r.stderr, /encrypted to public keys and no private key is set/);
   assert.match(r.stderr, /hint: .*ODP_KEY_FILE/);
+});
+
+test("render --out writes rancher.env.gpg to the project's recipients, not with a passphrase", async () => {
+  const out = join(work, 'rancher-prod');
+  const r = await odp(['render', 'neomedical', 'prod', '--format', 'rancher', '--out', out], bob);
+  assert.equal(r.code, 0, r.stderr);
+  const gpgFile = join(out, 'rancher.env.gpg');
+  for (const m of [ada, bob]) assert.match(gpg(m, ['--decrypt', gpgFile]).toString(), /DB_PASSWORD=/);
+  assert.doesNotMatch(gpg(ada, ['--list-packets', gpgFile]).toString(), /symkey enc packet/);
+});
+
+test("import rancher into a recipients project keeps the file's recipients", async () => {
+  const stack = join(work, 'stack-integration');
+  cpSync(join(import.meta.dirname, '..', 'fixtures', 'original', 'integration'), stack, { recursive: true });
+  const r = await odp(
+    ['import', 'rancher', stack, '--project', 'neomedical', '--instance', 'integration'],
+    bob,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const listed = JSON.parse((await odp(['secrets', 'recipients', 'list', 'neomedical', '--json'])).stdout);
+  assert.equal(listed.mode, 'recipients');
+  assert.equal(listed.recipients.length, 2);
+  // The stack's own database password is now the project's, readable by both members.
+  const fromStack = /DB_PASSWORD=(\S+)/.exec(readFileSync(join(stack, 'rancher.env'), 'utf8'))![1]!;
+  const got = await odp(['secrets', 'get', 'neomedical', 'DB_PASSWORD', '--instance', 'integration'], ada);
+  assert.equal(got.stdout.trim(), fromStack.replace(/^'(.*)'$/, '$1'));
+  for (const m of [ada, bob])
+    assert.match(gpg(m, ['--decrypt', file]).toString(), /INTEGRATION__DB_PASSWORD/);
 });
 
 test('a removed member cannot open the re-encrypted file; the others still can', async () => {
