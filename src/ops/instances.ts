@@ -2,7 +2,7 @@
 import type { Engine, ObservedUnit } from '../engines/engine.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { instanceNames } from '../spec/project-schema.js';
-import { history } from '../state/history.js';
+import { unsettledInterrupted } from '../state/history.js';
 import { withInstanceLock } from '../state/lock.js';
 import { maintenanceEntries } from '../state/maintenance.js';
 import type { Progress } from './progress.js';
@@ -46,6 +46,7 @@ export async function instanceStatus(
   const observed = await engine.observe({ platform: pd.platform.name, ...(project ? { project } : {}) });
   await settleStarting(engine, observed.units);
   const maintenance = new Map(maintenanceEntries(dir).map((m) => [m.domain, m.since]));
+  const unsettled = unsettledInterrupted(dir);
   const out: InstanceStatus[] = [];
   for (const p of pd.projects.values()) {
     if (project && p.spec.name !== project) continue;
@@ -54,28 +55,14 @@ export async function instanceStatus(
       if (!inst) continue;
       const units = observed.units.filter((u) => u.project === p.spec.name && u.instance === name);
       const since = maintenance.get(inst.domain);
-      const stuck =
-        name === 'test'
-          ? undefined
-          : history(dir, p.spec.name, name, 5).find(
-              (o) => o.outcome === 'interrupted' && o.settledBy === null,
-            );
+      const stuck = name === 'test' ? undefined : unsettled.get(`${p.spec.name}/${name}`);
       out.push({
         project: p.spec.name,
         instance: name,
         domain: inst.domain,
         ...('version' in inst && inst.version ? { version: inst.version } : {}),
         ...(since ? { maintenanceSince: since } : {}),
-        ...(stuck
-          ? {
-              interrupted: {
-                id: stuck.id,
-                kind: stuck.kind,
-                version: stuck.version,
-                startedAt: stuck.startedAt,
-              },
-            }
-          : {}),
+        ...(stuck ? { interrupted: stuck } : {}),
         state:
           units.length === 0
             ? 'absent'

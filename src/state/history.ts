@@ -148,6 +148,48 @@ export async function recorded<T>(
   }
 }
 
+/** An operation odp was killed in and that nothing has settled yet. */
+export interface Unsettled {
+  id: number;
+  kind: string;
+  version: string | null;
+  startedAt: string;
+}
+
+/**
+ * For every instance at once (`odp status` of a whole platform: one open of the
+ * state database, not one per instance): the interrupted, unsettled operation
+ * among its `within` newest, keyed `project/instance`.
+ */
+export function unsettledInterrupted(dir: string, within = 5): Map<string, Unsettled> {
+  const db = openState(dir);
+  try {
+    markInterrupted(db);
+    const rows = db
+      .prepare(
+        `SELECT id, project, instance, kind, version, started_at FROM (
+           SELECT *, ROW_NUMBER() OVER (PARTITION BY project, instance ORDER BY id DESC) AS n
+           FROM operations)
+         WHERE n <= ? AND outcome = 'interrupted' AND settled_by IS NULL ORDER BY id DESC`,
+      )
+      .all(within) as Record<string, unknown>[];
+    const out = new Map<string, Unsettled>();
+    for (const r of rows) {
+      const key = `${r.project as string}/${r.instance as string}`;
+      if (out.has(key)) continue; // the newest one, as history(…).find would
+      out.set(key, {
+        id: r.id as number,
+        kind: r.kind as string,
+        version: (r.version as string | null) ?? null,
+        startedAt: r.started_at as string,
+      });
+    }
+    return out;
+  } finally {
+    db.close();
+  }
+}
+
 /** The newest operations of an instance, with their steps; interrupted ones marked so. */
 export function history(dir: string, project: string, instance: string, limit = 20): OperationRecord[] {
   const db = openState(dir);

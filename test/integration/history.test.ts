@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { silentProgress } from '../../src/ops/progress.js';
 import { openState } from '../../src/state/db.js';
-import { history, recorded } from '../../src/state/history.js';
+import { history, recorded, settle, unsettledInterrupted } from '../../src/state/history.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'odp-history-'));
 process.env.ODP_STATE_DIR = join(dir, 'state');
@@ -71,4 +71,41 @@ test('histories are per instance, newest first', () => {
   assert.equal(history(dir, 'p', 'integration').length, 0);
   const ops = history(dir, 'p', 'test');
   assert.ok(ops.length >= 2 && ops[0]!.id > ops[1]!.id);
+});
+
+test('unsettledInterrupted: every instance at once, as its own history says', async () => {
+  const d = dir; // ODP_STATE_DIR: the state database the tests above wrote too
+  const insert = (project: string, instance: string, outcome: string, pid = 99999999) => {
+    const db = openState(d);
+    const r = db
+      .prepare(
+        `INSERT INTO operations (project, instance, kind, version, actor, pid, host, started_at, outcome) VALUES (?, ?, 'deploy', '1.2.0', 'x@y', ?, ?, ?, ?)`,
+      )
+      .run(project, instance, pid, hostname(), new Date().toISOString(), outcome);
+    db.close();
+    return Number(r.lastInsertRowid);
+  };
+  const dead = insert('a', 'prod', 'running'); // a process that is gone: interrupted
+  insert('b', 'prod', 'interrupted');
+  for (let i = 0; i < 5; i++) insert('b', 'prod', 'succeeded'); // pushed out of the newest five
+  const settledOne = insert('c', 'integration', 'interrupted');
+  const later = insert('c', 'integration', 'succeeded');
+  settle(d, settledOne, later);
+  const found = unsettledInterrupted(d);
+  assert.deepEqual(
+    [...found.keys()].filter((k) => /^[abc]\//.test(k)),
+    ['a/prod'],
+  );
+  assert.equal(found.get('a/prod')?.id, dead);
+  assert.equal(found.get('a/prod')?.version, '1.2.0');
+  for (const [project, instance] of [
+    ['a', 'prod'],
+    ['b', 'prod'],
+    ['c', 'integration'],
+  ] as const) {
+    const fromHistory = history(d, project, instance, 5).find(
+      (o) => o.outcome === 'interrupted' && o.settledBy === null,
+    );
+    assert.equal(found.get(`${project}/${instance}`)?.id, fromHistory?.id);
+  }
 });
