@@ -3,11 +3,12 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
+import type * as z from 'zod';
 import { OdpError, type Problem, type SourceLocation } from '../errors.js';
-import { parseSpec } from '../spec/parse.js';
+import { parsePlain, type Parsed } from '../spec/parse-plain.js';
 import { platformSchema, type PlatformSpec } from '../spec/platform-schema.js';
 import { projectSchema, type ProjectSpec } from '../spec/project-schema.js';
-import { MAX_YAML_BYTES } from '../spec/yaml-read.js';
+import { MAX_YAML_BYTES } from '../spec/yaml-limits.js';
 
 export interface LoadedProject {
   spec: ProjectSpec;
@@ -57,10 +58,10 @@ export async function loadPlatformDir(dir: string): Promise<PlatformDir> {
 
   // Without its platform.yaml nothing can be judged: its problems stop everything
   // (reported with those of the project files, so one run shows all to fix).
-  let platform: ReturnType<typeof parseSpec<typeof platformSchema>> | undefined;
+  let platform: Parsed<PlatformSpec> | undefined;
   let platformError: OdpError | undefined;
   try {
-    platform = parseSpec(show(platformPath), readSpecText(platformPath, show), platformSchema);
+    platform = await parseSpecFile(show(platformPath), readSpecText(platformPath, show), platformSchema);
   } catch (e) {
     if (e instanceof OdpError && e.code === 'SPEC_INVALID') platformError = e;
     else throw e;
@@ -76,7 +77,7 @@ export async function loadPlatformDir(dir: string): Promise<PlatformDir> {
     const path = join(projectsDir, f);
     const expected = f.replace(/\.yaml$/, '');
     try {
-      const parsed = parseSpec(show(path), readSpecText(path, show), projectSchema);
+      const parsed = await parseSpecFile(show(path), readSpecText(path, show), projectSchema);
       if (parsed.value.name !== expected) {
         const problem: Problem = {
           message: `name "${parsed.value.name}" does not match the file name (expected "${expected}")`,
@@ -105,6 +106,27 @@ export async function loadPlatformDir(dir: string): Promise<PlatformDir> {
     projects,
     broken,
   };
+}
+
+/**
+ * parseSpec, with the YAML library loaded only for a file the plain reader
+ * declines or the schema refuses (parse-plain.ts): a platform of plain, valid
+ * files is loaded without it.
+ */
+async function parseSpecFile<S extends z.ZodType>(
+  file: string,
+  text: string,
+  schema: S,
+): Promise<Parsed<z.output<S>>> {
+  let plain: Parsed<z.output<S>> | undefined;
+  try {
+    plain = parsePlain(file, text, schema);
+  } catch {
+    // parseSpec reports whatever it was
+  }
+  if (plain) return plain;
+  const { parseSpec } = await import('../spec/parse.js');
+  return parseSpec(file, text, schema);
 }
 
 /**

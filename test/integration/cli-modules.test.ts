@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -25,12 +25,19 @@ const heavy = [
 ];
 
 let dir = '';
+let brokenDir = '';
 let runs = 0;
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'odp-modules-'));
   copyExamplePlatform(dir, { withSecrets: true });
+  brokenDir = mkdtempSync(join(tmpdir(), 'odp-modules-broken-'));
+  copyExamplePlatform(brokenDir);
+  writeFileSync(join(brokenDir, 'projects/neomedical.yaml'), 'name: neomedical\nclient: *nope\n');
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(brokenDir, { recursive: true, force: true });
+});
 
 /**
  * The npm packages one run of the CLI loads, and its exit status. Detached: in a
@@ -76,8 +83,15 @@ test('odp --help loads commander and nothing heavy', async () => {
 test('odp check loads the spec and the secrets code only, and OpenPGP only with a passphrase', async () => {
   const bare = await packagesLoaded(['-C', dir, 'check']);
   assert.equal(bare.status, 0);
-  assert.ok(bare.packages.has('zod') && bare.packages.has('yaml'), 'the recording works');
-  assertNone(bare.packages, [...heavy, 'openpgp']);
+  assert.ok(bare.packages.has('zod'), 'the recording works');
+  // Plain, valid files are read without the YAML library (src/spec/parse-plain.ts).
+  assertNone(bare.packages, [...heavy, 'openpgp', 'yaml']);
+
+  // A file the plain reader declines is read, and its problems reported, by the library.
+  const broken = await packagesLoaded(['-C', brokenDir, 'check']);
+  assert.equal(broken.status, 3);
+  assert.ok(broken.packages.has('yaml'));
+  assertNone(broken.packages, [...heavy, 'openpgp']);
 
   const withSecrets = await packagesLoaded(['-C', dir, 'check'], { ODP_PASSPHRASE: 'odp-demo' });
   assert.equal(withSecrets.status, 0);
