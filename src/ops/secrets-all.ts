@@ -1,6 +1,6 @@
 // Every project's secrets at once, for `odp check`: the passphrase is asked
-// once, and OpenPGP is loaded only when there is something to decrypt with,
-// so a check without a passphrase or key does not pay for it.
+// once, and OpenPGP is loaded only for a private key or a file the fast paths
+// decline, so a check without one, or of passphrase files, does not pay for it.
 import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { isOdpError } from '../errors.js';
@@ -66,8 +66,8 @@ export async function secretsOpener(
       throw e;
     }
   }
-  const { decodeText } = await import('../secrets/lock.js');
-  return (data, file) => decodeText(data, file, opts);
+  const { openText } = await import('../secrets/open-text.js');
+  return (data, file) => openText(data, file, opts);
 }
 
 function firstByte(path: string): Uint8Array {

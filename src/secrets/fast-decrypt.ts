@@ -11,11 +11,10 @@ import {
   createPrivateKey,
   createPublicKey,
   diffieHellman,
-  timingSafeEqual,
   type KeyObject,
 } from 'node:crypto';
-import { inflateRawSync, inflateSync } from 'node:zlib';
 import * as openpgp from 'openpgp';
+import { packets, seipd } from './packet.js';
 
 export interface FastKey {
   keyId: string;
@@ -124,87 +123,6 @@ function sessionKey(body: Buffer, keys: readonly FastKey[]): { algo: number; key
   for (const b of sk) sum = (sum + b) & 0xffff;
   if (sum !== plain.readUInt16BE(plain.length - 2)) return undefined;
   return { algo: plain[0]!, key: Buffer.from(sk) };
-}
-
-function seipd(ct: Buffer, s: { algo: number; key: Buffer }): Uint8Array | undefined {
-  const bits = { 7: 128, 8: 192, 9: 256 }[s.algo];
-  if (!bits || s.key.length !== bits / 8) return undefined;
-  const d = createDecipheriv(`aes-${bits}-cfb`, s.key, Buffer.alloc(16));
-  const p = Buffer.concat([d.update(ct), d.final()]);
-  if (p.length < 16 + 2 + 22 || p[14] !== p[16] || p[15] !== p[17]) return undefined;
-  const mdcAt = p.length - 22;
-  if (p[mdcAt] !== 0xd3 || p[mdcAt + 1] !== 0x14) return undefined;
-  const hash = createHash('sha1')
-    .update(p.subarray(0, mdcAt + 2))
-    .digest();
-  if (!timingSafeEqual(hash, p.subarray(mdcAt + 2))) return undefined;
-  return literal(p.subarray(18, mdcAt));
-}
-
-/** The data of the one literal packet, through at most one compressed packet (ZIP or ZLIB). */
-function literal(inner: Buffer, depth = 0): Uint8Array | undefined {
-  const all = [...packets(inner)];
-  if (all.length !== 1) return undefined;
-  const { tag, body } = all[0]!;
-  if (tag === 11) {
-    const nameLen = body[1]!;
-    return body.subarray(2 + nameLen + 4);
-  }
-  if (tag === 8 && depth === 0) {
-    const algo = body[0];
-    const rest = body.subarray(1);
-    const raw =
-      algo === 0 ? rest : algo === 1 ? inflateRawSync(rest) : algo === 2 ? inflateSync(rest) : undefined;
-    return raw && literal(raw, 1);
-  }
-  return undefined;
-}
-
-/** OpenPGP packets (RFC 4880 §4.2): new and old headers, partial body lengths joined. */
-function* packets(buf: Buffer): Generator<{ tag: number; body: Buffer }> {
-  let i = 0;
-  while (i < buf.length) {
-    const h = buf[i++]!;
-    if ((h & 0x80) === 0) throw new Error('not a packet');
-    if (h & 0x40) {
-      const tag = h & 0x3f;
-      const parts: Buffer[] = [];
-      for (;;) {
-        const o = buf[i++]!;
-        let len: number;
-        let partial = false;
-        if (o < 192) len = o;
-        else if (o < 224) len = ((o - 192) << 8) + buf[i++]! + 192;
-        else if (o === 255) {
-          len = buf.readUInt32BE(i);
-          i += 4;
-        } else {
-          len = 1 << (o & 0x1f);
-          partial = true;
-        }
-        if (i + len > buf.length) throw new Error('truncated');
-        parts.push(buf.subarray(i, i + len));
-        i += len;
-        if (!partial) break;
-      }
-      yield { tag, body: parts.length === 1 ? parts[0]! : Buffer.concat(parts) };
-    } else {
-      const tag = (h >> 2) & 0x0f;
-      const lt = h & 3;
-      let len: number;
-      if (lt === 0) len = buf[i++]!;
-      else if (lt === 1) {
-        len = buf.readUInt16BE(i);
-        i += 2;
-      } else if (lt === 2) {
-        len = buf.readUInt32BE(i);
-        i += 4;
-      } else len = buf.length - i;
-      if (i + len > buf.length) throw new Error('truncated');
-      yield { tag, body: buf.subarray(i, i + len) };
-      i += len;
-    }
-  }
 }
 
 export { startsWithPkesk } from './packet.js';
