@@ -35,6 +35,7 @@ const KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,199}$/;
 /** Keys the core schema reads as null or a boolean: their JS key would not be their text. */
 const TYPED_KEY = /^(?:[Nn]ull|NULL|[Tt]rue|TRUE|[Ff]alse|FALSE)$/;
 const FLOW_CHAR = /[A-Za-z0-9_./+-]/;
+const MAYBE_TYPED = new Set('~nNtTfF.+-0123456789');
 /** A plain scalar cannot start with an indicator; `-` is one before a blank. */
 const PLAIN_START = /^(?:[^-?:,[\]{}#&*!|>'"%@`]|-[^\s])/;
 
@@ -283,6 +284,8 @@ function endOfLine(text: string, at: number): void {
 
 /** A plain scalar's value under the YAML 1.2 core schema, as the `yaml` library resolves it (same tests, same order). */
 export function plainScalar(s: string): unknown {
+  // Only these first characters can begin a null, a boolean or a number: most words are done here.
+  if (s !== '' && !MAYBE_TYPED.has(s[0]!)) return s;
   if (/^(?:~|[Nn]ull|NULL)?$/.test(s)) return null;
   if (/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(s)) return s[0] === 't' || s[0] === 'T';
   if (/^0o[0-7]+$/.test(s)) return parseInt(s.substring(2), 8);
