@@ -5,6 +5,8 @@
 // this takes a fraction of a millisecond, which is what a check of 1,000
 // projects needs. Anything else (RSA, AEAD, signatures, bzip2…) returns
 // undefined and the caller uses openpgp.js: correctness never depends on this.
+// The keys come from openpgp.js (fastKeys) or, without loading it, straight
+// from the key file (fast-key.ts).
 import {
   createDecipheriv,
   createHash,
@@ -13,7 +15,7 @@ import {
   diffieHellman,
   type KeyObject,
 } from 'node:crypto';
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
 import { packets, seipd } from './packet.js';
 
 export interface FastKey {
@@ -25,7 +27,10 @@ export interface FastKey {
   privateKey: KeyObject;
 }
 
-const CURVE25519_OID = '2b060104019755010501';
+/** OpenPGP's public-key algorithm ID of ECDH (RFC 6637). */
+export const ECDH = 18;
+/** The legacy Curve25519 OID (1.3.6.1.4.1.3029.1.5.1), hex, as gpg's cv25519 subkeys carry it. */
+export const CURVE25519_OID = '2b060104019755010501';
 const b64url = (b: Uint8Array) => Buffer.from(b).toString('base64url');
 
 /** The Curve25519 decryption subkeys of unlocked keys, ready for Node's crypto (built once per run). */
@@ -47,7 +52,7 @@ export function fastKeys(keys: openpgp.PrivateKey[]): FastKey[] {
       };
       const { oid, Q, kdfParams } = p.publicParams;
       const d = p.privateParams?.d;
-      if (p.algorithm !== openpgp.enums.publicKey.ecdh || !oid || !Q || !kdfParams || !d) continue;
+      if (p.algorithm !== ECDH || !oid || !Q || !kdfParams || !d) continue;
       if (!p.isDecrypted() || oid.toHex() !== CURVE25519_OID || Q[0] !== 0x40 || d.length !== 32) continue;
       const hash = { 8: 'sha256', 9: 'sha384', 10: 'sha512' }[kdfParams.hash];
       const wrapBits = { 7: 128, 8: 192, 9: 256 }[kdfParams.cipher];
@@ -59,7 +64,7 @@ export function fastKeys(keys: openpgp.PrivateKey[]): FastKey[] {
       });
       const param = Buffer.concat([
         oid.write(),
-        Buffer.from([openpgp.enums.publicKey.ecdh]),
+        Buffer.from([ECDH]),
         kdfParams.write(),
         Buffer.from('Anonymous Sender    ', 'latin1'),
         p.getFingerprintBytes(),
@@ -95,7 +100,7 @@ export function fastDecrypt(data: Uint8Array, keys: readonly FastKey[]): Uint8Ar
 }
 
 function sessionKey(body: Buffer, keys: readonly FastKey[]): { algo: number; key: Buffer } | undefined {
-  if (body[0] !== 3 || body[9] !== openpgp.enums.publicKey.ecdh) return undefined;
+  if (body[0] !== 3 || body[9] !== ECDH) return undefined;
   const key = keys.find((k) => k.keyId === body.subarray(1, 9).toString('hex'));
   if (!key) return undefined;
   const vBits = body.readUInt16BE(10);

@@ -11,7 +11,7 @@ import { createDecipheriv, createHash } from 'node:crypto';
 import { packets, seipd } from './packet.js';
 
 /** OpenPGP hash algorithm IDs → Node's names, with their output size. */
-const HASHES: Record<number, [string, number]> = {
+export const HASHES: Record<number, [string, number]> = {
   2: ['sha1', 20],
   8: ['sha256', 32],
   9: ['sha384', 48],
@@ -19,7 +19,7 @@ const HASHES: Record<number, [string, number]> = {
   11: ['sha224', 28],
 };
 /** AES-128/192/256: OpenPGP cipher IDs → key bytes. */
-const KEY_BYTES: Record<number, number> = { 7: 16, 8: 24, 9: 32 };
+export const KEY_BYTES: Record<number, number> = { 7: 16, 8: 24, 9: 32 };
 
 export interface PassphraseParts {
   skesks: Buffer[];
@@ -81,7 +81,7 @@ function sessionKey(body: Buffer, passphrase: string): { algo: number; key: Buff
 }
 
 /** Iterated and salted S2K: `count` bytes of salt‖passphrase repeated (at least one whole copy), hashed. */
-function s2k([name, size]: [string, number], keyBytes: number, sp: Buffer, count: number): Buffer {
+export function s2k([name, size]: [string, number], keyBytes: number, sp: Buffer, count: number): Buffer {
   const total = Math.max(count, sp.length);
   // About 64 KiB of whole copies, so the hash runs in few native calls.
   const block = Buffer.concat(Array.from({ length: Math.max(1, Math.floor(65536 / sp.length)) }, () => sp));

@@ -1,13 +1,25 @@
 // The plain text of one secrets file, whichever its mode, by the cheapest way
-// that opens it: a passphrase file in the plain case through Node's crypto
-// (fast-passphrase.ts), without loading OpenPGP; anything else, and anything
+// that opens it: in the plain cases through Node's crypto without loading
+// OpenPGP (a passphrase file: fast-passphrase.ts; a recipients file with a
+// Curve25519 key: fast-key.ts and fast-decrypt.ts); anything else, and anything
 // that does not open that way, through openpgp.js (lock.ts, crypto.ts), which
 // reports what is wrong. What `odp check` opens a thousand of.
+import { fastDecrypt } from './fast-decrypt.js';
+import { fastPrivateKeys } from './fast-key.js';
 import { openWithPassphrase, passphraseParts } from './fast-passphrase.js';
+import { keyFileFrom } from './key-file.js';
 import type { KeySource } from './lock.js';
+import { startsWithPkesk } from './packet.js';
 import { getPassphrase } from './passphrase.js';
 
 export async function openText(data: Uint8Array, file: string, src: KeySource): Promise<string> {
+  const keyFile = startsWithPkesk(data) ? keyFileFrom(src.keyFile) : undefined;
+  if (keyFile) {
+    const keys = await fastPrivateKeys(keyFile);
+    const plain = keys && fastDecrypt(data, keys);
+    const text = plain && utf8(plain);
+    if (text !== undefined) return text;
+  }
   const parts = passphraseParts(data);
   if (!parts) {
     const { decodeText } = await import('./lock.js');

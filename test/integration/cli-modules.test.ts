@@ -59,6 +59,7 @@ before(async () => {
     type: 'ecc',
     curve: 'curve25519Legacy',
     userIDs: [{ name: 'ci' }],
+    passphrase: 'ci key',
     format: 'armored',
   });
   keyFile = join(work, 'key.asc');
@@ -147,7 +148,7 @@ for (const how of ['sources', 'bundle'] as const) {
     assertNone(packages, [...heavy, 'openpgp', 'zod', 'yaml', 'simple-git']);
   });
 
-  test(`${how}: odp check loads the spec and the secrets code, OpenPGP only for a private key`, async () => {
+  test(`${how}: odp check loads the spec and the secrets code, OpenPGP only for what the fast paths decline`, async () => {
     const bare = await packagesLoaded(how, ['-C', dir, 'check']);
     assert.equal(bare.status, 0);
     assert.ok(bare.packages.has('zod'), 'the recording works');
@@ -167,12 +168,21 @@ for (const how of ['sources', 'bundle'] as const) {
     assert.equal(passphrase.status, 0, 'the secrets were read');
     assertNone(passphrase.packages, [...heavy, 'openpgp', 'simple-git']);
 
-    // A private key is unlocked by OpenPGP; still nothing heavy.
+    // Recipients files with a Curve25519 key: the key too is unlocked by Node's crypto.
     const key = await packagesLoaded(how, ['-C', recipientsDir, 'check', '--require-secrets'], {
       ODP_KEY_FILE: keyFile,
+      ODP_KEY_PASSPHRASE: 'ci key',
     });
     assert.equal(key.status, 0, 'the secrets were read');
-    assert.ok(key.packages.has('openpgp'));
-    assertNone(key.packages, heavy);
+    assertNone(key.packages, [...heavy, 'openpgp', 'simple-git']);
+
+    // What the fast paths decline (here a wrong key passphrase) OpenPGP reports.
+    const wrong = await packagesLoaded(how, ['-C', recipientsDir, 'check'], {
+      ODP_KEY_FILE: keyFile,
+      ODP_KEY_PASSPHRASE: 'not it',
+    });
+    assert.equal(wrong.status, 4);
+    assert.ok(wrong.packages.has('openpgp'));
+    assertNone(wrong.packages, heavy);
   });
 }
