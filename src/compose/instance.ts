@@ -76,19 +76,18 @@ export function resolveInstance(
     );
   }
   const name = branch?.stackName ?? stackName(project, instance);
-  const common = {
-    name: instance,
-    stackName: name,
-    domain: branch?.domain ?? spec.domain,
-    planName,
-    plan,
-    image: project.image,
-  };
+  const domain = branch?.domain ?? spec.domain;
+  const image = project.image;
 
   if (instance === 'test') {
     const t = spec as TestInstanceSpec;
     return {
-      ...common,
+      name: instance,
+      stackName: name,
+      domain,
+      planName,
+      plan,
+      image,
       tag: t.tag,
       database: branch?.database ?? t.database,
       dbUser: t.dbUser,
@@ -116,7 +115,12 @@ export function resolveInstance(
     labels.every((l) => h.labels.includes(l)),
   );
   return {
-    ...common,
+    name: instance,
+    stackName: name,
+    domain,
+    planName,
+    plan,
+    image,
     tag: p.version,
     database,
     dbUser: p.dbUser ?? database,
