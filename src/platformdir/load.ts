@@ -1,6 +1,6 @@
 // Reads a platform directory: platform.yaml and projects/*.yaml. All problems of
 // all files are gathered before failing, so one run shows everything to fix.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type * as z from 'zod';
@@ -73,21 +73,30 @@ export async function loadPlatformDir(dir: string): Promise<PlatformDir> {
   const files = existsSync(projectsDir)
     ? (await readdir(projectsDir)).filter((f) => f.endsWith('.yaml')).sort()
     : [];
+  // show() of each file, from the directory's (two path operations a file add up at fleet scale).
+  const relDir = relative(process.cwd(), projectsDir);
+  const shownDir = relDir && !relDir.startsWith('..') ? relDir : resolve(projectsDir);
+  const showFile = (f: string) => (relDir === '' ? f : `${shownDir}/${f}`);
   for (const f of files) {
     const path = join(projectsDir, f);
+    const shown = showFile(f);
     const expected = f.replace(/\.yaml$/, '');
     try {
-      const parsed = await parseSpecFile(show(path), readSpecText(path, show), projectSchema);
+      const parsed = await parseSpecFile(
+        shown,
+        readSpecText(path, () => shown),
+        projectSchema,
+      );
       if (parsed.value.name !== expected) {
         const problem: Problem = {
           message: `name "${parsed.value.name}" does not match the file name (expected "${expected}")`,
           path: 'name',
           location: parsed.locate(['name']),
         };
-        broken.set(expected, specInvalid(show(path), [problem]));
+        broken.set(expected, specInvalid(shown, [problem]));
         continue;
       }
-      projects.set(parsed.value.name, { spec: parsed.value, file: show(path), locate: parsed.locate });
+      projects.set(parsed.value.name, { spec: parsed.value, file: shown, locate: parsed.locate });
     } catch (e) {
       if (e instanceof OdpError && e.code === 'SPEC_INVALID') broken.set(expected, e);
       else throw e;
@@ -135,12 +144,17 @@ async function parseSpecFile<S extends z.ZodType>(
  * thousand small files cost more than parsing them.
  */
 function readSpecText(path: string, show: (p: string) => string): string {
-  const { size } = statSync(path);
-  if (size > MAX_YAML_BYTES) {
-    const message = `the file is ${size} bytes; at most ${MAX_YAML_BYTES} (1 MiB) are read`;
-    throw specInvalid(show(path), [{ message, location: { file: show(path), line: 1, column: 1 } }]);
+  const fd = openSync(path, 'r');
+  try {
+    const { size } = fstatSync(fd);
+    if (size > MAX_YAML_BYTES) {
+      const message = `the file is ${size} bytes; at most ${MAX_YAML_BYTES} (1 MiB) are read`;
+      throw specInvalid(show(path), [{ message, location: { file: show(path), line: 1, column: 1 } }]);
+    }
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
   }
-  return readFileSync(path, 'utf8');
 }
 
 function specInvalid(file: string, problems: Problem[]): OdpError {

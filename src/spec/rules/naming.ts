@@ -83,8 +83,10 @@ export const databaseNamesHideCustomer: Rule = {
         ['database', e.resolved.database],
         ['dbUser', e.resolved.dbUser],
       ];
+      let last: [string, string | undefined] | undefined; // dbUser is usually the database's name
       for (const [field, value] of fields) {
-        const hit = customerWordIn(value, tokens);
+        const hit = last?.[0] === value ? last[1] : customerWordIn(value, tokens);
+        last = [value, hit];
         if (!hit) continue;
         const path = ['instances', e.name, field];
         // An integration name derived from prod's points at prod's line.
