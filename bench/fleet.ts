@@ -6,6 +6,7 @@
 //   npm run bench:fleet
 //   FLEET_SIZES=10,100 FLEET_RUNS=5 npm run bench:fleet
 //   FLEET_BASELINE=/path/to/other/checkout npm run bench:fleet   # adds its CLI's times ("before")
+//   FLEET_PEER=off npm run bench:fleet                           # without the docker-compose peer
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -127,7 +128,7 @@ async function inProcess(
 
 /** docker-compose 1.29 validating each rendered file (`config -q`), two at a time (two cores). */
 async function peer(files: string[]): Promise<{ wall: number; cpu: number; sampled: boolean } | undefined> {
-  if (!existsSync(compose)) return undefined;
+  if (!existsSync(compose) || process.env.FLEET_PEER === 'off') return undefined;
   const step = Math.max(1, Math.floor(files.length / peerSample));
   const chosen =
     files.length > peerSample ? files.filter((_, i) => i % step === 0).slice(0, peerSample) : files;
@@ -207,7 +208,7 @@ async function main(): Promise<void> {
       const one = await odp(repo, ['-C', dir, 'render', 'p0001', 'prod']);
       const { render, plan, files } = await inProcess(dir, join(tmp, `rendered-${n}`));
       const p = await peer(files);
-      const peerCell = p ? `${s(p.wall)} (${s(p.cpu)})${p.sampled ? ' est.' : ''}` : 'not installed';
+      const peerCell = p ? `${s(p.wall)} (${s(p.cpu)})${p.sampled ? ' est.' : ''}` : 'not run';
       const ratio = p ? `${(p.wall / bare.wall).toFixed(1)} (${(p.cpu / bare.cpu).toFixed(1)})` : '–';
       rows.push(
         `| ${total} | ${st(bare)} | ${st(secret)} | ${st(recipients)} | ${st(one)} | ${s(render)} | ${s(plan)} | ${peerCell} | ${ratio} |`,
