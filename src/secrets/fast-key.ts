@@ -11,7 +11,7 @@ import { createDecipheriv, createHash, createPrivateKey, createPublicKey } from 
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CURVE25519_OID, ECDH, type FastKey } from './fast-decrypt.js';
-import { HASHES, KEY_BYTES, s2k } from './fast-passphrase.js';
+import { iteratedS2k } from './fast-passphrase.js';
 import { keyPassphrase } from './key-file.js';
 import { packets } from './packet.js';
 
@@ -118,14 +118,10 @@ function openSecret(secret: Buffer, passphrase: string): Buffer | undefined {
     return sum === plain.readUInt16BE(mpi.end) ? mpi.value : undefined;
   }
   // 254: cipher, S2K type 3 (hash, 8 bytes of salt, count), IV; the MPI and its SHA-1, encrypted.
-  if (usage !== 254 || secret[2] !== 3) return undefined;
-  const keyBytes = KEY_BYTES[secret[1]!];
-  const hash = HASHES[secret[3]!];
-  if (!keyBytes || !hash) return undefined;
-  const salt = secret.subarray(4, 12);
-  const c = secret[12]!;
-  const count = (16 + (c & 15)) << ((c >> 4) + 6);
-  const key = s2k(hash, keyBytes, Buffer.concat([salt, Buffer.from(passphrase, 'utf8')]), count);
+  if (usage !== 254) return undefined;
+  const derived = iteratedS2k(secret, passphrase);
+  if (!derived) return undefined;
+  const { key, keyBytes } = derived;
   const iv = secret.subarray(13, 29);
   const d = createDecipheriv(`aes-${keyBytes * 8}-cfb`, key, iv);
   plain = Buffer.concat([d.update(secret.subarray(29)), d.final()]);

@@ -11,7 +11,7 @@ import { createDecipheriv, createHash } from 'node:crypto';
 import { packets, seipd } from './packet.js';
 
 /** OpenPGP hash algorithm IDs → Node's names, with their output size. */
-export const HASHES: Record<number, [string, number]> = {
+const HASHES: Record<number, [string, number]> = {
   2: ['sha1', 20],
   8: ['sha256', 32],
   9: ['sha384', 48],
@@ -19,7 +19,7 @@ export const HASHES: Record<number, [string, number]> = {
   11: ['sha224', 28],
 };
 /** AES-128/192/256: OpenPGP cipher IDs → key bytes. */
-export const KEY_BYTES: Record<number, number> = { 7: 16, 8: 24, 9: 32 };
+const KEY_BYTES: Record<number, number> = { 7: 16, 8: 24, 9: 32 };
 
 export interface PassphraseParts {
   skesks: Buffer[];
@@ -60,16 +60,12 @@ export function openWithPassphrase(parts: PassphraseParts, passphrase: string): 
 }
 
 function sessionKey(body: Buffer, passphrase: string): { algo: number; key: Buffer } | undefined {
-  // Version 4, cipher, S2K type 3 (iterated and salted), hash, 8 bytes of salt, count.
-  if (body.length < 13 || body[0] !== 4 || body[2] !== 3) return undefined;
+  // Version 4, then the cipher and its S2K.
+  if (body.length < 13 || body[0] !== 4) return undefined;
   const algo = body[1]!;
-  const keyBytes = KEY_BYTES[algo];
-  const hash = HASHES[body[3]!];
-  if (!keyBytes || !hash) return undefined;
-  const salt = body.subarray(4, 12);
-  const c = body[12]!;
-  const count = (16 + (c & 15)) << ((c >> 4) + 6);
-  const key = s2k(hash, keyBytes, Buffer.concat([salt, Buffer.from(passphrase, 'utf8')]), count);
+  const derived = iteratedS2k(body, passphrase);
+  if (!derived) return undefined;
+  const { key, keyBytes } = derived;
   const esk = body.subarray(13);
   if (esk.length === 0) return { algo, key };
   // The session key, encrypted with the derived key (CFB, zero IV): its algorithm, then the key.
@@ -80,8 +76,24 @@ function sessionKey(body: Buffer, passphrase: string): { algo: number; key: Buff
   return { algo: sessionAlgo, key: plain.subarray(1) };
 }
 
+/**
+ * The key an AES cipher and its iterated and salted S2K give `passphrase`, read
+ * where a SKESK v4 packet and a protected secret key both keep them: from
+ * `b[1]`, the cipher, S2K type 3, hash, 8 bytes of salt, the coded count.
+ * Undefined for another cipher, S2K or hash.
+ */
+export function iteratedS2k(b: Buffer, passphrase: string): { key: Buffer; keyBytes: number } | undefined {
+  const keyBytes = KEY_BYTES[b[1]!];
+  const hash = HASHES[b[3]!];
+  if (b[2] !== 3 || !keyBytes || !hash || b.length < 13) return undefined;
+  const c = b[12]!;
+  const count = (16 + (c & 15)) << ((c >> 4) + 6);
+  const key = s2k(hash, keyBytes, Buffer.concat([b.subarray(4, 12), Buffer.from(passphrase, 'utf8')]), count);
+  return { key, keyBytes };
+}
+
 /** Iterated and salted S2K: `count` bytes of salt‖passphrase repeated (at least one whole copy), hashed. */
-export function s2k([name, size]: [string, number], keyBytes: number, sp: Buffer, count: number): Buffer {
+function s2k([name, size]: [string, number], keyBytes: number, sp: Buffer, count: number): Buffer {
   const total = Math.max(count, sp.length);
   // About 64 KiB of whole copies, so the hash runs in few native calls.
   const block = Buffer.concat(Array.from({ length: Math.max(1, Math.floor(65536 / sp.length)) }, () => sp));

@@ -13,15 +13,7 @@ import { projectSchema } from '../../src/spec/project-schema.js';
 import { readPlainYaml } from '../../src/spec/yaml-plain.js';
 import { readYaml, yamlData } from '../../src/spec/yaml-read.js';
 import { examplePlatformText, exampleProjectText, mutate } from '../helpers/specs.js';
-
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng.js';
 
 const keys = [
   'name',
