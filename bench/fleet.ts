@@ -1,9 +1,12 @@
 // Benchmark: odp on a platform of N projects (10, 100, 1,000), so that growth
-// is visible. See bench/README.md for what each column measures and the peer.
+// is visible: check without secrets, with a passphrase file and in recipients
+// mode (the platform's key), render, status planning. See bench/README.md for
+// what each column measures and the peer.
 //
 //   npm run bench:fleet
 //   FLEET_SIZES=10,100 FLEET_RUNS=5 npm run bench:fleet
 //   FLEET_BASELINE=/path/to/other/checkout npm run bench:fleet   # adds its CLI's times ("before")
+//   FLEET_PEER=off npm run bench:fleet                           # without the docker-compose peer
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -15,7 +18,7 @@ import { planStack } from '../src/plan/plan.js';
 import { loadPlatformDir } from '../src/platformdir/load.js';
 import { renderComposeFile } from '../src/render/compose-file.js';
 import { instanceNames } from '../src/spec/instance-names.js';
-import { fleetCopy, makeFleet } from './fleet-platform.js';
+import { FLEET_KEY_FILE, FLEET_KEY_PASSPHRASE, fleetCopy, makeFleet } from './fleet-platform.js';
 
 const repo = fileURLToPath(new URL('../', import.meta.url));
 const sizes = (process.env.FLEET_SIZES ?? '10,100,1000').split(',').map(Number);
@@ -125,7 +128,7 @@ async function inProcess(
 
 /** docker-compose 1.29 validating each rendered file (`config -q`), two at a time (two cores). */
 async function peer(files: string[]): Promise<{ wall: number; cpu: number; sampled: boolean } | undefined> {
-  if (!existsSync(compose)) return undefined;
+  if (!existsSync(compose) || process.env.FLEET_PEER === 'off') return undefined;
   const step = Math.max(1, Math.floor(files.length / peerSample));
   const chosen =
     files.length > peerSample ? files.filter((_, i) => i % step === 0).slice(0, peerSample) : files;
@@ -168,21 +171,24 @@ async function main(): Promise<void> {
     );
     const passFile = join(tmp, 'passphrase');
     writeFileSync(passFile, `${passphrase}\n`, { mode: 0o600 });
+    // Recipients mode as CI or `odp serve` runs it: the platform's private key, its passphrase in the environment.
+    const keyEnv = {
+      ...baseEnv(),
+      ODP_KEY_FILE: join(source, FLEET_KEY_FILE),
+      ODP_KEY_PASSPHRASE: FLEET_KEY_PASSPHRASE,
+    };
+    // --require-secrets: a run that skipped the secrets would exit 4, not be timed as one that read them.
+    const withPassFile = ['check', '--require-secrets', '--passphrase-file', passFile];
+    const withKey = ['check', '--require-secrets'];
 
     const example = join(repo, 'examples/platform');
     const node = await repeat(() => timeProcess(process.execPath, ['-e', '0'], process.env));
     const help = await odp(repo, ['--help']);
-    const exampleCheck = await odp(repo, ['-C', example, 'check'], {
-      ...baseEnv(),
-      ODP_PASSPHRASE: passphrase,
-    });
+    const exampleCheck = await odp(repo, ['-C', example, ...withPassFile]);
     const before = baseline
       ? {
           help: await odp(baseline, ['--help']),
-          exampleCheck: await odp(baseline, ['-C', example, 'check'], {
-            ...baseEnv(),
-            ODP_PASSPHRASE: passphrase,
-          }),
+          exampleCheck: await odp(baseline, ['-C', example, ...withPassFile]),
         }
       : undefined;
 
@@ -190,45 +196,50 @@ async function main(): Promise<void> {
     const beforeRows: string[] = [];
     for (const n of sizes) {
       const dir = join(tmp, `fleet-${n}`);
+      const rdir = join(tmp, `fleet-${n}-recipients`);
       t0 = performance.now();
       fleetCopy(source, dir, n);
+      fleetCopy(source, rdir, n, 'recipients');
       const total = n + 1; // and the example's neomedical
       console.log(`N=${n}: platform ready in ${s((performance.now() - t0) / 1000)} s; timing…`);
       const bare = await odp(repo, ['-C', dir, 'check']);
-      const secret = await odp(repo, ['-C', dir, 'check', '--passphrase-file', passFile]);
+      const secret = await odp(repo, ['-C', dir, ...withPassFile]);
+      const recipients = await odp(repo, ['-C', rdir, ...withKey], keyEnv);
       const one = await odp(repo, ['-C', dir, 'render', 'p0001', 'prod']);
       const { render, plan, files } = await inProcess(dir, join(tmp, `rendered-${n}`));
       const p = await peer(files);
-      const peerCell = p ? `${s(p.wall)} (${s(p.cpu)})${p.sampled ? ' est.' : ''}` : 'not installed';
+      const peerCell = p ? `${s(p.wall)} (${s(p.cpu)})${p.sampled ? ' est.' : ''}` : 'not run';
       const ratio = p ? `${(p.wall / bare.wall).toFixed(1)} (${(p.cpu / bare.cpu).toFixed(1)})` : '–';
       rows.push(
-        `| ${total} | ${st(bare)} | ${st(secret)} | ${st(one)} | ${s(render)} | ${s(plan)} | ${peerCell} | ${ratio} |`,
+        `| ${total} | ${st(bare)} | ${st(secret)} | ${st(recipients)} | ${st(one)} | ${s(render)} | ${s(plan)} | ${peerCell} | ${ratio} |`,
       );
       if (baseline) {
         const bBare = await odp(baseline, ['-C', dir, 'check']);
-        const bSecret = await odp(baseline, ['-C', dir, 'check', '--passphrase-file', passFile]);
+        const bSecret = await odp(baseline, ['-C', dir, ...withPassFile]);
+        const bRecipients = await odp(baseline, ['-C', rdir, ...withKey], keyEnv);
         beforeRows.push(
-          `| ${total} | ${st(bBare)} | ${st(bSecret)} | ${x(bBare, bare)} | ${x(bSecret, secret)} |`,
+          `| ${total} | ${st(bBare)} | ${st(bSecret)} | ${st(bRecipients)} | ${x(bBare, bare)} | ${x(bSecret, secret)} | ${x(bRecipients, recipients)} |`,
         );
       }
       rmSync(dir, { recursive: true, force: true });
+      rmSync(rdir, { recursive: true, force: true });
     }
 
     console.log(`
 seconds, wall (CPU user+system); CLI rows are whole processes, in-process rows the work alone
 
-| projects | check, no passphrase | check, passphrase file | render one instance (CLI) | render every instance (in-process) | status planning, every instance (in-process) | docker-compose config -q, every instance | compose/odp check |
-|---:|---:|---:|---:|---:|---:|---:|---:|
+| projects | check, no passphrase | check, passphrase file | check, recipients (key file) | render one instance (CLI) | render every instance (in-process) | status planning, every instance (in-process) | docker-compose config -q, every instance | compose/odp check |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 
-node -e 0: ${st(node)}   odp --help: ${st(help)}   odp check, example platform with passphrase: ${st(exampleCheck)}`);
+node -e 0: ${st(node)}   odp --help: ${st(help)}   odp check, example platform with passphrase file: ${st(exampleCheck)}`);
     if (before) {
       console.log(`
 before (${baseline}), same run:
 odp --help: ${st(before.help)}, ${x(before.help, help)} faster now   example check: ${st(before.exampleCheck)}, ${x(before.exampleCheck, exampleCheck)}
 
-| projects | before: check, no passphrase | before: check, passphrase file | now faster by, no passphrase | now faster by, passphrase |
-|---:|---:|---:|---:|---:|
+| projects | before: check, no passphrase | before: check, passphrase file | before: check, recipients | now faster by, no passphrase | now faster by, passphrase | now faster by, recipients |
+|---:|---:|---:|---:|---:|---:|---:|
 ${beforeRows.join('\n')}`);
     }
   } finally {

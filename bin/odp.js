@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Thin launcher: the compiled CLI lives in dist/ (built by `npm install` through `prepare`).
+// Thin launcher: the bundled CLI lives in dist/cli/ (built by `npm install` through `prepare`, scripts/bundle.mjs).
 import { main } from '../dist/cli/main.js';
 
 // `odp … | head` closes the pipe early: that is the reader's choice, not an error.

@@ -1,7 +1,9 @@
 // Asking before destroying. Non-interactive runs must say yes explicitly, and
 // for integration and prod also name what they destroy.
-import { createInterface } from 'node:readline/promises';
 import { OdpError } from '../errors.js';
+
+// Loaded when a question is asked: registering the commands does not pay for readline.
+const readline = () => import('node:readline/promises');
 
 export async function confirmDestroy(opts: {
   what: string;
@@ -20,7 +22,7 @@ export async function confirmDestroy(opts: {
       hint: needed ? `Pass --yes --confirm ${needed}.` : 'Pass --yes.',
     });
   }
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const rl = (await readline()).createInterface({ input: process.stdin, output: process.stderr });
   try {
     const prompt = needed
       ? `This removes ${opts.what} and its data. Type ${needed} to confirm: `
@@ -39,7 +41,7 @@ export async function confirmAction(opts: { question: string; yes?: boolean }): 
   if (!process.stdin.isTTY) {
     throw new OdpError('USAGE', `refusing without confirmation: ${opts.question}`, { hint: 'Pass --yes.' });
   }
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const rl = (await readline()).createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = (await rl.question(`${opts.question} [y/N] `)).trim();
     if (!/^y(es)?$/i.test(answer)) throw new OdpError('ABORTED', 'not confirmed; nothing was changed');

@@ -7,7 +7,6 @@ import { OdpError } from '../errors.js';
 import type { SecretsTarget } from '../ops/secrets.js';
 import { Secret } from '../secret.js';
 import type { KeySource } from '../secrets/lock.js';
-import { askHidden } from '../secrets/passphrase.js';
 import { secretsForInstance } from '../secrets/scope.js';
 import { handler, withJson, type Ctx } from './command.js';
 
@@ -263,6 +262,7 @@ async function readValue(opts: Opts, key: string): Promise<Secret> {
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     return new Secret(dropNewline(Buffer.concat(chunks).toString('utf8')));
   }
+  const { askHidden } = await import('../secrets/passphrase.js');
   const asked = await askHidden(`Value for ${key}: `, `Repeat the value for ${key}: `);
   if (asked === undefined) {
     throw new OdpError('USAGE', `no value for ${key}`, {

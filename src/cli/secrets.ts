@@ -4,9 +4,8 @@
 // name. All but `rotate` are shared with `odp platform secrets` (secrets-commands.ts).
 import type { Command } from 'commander';
 import { OdpError } from '../errors.js';
-import { GENERATED_KEYS } from '../secrets/generate.js';
+import { GENERATED_KEYS } from '../secrets/generated-keys.js';
 import type { KeySource } from '../secrets/lock.js';
-import { askHidden, readPassphraseFile } from '../secrets/passphrase.js';
 import { handler, withJson } from './command.js';
 import { addSecretsCommands, keyFlags } from './secrets-commands.js';
 
@@ -93,8 +92,10 @@ Examples:
           const s = await openSecrets(ctx.dir, project, opts);
           let lock = s.lock;
           if (opts.newPassphraseFile) {
+            const { readPassphraseFile } = await import('../secrets/passphrase.js');
             lock = { mode: 'passphrase', passphrase: await readPassphraseFile(opts.newPassphraseFile) };
           } else if (opts.newPassphrase) {
+            const { askHidden } = await import('../secrets/passphrase.js');
             const asked = await askHidden('New passphrase: ', 'Repeat the new passphrase: ');
             if (!asked)
               throw new OdpError('SECRETS_NO_PASSPHRASE', 'no new passphrase given; nothing was changed');

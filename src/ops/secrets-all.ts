@@ -1,14 +1,14 @@
 // Every project's secrets at once, for `odp check`: the passphrase is asked
-// once, and OpenPGP is loaded only when there is something to decrypt with,
-// so a check without a passphrase or key does not pay for it.
-import { existsSync, readFileSync } from 'node:fs';
+// once, and OpenPGP is loaded only for a private key or a file the fast paths
+// decline, so a check without one, or of passphrase files, does not pay for it.
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { relative } from 'node:path';
 import { isOdpError } from '../errors.js';
 import { secretsFile } from '../platformdir/load.js';
 import type { Secret } from '../secret.js';
 import { openMany, type Opener } from '../secrets/open-many.js';
 import { startsWithPkesk } from '../secrets/packet.js';
-import { getPassphrase, holdPassphrase } from '../secrets/passphrase.js';
+import { getPassphrase, hasTerminal, holdPassphrase, passphraseAtHand } from '../secrets/passphrase.js';
 
 const show = (p: string) => relative(process.cwd(), p) || p;
 
@@ -34,8 +34,11 @@ export async function loadAllProjectSecrets(
     const path = secretsFile(dir, key);
     return { key, path, file: show(path) };
   });
-  if (files.some((f) => !existsSync(f.path))) return undefined;
   if (files.length === 0) return new Map();
+  // Neither a passphrase nor a key to be had: whatever the files, they cannot all be opened.
+  const keyAtHand = Boolean(opts.keyFile || process.env.ODP_KEY_FILE);
+  if (!keyAtHand && !passphraseAtHand(opts) && !hasTerminal()) return undefined;
+  if (files.some((f) => !existsSync(f.path))) return undefined;
   // The first packet tells each file's mode: ask only for what some file needs.
   const recipients = files.filter((f) => startsWithPkesk(firstByte(f.path))).length;
   const open = await secretsOpener(opts, {
@@ -66,10 +69,18 @@ export async function secretsOpener(
       throw e;
     }
   }
-  const { decodeText } = await import('../secrets/lock.js');
-  return (data, file) => decodeText(data, file, opts);
+  const { openText } = await import('../secrets/open-text.js');
+  return (data, file) => openText(data, file, opts);
 }
 
+/** The first byte of a file: enough to tell its mode. */
 function firstByte(path: string): Uint8Array {
-  return readFileSync(path).subarray(0, 1);
+  const fd = openSync(path, 'r');
+  try {
+    const b = new Uint8Array(1);
+    readSync(fd, b, 0, 1, 0);
+    return b;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -1,13 +1,14 @@
 // Reads a platform directory: platform.yaml and projects/*.yaml. All problems of
 // all files are gathered before failing, so one run shows everything to fix.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
+import type * as z from 'zod';
 import { OdpError, type Problem, type SourceLocation } from '../errors.js';
-import { parseSpec } from '../spec/parse.js';
+import { parsePlain, type Parsed } from '../spec/parse-plain.js';
 import { platformSchema, type PlatformSpec } from '../spec/platform-schema.js';
 import { projectSchema, type ProjectSpec } from '../spec/project-schema.js';
-import { MAX_YAML_BYTES } from '../spec/yaml-read.js';
+import { MAX_YAML_BYTES } from '../spec/yaml-limits.js';
 
 export interface LoadedProject {
   spec: ProjectSpec;
@@ -57,10 +58,10 @@ export async function loadPlatformDir(dir: string): Promise<PlatformDir> {
 
   // Without its platform.yaml nothing can be judged: its problems stop everything
   // (reported with those of the project files, so one run shows all to fix).
-  let platform: ReturnType<typeof parseSpec<typeof platformSchema>> | undefined;
+  let platform: Parsed<PlatformSpec> | undefined;
   let platformError: OdpError | undefined;
   try {
-    platform = parseSpec(show(platformPath), readSpecText(platformPath, show), platformSchema);
+    platform = await parseSpecFile(show(platformPath), readSpecText(platformPath, show), platformSchema);
   } catch (e) {
     if (e instanceof OdpError && e.code === 'SPEC_INVALID') platformError = e;
     else throw e;
@@ -72,21 +73,30 @@ export async function loadPlatformDir(dir: string): Promise<PlatformDir> {
   const files = existsSync(projectsDir)
     ? (await readdir(projectsDir)).filter((f) => f.endsWith('.yaml')).sort()
     : [];
+  // show() of each file, from the directory's (two path operations a file add up at fleet scale).
+  const relDir = relative(process.cwd(), projectsDir);
+  const shownDir = relDir && !relDir.startsWith('..') ? relDir : resolve(projectsDir);
+  const showFile = (f: string) => (relDir === '' ? f : `${shownDir}/${f}`);
   for (const f of files) {
     const path = join(projectsDir, f);
+    const shown = showFile(f);
     const expected = f.replace(/\.yaml$/, '');
     try {
-      const parsed = parseSpec(show(path), readSpecText(path, show), projectSchema);
+      const parsed = await parseSpecFile(
+        shown,
+        readSpecText(path, () => shown),
+        projectSchema,
+      );
       if (parsed.value.name !== expected) {
         const problem: Problem = {
           message: `name "${parsed.value.name}" does not match the file name (expected "${expected}")`,
           path: 'name',
           location: parsed.locate(['name']),
         };
-        broken.set(expected, specInvalid(show(path), [problem]));
+        broken.set(expected, specInvalid(shown, [problem]));
         continue;
       }
-      projects.set(parsed.value.name, { spec: parsed.value, file: show(path), locate: parsed.locate });
+      projects.set(parsed.value.name, { spec: parsed.value, file: shown, locate: parsed.locate });
     } catch (e) {
       if (e instanceof OdpError && e.code === 'SPEC_INVALID') broken.set(expected, e);
       else throw e;
@@ -108,17 +118,43 @@ export async function loadPlatformDir(dir: string): Promise<PlatformDir> {
 }
 
 /**
+ * parseSpec, with the YAML library loaded only for a file the plain reader
+ * declines or the schema refuses (parse-plain.ts): a platform of plain, valid
+ * files is loaded without it.
+ */
+async function parseSpecFile<S extends z.ZodType>(
+  file: string,
+  text: string,
+  schema: S,
+): Promise<Parsed<z.output<S>>> {
+  let plain: Parsed<z.output<S>> | undefined;
+  try {
+    plain = parsePlain(file, text, schema);
+  } catch {
+    // parseSpec reports whatever it was
+  }
+  if (plain) return plain;
+  const { parseSpec } = await import('../spec/parse.js');
+  return parseSpec(file, text, schema);
+}
+
+/**
  * Refuses a file over the size bound before reading it: a spec is never megabytes.
  * Synchronous: a promise read is four thread-pool round trips per file, which for a
  * thousand small files cost more than parsing them.
  */
 function readSpecText(path: string, show: (p: string) => string): string {
-  const { size } = statSync(path);
-  if (size > MAX_YAML_BYTES) {
-    const message = `the file is ${size} bytes; at most ${MAX_YAML_BYTES} (1 MiB) are read`;
-    throw specInvalid(show(path), [{ message, location: { file: show(path), line: 1, column: 1 } }]);
+  const fd = openSync(path, 'r');
+  try {
+    const { size } = fstatSync(fd);
+    if (size > MAX_YAML_BYTES) {
+      const message = `the file is ${size} bytes; at most ${MAX_YAML_BYTES} (1 MiB) are read`;
+      throw specInvalid(show(path), [{ message, location: { file: show(path), line: 1, column: 1 } }]);
+    }
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
   }
-  return readFileSync(path, 'utf8');
 }
 
 function specInvalid(file: string, problems: Problem[]): OdpError {

@@ -5,17 +5,18 @@
 // this takes a fraction of a millisecond, which is what a check of 1,000
 // projects needs. Anything else (RSA, AEAD, signatures, bzip2…) returns
 // undefined and the caller uses openpgp.js: correctness never depends on this.
+// The keys come from openpgp.js (fastKeys) or, without loading it, straight
+// from the key file (fast-key.ts).
 import {
   createDecipheriv,
   createHash,
   createPrivateKey,
   createPublicKey,
   diffieHellman,
-  timingSafeEqual,
   type KeyObject,
 } from 'node:crypto';
-import { inflateRawSync, inflateSync } from 'node:zlib';
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
+import { packets, seipd } from './packet.js';
 
 export interface FastKey {
   keyId: string;
@@ -26,7 +27,10 @@ export interface FastKey {
   privateKey: KeyObject;
 }
 
-const CURVE25519_OID = '2b060104019755010501';
+/** OpenPGP's public-key algorithm ID of ECDH (RFC 6637). */
+export const ECDH = 18;
+/** The legacy Curve25519 OID (1.3.6.1.4.1.3029.1.5.1), hex, as gpg's cv25519 subkeys carry it. */
+export const CURVE25519_OID = '2b060104019755010501';
 const b64url = (b: Uint8Array) => Buffer.from(b).toString('base64url');
 
 /** The Curve25519 decryption subkeys of unlocked keys, ready for Node's crypto (built once per run). */
@@ -48,7 +52,7 @@ export function fastKeys(keys: openpgp.PrivateKey[]): FastKey[] {
       };
       const { oid, Q, kdfParams } = p.publicParams;
       const d = p.privateParams?.d;
-      if (p.algorithm !== openpgp.enums.publicKey.ecdh || !oid || !Q || !kdfParams || !d) continue;
+      if (p.algorithm !== ECDH || !oid || !Q || !kdfParams || !d) continue;
       if (!p.isDecrypted() || oid.toHex() !== CURVE25519_OID || Q[0] !== 0x40 || d.length !== 32) continue;
       const hash = { 8: 'sha256', 9: 'sha384', 10: 'sha512' }[kdfParams.hash];
       const wrapBits = { 7: 128, 8: 192, 9: 256 }[kdfParams.cipher];
@@ -60,7 +64,7 @@ export function fastKeys(keys: openpgp.PrivateKey[]): FastKey[] {
       });
       const param = Buffer.concat([
         oid.write(),
-        Buffer.from([openpgp.enums.publicKey.ecdh]),
+        Buffer.from([ECDH]),
         kdfParams.write(),
         Buffer.from('Anonymous Sender    ', 'latin1'),
         p.getFingerprintBytes(),
@@ -96,7 +100,7 @@ export function fastDecrypt(data: Uint8Array, keys: readonly FastKey[]): Uint8Ar
 }
 
 function sessionKey(body: Buffer, keys: readonly FastKey[]): { algo: number; key: Buffer } | undefined {
-  if (body[0] !== 3 || body[9] !== openpgp.enums.publicKey.ecdh) return undefined;
+  if (body[0] !== 3 || body[9] !== ECDH) return undefined;
   const key = keys.find((k) => k.keyId === body.subarray(1, 9).toString('hex'));
   if (!key) return undefined;
   const vBits = body.readUInt16BE(10);
@@ -124,87 +128,6 @@ function sessionKey(body: Buffer, keys: readonly FastKey[]): { algo: number; key
   for (const b of sk) sum = (sum + b) & 0xffff;
   if (sum !== plain.readUInt16BE(plain.length - 2)) return undefined;
   return { algo: plain[0]!, key: Buffer.from(sk) };
-}
-
-function seipd(ct: Buffer, s: { algo: number; key: Buffer }): Uint8Array | undefined {
-  const bits = { 7: 128, 8: 192, 9: 256 }[s.algo];
-  if (!bits || s.key.length !== bits / 8) return undefined;
-  const d = createDecipheriv(`aes-${bits}-cfb`, s.key, Buffer.alloc(16));
-  const p = Buffer.concat([d.update(ct), d.final()]);
-  if (p.length < 16 + 2 + 22 || p[14] !== p[16] || p[15] !== p[17]) return undefined;
-  const mdcAt = p.length - 22;
-  if (p[mdcAt] !== 0xd3 || p[mdcAt + 1] !== 0x14) return undefined;
-  const hash = createHash('sha1')
-    .update(p.subarray(0, mdcAt + 2))
-    .digest();
-  if (!timingSafeEqual(hash, p.subarray(mdcAt + 2))) return undefined;
-  return literal(p.subarray(18, mdcAt));
-}
-
-/** The data of the one literal packet, through at most one compressed packet (ZIP or ZLIB). */
-function literal(inner: Buffer, depth = 0): Uint8Array | undefined {
-  const all = [...packets(inner)];
-  if (all.length !== 1) return undefined;
-  const { tag, body } = all[0]!;
-  if (tag === 11) {
-    const nameLen = body[1]!;
-    return body.subarray(2 + nameLen + 4);
-  }
-  if (tag === 8 && depth === 0) {
-    const algo = body[0];
-    const rest = body.subarray(1);
-    const raw =
-      algo === 0 ? rest : algo === 1 ? inflateRawSync(rest) : algo === 2 ? inflateSync(rest) : undefined;
-    return raw && literal(raw, 1);
-  }
-  return undefined;
-}
-
-/** OpenPGP packets (RFC 4880 §4.2): new and old headers, partial body lengths joined. */
-function* packets(buf: Buffer): Generator<{ tag: number; body: Buffer }> {
-  let i = 0;
-  while (i < buf.length) {
-    const h = buf[i++]!;
-    if ((h & 0x80) === 0) throw new Error('not a packet');
-    if (h & 0x40) {
-      const tag = h & 0x3f;
-      const parts: Buffer[] = [];
-      for (;;) {
-        const o = buf[i++]!;
-        let len: number;
-        let partial = false;
-        if (o < 192) len = o;
-        else if (o < 224) len = ((o - 192) << 8) + buf[i++]! + 192;
-        else if (o === 255) {
-          len = buf.readUInt32BE(i);
-          i += 4;
-        } else {
-          len = 1 << (o & 0x1f);
-          partial = true;
-        }
-        if (i + len > buf.length) throw new Error('truncated');
-        parts.push(buf.subarray(i, i + len));
-        i += len;
-        if (!partial) break;
-      }
-      yield { tag, body: parts.length === 1 ? parts[0]! : Buffer.concat(parts) };
-    } else {
-      const tag = (h >> 2) & 0x0f;
-      const lt = h & 3;
-      let len: number;
-      if (lt === 0) len = buf[i++]!;
-      else if (lt === 1) {
-        len = buf.readUInt16BE(i);
-        i += 2;
-      } else if (lt === 2) {
-        len = buf.readUInt32BE(i);
-        i += 4;
-      } else len = buf.length - i;
-      if (i + len > buf.length) throw new Error('truncated');
-      yield { tag, body: buf.subarray(i, i + len) };
-      i += len;
-    }
-  }
 }
 
 export { startsWithPkesk } from './packet.js';

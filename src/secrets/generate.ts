@@ -5,8 +5,7 @@
 import { randomInt } from 'node:crypto';
 import { OdpError } from '../errors.js';
 
-/** The secrets odp generates itself, per instance; `rotate` regenerates them. */
-export const GENERATED_KEYS = ['DB_PASSWORD', 'ADMIN_PASSWD'] as const;
+export { GENERATED_KEYS } from './generated-keys.js';
 
 const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 export const MIN_PASSWORD_LENGTH = 20;

@@ -15,6 +15,7 @@ import {
 import { parseEnvFile } from './envfile.js';
 import { fastDecrypt, fastKeys, startsWithPkesk, type FastKey } from './fast-decrypt.js';
 import { findByKeyId, loadKeyring, type TeamKey } from './keyring.js';
+import { openText } from './open-text.js';
 import { getPassphrase } from './passphrase.js';
 import { KEY_HINT, keyFileFrom, privateKeys } from './private-key.js';
 
@@ -58,8 +59,8 @@ export async function decodeFile(
 }
 
 /**
- * Only the values: what render, deploy and check need. A recipients file takes
- * the fast path (Node's crypto) when it can, else the general one.
+ * Only the values: what render, deploy and check need. Either kind of file takes
+ * its fast path (Node's crypto) when it can, else the general one.
  */
 export async function decodeValues(
   dir: string,
@@ -67,10 +68,10 @@ export async function decodeValues(
   file: string,
   src: KeySource,
 ): Promise<Map<string, Secret>> {
-  return parseEnvFile(await decodeText(data, file, src), file);
+  return parseEnvFile(await openText(data, file, src), file);
 }
 
-/** The plain text of one file, whichever its mode: what `odp check` opens a thousand of. */
+/** The plain text of one file, whichever its mode (openText tries a passphrase file's fast path first). */
 export async function decodeText(data: Uint8Array, file: string, src: KeySource): Promise<string> {
   if (startsWithPkesk(data)) {
     const plain = fastDecrypt(data, fastKeysOf(await unlockedKeys(src, file)));

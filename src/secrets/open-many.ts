@@ -3,7 +3,7 @@
 // file, while recipients mode unlocks one private key up front and then opens
 // each file cheaply. Either way the loop, its bound and its error order are
 // this one, so a thousand files cost what their opener costs and nothing more.
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { OdpError } from '../errors.js';
 import type { Secret } from '../secret.js';
 import { parseEnvFile } from './envfile.js';
@@ -20,8 +20,8 @@ export interface SecretsFileRef {
 }
 
 /**
- * Every file's secrets, keyed as given. At most `concurrency` files are read and
- * decrypted at a time: reads overlap decryption, and memory stays bounded. When
+ * Every file's secrets, keyed as given. At most `concurrency` files are open at a
+ * time (each read synchronously, then decrypted), so memory stays bounded. When
  * some fail, the first failing file in the given order is the error, as if
  * they had been read one by one.
  */
@@ -36,7 +36,7 @@ export async function openMany(
     for (let i = next++; i < files.length; i = next++) {
       const f = files[i]!;
       try {
-        results[i] = parseEnvFile(await open(await readBytes(f), f.file), f.file);
+        results[i] = parseEnvFile(await open(readBytes(f), f.file), f.file);
       } catch (error) {
         results[i] = { error };
       }
@@ -52,9 +52,10 @@ export async function openMany(
   return out;
 }
 
-async function readBytes(f: SecretsFileRef): Promise<Uint8Array> {
+/** Synchronous: a promise read is four thread-pool round trips, more than a small file's decryption. */
+function readBytes(f: SecretsFileRef): Uint8Array {
   try {
-    return await readFile(f.path);
+    return readFileSync(f.path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new OdpError('NOT_FOUND', `no secrets file ${f.file}`, { cause: e });

@@ -31,6 +31,11 @@ export function holdPassphrase(passphrase: string): void {
   held = passphrase;
 }
 
+/** True when getPassphrase has a passphrase without asking: a file, one held, or ODP_PASSPHRASE. */
+export function passphraseAtHand(opts: Pick<PassphraseOptions, 'passphraseFile'>): boolean {
+  return opts.passphraseFile !== undefined || Boolean(held) || Boolean(process.env[PASSPHRASE_ENV]);
+}
+
 export async function getPassphrase(opts: PassphraseOptions): Promise<string> {
   if (opts.passphraseFile !== undefined) return readPassphraseFile(opts.passphraseFile);
   if (held) return held;

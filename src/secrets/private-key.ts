@@ -7,19 +7,11 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import * as openpgp from 'openpgp';
 import { OdpError } from '../errors.js';
-import { askHidden } from './passphrase.js';
+import { forgetKeyPassphrase, KEY_HINT, KEY_PASSPHRASE_ENV, keyPassphrase } from './key-file.js';
 
-export const KEY_FILE_ENV = 'ODP_KEY_FILE';
-export const KEY_PASSPHRASE_ENV = 'ODP_KEY_PASSPHRASE';
-export const KEY_HINT =
-  'Point ODP_KEY_FILE (or --key-file) at your armored private key (`gpg --export-secret-keys --armor YOU > key.asc`); its passphrase comes from ODP_KEY_PASSPHRASE or a prompt.';
+export { KEY_FILE_ENV, KEY_HINT, KEY_PASSPHRASE_ENV, keyFileFrom } from './key-file.js';
 
 const unlocked = new Map<string, Promise<openpgp.PrivateKey[]>>();
-
-/** The key file to use, or undefined when none is configured. */
-export function keyFileFrom(flag: string | undefined): string | undefined {
-  return flag || process.env[KEY_FILE_ENV] || undefined;
-}
 
 /** The unlocked private keys of `file`, unlocked at most once per process. */
 export function privateKeys(file: string): Promise<openpgp.PrivateKey[]> {
@@ -50,17 +42,13 @@ async function unlock(path: string, shown: string): Promise<openpgp.PrivateKey[]
   }
   const locked = keys.filter((k) => !k.isDecrypted());
   if (locked.length === 0) return keys;
-  const passphrase = process.env[KEY_PASSPHRASE_ENV] || (await askHidden(`Passphrase of the key ${shown}: `));
-  if (!passphrase) {
-    throw new OdpError('SECRETS_NO_KEY', `the key in ${shown} is locked and no passphrase was given`, {
-      hint: `Set ${KEY_PASSPHRASE_ENV}, or run on a terminal to be prompted.`,
-    });
-  }
+  const passphrase = await keyPassphrase(path, shown);
   try {
     return await Promise.all(
       keys.map((k) => (k.isDecrypted() ? k : openpgp.decryptKey({ privateKey: k, passphrase }))),
     );
   } catch {
+    forgetKeyPassphrase(path);
     throw new OdpError('SECRETS_BAD_PASSPHRASE', `wrong passphrase for the key in ${shown}`, {
       hint: `Check ${KEY_PASSPHRASE_ENV}, or unset it to be prompted.`,
     });

@@ -9,7 +9,7 @@
 // The statuses are listed in docs/decisions/0035.
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadPlatformDir, type PlatformDir } from '../platformdir/load.js';
 import type { Secret } from '../secret.js';
 import type { StateDb } from '../state/db.js';

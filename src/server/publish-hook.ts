@@ -1,7 +1,7 @@
 // `POST /hooks/publish`: `odp publish` says it pushed a project's test image
 // (a master build, tag `latest`). The image exists, so the redeploy queued
 // here does not wait for it. Signed and replay-checked like GitHub's.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PlatformDir } from '../platformdir/load.js';
 import { enqueue } from '../state/jobs.js';
 import { ignored, record } from './delivery.js';

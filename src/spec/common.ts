@@ -1,6 +1,6 @@
 // Shared field types of both spec files. Messages are written for the person
 // editing the YAML: they say what is expected, not what zod saw.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const slug = z
   .string()

@@ -1,6 +1,6 @@
 // JSON Schemas of both spec files, for editors (yaml-language-server and the
 // like). Generated from the same zod schemas that validate, so they never drift.
-import { z } from 'zod';
+import * as z from 'zod';
 import { platformSchema } from './platform-schema.js';
 import { projectSchema } from './project-schema.js';
 

@@ -1,19 +1,18 @@
 // Text → validated spec, or every problem of the file at once, each pointing at
-// file:line:column and a field path. Pure: callers read the file.
+// file:line:column and a field path. Pure: callers read the file. A plain file
+// that validates takes the fast path (parse-plain.ts); every other file, and
+// every problem, goes through the YAML library here.
 import { isMap, isScalar, type Document, type Node as YamlNode } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { OdpError, type Problem, type SourceLocation } from '../errors.js';
+import { parsePlain, type Parsed } from './parse-plain.js';
 import { quotable, readYaml, yamlData } from './yaml-read.js';
 
-export interface Parsed<T> {
-  value: T;
-  /** The YAML document, kept to locate later (semantic) problems in the same file. */
-  locate: (path: readonly PropertyKey[]) => SourceLocation;
-}
+export type { Parsed } from './parse-plain.js';
 
 export function parseSpec<S extends z.ZodType>(file: string, text: string, schema: S): Parsed<z.output<S>> {
   try {
-    return parseUnguarded(file, text, schema);
+    return parsePlain(file, text, schema) ?? parseUnguarded(file, text, schema);
   } catch (e) {
     if (e instanceof OdpError) throw e;
     // A failure of a library on hostile input (a stack overflow, say) is still this file's problem.
@@ -112,7 +111,7 @@ function typeName(v: unknown): string {
 }
 
 /** The offset of the deepest node of `path` that exists: the key itself when it is a map key. */
-function offsetOf(doc: Document, path: readonly PropertyKey[]): number {
+export function offsetOf(doc: Document, path: readonly PropertyKey[]): number {
   let node: unknown = doc.contents;
   let best = (doc.contents as YamlNode | null)?.range?.[0] ?? 0;
   for (const key of path) {

@@ -1,6 +1,6 @@
 // platform.yaml: the hosts, the shared services, ACME, customer plans and the
 // images of the platform's own services. One per platform directory.
-import { z } from 'zod';
+import * as z from 'zod';
 import { hostname, port, slug, text, word } from './common.js';
 
 const label = z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected a label such as application or production');

@@ -1,5 +1,5 @@
 // projects/<name>.yaml: one customer project and its three instances.
-import { z } from 'zod';
+import * as z from 'zod';
 import { databaseName, envMap, hostname, slug, text, version } from './common.js';
 
 export { instanceNames, type InstanceName } from './instance-names.js';

@@ -6,13 +6,9 @@
 // loader and the Rancher importer.
 import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { Problem, SourceLocation } from '../errors.js';
+import { MAX_YAML_ALIASES, MAX_YAML_BYTES, MAX_YAML_DEPTH } from './yaml-limits.js';
 
-/** A spec or stack file is a few kilobytes; 1 MiB leaves room and keeps parsing fast. */
-export const MAX_YAML_BYTES = 1024 * 1024;
-/** The deepest spec is 5 levels; 64 is far beyond any real file and far below what crashes the parser. */
-export const MAX_YAML_DEPTH = 64;
-/** Aliases a file may expand: a few are normal (shared env blocks), thousands are a bomb. */
-export const MAX_YAML_ALIASES = 100;
+export { MAX_YAML_ALIASES, MAX_YAML_BYTES, MAX_YAML_DEPTH } from './yaml-limits.js';
 
 export interface YamlRead {
   doc: Document;

@@ -2,7 +2,7 @@
 // event name and the raw body in, a typed event (or why it is ignored or
 // refused) out. Anything can arrive on a public endpoint, so nothing here
 // throws: every shape GitHub does not send is a reason, never an exception.
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A repository is its host and its full name: `ghe.example.com/acme/x` is not `github.com/acme/x`. */
 export interface RepoRef {

@@ -20,6 +20,7 @@ import { writeFileAtomic } from '../../src/platformdir/atomic-write.js';
 import { Secret } from '../../src/secret.js';
 import { decryptText, encryptText } from '../../src/secrets/crypto.js';
 import { formatEnvFile } from '../../src/secrets/envfile.js';
+import { openWithPassphrase, passphraseParts } from '../../src/secrets/fast-passphrase.js';
 import { readSecrets, secretsExist, writeSecrets } from '../../src/secrets/store.js';
 
 const PASS = 'correct horse battery staple';
@@ -84,6 +85,24 @@ test('a file made by gpg --symmetric --cipher-algo AES256 opens, binary and armo
     DB_PASSWORD: 'p@ss w"rd',
     PROD__ADMIN_PASSWD: 'Zürich-🔐',
   });
+});
+
+test('gpg --symmetric files of every usual kind open through the fast path (Node crypto), as through openpgp.js', () => {
+  const kinds = [
+    [], // gpg's defaults: SHA-1 S2K, no session key packet, compressed
+    ['--cipher-algo', 'AES'],
+    ['--cipher-algo', 'AES192', '--s2k-digest-algo', 'SHA512'],
+    ['--cipher-algo', 'AES256', '--s2k-digest-algo', 'SHA256', '--s2k-count', '65011712'],
+    ['--cipher-algo', 'AES256', '--s2k-count', '1024', '--compress-algo', 'none'],
+    ['--cipher-algo', 'AES256', '--compress-algo', 'zip'],
+  ];
+  for (const args of kinds) {
+    const bin = gpg(['--symmetric', ...args, '--output', '-'], SAMPLE);
+    const parts = passphraseParts(bin);
+    assert.ok(parts, `gpg ${args.join(' ')}: the plain case`);
+    assert.equal(new TextDecoder().decode(openWithPassphrase(parts, PASS)), SAMPLE, args.join(' '));
+    assert.equal(openWithPassphrase(parts, 'not the passphrase'), undefined);
+  }
 });
 
 test('a file written by writeSecrets opens with gpg --decrypt, and bash can source it', async () => {

@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { odpSpawned } from '../helpers/cli-in-process.js';
 import { copyExamplePlatform } from '../helpers/specs.js';
 import { encryptToKeys, decryptWithKeys, readMessage } from '../../src/secrets/crypto.js';
-import { fastDecrypt, fastKeys } from '../../src/secrets/fast-decrypt.js';
+import { fastDecrypt, fastKeys, type FastKey } from '../../src/secrets/fast-decrypt.js';
+import { fastPrivateKeys } from '../../src/secrets/fast-key.js';
 import { decryptMany } from '../../src/secrets/lock.js';
 import { privateKeys } from '../../src/secrets/private-key.js';
 
@@ -232,6 +233,11 @@ test('the fast path opens what gpg and odp write, as the general path does, and 
     const keys = await privateKeys(ada.key);
     const fast = fastKeys(keys);
     assert.equal(fast.length, 1, "gpg's future-default key has one Curve25519 encryption subkey");
+    // Unlocked by Node's crypto from gpg's export, without openpgp.js: the same key.
+    const native = await fastPrivateKeys(ada.key);
+    const jwk = (ks: FastKey[] | undefined) =>
+      ks?.map((k) => ({ ...k, privateKey: k.privateKey.export({ format: 'jwk' }) }));
+    assert.deepEqual(jwk(native), jwk(fast));
     const plain = "export A='1'\nexport B='two words'\n";
     const byGpg = gpg(ada, ['--trust-model', 'always', '--encrypt', '-r', ada.fpr, '--output', '-'], plain);
     const byGpgUncompressed = gpg(

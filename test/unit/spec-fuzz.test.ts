@@ -9,16 +9,7 @@ import { parseSpec } from '../../src/spec/parse.js';
 import { platformSchema } from '../../src/spec/platform-schema.js';
 import { projectSchema } from '../../src/spec/project-schema.js';
 import { examplePlatformText, exampleProjectText } from '../helpers/specs.js';
-
-function prng(seed: number): () => number {
-  // mulberry32: small, fast, good enough to pick corruptions.
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 const junk: Json[] = [

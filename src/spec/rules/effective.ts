@@ -2,7 +2,7 @@
 // conventions and per-instance overrides: computed by the same core as deploys.
 import { odooEnv } from '../../compose/odoo-env.js';
 import { resolveInstance, type ResolvedInstance } from '../../compose/instance.js';
-import { revealEnv } from '../../secret.js';
+import { revealEnv, type EnvValue } from '../../secret.js';
 import type { PlatformSpec } from '../platform-schema.js';
 import { instanceNames, type InstanceName } from '../project-schema.js';
 import type { ProjectInput } from './types.js';
@@ -11,7 +11,8 @@ export interface EffectiveInstance {
   project: ProjectInput;
   name: InstanceName;
   resolved: ResolvedInstance;
-  env: Map<string, string>;
+  /** The container's environment, values revealed as they are read. */
+  env: Pick<ReadonlyMap<string, string>, 'get'>;
 }
 
 // Five rules judge the same instances: resolved once per check, not once per
@@ -39,10 +40,20 @@ function resolveAll(platform: PlatformSpec, projects: ProjectInput[]): Effective
         continue;
       }
       const { env } = odooEnv(platform, project.spec, resolved, new Map());
-      out.push({ project, name, resolved, env: new Map([...env].map(([k, v]) => [k, revealEnv(v)])) });
+      out.push({ project, name, resolved, env: revealing(env) });
     }
   }
   return out;
+}
+
+// Rules read a few variables of each instance: revealed on read, not copied (3,000 maps at fleet scale).
+function revealing(env: ReadonlyMap<string, EnvValue>): Pick<ReadonlyMap<string, string>, 'get'> {
+  return {
+    get: (key) => {
+      const v = env.get(key);
+      return v === undefined ? undefined : revealEnv(v);
+    },
+  };
 }
 
 export function truthy(v: string | undefined): boolean {

@@ -35,12 +35,13 @@ export const cloudStorageOnSharedTiers: Rule = {
     const out: Violation[] = [];
     for (const e of effectiveInstances(platform, projects)) {
       if (e.name === 'test') continue;
-      const where = {
-        path: `instances.${e.name}.env`,
-        location: e.project.locate(['instances', e.name, 'env']),
-      };
       const say = (message: string) =>
-        out.push({ rule: this.id, message: `${e.name}: ${message}`, ...where });
+        out.push({
+          rule: this.id,
+          message: `${e.name}: ${message}`,
+          path: `instances.${e.name}.env`,
+          location: e.project.locate(['instances', e.name, 'env']),
+        });
       if (!truthy(e.env.get('ODOO_SESSION_REDIS'))) say('sessions must live in Redis (ODOO_SESSION_REDIS=1)');
       if (!e.env.get('AWS_BUCKETNAME')) say('attachments need an S3 bucket (AWS_BUCKETNAME)');
       if (truthy(e.env.get('DISABLE_ATTACHMENT_STORAGE')))

@@ -1,7 +1,7 @@
 // Names that leak or collide: database names that reveal the customer, session
 // prefixes and buckets that break odoo-cloud-platform's checks.
 import { effectiveInstances } from './effective.js';
-import type { Rule, Violation } from './types.js';
+import type { ProjectInput, Rule, Violation } from './types.js';
 
 /** Lower-case ASCII letters and digits only: "Zürich-Bäckerei" → "zurichbackerei". */
 export function squash(s: string): string {
@@ -46,8 +46,11 @@ export function forbiddenTokens(client: string, project: string): string[] {
 }
 
 /** The longest forbidden token `name` contains as a run of whole words, if any. */
-export function customerWordIn(name: string, tokens: readonly string[]): string | undefined {
-  const forbidden = new Set(tokens);
+export function customerWordIn(
+  name: string,
+  tokens: readonly string[] | ReadonlySet<string>,
+): string | undefined {
+  const forbidden = tokens instanceof Set ? tokens : new Set(tokens);
   const w = words(name);
   let hit: string | undefined;
   for (let i = 0; i < w.length; i++) {
@@ -66,16 +69,24 @@ export const databaseNamesHideCustomer: Rule = {
     "No database name or role on the shared cluster (integration, prod) contains the customer's or the project's name as a word (customers can list databases).",
   check({ platform, projects }) {
     const out: Violation[] = [];
+    // Once per project, not per instance.
+    const tokensOf = new Map<ProjectInput, Set<string>>();
     for (const e of effectiveInstances(platform, projects)) {
       // A test instance's database lives in its own container, not on the cluster.
       if (e.name === 'test') continue;
-      const tokens = forbiddenTokens(e.project.spec.client, e.project.spec.name);
+      let tokens = tokensOf.get(e.project);
+      if (!tokens) {
+        tokens = new Set(forbiddenTokens(e.project.spec.client, e.project.spec.name));
+        tokensOf.set(e.project, tokens);
+      }
       const fields: [string, string][] = [
         ['database', e.resolved.database],
         ['dbUser', e.resolved.dbUser],
       ];
+      let last: [string, string | undefined] | undefined; // dbUser is usually the database's name
       for (const [field, value] of fields) {
-        const hit = customerWordIn(value, tokens);
+        const hit = last?.[0] === value ? last[1] : customerWordIn(value, tokens);
+        last = [value, hit];
         if (!hit) continue;
         const path = ['instances', e.name, field];
         // An integration name derived from prod's points at prod's line.
@@ -121,18 +132,21 @@ export const prodBucketOnlyForProd: Rule = {
     for (const e of effectiveInstances(platform, projects)) {
       const bucket = e.env.get('AWS_BUCKETNAME');
       if (bucket === undefined) continue;
-      const where = { path: `instances.${e.name}`, location: e.project.locate(['instances', e.name]) };
+      const where = () => ({
+        path: `instances.${e.name}`,
+        location: e.project.locate(['instances', e.name]),
+      });
       const isProdBucket = /-odoo-prod$/.test(bucket);
       if (e.name === 'prod' && !isProdBucket) {
-        out.push({ rule: this.id, message: `prod bucket "${bucket}" must end in -odoo-prod`, ...where });
+        out.push({ rule: this.id, message: `prod bucket "${bucket}" must end in -odoo-prod`, ...where() });
       }
       if (e.name !== 'prod' && isProdBucket) {
-        out.push({ rule: this.id, message: `${e.name} uses "${bucket}", a production bucket`, ...where });
+        out.push({ rule: this.id, message: `${e.name} uses "${bucket}", a production bucket`, ...where() });
       }
       const owner = `${e.project.spec.name}/${e.name}`;
       const other = bucket ? seen.get(bucket) : undefined;
       if (other)
-        out.push({ rule: this.id, message: `bucket "${bucket}" is also used by ${other}`, ...where });
+        out.push({ rule: this.id, message: `bucket "${bucket}" is also used by ${other}`, ...where() });
       else if (bucket) seen.set(bucket, owner);
     }
     return out;

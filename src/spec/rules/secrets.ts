@@ -1,6 +1,7 @@
 // Secrets stay encrypted in git, and every instance has the secrets it needs.
-import { composeStack } from '../../compose/stack.js';
-import { instanceNames } from '../project-schema.js';
+import { odooEnv } from '../../compose/odoo-env.js';
+import { secretsForInstance } from '../../secrets/scope.js';
+import { effectiveInstances } from './effective.js';
 import type { Rule, Violation } from './types.js';
 
 export const noTrackedPlaintext: Rule = {
@@ -21,24 +22,19 @@ export const secretsPresent: Rule = {
   check({ platform, projects, secrets }) {
     if (!secrets) return [];
     const out: Violation[] = [];
-    for (const p of projects) {
+    // What composeStack reports as missing is odooEnv's: asked directly, without
+    // composing the whole stack. An instance that does not resolve is plan-exists's report.
+    for (const { project: p, name, resolved } of effectiveInstances(platform, projects)) {
       const mine = secrets.get(p.spec.name);
       if (!mine) continue;
-      for (const name of instanceNames) {
-        if (!p.spec.instances[name]) continue;
-        try {
-          const { missingSecrets } = composeStack(platform, p.spec, name, mine);
-          for (const key of missingSecrets) {
-            out.push({
-              rule: this.id,
-              message: `${name} needs ${key}: odp secrets set ${p.spec.name} ${key} --instance ${name}`,
-              path: `instances.${name}`,
-              location: p.locate(['instances', name]),
-            });
-          }
-        } catch {
-          // an unresolvable instance is reported by plan-exists
-        }
+      const { missingSecrets } = odooEnv(platform, p.spec, resolved, secretsForInstance(mine, name));
+      for (const key of missingSecrets) {
+        out.push({
+          rule: this.id,
+          message: `${name} needs ${key}: odp secrets set ${p.spec.name} ${key} --instance ${name}`,
+          path: `instances.${name}`,
+          location: p.locate(['instances', name]),
+        });
       }
     }
     return out;
