@@ -301,14 +301,19 @@ export class DockerEngine implements Engine {
     }
   }
 
-  async checkNow(unit: string): Promise<boolean | undefined> {
-    let info: Dockerode.ContainerInspectInfo;
+  /** The container's inspection; undefined when it is gone. */
+  private async inspectUnit(unit: string): Promise<Dockerode.ContainerInspectInfo | undefined> {
     try {
-      info = await this.docker.getContainer(unit).inspect();
+      return await this.docker.getContainer(unit).inspect();
     } catch (e) {
       if (statusOf(e) === 404) return undefined;
       throw e;
     }
+  }
+
+  async checkNow(unit: string): Promise<boolean | undefined> {
+    const info = await this.inspectUnit(unit);
+    if (!info) return undefined;
     const check = info.Config.Healthcheck;
     const command = healthCommand(check?.Test);
     if (!command || !info.State.Running) return undefined;
@@ -329,13 +334,8 @@ export class DockerEngine implements Engine {
   }
 
   async explain(unit: string): Promise<UnitExplanation | undefined> {
-    let info: Dockerode.ContainerInspectInfo;
-    try {
-      info = await this.docker.getContainer(unit).inspect();
-    } catch (e) {
-      if (statusOf(e) === 404) return undefined;
-      throw e;
-    }
+    const info = await this.inspectUnit(unit);
+    if (!info) return undefined;
     const h = info.State.Health;
     const failed = [...(h?.Log ?? [])].reverse().find((l) => l.ExitCode !== 0);
     return {
