@@ -16,6 +16,7 @@ import type { PlanSpec, PlatformSpec } from '../spec/platform-schema.js';
 import { projectSchema, type InstanceName, type ProjectSpec } from '../spec/project-schema.js';
 import { invalid, type ImportedStack, type StackFile } from './rancher.js';
 import { own } from '../spec/own.js';
+import { PINNED_VERSION } from '../versions.js';
 
 export interface ApplyInput {
   platform: PlatformSpec;
@@ -106,7 +107,7 @@ export function applyImport(input: ApplyInput): ApplyResult {
     setUnlessDefault('dbUser', v('DB_USER') || undefined, 'odoo');
     setUnlessDefault('marabuntaMode', v('MARABUNTA_MODE') || undefined, 'demo');
   } else {
-    if (!/^\d+\.\d+\.\d+(\.\d+\.\d+)?$/.test(stack.tag) && stack.tag !== 'latest') {
+    if (!PINNED_VERSION.test(stack.tag) && stack.tag !== 'latest') {
       throw invalid(`image tag "${stack.tag}" is not a pinned version such as 10.0.0`, stack.imageAt);
     }
     doc.setIn(ip('version'), stack.tag);

@@ -23,6 +23,7 @@ import { platformSecrets } from './platform-secrets.js';
 import { type Progress } from './progress.js';
 import { sharedPort } from './provision.js';
 import { loadProjectSecrets } from './secrets.js';
+import { compareVersions, PINNED_VERSION } from '../versions.js';
 
 /** Backup ids are their UTC start time, to the second: they sort as they were made. */
 export const BACKUP_ID = /^\d{8}T\d{6}Z$/;
@@ -274,17 +275,6 @@ export async function odpVersion(): Promise<string> {
   return odpVersionCache;
 }
 
-/** Compares marabunta versions (1.2.10 after 1.2.9) number by number. */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
 export async function marabuntaVersion(db: PgClient): Promise<string | null> {
   const exists = await db.query<{ t: string | null }>(
     "SELECT to_regclass('public.marabunta_version')::text AS t",
@@ -293,6 +283,7 @@ export async function marabuntaVersion(db: PgClient): Promise<string | null> {
   const r = await db.query<{ number: string }>(
     'SELECT number FROM marabunta_version WHERE date_done IS NOT NULL',
   );
-  const versions = r.rows.map((x) => x.number).filter((v) => /^\d+(\.\d+)*$/.test(v));
+  // The newest release done, in marabunta's order (`setup` is no release).
+  const versions = r.rows.map((x) => x.number).filter((v) => PINNED_VERSION.test(v));
   return versions.sort(compareVersions).at(-1) ?? null;
 }

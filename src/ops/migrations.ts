@@ -3,6 +3,9 @@
 // read as `x.0.0.y.z`), and which of them the database has not done yet. Pure.
 import { parse } from 'yaml';
 import { OdpError } from '../errors.js';
+import { compareVersions, isMarabuntaVersion } from '../versions.js';
+
+export { compareVersions, versionKey } from '../versions.js';
 
 export interface MigrationVersion {
   number: string;
@@ -25,30 +28,13 @@ export interface PendingMigrations {
   unfinished: string[];
 }
 
-const VERSION_RE = /^(\d+)\.(\d+)\.(\d+)(\.(\d+)\.(\d+))?$|^setup$/;
-
-/** marabunta's sort key: `setup` before everything; `x.y.z` as `x.0.0.y.z`. */
-export function versionKey(number: string): number[] {
-  const m = VERSION_RE.exec(number);
-  if (!m) {
+/** A migration version marabunta would not read: the image's file is refused. */
+function checkVersion(number: string): void {
+  if (!isMarabuntaVersion(number)) {
     throw new OdpError('SPEC_INVALID', `migration version "${number}" is not valid`, {
       hint: 'marabunta accepts setup, X.Y.Z or A.B.X.Y.Z.',
     });
   }
-  if (number === 'setup') return [0];
-  const p = [m[1], m[2], m[3]].map(Number) as [number, number, number];
-  const parts = m[4] ? [...p, Number(m[5]), Number(m[6])] : [p[0], 0, 0, p[1], p[2]];
-  return [1, ...parts];
-}
-
-export function compareVersions(a: string, b: string): number {
-  const ka = versionKey(a);
-  const kb = versionKey(b);
-  for (let i = 0; i < Math.max(ka.length, kb.length); i++) {
-    const d = (ka[i] ?? -1) - (kb[i] ?? -1);
-    if (d !== 0) return d;
-  }
-  return 0;
 }
 
 type Data = Record<string, unknown>;
@@ -80,7 +66,7 @@ export function parseMigrationVersions(text: string): MigrationVersion[] {
       throw new OdpError('DEPLOY_FAILED', `migration.yml: versions[${i}] has no version`);
     }
     const number = String(v.version);
-    versionKey(number); // validates
+    checkVersion(number);
     const modes = isMap(v.modes) ? Object.values(v.modes) : [];
     return { number, noop: ![v, ...modes].some(partHasWork) };
   });

@@ -23,6 +23,7 @@ import { resolveImages } from './preflight.js';
 import type { Progress } from './progress.js';
 import { sharedPort } from './provision.js';
 import { loadProjectSecrets } from './secrets.js';
+import { PINNED_VERSION } from '../versions.js';
 
 export interface ReplicaChange {
   replica: number;
@@ -92,7 +93,7 @@ export async function planUpgrade(
 ): Promise<UpgradeContext> {
   if (!isTier(instance))
     throw new OdpError('USAGE', `--version deploys integration or prod, not ${instance}`);
-  if (!/^\d+\.\d+\.\d+(\.\d+\.\d+)?$/.test(o.version)) {
+  if (!PINNED_VERSION.test(o.version)) {
     throw new OdpError(
       'USAGE',
       `--version ${o.version}: expected a pinned version such as 10.0.1 or 14.0.1.2.0`,

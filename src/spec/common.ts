@@ -1,6 +1,7 @@
 // Shared field types of both spec files. Messages are written for the person
 // editing the YAML: they say what is expected, not what zod saw.
 import * as z from 'zod';
+import { PINNED_VERSION } from '../versions.js';
 
 export const slug = z
   .string()
@@ -58,7 +59,7 @@ export const envMap = z.record(envName, envValue);
 /** Marabunta's version shapes: x.y.z or series.x.y.z (e.g. 10.0.1.2.0). */
 export const version = z
   .string()
-  .regex(/^\d+\.\d+\.\d+(\.\d+\.\d+)?$/, 'expected a pinned version such as 10.0.0 or 14.0.1.2.0');
+  .regex(PINNED_VERSION, 'expected a pinned version such as 10.0.0 or 14.0.1.2.0');
 
 export const databaseName = z
   .string()

@@ -3,6 +3,7 @@
 // refused) out. Anything can arrive on a public endpoint, so nothing here
 // throws: every shape GitHub does not send is a reason, never an exception.
 import * as z from 'zod';
+import { PINNED_VERSION } from '../versions.js';
 
 /** A repository is its host and its full name: `ghe.example.com/acme/x` is not `github.com/acme/x`. */
 export interface RepoRef {
@@ -29,7 +30,6 @@ export type GithubParse =
   | { outcome: 'invalid'; reason: string };
 
 /** Marabunta's version shapes, as the spec's `version` field: x.y.z or series.x.y.z. */
-const VERSION = /^\d+\.\d+\.\d+(\.\d+\.\d+)?$/;
 /** A commit id: SHA-1, or SHA-256 for repositories in that object format. */
 const SHA = /^([0-9a-f]{40}|[0-9a-f]{64})$/;
 const EVENT_NAME = /^[a-z_]{1,64}$/;
@@ -97,7 +97,8 @@ function readPush(data: unknown): GithubParse {
     const tag = p.ref.slice('refs/tags/'.length);
     if (p.deleted)
       return { outcome: 'ignored', reason: `tag ${tag} deleted: a released version stays recorded` };
-    if (!VERSION.test(tag)) return { outcome: 'ignored', reason: `tag ${tag} is not a release version` };
+    if (!PINNED_VERSION.test(tag))
+      return { outcome: 'ignored', reason: `tag ${tag} is not a release version` };
     // An annotated tag's `after` is the tag object; the commit is head_commit.
     const sha = p.head_commit?.id ?? p.after;
     return { outcome: 'event', event: { kind: 'version-tag', repo, version: tag, sha } };
@@ -111,7 +112,8 @@ function readCreate(data: unknown): GithubParse {
   const p = r.data;
   // A new branch also arrives as a push, which carries its commit: that one deploys it.
   if (p.ref_type === 'branch') return { outcome: 'ignored', reason: 'a new branch is handled by its push' };
-  if (!VERSION.test(p.ref)) return { outcome: 'ignored', reason: `tag ${p.ref} is not a release version` };
+  if (!PINNED_VERSION.test(p.ref))
+    return { outcome: 'ignored', reason: `tag ${p.ref} is not a release version` };
   const repo = repoRef(p.repository);
   if (typeof repo === 'string') return invalid(`create payload: ${repo}`);
   return { outcome: 'event', event: { kind: 'version-tag', repo, version: p.ref } };
