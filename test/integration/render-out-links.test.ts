@@ -4,7 +4,6 @@
 // is untouched; a regular file in the way is replaced, 0600, with no temp
 // file left behind. The real CLI process on a copy of the example platform.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import {
   existsSync,
   lstatSync,
@@ -20,11 +19,10 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { readSecrets } from '../../src/secrets/store.js';
+import { odpSpawned } from '../helpers/cli-in-process.js';
 import { copyExamplePlatform } from '../helpers/specs.js';
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const PASSPHRASE = 'odp-demo';
 let root = '';
 let dir = '';
@@ -41,26 +39,10 @@ before(async () => {
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
-function render(out: string, ...more: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(repoRoot, 'src/cli/run.ts'),
-        '--dir',
-        dir,
-        'render',
-        'neomedical',
-        'test',
-        '--out',
-        out,
-        ...more,
-      ],
-      { cwd: repoRoot, env: { ...process.env, ODP_PASSPHRASE: PASSPHRASE } },
-      (e, stdout, stderr) => resolve({ code: e ? Number(e.code) : 0, stdout, stderr }),
-    );
+function render(out: string, ...more: string[]) {
+  return odpSpawned(['--dir', dir, 'render', 'neomedical', 'test', '--out', out, ...more], {
+    ...process.env,
+    ODP_PASSPHRASE: PASSPHRASE,
   });
 }
 
