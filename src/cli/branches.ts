@@ -2,7 +2,7 @@
 // expire`, and the `--branch` paths of `odp deploy … test` and `odp destroy … test`.
 import type { Command } from 'commander';
 import { OdpError } from '../errors.js';
-import type { Progress } from '../ops/progress.js';
+import type { Progress } from '../progress.js';
 import { handler, withJson, type Ctx } from './command.js';
 import type { DeployFlags } from './deploy.js';
 import { makeProgress } from './progress.js';

@@ -7,7 +7,7 @@ import { deployVersion } from '../ops/upgrade.js';
 import { formatUpgradePlan, isTier } from '../ops/upgrade-plan.js';
 import { dockerEdgeControl } from '../ops/edge-sync.js';
 import { formatPlan } from '../plan/plan.js';
-import type { Progress } from '../ops/progress.js';
+import type { Progress } from '../progress.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { recorded, type OperationHandle } from '../state/history.js';
 import { makeProgress } from './progress.js';
