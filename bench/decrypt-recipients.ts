@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { decryptWithKeys, encryptToKeys, readMessage } from '../src/secrets/crypto.js';
-import { decryptMany } from '../src/secrets/lock.js';
+import { decryptMany } from '../src/secrets/decode-values.js';
 import { privateKeys } from '../src/secrets/private-key.js';
 
 const n = Number(process.argv[2] ?? 1000);

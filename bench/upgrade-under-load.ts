@@ -21,8 +21,8 @@
 //   npm run bench:upgrade-under-load
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sharedUnit } from '../src/compose/platform.js';
-import { unitName } from '../src/engines/engine.js';
-import { silentProgress } from '../src/ops/progress.js';
+import { unitName } from '../src/model/stack.js';
+import { silentProgress } from '../src/progress.js';
 import { planUpgrade } from '../src/ops/upgrade-plan.js';
 import { readinessProbe } from '../src/plan/plan.js';
 import { waitRouted } from '../src/ops/edge-sync.js';

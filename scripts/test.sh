@@ -12,6 +12,7 @@ bash scripts/ensure-env.sh
 echo "== static checks"
 npx tsc -p tsconfig.json --noEmit
 npx eslint .
+npm run --silent lint:deps
 npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
 npm run --silent build
 

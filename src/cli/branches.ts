@@ -2,9 +2,9 @@
 // expire`, and the `--branch` paths of `odp deploy … test` and `odp destroy … test`.
 import type { Command } from 'commander';
 import { OdpError } from '../errors.js';
-import type { Progress } from '../ops/progress.js';
+import type { Progress } from '../progress.js';
 import { handler, withJson, type Ctx } from './command.js';
-import type { DeployFlags } from './deploy.js';
+import type { DeployFlags } from './deploy-flags.js';
 import { makeProgress } from './progress.js';
 
 export function registerBranches(program: Command): void {
@@ -91,7 +91,7 @@ export async function deployBranchCli(ctx: Ctx, project: string, opts: DeployFla
   const { branchInstanceLabel, branchSlug } = await import('../compose/branch.js');
   const { recorded } = await import('../state/history.js');
   const { formatPlan } = await import('../plan/plan.js');
-  const { engineOptions } = await import('./deploy-action.js');
+  const { engineOptions } = await import('./deploy-flags.js');
   const instance = branchInstanceLabel(branchSlug(branch));
   const progress = makeProgress({ json: opts.json });
   try {

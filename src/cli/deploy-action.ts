@@ -7,12 +7,12 @@ import { deployVersion } from '../ops/upgrade.js';
 import { formatUpgradePlan, isTier } from '../ops/upgrade-plan.js';
 import { dockerEdgeControl } from '../ops/edge-sync.js';
 import { formatPlan } from '../plan/plan.js';
-import type { Progress } from '../ops/progress.js';
+import type { Progress } from '../progress.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { recorded, type OperationHandle } from '../state/history.js';
 import { makeProgress } from './progress.js';
 import { type Ctx } from './command.js';
-import type { DeployFlags } from './deploy.js';
+import { engineOptions, type DeployFlags } from './deploy-flags.js';
 
 /** test: rebuilt from scratch; integration and prod: a pinned version. */
 export async function deployAction(
@@ -117,18 +117,4 @@ async function deployPinned(ctx: Ctx, project: string, instance: string, opts: D
 async function tagOf(dir: string, project: string, tag: string | undefined): Promise<string> {
   if (tag) return tag;
   return requireProject(await loadPlatformDir(dir), project).spec.instances.test?.tag ?? 'latest';
-}
-
-/** What every deploy command passes on from its flags to the flow it runs. */
-export function engineOptions(
-  opts: Pick<DeployFlags, 'dryRun' | 'passphraseFile' | 'wait' | 'healthTimeout'>,
-  engine: DockerEngine,
-) {
-  return {
-    ...(opts.dryRun ? { dryRun: true } : {}),
-    ...(opts.passphraseFile ? { passphraseFile: opts.passphraseFile } : {}),
-    wait: opts.wait,
-    edge: dockerEdgeControl(engine.docker),
-    healthTimeoutMs: opts.healthTimeout * 1000,
-  };
 }

@@ -1,17 +1,6 @@
 import type { Command } from 'commander';
 import { checked, handler, positiveNumber, withJson } from './command.js';
-
-export interface DeployFlags {
-  branch?: string;
-  tag?: string;
-  version?: string;
-  dryRun?: boolean;
-  passphraseFile?: string;
-  /** Seconds, parsed by commander. */
-  healthTimeout: number;
-  wait: boolean;
-  json?: boolean;
-}
+import type { DeployFlags } from './deploy-flags.js';
 
 export function registerDeploy(program: Command): void {
   withJson(

@@ -1,7 +1,7 @@
 // Progress on stderr. On a terminal: finished steps as lines with their time,
 // and one live line naming what is running, redrawn in place. Elsewhere (CI,
 // pipes, logs): plain timestamped lines, one per event.
-import type { Progress } from '../ops/progress.js';
+import type { Progress } from '../progress.js';
 
 const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { OperationHandle } from '../state/history.js';
 import { checked, handler, positiveNumber, withJson } from './command.js';
-import type { Progress } from '../ops/progress.js';
+import type { Progress } from '../progress.js';
 import { makeProgress } from './progress.js';
 
 export function registerRollback(program: Command): void {

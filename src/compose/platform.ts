@@ -3,8 +3,7 @@
 // prod and for integration, the embedded S3-compatible server, and the edge.
 // Each tier has a network that its instances join, where they reach `db`,
 // `redis` and (embedded) `s3` through links, as Rancher's external_links did.
-import { unitName } from '../engines/engine.js';
-import type { Service, Stack } from '../model/stack.js';
+import { type Service, type Stack, unitName } from '../model/stack.js';
 import { steadyHealth } from './health.js';
 import { Secret, type EnvValue } from '../secret.js';
 import type { PlatformSpec } from '../spec/platform-schema.js';

@@ -184,8 +184,3 @@ export interface Engine {
   /** The unit's address on a network, as the engine assigned it (undefined: not on it, or gone). */
   address(unitName: string, network: string): Promise<string | undefined>;
 }
-
-/** Unit names: `<stack>-<service>-<replica>`, stable so a plan can name what it replaces. */
-export function unitName(stack: string, service: string, replica: number): string {
-  return `${stack}-${service}-${replica}`;
-}

@@ -81,3 +81,8 @@ export interface Stack {
 export function serviceByRole(stack: Stack, role: ServiceRole): Service | undefined {
   return stack.services.find((s) => s.role === role);
 }
+
+/** Unit names: `<stack>-<service>-<replica>`, stable so a plan can name what it replaces. */
+export function unitName(stack: string, service: string, replica: number): string {
+  return `${stack}-${service}-${replica}`;
+}

@@ -2,10 +2,10 @@
 // once, so independent services start in parallel; the first failure stops new
 // steps, lets running ones finish, and is reported with the failing step.
 import type { Engine } from '../engines/engine.js';
-import { unitName } from '../engines/engine.js';
+import { unitName } from '../model/stack.js';
 import { OdpError } from '../errors.js';
 import type { Plan, Step } from '../plan/plan.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../progress.js';
 
 export interface ApplyOptions {
   labels: Record<string, string>;

@@ -20,7 +20,7 @@ import { MASK, Secret } from '../secret.js';
 import { secretsForInstance } from '../secrets/scope.js';
 import { Bucket, type BucketAccess } from '../backends/s3/bucket.js';
 import { platformSecrets } from './platform-secrets.js';
-import { type Progress } from './progress.js';
+import { type Progress } from '../progress.js';
 import { sharedPort } from './provision.js';
 import { loadProjectSecrets } from './secrets.js';
 import { compareVersions, PINNED_VERSION } from '../versions.js';

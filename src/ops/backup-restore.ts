@@ -31,7 +31,7 @@ import {
   type TrackedProgress,
   type BackupManifest,
 } from './backup.js';
-import { silentProgress, type Progress } from './progress.js';
+import { silentProgress, type Progress } from '../progress.js';
 
 export interface RestoreResult {
   id: string;

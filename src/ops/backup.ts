@@ -15,7 +15,7 @@ import { OdpError, isOdpError } from '../errors.js';
 import { Secret } from '../secret.js';
 import { withInstanceLock } from '../state/lock.js';
 import { Bucket, inParallel, type StoredObject } from '../backends/s3/bucket.js';
-import { silentProgress, type Progress } from './progress.js';
+import { silentProgress, type Progress } from '../progress.js';
 
 import {
   BACKUP_ID,

@@ -20,7 +20,7 @@ import {
 import { withInstanceLock } from '../state/lock.js';
 import { deployTest, throughEdge, type DeployResult } from './deploy-test.js';
 import type { EdgeControl } from './edge-sync.js';
-import { silentProgress, type Progress } from './progress.js';
+import { silentProgress, type Progress } from '../progress.js';
 
 export interface DeployBranchOptions {
   /** The image tag; default: the newest local `<image>:<slug>-<sha>` that `odp publish` pushed. */

@@ -33,7 +33,7 @@ import {
 } from './db-reset.js';
 import { neutralize, verifyNeutralized, type NeutralityCheck, type NeutralizeResult } from './neutralize.js';
 import { platformSecrets } from './platform-secrets.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../progress.js';
 import { loadProjectSecrets } from './secrets.js';
 
 export interface CloneResult {

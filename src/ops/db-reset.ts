@@ -16,7 +16,7 @@ import { loadPlatformDir, requireProject, type PlatformDir } from '../platformdi
 import type { Secret } from '../secret.js';
 import { withInstanceLock } from '../state/lock.js';
 import { platformSecrets } from './platform-secrets.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../progress.js';
 import { sharedPort } from './provision.js';
 
 export interface ResetResult {

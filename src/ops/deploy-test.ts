@@ -17,7 +17,7 @@ import { runRules } from '../spec/rules/index.js';
 import { openState } from '../state/db.js';
 import { withInstanceLock } from '../state/lock.js';
 import { applyPlan } from './apply-plan.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../progress.js';
 import type { EdgeControl } from './edge-sync.js';
 import { resolveImages } from './preflight.js';
 import { loadProjectSecrets } from './secrets.js';

@@ -9,7 +9,7 @@ import type Dockerode from 'dockerode';
 import { resolveInstance } from '../compose/instance.js';
 import { sharedUnit } from '../compose/platform.js';
 import { Edge, type EdgeApplied } from '../backends/haproxy/edge.js';
-import { unitName } from '../engines/engine.js';
+import { unitName } from '../model/stack.js';
 import { requireAllProjects, type PlatformDir } from '../platformdir/load.js';
 import { renderHaproxyCfg, type EdgeRoute } from '../render/haproxy-cfg.js';
 import { Secret } from '../secret.js';

@@ -5,7 +5,7 @@ import { instanceNames } from '../spec/project-schema.js';
 import { unsettledInterrupted } from '../state/history.js';
 import { withInstanceLock } from '../state/lock.js';
 import { maintenanceEntries } from '../state/maintenance.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../progress.js';
 import { settleStarting } from './settle-starting.js';
 
 export interface InstanceStatus {

@@ -17,7 +17,7 @@ import { withInstanceLock } from '../state/lock.js';
 import { applyPlan } from './apply-plan.js';
 import { platformSecrets } from './platform-secrets.js';
 import { resolveImages } from './preflight.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../progress.js';
 import { settleStarting } from './settle-starting.js';
 import type { CertResult } from './certs.js';
 import type { EdgeControl } from './edge-sync.js';

@@ -35,7 +35,7 @@ import { decodeText } from '../secrets/lock.js';
 import { readSecretsBytes } from '../secrets/store.js';
 import { slug } from '../spec/common.js';
 import { PUBLISH_SIGNATURE_HEADER, signDelivery } from '../webhooks/sign.js';
-import { silentProgress, type Progress } from './progress.js';
+import { silentProgress, type Progress } from '../progress.js';
 
 export interface PublishOptions {
   /** A directory inside the project's git repository. */

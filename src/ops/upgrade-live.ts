@@ -13,7 +13,8 @@
 // under their names, the edge leaves maintenance, and the error names the
 // failing step with its logs. The maintenance flag lives in the state database,
 // so an odp killed mid-way leaves the page up until the next command undoes it.
-import { unitName, type Engine } from '../engines/engine.js';
+import type { Engine } from '../engines/engine.js';
+import { unitName } from '../model/stack.js';
 import { OdpError } from '../errors.js';
 import type { Annotations } from '../state/history.js';
 import { clearMaintenance, setMaintenance } from '../state/maintenance.js';

@@ -12,10 +12,11 @@
 //   the edge out of maintenance.
 //
 // Either way the interrupted operation is marked settled by the current one.
-import { unitName, type Engine } from '../engines/engine.js';
+import type { Engine } from '../engines/engine.js';
+import { unitName } from '../model/stack.js';
 import { history, settle } from '../state/history.js';
 import { clearMaintenance } from '../state/maintenance.js';
-import { silentProgress } from './progress.js';
+import { silentProgress } from '../progress.js';
 import { LIVE_STEPS, leaveMaintenance, undo, type LiveOptions } from './upgrade-live.js';
 import { planUpgrade, type UpgradeContext } from './upgrade-plan.js';
 import { pairNames, quiet } from './upgrade-units.js';

@@ -4,12 +4,13 @@
 // zero-downtime upgrade (upgrade.ts), the upgrade with a migration
 // (upgrade-live.ts), rollback and the recovery of an interrupted deploy.
 import { edgeNetwork, sharedUnit } from '../compose/platform.js';
-import { unitName, type Engine, type UnitSpec } from '../engines/engine.js';
+import type { Engine, UnitSpec } from '../engines/engine.js';
+import { unitName } from '../model/stack.js';
 import { OdpError } from '../errors.js';
 import { readinessProbe } from '../plan/plan.js';
 import { backendName, EDGE_SOCKET } from '../render/haproxy-cfg.js';
 import type { EdgeControl } from './edge-sync.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../progress.js';
 import type { UpgradeContext } from './upgrade-plan.js';
 
 /** What the unit helpers need of the caller's options. */

@@ -6,7 +6,8 @@
 // old version keeps serving. A first deploy runs the pending migration once in
 // a one-off container of the new image, then starts the replicas with
 // MIGRATE=False. The deployed version is written to the project's spec.
-import { unitName, type Engine } from '../engines/engine.js';
+import type { Engine } from '../engines/engine.js';
+import { unitName } from '../model/stack.js';
 import { OdpError } from '../errors.js';
 import { writeVersion } from './upgrade-version.js';
 import { lockedUnlessDryRun } from '../state/lock.js';

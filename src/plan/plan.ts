@@ -3,8 +3,7 @@
 // drives the dry run (printed) and the deploy (executed, in parallel where the
 // DAG allows). Pure: the image ids and the observation are inputs.
 import type { Observed, ObservedUnit, PublishedPort, ReadinessProbe, UnitSpec } from '../engines/engine.js';
-import { unitName } from '../engines/engine.js';
-import type { Service, Stack } from '../model/stack.js';
+import { type Service, type Stack, unitName } from '../model/stack.js';
 import { configHash } from './hash.js';
 
 export type Step =

@@ -15,7 +15,6 @@ import {
 import { parseEnvFile } from './envfile.js';
 import { fastDecrypt, fastKeys, startsWithPkesk, type FastKey } from './fast-decrypt.js';
 import { findByKeyId, loadKeyring, type TeamKey } from './keyring.js';
-import { openText } from './open-text.js';
 import { getPassphrase } from './passphrase.js';
 import { KEY_HINT, keyFileFrom, privateKeys } from './private-key.js';
 
@@ -56,19 +55,6 @@ export async function decodeFile(
   const passphrase = await getPassphrase({ passphraseFile: src.passphraseFile, purpose: file });
   const values = parseEnvFile(await decryptWithPassphrase(message, passphrase, file), file);
   return { values, lock: { mode: 'passphrase', passphrase } };
-}
-
-/**
- * Only the values: what render, deploy and check need. Either kind of file takes
- * its fast path (Node's crypto) when it can, else the general one.
- */
-export async function decodeValues(
-  dir: string,
-  data: Uint8Array,
-  file: string,
-  src: KeySource,
-): Promise<Map<string, Secret>> {
-  return parseEnvFile(await openText(data, file, src), file);
 }
 
 /** The plain text of one file, whichever its mode (openText tries a passphrase file's fast path first). */
@@ -143,27 +129,4 @@ export async function newFileLock(dir: string, src: KeySource, purpose: string):
   if (ring.length > 0) return { mode: 'recipients', keys: ring.map((k) => k.key), unknown: [] };
   const passphrase = await getPassphrase({ passphraseFile: src.passphraseFile, confirm: true, purpose });
   return { mode: 'passphrase', passphrase };
-}
-
-/**
- * Decrypts many recipients-mode files with one unlocked key: what `odp check`
- * and `odp serve` do for a whole platform. Files are opened a few at a time so
- * the asymmetric steps overlap on the thread pool.
- */
-export async function decryptMany(
-  dir: string,
-  files: readonly { file: string; data: Uint8Array }[],
-  src: KeySource,
-  concurrency = 16,
-): Promise<Map<string, Map<string, Secret>>> {
-  const out = new Map<string, Map<string, Secret>>();
-  let next = 0;
-  const worker = async () => {
-    while (next < files.length) {
-      const { file, data } = files[next++]!;
-      out.set(file, await decodeValues(dir, data, file, src));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
-  return out;
 }

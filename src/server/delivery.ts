@@ -4,7 +4,7 @@
 // delivery is never kept for work that did not happen. A delivery that causes
 // nothing is kept with why, for `odp jobs`.
 import { withDelivery } from '../state/jobs.js';
-import type { Delivery, HookContext, Reply } from './hooks.js';
+import type { Delivery, HookContext, Reply } from './hook-context.js';
 
 export type Done = { outcome: string; jobIds?: number[]; detail?: string; reply: Reply };
 

@@ -7,7 +7,7 @@ import type { PlatformDir } from '../platformdir/load.js';
 import { branchInstance, enqueue, recordVersion } from '../state/jobs.js';
 import { matchRepository, parseGithubDelivery, type GithubEvent } from '../webhooks/github.js';
 import { ignored, record, type Done } from './delivery.js';
-import type { Delivery, HookContext, Reply } from './hooks.js';
+import type { Delivery, HookContext, Reply } from './hook-context.js';
 
 export async function githubDelivery(
   ctx: HookContext,

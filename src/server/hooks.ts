@@ -12,45 +12,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as z from 'zod';
 import { loadPlatformDir, type PlatformDir } from '../platformdir/load.js';
 import type { Secret } from '../secret.js';
-import type { StateDb } from '../state/db.js';
 import { deployableVersions, jobStates, listJobs, type JobState } from '../state/jobs.js';
 import { DELIVERY_ID, PUBLISH_SIGNATURE_HEADER, verifyDelivery, verifySignature } from '../webhooks/sign.js';
 import { readBody } from './body.js';
+import type { Delivery, HookContext, Reply } from './hook-context.js';
 import { githubDelivery } from './github-hook.js';
 import { publishNotice } from './publish-hook.js';
-import type { Log } from './worker.js';
-
-export interface HookContext {
-  dir: string;
-  db: StateDb;
-  /** Undefined: webhooks are not configured and answer 503. */
-  secret: Secret | undefined;
-  mainBranch: string;
-  /** How long a deploy waits for its commit's image before it fails. */
-  imageWaitMs: number;
-  bodyLimit: number;
-  /** How far a publish notice's signed time may be from now (default 5 min). */
-  publishWindowMs?: number;
-  log: Log;
-  /** A job was queued: the worker looks now rather than at its next poll. */
-  wake: () => void;
-  health: () => Record<string, unknown>;
-}
-
-export interface Reply {
-  status: number;
-  body: Record<string, unknown>;
-}
-
-/** A verified delivery, ready to act on. */
-export interface Delivery {
-  source: 'github' | 'odp';
-  id: string;
-  event: string;
-  body: Buffer;
-  /** SHA-256 of the raw body, hex: GitHub's delivery id is not signed, so a replay is also known by its body. */
-  bodySha256?: string;
-}
 
 const PROJECT_VERSIONS = /^\/api\/projects\/([a-z][a-z0-9-]{0,38}[a-z0-9])\/versions$/;
 

@@ -5,7 +5,7 @@ import * as z from 'zod';
 import type { PlatformDir } from '../platformdir/load.js';
 import { enqueue } from '../state/jobs.js';
 import { ignored, record } from './delivery.js';
-import type { Delivery, HookContext, Reply } from './hooks.js';
+import type { Delivery, HookContext, Reply } from './hook-context.js';
 
 const notice = z.object({
   project: z.string().regex(/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/, 'expected a project name'),

@@ -10,7 +10,7 @@ import { branchTag } from '../compose/branch.js';
 import { deployBranch, removeBranch } from '../ops/branches.js';
 import { deployTest } from '../ops/deploy-test.js';
 import type { EdgeControl } from '../ops/edge-sync.js';
-import type { Progress } from '../ops/progress.js';
+import type { Progress } from '../progress.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { recorded } from '../state/history.js';
 import type { Job } from '../state/jobs.js';

@@ -3,7 +3,7 @@
 // they end; the end writes its outcome. One found `running` whose process is
 // gone was interrupted (odp killed mid-way): reading the history says so.
 import { hostname, userInfo } from 'node:os';
-import type { Progress } from '../ops/progress.js';
+import type { Progress } from '../progress.js';
 import { openState, type StateDb } from './db.js';
 
 export type Outcome = 'running' | 'succeeded' | 'failed' | 'interrupted';

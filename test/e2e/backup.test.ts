@@ -18,7 +18,7 @@ import type { BackupManifest } from '../../src/ops/backup.js';
 import { Bucket } from '../../src/backends/s3/bucket.js';
 import { platformUp } from '../../src/ops/platform.js';
 import { platformSecrets } from '../../src/ops/platform-secrets.js';
-import { silentProgress } from '../../src/ops/progress.js';
+import { silentProgress } from '../../src/progress.js';
 import { loadProjectSecrets } from '../../src/ops/secrets.js';
 import { Secret } from '../../src/secret.js';
 import { withEdgeAndStorage } from '../helpers/edge.js';

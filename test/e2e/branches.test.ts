@@ -13,7 +13,7 @@ import { branchSlug, branchTarget } from '../../src/compose/branch.js';
 import { deployBranch, removeBranch } from '../../src/ops/branches.js';
 import { dockerEdgeControl } from '../../src/ops/edge-sync.js';
 import { platformUp } from '../../src/ops/platform.js';
-import { silentProgress } from '../../src/ops/progress.js';
+import { silentProgress } from '../../src/progress.js';
 import { loadPlatformDir } from '../../src/platformdir/load.js';
 import { getBranch } from '../../src/state/branches.js';
 import { openState } from '../../src/state/db.js';

@@ -14,7 +14,7 @@ import { sharedUnit, tierNetwork } from '../../src/compose/platform.js';
 import { verifyNeutralized } from '../../src/ops/neutralize.js';
 import { platformSecrets } from '../../src/ops/platform-secrets.js';
 import { platformUp } from '../../src/ops/platform.js';
-import { silentProgress } from '../../src/ops/progress.js';
+import { silentProgress } from '../../src/progress.js';
 import { loadProjectSecrets } from '../../src/ops/secrets.js';
 import { loadPlatformDir, type PlatformDir } from '../../src/platformdir/load.js';
 import { Secret } from '../../src/secret.js';

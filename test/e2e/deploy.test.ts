@@ -12,7 +12,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { deployTest, type DeployResult } from '../../src/ops/deploy-test.js';
 import { instanceStatus } from '../../src/ops/instances.js';
-import { silentProgress } from '../../src/ops/progress.js';
+import { silentProgress } from '../../src/progress.js';
 import { withInstanceLock } from '../../src/state/lock.js';
 import {
   anonymousVolumes,

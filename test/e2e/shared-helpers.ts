@@ -14,7 +14,7 @@ import { buildImages } from '../../src/images/build.js';
 import { makeDocker } from '../../src/images/docker.js';
 import type { Stack } from '../../src/model/stack.js';
 import { applyPlan } from '../../src/ops/apply-plan.js';
-import { silentProgress } from '../../src/ops/progress.js';
+import { silentProgress } from '../../src/progress.js';
 import { planStack, type Plan } from '../../src/plan/plan.js';
 import { Secret } from '../../src/secret.js';
 import { parseSpec } from '../../src/spec/parse.js';

@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 import { connect, type PgClient } from '../../src/backends/postgres/index.js';
 import { sharedUnit } from '../../src/compose/platform.js';
 import { platformUp } from '../../src/ops/platform.js';
-import { silentProgress } from '../../src/ops/progress.js';
+import { silentProgress } from '../../src/progress.js';
 import { loadProjectSecrets } from '../../src/ops/secrets.js';
 import type { UpgradePlan } from '../../src/ops/upgrade-plan.js';
 import type { Secret } from '../../src/secret.js';

@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { silentProgress } from '../../src/ops/progress.js';
+import { silentProgress } from '../../src/progress.js';
 import { openState } from '../../src/state/db.js';
 import { history, recorded, settle, unsettledInterrupted } from '../../src/state/history.js';
 

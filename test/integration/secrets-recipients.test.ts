@@ -12,7 +12,7 @@ import { copyExamplePlatform } from '../helpers/specs.js';
 import { encryptToKeys, decryptWithKeys, readMessage } from '../../src/secrets/crypto.js';
 import { fastDecrypt, fastKeys, type FastKey } from '../../src/secrets/fast-decrypt.js';
 import { fastPrivateKeys } from '../../src/secrets/fast-key.js';
-import { decryptMany } from '../../src/secrets/lock.js';
+import { decryptMany } from '../../src/secrets/decode-values.js';
 import { privateKeys } from '../../src/secrets/private-key.js';
 
 const DEMO = 'odp-demo'; // the example platform's passphrase

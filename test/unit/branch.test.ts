@@ -15,8 +15,7 @@ import {
   isBranchTag,
 } from '../../src/compose/branch.js';
 import { composeStack } from '../../src/compose/stack.js';
-import { unitName } from '../../src/engines/engine.js';
-import { serviceByRole } from '../../src/model/stack.js';
+import { serviceByRole, unitName } from '../../src/model/stack.js';
 import { revealEnv, Secret } from '../../src/secret.js';
 import { jsonSchema } from '../../src/spec/json-schema.js';
 import {

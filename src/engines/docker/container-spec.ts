@@ -1,10 +1,10 @@
 // UnitSpec → Docker's container-create body. Kept apart from the engine so the
 // translation reads in one place (and can be checked without a daemon).
 import type { ContainerCreateOptions } from 'dockerode';
-import type { HealthCheck } from '../../model/stack.js';
+import { type HealthCheck, unitName } from '../../model/stack.js';
 import { httpProbe } from '../../render/probe.js';
 import { revealEnv } from '../../secret.js';
-import { LABEL, unitName, type UnitSpec } from '../engine.js';
+import { LABEL, type UnitSpec } from '../engine.js';
 
 const NS = 1_000_000_000;
 

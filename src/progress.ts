@@ -1,5 +1,6 @@
 // How long operations report what they do. Ops emit events; the CLI decides
 // how they look (a live terminal, plain lines, or nothing with --json).
+// Outside src/ops so that what sits below operations (state) can take one too.
 export interface Progress {
   /** A step starts: `key` identifies it until it ends. */
   start(key: string, text: string): void;
