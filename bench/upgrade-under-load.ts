@@ -89,8 +89,10 @@ async function stopAndRecreate(f: UpgradeFixture, version: string): Promise<void
     version,
     progress: silentProgress,
   });
-  for (const u of ctx.observed) await engine.remove(u.name, 10);
-  const migrating = ctx.units.map((u) =>
+  const observed = await engine.observe({ platform: f.tp.platform, project: f.tp.project, instance: 'prod' });
+  for (const u of observed.units.filter((x) => x.service === 'odoo' || x.service === 'nginx'))
+    await engine.remove(u.name, 10);
+  const migrating = [...ctx.runtime.units.values()].map((u) =>
     u.service.role === 'odoo'
       ? { ...u, service: { ...u.service, env: new Map([...u.service.env].filter(([k]) => k !== 'MIGRATE')) } }
       : u,
@@ -99,9 +101,13 @@ async function stopAndRecreate(f: UpgradeFixture, version: string): Promise<void
   await Promise.all(odoo.map((u) => engine.run(u)));
   await Promise.all(migrating.filter((u) => u.service.role !== 'odoo').map((u) => engine.run(u)));
   for (const u of odoo)
-    await engine.waitReady(unitName(f.stack, 'odoo', u.replica), readinessProbe(u.service.health!), {
-      timeoutMs: 600_000,
-    });
+    await engine.waitReady(
+      unitName(f.stack, 'odoo', u.replica, u.release),
+      readinessProbe(u.service.health!),
+      {
+        timeoutMs: 600_000,
+      },
+    );
   const pd = await loadPlatformDir(f.tp.dir);
   if (!(await waitRouted(pd, f.domain, 120_000)))
     throw new Error('the edge does not route prod after the recreate');

@@ -12,6 +12,8 @@ export const LABEL = {
   replica: 'odp.replica',
   configHash: 'odp.config-hash',
   image: 'odp.image',
+  /** A pinned instance's release: its version and configuration (docs/decisions/0058). */
+  release: 'odp.release',
 } as const;
 
 export interface Selector {
@@ -31,6 +33,8 @@ export interface ObservedUnit {
   instance: string;
   service: string;
   replica: number;
+  /** The release a pinned instance's unit belongs to; empty for the others. */
+  release: string;
   configHash: string;
   image: string;
   /** The id of the image it runs: a new image behind the same tag is a change. */
@@ -60,6 +64,8 @@ export interface UnitSpec {
   network: string;
   service: Service;
   replica: number;
+  /** A pinned instance's release: part of the unit's name, and labelled. */
+  release?: string;
   configHash: string;
   /** The unit whose network namespace this one shares (the nginx sidecar → its odoo). */
   sharesNetworkWithUnit?: string;

@@ -82,7 +82,12 @@ export function serviceByRole(stack: Stack, role: ServiceRole): Service | undefi
   return stack.services.find((s) => s.role === role);
 }
 
-/** Unit names: `<stack>-<service>-<replica>`, stable so a plan can name what it replaces. */
-export function unitName(stack: string, service: string, replica: number): string {
-  return `${stack}-${service}-${replica}`;
+/**
+ * Unit names: `<stack>-<service>-<replica>`, stable so a plan can name what it
+ * replaces; a pinned instance's units carry their release as well,
+ * `<stack>-<service>-<release>-<replica>`, so two releases run side by side
+ * during an upgrade and nothing is ever renamed (docs/decisions/0058).
+ */
+export function unitName(stack: string, service: string, replica: number, release?: string): string {
+  return release ? `${stack}-${service}-${release}-${replica}` : `${stack}-${service}-${replica}`;
 }

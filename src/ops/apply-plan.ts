@@ -1,11 +1,12 @@
-// Runs a plan on an engine: every step whose predecessors are done starts at
-// once, so independent services start in parallel; the first failure stops new
-// steps, lets running ones finish, and is reported with the failing step.
+// Runs a test instance's plan on an engine with the shared executor (run-dag.ts):
+// independent services start in parallel; the first failure is reported with
+// the failing step.
 import type { Engine } from '../engines/engine.js';
 import { unitName } from '../model/stack.js';
 import { OdpError } from '../errors.js';
 import type { Plan, Step } from '../plan/plan.js';
 import type { Progress } from '../progress.js';
+import { runDag } from './run-dag.js';
 
 export interface ApplyOptions {
   labels: Record<string, string>;
@@ -48,36 +49,12 @@ async function execute(engine: Engine, s: Step, o: ApplyOptions): Promise<void> 
 }
 
 export async function applyPlan(engine: Engine, plan: Plan, o: ApplyOptions): Promise<void> {
-  const done = new Set<number>();
-  const running = new Map<number, Promise<void>>();
-  let failure: { step: Step; error: unknown } | undefined;
-  const pending = [...plan.steps];
-
-  while (pending.length > 0 || running.size > 0) {
-    if (!failure) {
-      for (const s of pending.filter((p) => p.after.every((a) => done.has(a)))) {
-        pending.splice(pending.indexOf(s), 1);
-        const key = String(s.id);
-        o.progress.start(key, describeStep(s));
-        const p = execute(engine, s, o).then(
-          () => {
-            done.add(s.id);
-            o.progress.done(key);
-          },
-          (error: unknown) => {
-            failure ??= { step: s, error };
-            o.progress.fail(key, error instanceof Error ? error.message : String(error));
-          },
-        );
-        running.set(
-          s.id,
-          p.finally(() => running.delete(s.id)),
-        );
-      }
-    }
-    if (running.size === 0) break; // nothing runnable: either finished or stopped by a failure
-    await Promise.race(running.values());
-  }
+  const key = (s: Step) => String(s.id);
+  const { done, failure } = await runDag<number, Step>(plan.steps, (s) => execute(engine, s, o), {
+    start: (s) => o.progress.start(key(s), describeStep(s)),
+    done: (s) => o.progress.done(key(s)),
+    fail: (s, e) => o.progress.fail(key(s), e instanceof Error ? e.message : String(e)),
+  });
   if (failure) {
     const e = failure.error;
     const base = e instanceof OdpError ? e : undefined;

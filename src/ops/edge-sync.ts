@@ -17,22 +17,29 @@ import { instanceNames } from '../spec/project-schema.js';
 import { branchRoutes } from '../state/branches.js';
 import { CertStore } from '../state/certs.js';
 import { maintenanceEntries } from '../state/maintenance.js';
+import { servingAll } from '../state/serving.js';
 import type { CertProgress, CertResult } from './certs.js';
 
 export function edgeFor(docker: Dockerode, pd: PlatformDir): Edge {
   return new Edge(docker, sharedUnit(pd.platform, 'edge'));
 }
 
-/** Every declared instance's domain and the Odoo units that serve it, and every branch instance's. */
+/**
+ * Every declared instance's domain and the Odoo units that serve it, and every
+ * branch instance's. A pinned instance's units are the ones its last operation
+ * routed to (state/serving.ts); before any, the names units had before releases
+ * were named.
+ */
 export function edgeRoutes(pd: PlatformDir): EdgeRoute[] {
   const routes: EdgeRoute[] = [];
+  const recorded = servingAll(pd.dir);
   for (const { spec } of pd.projects.values()) {
     for (const name of instanceNames) {
       if (!spec.instances[name]) continue;
       const inst = resolveInstance(pd.platform, spec, name);
-      const servers = Array.from({ length: inst.placement.replicas }, (_, i) =>
-        unitName(inst.stackName, 'odoo', i + 1),
-      );
+      const servers =
+        recorded.get(`${spec.name}/${name}`) ??
+        Array.from({ length: inst.placement.replicas }, (_, i) => unitName(inst.stackName, 'odoo', i + 1));
       routes.push({ domain: inst.domain, servers });
     }
   }

@@ -9,12 +9,11 @@ import { OdpError } from '../errors.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { history, type OperationRecord } from '../state/history.js';
 import { lockedUnlessDryRun } from '../state/lock.js';
-import { restoreInstance } from './backup-restore.js';
-import { switchWithMaintenance, type LiveOptions } from './upgrade-live.js';
-import { planUpgrade, isTier, type UpgradeContext } from './upgrade-plan.js';
+import { stepSubject, type ReleaseStep } from '../plan/release.js';
+import { planUpgrade, isTier } from './upgrade-plan.js';
+import type { ReleaseOptions } from './release/execute.js';
 import { settleInterrupted } from './upgrade-recover.js';
-import { applyUpgrade } from './upgrade.js';
-import { writeVersion } from './upgrade-version.js';
+import { applyRelease } from './upgrade.js';
 
 export interface RollbackPlan {
   project: string;
@@ -27,9 +26,11 @@ export interface RollbackPlan {
   undoes: number;
   /** The backup the database returns to (the undone deploy migrated); none: the database stays. */
   restorePoint: string | null;
+  /** The steps that run (the same the deploy's executor runs). */
+  steps: ReleaseStep[];
 }
 
-export interface RollbackOptions extends LiveOptions {
+export interface RollbackOptions extends ReleaseOptions {
   dryRun?: boolean;
   wait?: boolean;
   operationId?: number;
@@ -50,23 +51,29 @@ export async function rollback(
   }
   const run = async () => {
     if (!o.dryRun) await settleInterrupted(engine, dir, project, instance, o);
-    const plan = await rollbackTarget(dir, project, instance);
-    const current = plan.from;
-    const ctx = await planUpgrade(engine, dir, project, instance, { ...o, version: plan.to });
+    const target = await rollbackTarget(dir, project, instance);
+    const ctx = await planUpgrade(engine, dir, project, instance, {
+      ...o,
+      version: target.to,
+      ...(target.restorePoint ? { restore: target.restorePoint } : {}),
+    });
+    const plan = { ...target, steps: ctx.release.steps };
     if (o.dryRun) return { plan, applied: false };
     o.onPlan?.(plan);
     if (plan.restorePoint) await o.confirm?.(plan);
-    o.annotate?.({ fromVersion: current });
-    if (plan.restorePoint) await restoreUnderMaintenance(engine, ctx, plan.restorePoint, o);
-    else await applyUpgrade(engine, ctx, o);
-    await writeVersion(dir, project, instance, plan.to);
+    o.annotate?.({ fromVersion: target.from });
+    await applyRelease(ctx, o);
     return { plan, applied: true };
   };
   return lockedUnlessDryRun(dir, `${project}-${instance}`, o, run);
 }
 
 /** What a rollback of the instance goes back to, from its spec and history; reads only. */
-export async function rollbackTarget(dir: string, project: string, instance: string): Promise<RollbackPlan> {
+export async function rollbackTarget(
+  dir: string,
+  project: string,
+  instance: string,
+): Promise<Omit<RollbackPlan, 'steps'>> {
   const current = requireProject(await loadPlatformDir(dir), project).spec.instances[instance as 'prod']
     ?.version;
   const last = lastChange(history(dir, project, instance, 100), current);
@@ -95,27 +102,8 @@ function lastChange(ops: OperationRecord[], version: string | undefined): Operat
   );
 }
 
-async function restoreUnderMaintenance(
-  engine: Engine,
-  ctx: UpgradeContext,
-  restorePoint: string,
-  o: RollbackOptions,
-): Promise<void> {
-  const { project, instance } = ctx.plan;
-  await switchWithMaintenance(engine, ctx, o, {
-    key: 'restore',
-    text: `restore the database to backup ${restorePoint}`,
-    run: async () => {
-      await restoreInstance(engine, ctx.pd.dir, project, instance, restorePoint, {
-        locked: true,
-        progress: o.progress,
-        ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}),
-      });
-    },
-  });
-}
-
 export function formatRollbackPlan(p: RollbackPlan): string {
+  const index = new Map(p.steps.map((s, i) => [s.id, i + 1]));
   return [
     `${p.project}/${p.instance}: ${p.from} → ${p.to} (undoes operation #${p.undoes})`,
     p.restorePoint
@@ -123,6 +111,10 @@ export function formatRollbackPlan(p: RollbackPlan): string {
       : '  database   unchanged (the rolled-back deploy ran no migration)',
     p.restorePoint
       ? '  replicas   stopped under the maintenance page, started again at the old version'
-      : '  replicas   replaced one at a time, serving throughout',
+      : '  replicas   the old release started beside the current one, then the edge switches',
+    ...p.steps.map(
+      (s, i) =>
+        `  #${i + 1} ${s.kind} ${stepSubject(s)}: ${s.cause}${s.after.length ? `  after #${s.after.map((a) => index.get(a)).join(', #')}` : ''}`,
+    ),
   ].join('\n');
 }

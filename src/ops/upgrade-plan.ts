@@ -9,9 +9,20 @@ import type { ResolvedInstance } from '../compose/instance.js';
 import type { Tier } from '../compose/platform.js';
 import { connect, sqlState } from '../backends/postgres/index.js';
 import { redisConnect } from '../backends/redis/index.js';
-import type { Engine, ObservedUnit, UnitSpec } from '../engines/engine.js';
+import { LABEL, type Engine, type ObservedUnit, type UnitSpec } from '../engines/engine.js';
 import { OdpError } from '../errors.js';
 import { type Stack, unitName } from '../model/stack.js';
+import {
+  formatReleasePlan,
+  planRelease,
+  releaseId,
+  type Flow,
+  type ReleaseFacts,
+  type ReleasePlan,
+  type ReleaseStep,
+} from '../plan/release.js';
+import { serving } from '../state/serving.js';
+import type { ReleaseRuntime } from './release/execute.js';
 import { desiredUnits } from '../plan/plan.js';
 import { loadPlatformDir, requireProject, type PlatformDir } from '../platformdir/load.js';
 import { Secret } from '../secret.js';
@@ -25,9 +36,16 @@ import { sharedPort } from './provision.js';
 import { loadProjectSecrets } from './secrets.js';
 import { PINNED_VERSION } from '../versions.js';
 
+/**
+ * How long old units stay once the edge sends to the new ones: requests in
+ * flight end, and the edge's idle connections to the old addresses are purged
+ * (HAProxy's pool-purge-delay, 5 s) before the old nginx closes them.
+ */
+export const DRAIN_MS = 12_000;
+
 export interface ReplicaChange {
   replica: number;
-  /** `<stack>-odoo-<n>` (and its sidecar `<stack>-nginx-<n>`). */
+  /** The release's odoo unit, `<stack>-odoo-<release>-<n>` (and its sidecar `<stack>-nginx-<release>-<n>`). */
   unit: string;
   action: 'start' | 'replace' | 'unchanged' | 'remove';
   /** The image it runs now, if it runs. */
@@ -35,12 +53,16 @@ export interface ReplicaChange {
   cause: string;
 }
 
+/** The plan, summed up for people, with the steps that run (the same object the deploy executes). */
 export interface UpgradePlan {
   project: string;
   instance: Tier;
   stack: string;
   domain: string;
   version: string;
+  /** The release's id, part of its units' names. */
+  release: string;
+  flow: Flow;
   /** The version the spec says runs now, when something runs (what a rollback returns to). */
   fromVersion?: string;
   image: { from: string | undefined; to: string };
@@ -49,6 +71,7 @@ export interface UpgradePlan {
   backup: boolean;
   /** Nothing to do: same image and config everywhere, nothing pending. */
   upToDate: boolean;
+  steps: ReleaseStep[];
 }
 
 /** What the apply needs besides the printed plan. */
@@ -56,15 +79,17 @@ export interface UpgradeContext {
   pd: PlatformDir;
   inst: ResolvedInstance;
   stack: Stack;
-  units: UnitSpec[];
-  observed: ObservedUnit[];
   plan: UpgradePlan;
-  pgPort: number;
-  dbPassword: Secret;
+  release: ReleasePlan;
+  runtime: ReleaseRuntime;
 }
 
 export interface UpgradePlanOptions {
   version: string;
+  /** A rollback's restore point: the database returns to it instead of migrating. */
+  restore?: string;
+  /** How long old units keep their connections after the edge moved on. */
+  drainMs?: number;
   passphraseFile?: string;
   progress: Progress;
 }
@@ -149,27 +174,151 @@ export async function planUpgrade(
   const migration = pendingMigrations(parseMigrationVersions(file), rows);
   o.progress.done('migrations');
 
-  const observed = (
-    await engine.observe({ platform: pd.platform.name, project: projectName, instance })
-  ).units.filter((u) => u.service === 'odoo' || u.service === 'nginx');
-  const units = desiredUnits(stack, imageIds);
-  const replicas = replicaChanges(stack, units, observed, imageIds, migration.pending.length > 0);
-  const running = observed.find((u) => u.service === 'odoo' && u.state === 'running') ?? observed[0];
+  const seen = await engine.observe({ platform: pd.platform.name, project: projectName, instance });
+  const observed = seen.units.filter((u) => ['odoo', 'nginx', 'migrate'].includes(u.service));
+  const plain = desiredUnits(stack, imageIds);
+  const odoo1 = plain.find((u) => u.service.role === 'odoo');
+  if (!odoo1) throw new OdpError('INTERNAL', `${stack.name} has no odoo unit`);
+  const release = releaseId(o.version, odoo1.configHash);
+  const units = withRelease(plain, release);
+  const job = migrationJob(units, release);
+  const facts: ReleaseFacts = {
+    project: projectName,
+    instance,
+    stack: stack.name,
+    network: stack.network,
+    networkExists: seen.networks.includes(stack.network),
+    domain: stack.domain,
+    version: o.version,
+    release,
+    pairs: pairs(units),
+    observed,
+    serving: serving(dir, projectName, instance),
+    database: o.restore
+      ? { kind: 'restore', backup: o.restore }
+      : {
+          kind: 'migrate',
+          versions: migration.pending,
+          fresh: migration.fresh,
+          job: unitName(stack.name, 'migrate', 1, release),
+          image,
+        },
+    drainSeconds: (o.drainMs ?? DRAIN_MS) / 1000,
+  };
+  const rp = planRelease(facts);
+  const running = observed.find((u) => u.service === 'odoo' && u.state === 'running');
   const plan: UpgradePlan = {
     project: projectName,
     instance,
     stack: stack.name,
     domain: stack.domain,
     version: o.version,
+    release,
+    flow: rp.flow,
     ...(running && current.version && current.version !== 'latest' ? { fromVersion: current.version } : {}),
     image: { from: running?.image, to: image },
     migration,
-    replicas,
-    // A fresh database (never migrated) has nothing to back up.
-    backup: migration.pending.length > 0 && !migration.fresh,
-    upToDate: migration.pending.length === 0 && replicas.every((r) => r.action === 'unchanged'),
+    replicas: replicaSummary(rp, observed),
+    backup: rp.steps.some((s) => s.kind === 'take-restore-point'),
+    upToDate: rp.flow === 'up-to-date',
+    steps: rp.steps,
   };
-  return { pd, inst, stack, units, observed, plan, pgPort, dbPassword };
+  const labels = {
+    [LABEL.platform]: pd.platform.name,
+    [LABEL.project]: projectName,
+    [LABEL.instance]: instance,
+  };
+  return {
+    pd,
+    inst,
+    stack,
+    plan,
+    release: rp,
+    runtime: {
+      engine,
+      pd,
+      plan: rp,
+      units: new Map(units.map((u) => [unitName(u.stack, u.service.name, u.replica, u.release), u])),
+      job,
+      labels,
+    },
+  };
+}
+
+/** The release's odoo and nginx units carry its id in their names (docs/decisions/0058). */
+function withRelease(units: UnitSpec[], release: string): UnitSpec[] {
+  return units.map((u) => {
+    if (u.service.role !== 'odoo' && u.service.role !== 'nginx') return u;
+    const owner = u.sharesNetworkWithUnit
+      ? units.find((x) => x.service.role === 'odoo' && x.replica === u.replica)
+      : undefined;
+    return {
+      ...u,
+      release,
+      ...(owner ? { sharesNetworkWithUnit: unitName(u.stack, owner.service.name, u.replica, release) } : {}),
+    };
+  });
+}
+
+function pairs(units: UnitSpec[]): ReleaseFacts['pairs'] {
+  const ref = (u: UnitSpec) => ({
+    name: unitName(u.stack, u.service.name, u.replica, u.release),
+    image: u.service.image,
+    configHash: u.configHash,
+  });
+  return units
+    .filter((u) => u.service.role === 'odoo')
+    .flatMap((odoo) => {
+      const nginx = units.find((n) => n.service.role === 'nginx' && n.replica === odoo.replica);
+      return nginx ? [{ replica: odoo.replica, odoo: ref(odoo), nginx: ref(nginx) }] : [];
+    });
+}
+
+/** The migration: a job of the new image, like replica 1 without its health check or ports. */
+function migrationJob(units: UnitSpec[], release: string): UnitSpec | undefined {
+  const odoo = units.find((u) => u.service.role === 'odoo' && u.replica === 1);
+  if (!odoo) return undefined;
+  const env = new Map([...odoo.service.env].filter(([k]) => k !== 'MIGRATE'));
+  const { health: _health, ...service } = odoo.service;
+  return {
+    ...odoo,
+    release,
+    publish: [],
+    service: { ...service, name: 'migrate', env, labels: { ...service.labels, [LABEL.service]: 'migrate' } },
+  };
+}
+
+/** Per replica, what the plan does to it: for the summary people read. */
+function replicaSummary(rp: ReleasePlan, observed: ObservedUnit[]): ReplicaChange[] {
+  const starts = rp.steps.filter((s) => s.kind === 'start-unit' && s.role === 'odoo');
+  const out: ReplicaChange[] = [];
+  const oldOdoo = observed.filter((u) => u.service === 'odoo');
+  for (const s of starts) {
+    if (s.kind !== 'start-unit') continue;
+    const was = oldOdoo.find((u) => u.replica === s.replica && u.name !== s.unit);
+    out.push({
+      replica: s.replica,
+      unit: s.unit,
+      action: was ? 'replace' : 'start',
+      ...(was ? { from: was.image } : {}),
+      cause: s.cause,
+    });
+  }
+  const started = new Set(out.map((r) => r.replica));
+  const removed = new Set(
+    rp.steps.filter((s) => s.kind === 'remove-unit').map((s) => (s.kind === 'remove-unit' ? s.unit : '')),
+  );
+  for (const u of oldOdoo) {
+    if (started.has(u.replica) || out.some((r) => r.unit === u.name)) continue;
+    out.push({
+      replica: u.replica,
+      unit: u.name,
+      action: removed.has(u.name) ? 'remove' : 'unchanged',
+      from: u.image,
+      cause: removed.has(u.name) ? 'no longer in the spec' : 'up to date',
+    });
+  }
+  return out.sort((a, b) => a.replica - b.replica);
 }
 
 function refuseViolations(pd: PlatformDir, project: string): void {
@@ -240,66 +389,6 @@ async function migrationFile(engine: Engine, image: string): Promise<string> {
   return r.output;
 }
 
-function replicaChanges(
-  stack: Stack,
-  units: UnitSpec[],
-  observed: ObservedUnit[],
-  imageIds: Readonly<Record<string, string>>,
-  migrating: boolean,
-): ReplicaChange[] {
-  const byName = new Map(observed.map((u) => [u.name, u]));
-  const out: ReplicaChange[] = [];
-  const odoo = units.filter((u) => u.service.role === 'odoo');
-  for (const u of odoo) {
-    const name = unitName(stack.name, 'odoo', u.replica);
-    const sidecar = units.find((s) => s.service.role === 'nginx' && s.replica === u.replica);
-    const o = byName.get(name);
-    const n = byName.get(unitName(stack.name, 'nginx', u.replica));
-    if (!o) {
-      out.push({ replica: u.replica, unit: name, action: 'start', cause: 'not running yet' });
-      continue;
-    }
-    const cause =
-      o.configHash !== u.configHash
-        ? o.imageId !== imageIds[u.service.image]
-          ? `image ${o.image} → ${u.service.image}`
-          : 'its configuration changed'
-        : !n || (sidecar && n.configHash !== sidecar.configHash)
-          ? 'its nginx sidecar changed'
-          : o.state !== 'running' || n.state !== 'running'
-            ? `is ${o.state !== 'running' ? o.state : `nginx ${n.state}`}`
-            : o.health === 'unhealthy'
-              ? 'is unhealthy'
-              : migrating
-                ? 'restarted after the migration'
-                : undefined;
-    out.push({
-      replica: u.replica,
-      unit: name,
-      action: cause ? 'replace' : 'unchanged',
-      from: o.image,
-      cause: cause ?? 'up to date',
-    });
-  }
-  const wanted = new Set(odoo.map((u) => u.replica));
-  for (const o of observed) {
-    if (
-      o.service === 'odoo' &&
-      !wanted.has(o.replica) &&
-      o.name === unitName(stack.name, 'odoo', o.replica)
-    ) {
-      out.push({
-        replica: o.replica,
-        unit: o.name,
-        action: 'remove',
-        from: o.image,
-        cause: 'no longer in the spec',
-      });
-    }
-  }
-  return out.sort((a, b) => a.replica - b.replica);
-}
-
 /** The plan, for people. */
 export function formatUpgradePlan(p: UpgradePlan): string {
   const lines = [`${p.project}/${p.instance} (${p.stack}) → ${p.version}`];
@@ -316,7 +405,14 @@ export function formatUpgradePlan(p: UpgradePlan): string {
     );
   }
   for (const r of p.replicas) lines.push(`  replica ${r.replica}  ${r.unit}: ${r.action} (${r.cause})`);
-  lines.push(`  backup     ${p.backup ? 'yes, before the migration' : 'no'}`);
+  lines.push(`  backup     ${p.backup ? 'yes, before the database changes' : 'no'}`);
   if (p.upToDate) lines.push('  nothing to do');
+  else
+    lines.push(
+      formatReleasePlan({ ...p, steps: p.steps })
+        .split('\n')
+        .slice(1)
+        .join('\n'),
+    );
   return lines.join('\n');
 }

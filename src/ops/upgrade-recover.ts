@@ -1,36 +1,23 @@
 // An odp killed in the middle of a deploy or rollback of a pinned instance
-// leaves its operation `running` in the history and maybe units under
-// temporary names, the edge in maintenance, a half-migrated database. The next
-// deploy or rollback of that instance settles it first, from what the history
-// recorded step by step:
-//
-// - past its commit point (the edge routed the new replicas again, or the
-//   no-migration upgrade was draining the old ones): completed — leftovers
-//   removed, the version written to the spec;
-// - before it: undone — the database restored to the operation's backup if a
-//   migration or restore had started, the old replicas back under their names,
-//   the edge out of maintenance.
-//
-// Either way the interrupted operation is marked settled by the current one.
+// leaves its operation `running` in the history (read back as interrupted),
+// with its plan and each step it began, by kind and id. The next deploy or
+// rollback of that instance settles it first: settle() (plan/settle.ts) decides
+// from the plan, the recorded steps and what runs now whether to carry it
+// through (the edge had routed the new release) or to undo it, and the shared
+// executor runs that. The interrupted operation is then marked settled.
 import type { Engine } from '../engines/engine.js';
-import { unitName } from '../model/stack.js';
-import { history, settle } from '../state/history.js';
-import { clearMaintenance } from '../state/maintenance.js';
+import { OdpError } from '../errors.js';
+import type { ReleasePlan } from '../plan/release.js';
+import { settle as settlement, type RecordedOutcome } from '../plan/settle.js';
+import { history, settle, type OperationRecord } from '../state/history.js';
 import { silentProgress } from '../progress.js';
-import { LIVE_STEPS, leaveMaintenance, undo, type LiveOptions } from './upgrade-live.js';
-import { planUpgrade, type UpgradeContext } from './upgrade-plan.js';
-import { pairNames, quiet } from './upgrade-units.js';
-import { writeVersion } from './upgrade-version.js';
-
-/** The first words of the steps that change the database (see upgrade-units, rollback). */
-const DATABASE_STEPS = ['migrate ', 'restore the database'];
-/** Steps after which an operation is carried through rather than undone. */
-const COMMIT_STEPS = [LIVE_STEPS.leaveMaintenance, 'drain and remove the old replicas'];
+import { executeRelease, type ReleaseOptions } from './release/execute.js';
+import { planUpgrade } from './upgrade-plan.js';
 
 export interface Settled {
   operation: number;
   version: string;
-  action: 'completed' | 'undone';
+  action: 'completed' | 'undone' | 'nothing';
   detail: string[];
 }
 
@@ -40,7 +27,7 @@ export async function settleInterrupted(
   dir: string,
   project: string,
   instance: string,
-  o: LiveOptions & { operationId?: number },
+  o: ReleaseOptions & { operationId?: number },
 ): Promise<Settled | undefined> {
   const op = history(dir, project, instance, 20).find(
     (x) =>
@@ -53,56 +40,53 @@ export async function settleInterrupted(
   o.progress.note(
     `${op.kind} #${op.id} of ${project}/${instance} to ${op.version} was interrupted (${op.detail ?? 'odp stopped'}): settling it first`,
   );
-  const ctx = await planUpgrade(engine, dir, project, instance, {
-    version: op.version,
-    progress: silentProgress,
-    ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}),
-  });
-  const began = (prefixes: readonly string[]) =>
-    op.steps.some((s) => prefixes.some((p) => s.step.startsWith(p)));
-  let settled: Settled;
-  if (began(COMMIT_STEPS)) {
-    await removeLeftovers(engine, ctx);
-    clearMaintenance(dir, ctx.plan.domain);
-    await leaveMaintenance(ctx, o).catch(() => undefined);
-    await writeVersion(dir, project, instance, op.version);
-    settled = {
-      operation: op.id,
+  const plan = op.plan as ReleasePlan | null;
+  let action: Settled['action'] = 'nothing';
+  const detail: string[] = [];
+  if (plan?.steps) {
+    // The runtime (unit specs, the migration job) of the interrupted operation's release.
+    const ctx = await planUpgrade(engine, dir, project, instance, {
       version: op.version,
-      action: 'completed',
-      detail: ['the old replicas left aside were removed'],
-    };
-  } else {
-    const restoreDatabase = began(DATABASE_STEPS) && op.backupId !== null;
-    const detail = await undo(engine, ctx, o, {
-      backupId: op.backupId ?? '',
-      restoreDatabase,
+      progress: silentProgress,
+      ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}),
     });
-    await removeNext(engine, ctx);
-    settled = { operation: op.id, version: op.version, action: 'undone', detail };
+    if (ctx.release.release !== plan.release) {
+      throw new OdpError(
+        'DEPLOY_FAILED',
+        `${op.kind} #${op.id} ran release ${plan.release} of ${op.version}; the spec now makes ${ctx.release.release}`,
+        {
+          hint: 'Put back the configuration it ran with, or settle it by hand (odp history shows its steps).',
+        },
+      );
+    }
+    const observed = await engine.observe({ platform: ctx.pd.platform.name, project, instance });
+    const s = settlement({
+      plan,
+      recorded: recordedSteps(op),
+      observed: observed.units,
+      restorePoint: op.backupId ?? undefined,
+    });
+    if (s.steps.length) {
+      await executeRelease(
+        { ...ctx.runtime, plan, ...(op.backupId ? { restorePoint: op.backupId } : {}) },
+        s.steps,
+        o,
+        'settle/',
+      );
+    }
+    action = s.action === 'complete' ? 'completed' : s.action === 'undo' ? 'undone' : 'nothing';
+    detail.push(s.reason);
+  } else {
+    detail.push('it recorded no plan (odp stopped before it began changing anything)');
   }
   if (o.operationId !== undefined) settle(dir, op.id, o.operationId);
-  o.progress.note(`${op.kind} #${op.id} ${settled.action}: ${settled.detail.join(' ')}`);
-  return settled;
+  o.progress.note(`${op.kind} #${op.id} ${action}: ${detail.join(' ')}`);
+  return { operation: op.id, version: op.version, action, detail };
 }
 
-/** Units under temporary names: `-old` (kept aside), `-next` (not swapped in), the migration's. */
-async function removeLeftovers(engine: Engine, ctx: UpgradeContext): Promise<void> {
-  for (const r of replicas(ctx)) {
-    const n = pairNames(ctx.stack.name, r);
-    for (const u of [n.oldNginx, n.oldOdoo]) await quiet(engine.remove(u));
-  }
-  await removeNext(engine, ctx);
-}
-
-async function removeNext(engine: Engine, ctx: UpgradeContext): Promise<void> {
-  for (const r of replicas(ctx)) {
-    const n = pairNames(ctx.stack.name, r);
-    for (const u of [n.nextNginx, n.nextOdoo]) await quiet(engine.remove(u));
-  }
-  await quiet(engine.remove(unitName(ctx.stack.name, 'migrate', 1)));
-}
-
-function replicas(ctx: UpgradeContext): number[] {
-  return [...new Set([...ctx.units, ...ctx.observed].map((u) => u.replica))];
+/** The plan steps the operation began, by id (the history's other steps are not the plan's). */
+function recordedSteps(op: OperationRecord): { id: string; outcome: RecordedOutcome }[] {
+  return op.steps
+    .filter((s): s is typeof s & { id: string } => s.id !== null && !s.id.includes('/'))
+    .map((s) => ({ id: s.id, outcome: s.outcome as RecordedOutcome }));
 }

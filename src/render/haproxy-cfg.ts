@@ -14,7 +14,11 @@ import { OdpError } from '../errors.js';
 export interface EdgeRoute {
   /** The instance's domain, matched against the Host header (port stripped) and SNI. */
   domain: string;
-  /** Container names of the instance's nginx sidecars (one per Odoo replica), reached on port 80. */
+  /**
+   * Unit names of the instance's Odoo replicas (their nginx sidecar answers in
+   * their network namespace), reached on port 80. Each is a slot `s<n>` whose
+   * name the runtime API can point at another unit without a reload.
+   */
   servers: string[];
   /** Answer 503 with Retry-After and a small page instead of proxying. */
   maintenance?: boolean;
@@ -39,6 +43,13 @@ export const EDGE_FILES = {
 export const EDGE_SOCKET = '/var/run/haproxy.sock';
 /** Server addresses and health, dumped before a reload so the new workers start where the old ones were. */
 export const EDGE_SERVER_STATE = '/var/lib/haproxy/server-state';
+/**
+ * A route's servers are slots, not units: an upgrade points slot `s<n>` at the
+ * new release's unit (`set server … fqdn`, `addr`) through the runtime API, and
+ * the slot's name stays, so the edge needs no reload (docs/decisions/0058).
+ */
+export const serverSlot = (index: number): string => `s${index + 1}`;
+
 export const EDGE_HEALTH_PATH = '/.odp/edge-health';
 export const ACME_PREFIX = '/.well-known/acme-challenge/';
 /** Seconds a client is asked to wait before retrying a site in maintenance. */
@@ -291,8 +302,10 @@ export function renderHaproxyCfg(input: HaproxyCfgInput): string {
     const check =
       `check inter ${c.interMs}ms fastinter ${c.fastinterMs}ms downinter ${c.downinterMs}ms ` +
       `fall ${c.fall} rise ${c.rise}`;
-    for (const s of r.servers) {
-      line(`    server ${s} ${s}:80 ${check} resolvers docker resolve-prefer ipv4 init-addr last,none`);
+    for (const [i, s] of r.servers.entries()) {
+      line(
+        `    server ${serverSlot(i)} ${s}:80 ${check} resolvers docker resolve-prefer ipv4 init-addr last,none`,
+      );
     }
   }
   line();

@@ -147,6 +147,20 @@ const migrations: string[] = [
    ALTER TABLE webhook_deliveries ADD COLUMN detail TEXT;
    CREATE INDEX webhook_deliveries_body ON webhook_deliveries (source, body_sha256);
    CREATE INDEX webhook_deliveries_received ON webhook_deliveries (received_at);`,
+  // Operations on pinned instances are plans (docs/decisions/0058): the plan is
+  // kept with the operation and each step recorded by its kind and id, which is
+  // what settling an interrupted one reads. The edge routes each pinned
+  // instance's domain to the units recorded in `serving`, whatever their release.
+  `ALTER TABLE operations ADD COLUMN plan TEXT;
+   ALTER TABLE operation_steps ADD COLUMN kind TEXT;
+   ALTER TABLE operation_steps ADD COLUMN ident TEXT;
+   CREATE TABLE serving (
+     project TEXT NOT NULL,
+     instance TEXT NOT NULL,
+     servers TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (project, instance)
+   );`,
 ];
 
 export function openState(platformDir: string): StateDb {

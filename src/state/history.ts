@@ -23,7 +23,12 @@ export interface OperationRecord {
   backupId: string | null;
   /** For an interrupted operation: the one that completed or undid it. */
   settledBy: number | null;
+  /** The plan it ran (operations that are plans: pinned instances' deploys and rollbacks). */
+  plan: unknown;
   steps: {
+    /** A plan step's kind and id; null for other steps. */
+    kind: string | null;
+    id: string | null;
     step: string;
     outcome: string;
     startedAt: string;
@@ -43,6 +48,8 @@ export interface Annotations {
   fromVersion?: string;
   /** The backup taken before a migration (the database's restore point). */
   backupId?: string;
+  /** The plan the operation runs, as data (no secret is in a plan). */
+  plan?: unknown;
 }
 
 function actor(): string {
@@ -91,7 +98,8 @@ export async function recorded<T>(
   let seq = 0;
   const open = new Map<string, { seq: number; at: number }>();
   const begin = db.prepare(
-    `INSERT INTO operation_steps (operation_id, seq, step, outcome, started_at) VALUES (?, ?, ?, 'running', ?)`,
+    `INSERT INTO operation_steps (operation_id, seq, step, outcome, started_at, kind, ident)
+     VALUES (?, ?, ?, 'running', ?, ?, ?)`,
   );
   const close = db.prepare(
     'UPDATE operation_steps SET outcome = ?, seconds = ?, detail = ? WHERE operation_id = ? AND seq = ?',
@@ -103,11 +111,11 @@ export async function recorded<T>(
     close.run(outcome, (Date.now() - s.at) / 1000, detail, id, s.seq);
   };
   const tee: Progress = {
-    start: (key, text) => {
+    start: (key, text, step) => {
       end(key, 'replaced', null);
       open.set(key, { seq: ++seq, at: Date.now() });
-      begin.run(id, seq, text, now());
-      progress.start(key, text);
+      begin.run(id, seq, text, now(), step?.kind ?? null, step?.id ?? null);
+      progress.start(key, text, step);
     },
     done: (key, text) => {
       end(key, 'ok', null);
@@ -130,6 +138,8 @@ export async function recorded<T>(
         db.prepare('UPDATE operations SET from_version = ? WHERE id = ?').run(a.fromVersion, id);
       if (a.backupId !== undefined)
         db.prepare('UPDATE operations SET backup_id = ? WHERE id = ?').run(a.backupId, id);
+      if (a.plan !== undefined)
+        db.prepare('UPDATE operations SET plan = ? WHERE id = ?').run(JSON.stringify(a.plan), id);
     },
   };
   // Steps the body left open (its error ended them without a word) end with it.
@@ -203,6 +213,7 @@ export function history(dir: string, project: string, instance: string, limit = 
       fromVersion: (o.from_version as string | null) ?? null,
       backupId: (o.backup_id as string | null) ?? null,
       settledBy: (o.settled_by as number | null) ?? null,
+      plan: o.plan ? (JSON.parse(o.plan as string) as unknown) : null,
       id: o.id as number,
       project: o.project as string,
       instance: o.instance as string,
@@ -214,6 +225,8 @@ export function history(dir: string, project: string, instance: string, limit = 
       outcome: o.outcome as Outcome,
       detail: (o.detail as string | null) ?? null,
       steps: (steps.all(o.id) as Record<string, unknown>[]).map((s) => ({
+        kind: (s.kind as string | null) ?? null,
+        id: (s.ident as string | null) ?? null,
         step: s.step as string,
         outcome: s.outcome as string,
         startedAt: s.started_at as string,

@@ -115,7 +115,7 @@ describe('renderHaproxyCfg: structure', () => {
     assert.ok(section('backend unknown_host').some((l) => /^http-request return status 404 /.test(l)));
   });
 
-  it('one backend per domain: round robin, health on /web/health, servers by container name', () => {
+  it('one backend per domain: round robin, health on /web/health, server slots by unit name', () => {
     const a = section(`backend ${backendName('a.example.test')}`);
     assert.ok(a.includes('balance roundrobin'));
     assert.ok(a.includes('option httpchk'));
@@ -124,7 +124,7 @@ describe('renderHaproxyCfg: structure', () => {
     assert.equal(servers.length, 2);
     for (const [i, line] of servers.entries()) {
       const name = `aa-odoo-prod-odoo-${i + 1}`;
-      assert.match(line, new RegExp(`^server ${name} ${name}:80 check `));
+      assert.match(line, new RegExp(`^server s${i + 1} ${name}:80 check `));
       assert.match(line, / resolvers docker /);
       assert.match(line, / init-addr last,none$/);
       // The edge's own HTTP checks decide routing: a dead replica is out within 3 s.

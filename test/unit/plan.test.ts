@@ -27,6 +27,7 @@ function observedAfter(stack: ReturnType<typeof stackOf>, imageIds: Record<strin
     instance: stack.instance,
     service: u.service.name,
     replica: u.replica,
+    release: '',
     configHash: u.configHash,
     image: u.service.image,
     imageId: imageIds[u.service.image] ?? '',

@@ -47,7 +47,7 @@ export function containerSpec(
   features: EngineFeatures = { startInterval: false },
 ): ContainerCreateOptions {
   const s = u.service;
-  const name = unitName(u.stack, s.name, u.replica);
+  const name = unitName(u.stack, s.name, u.replica, u.release);
   const ports = Object.fromEntries(u.publish.map((p) => [`${p.container}/tcp`, {}]));
   const bindings = Object.fromEntries(
     u.publish.map((p) => [`${p.container}/tcp`, [{ HostIp: p.ip, HostPort: p.host ? String(p.host) : '' }]]),
@@ -63,8 +63,10 @@ export function containerSpec(
       [LABEL.replica]: String(u.replica),
       [LABEL.configHash]: u.configHash,
       [LABEL.image]: s.image,
+      ...(u.release ? { [LABEL.release]: u.release } : {}),
     },
-    ...(shared ? {} : { Hostname: name, ExposedPorts: ports }),
+    // A host name is at most 63 characters (a unit's name may be longer).
+    ...(shared ? {} : { Hostname: name.slice(0, 63).replace(/-+$/, ''), ExposedPorts: ports }),
     ...(s.health ? { Healthcheck: healthcheck(s.health, features) } : {}),
     StopTimeout: 30,
     HostConfig: {

@@ -71,6 +71,7 @@ export class DockerEngine implements Engine {
       instance: l[LABEL.instance] ?? '',
       service: l[LABEL.service] ?? '',
       replica: Number(l[LABEL.replica] ?? 1),
+      release: l[LABEL.release] ?? '',
       configHash: l[LABEL.configHash] ?? '',
       // A container whose tag moved on shows the old image's id as its image: keep
       // the name we asked for (its label) so people read a tag, not a digest.

@@ -1,0 +1,86 @@
+// Points an instance's route at other units through HAProxy's runtime API,
+// without a reload: each server slot (`s<n>`, render/haproxy-cfg.ts) gets the
+// unit's name as its FQDN and its address now, and is marked up (the unit
+// passed its own health check; the edge need not wait for `rise` checks). A
+// reload would close the workers' idle client connections, which clients on
+// keep-alive see as resets. Only when the number of servers changes is the
+// configuration rendered and reloaded.
+import { edgeNetwork, sharedUnit } from '../../compose/platform.js';
+import type { Engine } from '../../engines/engine.js';
+import { OdpError } from '../../errors.js';
+import type { PlatformDir } from '../../platformdir/load.js';
+import { backendName, EDGE_SOCKET, serverSlot } from '../../render/haproxy-cfg.js';
+import type { EdgeControl } from '../edge-sync.js';
+
+/** One runtime API call per line of `commands`; prints the answers. */
+const RUNTIME = `printf '%s\\n' "$1" | socat -t 5 stdio unix-connect:${EDGE_SOCKET}`;
+
+async function runtime(engine: Engine, pd: PlatformDir, commands: string): Promise<string> {
+  const r = await engine.exec(sharedUnit(pd.platform, 'edge'), ['sh', '-c', RUNTIME, 'sh', commands]);
+  if (r.exitCode !== 0) {
+    throw new OdpError('DEPLOY_FAILED', `the edge's runtime API did not answer (exit ${r.exitCode})`, {
+      detail: r.stderr.trim(),
+    });
+  }
+  return r.stdout;
+}
+
+interface SlotState {
+  name: string;
+  addr: string;
+  fqdn: string;
+}
+
+/** `show servers state <backend>`, version 1: srv_name is field 4, srv_addr 5, srv_fqdn 18. */
+function slots(text: string): SlotState[] {
+  return text
+    .split('\n')
+    .filter((l) => /^\d+ /.test(l))
+    .map((l) => l.split(' '))
+    .map((f) => ({ name: f[3] ?? '', addr: f[4] ?? '', fqdn: f[17] ?? '' }));
+}
+
+/**
+ * Routes `domain` to `servers` (unit names). Resolves once the edge's state
+ * shows every slot at its unit's address; false when the configuration had to
+ * be reloaded instead (the slots differ in number).
+ */
+export async function switchEdge(
+  engine: Engine,
+  edge: EdgeControl,
+  pd: PlatformDir,
+  domain: string,
+  servers: string[],
+): Promise<boolean> {
+  const backend = backendName(domain);
+  const have = slots(await runtime(engine, pd, `show servers state ${backend}`));
+  if (servers.length === 0 || have.length !== servers.length) {
+    await edge.sync(pd);
+    return false;
+  }
+  const network = edgeNetwork(pd.platform);
+  const want = await Promise.all(
+    servers.map(async (unit, i) => {
+      const addr = await engine.address(unit, network);
+      if (!addr) throw new OdpError('DEPLOY_FAILED', `${unit} has no address on the edge's network`);
+      return { slot: `${backend}/${serverSlot(i)}`, name: serverSlot(i), unit, addr };
+    }),
+  );
+  const commands = want.flatMap((w) => [
+    `set server ${w.slot} fqdn ${w.unit}`,
+    `set server ${w.slot} addr ${w.addr} port 80`,
+    `set server ${w.slot} health up`,
+  ]);
+  const deadline = Date.now() + 60_000;
+  let now: SlotState[] = [];
+  while (Date.now() < deadline) {
+    await runtime(engine, pd, commands.join('\n'));
+    now = slots(await runtime(engine, pd, `show servers state ${backend}`));
+    if (want.every((w) => now.some((s) => s.name === w.name && s.addr === w.addr && s.fqdn === w.unit)))
+      return true;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  throw new OdpError('DEPLOY_FAILED', `the edge does not route ${domain} to ${servers.join(', ')}`, {
+    detail: now.map((s) => `${s.name} ${s.fqdn} ${s.addr}`).join('\n'),
+  });
+}

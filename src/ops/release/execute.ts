@@ -1,0 +1,211 @@
+// Runs a release plan (plan/release.ts) or a settlement (plan/settle.ts) on the
+// engine with the shared executor. Each step is reported with its kind and id,
+// which the history records; when a step fails before the edge routed the new
+// release, the same settle() that recovers a killed odp decides the undo, and it
+// runs here too: one way back, tested once (docs/decisions/0058).
+import type { Engine, ReadinessProbe, UnitSpec } from '../../engines/engine.js';
+import { OdpError } from '../../errors.js';
+import type { PlatformDir } from '../../platformdir/load.js';
+import { readinessProbe } from '../../plan/plan.js';
+import { stepSubject, type ReleasePlan, type ReleaseStep, type Role } from '../../plan/release.js';
+import { settle, type RecordedStep } from '../../plan/settle.js';
+import type { Progress } from '../../progress.js';
+import type { Annotations } from '../../state/history.js';
+import { clearMaintenance, maintenanceEntries, setMaintenance } from '../../state/maintenance.js';
+import { setServing } from '../../state/serving.js';
+import { backupInstance } from '../backup.js';
+import { restoreInstance } from '../backup-restore.js';
+import type { EdgeControl } from '../edge-sync.js';
+import { runDag } from '../run-dag.js';
+import { writeVersion } from '../upgrade-version.js';
+import { switchEdge } from './edge-switch.js';
+
+/** The deploy health deadline when none is given (`--health-timeout`). */
+export const DEFAULT_HEALTH_TIMEOUT_MS = 10 * 60_000;
+
+export interface ReleaseOptions {
+  progress: Progress;
+  healthTimeoutMs?: number;
+  edge?: EdgeControl;
+  passphraseFile?: string;
+  /** Records what the operation learns (its restore point, its plan) in its history entry. */
+  annotate?: (a: Annotations) => void;
+}
+
+/** What steps need besides their own data. */
+export interface ReleaseRuntime {
+  engine: Engine;
+  pd: PlatformDir;
+  plan: ReleasePlan;
+  /** The release's units by name, and its migration job. */
+  units: Map<string, UnitSpec>;
+  job?: UnitSpec;
+  labels: Record<string, string>;
+  /** The backup taken by this operation (or the interrupted one being settled). */
+  restorePoint?: string;
+}
+
+export function describe(s: ReleaseStep): string {
+  return `${s.kind} ${stepSubject(s)}`;
+}
+
+/**
+ * Runs the plan's steps, recording each by kind and id (prefixed: `undo/` for
+ * the undo of this run, `settle/` for settling another). On a failure before the
+ * commit point the operation is undone, then the error is thrown with what the
+ * undo did.
+ */
+export async function executeRelease(
+  rt: ReleaseRuntime,
+  steps: ReleaseStep[],
+  o: ReleaseOptions,
+  prefix = '',
+): Promise<void> {
+  const recorded: RecordedStep[] = [];
+  const mark = (id: string, outcome: RecordedStep['outcome']) => {
+    const r = recorded.find((x) => x.id === id);
+    if (r) r.outcome = outcome;
+    else recorded.push({ id, outcome });
+  };
+  const { failure } = await runDag<string, ReleaseStep>(steps, (s) => executeStep(rt, s, o), {
+    start: (s) => {
+      mark(s.id, 'running');
+      o.progress.start(prefix + s.id, describe(s), { kind: s.kind, id: prefix + s.id });
+    },
+    done: (s) => {
+      mark(s.id, 'ok');
+      o.progress.done(prefix + s.id);
+    },
+    fail: (s, e) => {
+      mark(s.id, 'failed');
+      o.progress.fail(prefix + s.id, e instanceof Error ? e.message : String(e));
+    },
+  });
+  if (!failure) return;
+  const base = failure.error instanceof OdpError ? failure.error : undefined;
+  const message =
+    base?.message ?? (failure.error instanceof Error ? failure.error.message : String(failure.error));
+  const after: string[] = [];
+  if (prefix === '') {
+    const observed = await rt.engine.observe({
+      platform: rt.pd.platform.name,
+      project: rt.plan.project,
+      instance: rt.plan.instance,
+    });
+    const s = settle({ plan: rt.plan, recorded, observed: observed.units, restorePoint: rt.restorePoint });
+    if (s.action === 'undo') {
+      o.progress.note(`undoing: putting ${rt.plan.project}/${rt.plan.instance} back as it was`);
+      try {
+        await executeRelease(rt, s.steps, o, 'undo/');
+        after.push(`Undone: ${s.steps.map(describe).join('; ')}.`);
+      } catch (e) {
+        after.push(`The undo did not finish: ${e instanceof Error ? e.message : String(e)}`);
+        if (rt.restorePoint) {
+          after.push(
+            `If the database was not restored: odp restore ${rt.plan.project} ${rt.plan.instance} ${rt.restorePoint}`,
+          );
+        }
+      }
+    } else if (s.action === 'complete') {
+      after.push('The new release serves; the next deploy finishes what is left (removing the old units).');
+    }
+  }
+  throw new OdpError(
+    'DEPLOY_FAILED',
+    `${rt.plan.project}/${rt.plan.instance}: ${failure.step.kind} failed: ${message}`,
+    {
+      cause: failure.error,
+      detail: [base?.detail ?? '', ...after].join('\n').trim(),
+      hint: `odp history ${rt.plan.project} ${rt.plan.instance} shows each step.`,
+    },
+  );
+}
+
+function probe(rt: ReleaseRuntime, unit: string, role: Role): ReadinessProbe | undefined {
+  const spec = rt.units.get(unit) ?? [...rt.units.values()].find((u) => u.service.role === role);
+  return spec?.service.health ? readinessProbe(spec.service.health) : undefined;
+}
+
+async function executeStep(rt: ReleaseRuntime, s: ReleaseStep, o: ReleaseOptions): Promise<void> {
+  const { engine, pd, plan } = rt;
+  const common = {
+    locked: true,
+    progress: o.progress,
+    ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}),
+  };
+  switch (s.kind) {
+    case 'take-restore-point': {
+      rt.restorePoint = await backupInstance(engine, pd.dir, plan.project, plan.instance, common);
+      o.annotate?.({ backupId: rt.restorePoint });
+      return;
+    }
+    case 'create-network':
+      return engine.ensureNetwork(s.network, rt.labels);
+    case 'start-unit': {
+      const spec = rt.units.get(s.unit);
+      if (!spec) throw new OdpError('INTERNAL', `no unit ${s.unit} in the release`);
+      await engine.remove(s.unit); // what an attempt killed before it was healthy left
+      await engine.run(spec);
+      return;
+    }
+    case 'wait-healthy':
+      return engine.waitReady(s.unit, probe(rt, s.unit, s.role), {
+        timeoutMs: o.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS,
+        onWait: (d) => o.progress.note(d),
+      });
+    case 'enter-maintenance':
+      setMaintenance(pd.dir, { domain: s.domain, project: plan.project, instance: plan.instance });
+      if (o.edge && (await o.edge.running(pd))) await o.edge.sync(pd);
+      return;
+    case 'stop-unit':
+      return engine.stop(s.unit, 30);
+    case 'resume-unit':
+      return engine.start(s.unit);
+    case 'remove-unit':
+      return engine.remove(s.unit); // nginx: SIGQUIT, the requests in flight end first
+    case 'run-migration':
+      return runMigration(engine, rt, s.job);
+    case 'restore-database': {
+      const id = s.backup || rt.restorePoint;
+      if (!id) throw new OdpError('INTERNAL', 'no restore point to restore the database from');
+      await restoreInstance(engine, pd.dir, plan.project, plan.instance, id, common);
+      return;
+    }
+    case 'route-edge': {
+      // Recorded first: any later rendering of the edge routes here too.
+      setServing(pd.dir, plan.project, plan.instance, s.servers);
+      if (!o.edge || !(await o.edge.running(pd))) return;
+      await switchEdge(engine, o.edge, pd, s.domain, s.servers);
+      return waitRouted(rt, s.domain, o);
+    }
+    case 'leave-maintenance':
+      clearMaintenance(pd.dir, s.domain);
+      if (!o.edge || !(await o.edge.running(pd))) return;
+      await o.edge.sync(pd);
+      return waitRouted(rt, s.domain, o);
+    case 'drain':
+      return new Promise((res) => setTimeout(res, s.seconds * 1000));
+    case 'record-version':
+      return writeVersion(pd.dir, plan.project, plan.instance, s.version);
+  }
+}
+
+/** Outside maintenance, a route is switched once the edge answers for the domain. */
+async function waitRouted(rt: ReleaseRuntime, domain: string, o: ReleaseOptions): Promise<void> {
+  if (maintenanceEntries(rt.pd.dir).some((m) => m.domain === domain)) return;
+  if (!(await o.edge!.waitRouted(rt.pd, domain, 60_000))) {
+    throw new OdpError('DEPLOY_FAILED', `the edge does not route ${domain}`);
+  }
+}
+
+/** The migration: one job of the new image, run to its end; a non-zero exit is an error with its output. */
+async function runMigration(engine: Engine, rt: ReleaseRuntime, job: string): Promise<void> {
+  if (!rt.job) throw new OdpError('INTERNAL', `${rt.plan.stack} has no migration job`);
+  await engine.remove(job);
+  const r = await engine.runTask(rt.job, ['migrate']);
+  if (r.exitCode !== 0) {
+    throw new OdpError('DEPLOY_FAILED', `the migration failed (exit ${r.exitCode})`, {
+      detail: r.output.trim().split('\n').slice(-40).join('\n'),
+    });
+  }
+}

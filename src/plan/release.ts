@@ -1,0 +1,366 @@
+// A pinned instance (integration, prod) changing release: deploy, upgrade with
+// or without a migration, rollback with or without a restore. Facts in (what
+// the spec wants, what runs, what the database needs), a plan out: typed steps,
+// each with its cause, the data it needs and the steps it waits for. The same
+// object is printed by `--dry-run`, executed by the deploy and recorded in the
+// history step by step, which is what `settle()` (settle.ts) reads when an
+// operation was interrupted. Pure (docs/decisions/0058).
+
+export type Role = 'odoo' | 'nginx';
+
+interface StepBase {
+  /** `<kind>:<subject>`: unique in a plan, and how the history names the step. */
+  id: string;
+  cause: string;
+  /** Ids of the steps that must have ended first. */
+  after: string[];
+}
+
+export type ReleaseStep = StepBase &
+  (
+    | { kind: 'take-restore-point' }
+    | { kind: 'create-network'; network: string }
+    | { kind: 'start-unit'; unit: string; role: Role; replica: number; release: string; image: string }
+    | { kind: 'wait-healthy'; unit: string; role: Role }
+    | { kind: 'enter-maintenance'; domain: string }
+    | { kind: 'stop-unit'; unit: string; role: Role }
+    | { kind: 'run-migration'; job: string; image: string; versions: string[] }
+    /** `backup`: a backup id; empty for the restore point this operation took. */
+    | { kind: 'restore-database'; backup: string }
+    /** `previous`: what the edge routed to before, where an undo sends it back. */
+    | { kind: 'route-edge'; domain: string; servers: string[]; previous: string[] }
+    | { kind: 'leave-maintenance'; domain: string }
+    | { kind: 'drain'; seconds: number }
+    | { kind: 'remove-unit'; unit: string }
+    | { kind: 'resume-unit'; unit: string; role: Role }
+    | { kind: 'record-version'; version: string }
+  );
+
+export type StepKind = ReleaseStep['kind'];
+
+/** How the plan changes the instance. */
+export type Flow =
+  /** Nothing to do. */
+  | 'up-to-date'
+  /** New units beside the old ones, the edge switches, the old ones drain: no downtime. */
+  | 'rolling'
+  /** The database changes under running users: a restore point, then a maintenance window. */
+  | 'maintenance';
+
+export interface ReleasePlan {
+  project: string;
+  instance: string;
+  stack: string;
+  domain: string;
+  version: string;
+  release: string;
+  flow: Flow;
+  steps: ReleaseStep[];
+}
+
+export interface DesiredUnit {
+  name: string;
+  image: string;
+  configHash: string;
+}
+
+export interface ObservedRef {
+  name: string;
+  service: string;
+  replica: number;
+  release: string;
+  state: string;
+  health: string;
+  configHash: string;
+}
+
+export type DatabaseChange =
+  | { kind: 'keep' }
+  | { kind: 'migrate'; versions: string[]; fresh: boolean; job: string; image: string }
+  | { kind: 'restore'; backup: string };
+
+export interface ReleaseFacts {
+  project: string;
+  instance: string;
+  stack: string;
+  network: string;
+  networkExists: boolean;
+  domain: string;
+  version: string;
+  release: string;
+  pairs: { replica: number; odoo: DesiredUnit; nginx: DesiredUnit }[];
+  /** The instance's odoo and nginx units (and a migration job left over), any release. */
+  observed: ObservedRef[];
+  /** The units the edge routes the domain to now, as recorded; undefined: never recorded. */
+  serving: string[] | undefined;
+  database: DatabaseChange;
+  drainSeconds: number;
+}
+
+/**
+ * The release's id, part of its units' names: the version (dots as dashes, a
+ * DNS name's rules) and the start of the odoo unit's configuration hash, so a
+ * redeploy of the same version with another configuration or image gets new
+ * units beside the old ones.
+ */
+export function releaseId(version: string, odooConfigHash: string): string {
+  return `${version.replace(/[^A-Za-z0-9]+/g, '-')}-${odooConfigHash.slice(0, 4)}`;
+}
+
+const isUnit = (o: ObservedRef) => o.service === 'odoo' || o.service === 'nginx';
+
+/** Whether a desired unit runs as wanted already. */
+function fine(d: DesiredUnit, o: ObservedRef | undefined): boolean {
+  return !!o && o.configHash === d.configHash && o.state === 'running' && o.health !== 'unhealthy';
+}
+
+export function planRelease(f: ReleaseFacts): ReleasePlan {
+  const steps: ReleaseStep[] = [];
+  const add = (s: ReleaseStep): string => {
+    steps.push(s);
+    return s.id;
+  };
+  const seen = new Map(f.observed.map((o) => [o.name, o]));
+  const wanted = new Set(f.pairs.flatMap((p) => [p.odoo.name, p.nginx.name]));
+  const old = f.observed.filter((o) => isUnit(o) && !wanted.has(o.name));
+  const oldRunning = old.filter((o) => o.state === 'running' || o.state === 'restarting');
+  const db = f.database;
+  const dbChange = db.kind === 'restore' || (db.kind === 'migrate' && db.versions.length > 0);
+  // A fresh database that nothing serves yet has nothing to lose: no window.
+  const live =
+    dbChange && (db.kind === 'restore' || !(db.kind === 'migrate' && db.fresh) || oldRunning.length > 0);
+  const servers = f.pairs.map((p) => p.odoo.name);
+  const routed = sameSet(f.serving ?? [], servers);
+  const changed = f.pairs.filter(
+    (p) => live || !fine(p.odoo, seen.get(p.odoo.name)) || !fine(p.nginx, seen.get(p.nginx.name)),
+  );
+  const base = { project: f.project, instance: f.instance, stack: f.stack, domain: f.domain };
+  const head = { ...base, version: f.version, release: f.release };
+  if (!dbChange && changed.length === 0 && old.length === 0 && routed) {
+    return { ...head, flow: 'up-to-date', steps: [] };
+  }
+
+  const restorePoint = live
+    ? add({
+        id: 'take-restore-point:database',
+        kind: 'take-restore-point',
+        cause: 'the database changes: a backup first is the restore point',
+        after: [],
+      })
+    : undefined;
+  const network = f.networkExists
+    ? undefined
+    : add({
+        id: `create-network:${f.network}`,
+        kind: 'create-network',
+        network: f.network,
+        cause: 'not found',
+        after: [],
+      });
+  // A migration job an interrupted deploy left behind (it may still be running).
+  const jobs = f.observed
+    .filter((o) => o.service === 'migrate')
+    .map((o) =>
+      add({
+        id: `remove-unit:${o.name}`,
+        kind: 'remove-unit',
+        unit: o.name,
+        cause: 'left by an earlier attempt',
+        after: [],
+      }),
+    );
+  const ready = [restorePoint, network, ...jobs].filter((x): x is string => !!x);
+
+  let gate = ready;
+  if (live) {
+    const on = add({
+      id: `enter-maintenance:${f.domain}`,
+      kind: 'enter-maintenance',
+      domain: f.domain,
+      cause: 'old code must not serve the new schema (nor new code the old)',
+      after: ready,
+    });
+    // Every old replica at once (their crons with them): the window is as short as the slowest.
+    const stopped = oldRunning.map((o) =>
+      add({
+        id: `stop-unit:${o.name}`,
+        kind: 'stop-unit',
+        unit: o.name,
+        role: o.service as Role,
+        cause: 'kept aside, stopped, until the new release serves',
+        after: [on],
+      }),
+    );
+    gate = [on, ...stopped];
+  }
+  // Units under the release's names that are there but not as wanted go first.
+  for (const p of changed) {
+    for (const u of [p.nginx, p.odoo]) {
+      if (!seen.has(u.name)) continue;
+      const why =
+        live && fine(u, seen.get(u.name)) ? 'started again on the changed database' : 'not running as wanted';
+      gate = [
+        ...gate,
+        add({ id: `remove-unit:${u.name}`, kind: 'remove-unit', unit: u.name, cause: why, after: gate }),
+      ];
+    }
+  }
+  if (db.kind === 'migrate' && db.versions.length > 0) {
+    gate = [
+      add({
+        id: `run-migration:${db.job}`,
+        kind: 'run-migration',
+        job: db.job,
+        image: db.image,
+        versions: db.versions,
+        cause: `pending in the database: ${db.versions.join(', ')}`,
+        after: gate,
+      }),
+    ];
+  } else if (db.kind === 'restore') {
+    gate = [
+      add({
+        id: `restore-database:${db.backup}`,
+        kind: 'restore-database',
+        backup: db.backup,
+        cause: `the rolled-back release ran on the database of backup ${db.backup}`,
+        after: gate,
+      }),
+    ];
+  }
+  const waits: string[] = [];
+  for (const p of changed) {
+    const startOdoo = add(startStep(p.odoo, 'odoo', p.replica, f.release, gate, 'the release runs here'));
+    const startNginx = add(
+      startStep(p.nginx, 'nginx', p.replica, f.release, [startOdoo], `the sidecar of ${p.odoo.name}`),
+    );
+    const waitOdoo = add(waitStep(p.odoo.name, 'odoo', [startOdoo]));
+    waits.push(waitOdoo, add(waitStep(p.nginx.name, 'nginx', [startNginx, waitOdoo])));
+  }
+  const route =
+    changed.length > 0 || !routed || live
+      ? add({
+          id: `route-edge:${f.domain}`,
+          kind: 'route-edge',
+          domain: f.domain,
+          servers,
+          previous: f.serving ?? oldRunning.filter((o) => o.service === 'odoo').map((o) => o.name),
+          cause: routed ? 'the new units answer under new names' : 'the edge routes to other units',
+          after: [...gate, ...waits],
+        })
+      : undefined;
+  let tail = route ? [route] : [...gate, ...waits];
+  if (live) {
+    tail = [
+      add({
+        id: `leave-maintenance:${f.domain}`,
+        kind: 'leave-maintenance',
+        domain: f.domain,
+        cause: 'the new release serves',
+        after: tail,
+      }),
+    ];
+  } else if (oldRunning.length > 0) {
+    tail = [
+      add({
+        id: 'drain:old',
+        kind: 'drain',
+        seconds: f.drainSeconds,
+        cause: 'requests in flight on the old units end; the edge forgets their connections',
+        after: tail,
+      }),
+    ];
+  }
+  const removed = old.map((o) =>
+    add({
+      id: `remove-unit:${o.name}`,
+      kind: 'remove-unit',
+      unit: o.name,
+      cause: `release ${o.release || 'before releases were named'} no longer serves`,
+      after: tail,
+    }),
+  );
+  add({
+    id: `record-version:${f.version}`,
+    kind: 'record-version',
+    version: f.version,
+    cause: 'the spec says what runs',
+    after: removed.length ? removed : tail,
+  });
+  return { ...head, flow: live ? 'maintenance' : 'rolling', steps };
+}
+
+function startStep(
+  u: DesiredUnit,
+  role: Role,
+  replica: number,
+  release: string,
+  after: string[],
+  cause: string,
+): ReleaseStep {
+  return {
+    id: `start-unit:${u.name}`,
+    kind: 'start-unit',
+    unit: u.name,
+    role,
+    replica,
+    release,
+    image: u.image,
+    cause,
+    after,
+  };
+}
+
+function waitStep(unit: string, role: Role, after: string[]): ReleaseStep {
+  return {
+    id: `wait-healthy:${unit}`,
+    kind: 'wait-healthy',
+    unit,
+    role,
+    cause: 'serves only once healthy',
+    after,
+  };
+}
+
+function sameSet(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+/** The step's subject, as a person reads it. */
+export function stepSubject(s: ReleaseStep): string {
+  switch (s.kind) {
+    case 'start-unit':
+      return `${s.unit} (${s.image})`;
+    case 'run-migration':
+      return `${s.versions.join(', ')} in ${s.job} (${s.image})`;
+    case 'restore-database':
+      return s.backup ? `from backup ${s.backup}` : 'from the restore point';
+    case 'route-edge':
+      return `${s.domain} → ${s.servers.join(', ') || 'nothing'}`;
+    case 'drain':
+      return `${s.seconds} s`;
+    case 'take-restore-point':
+      return 'backup of the database and attachments';
+    case 'create-network':
+      return s.network;
+    case 'enter-maintenance':
+    case 'leave-maintenance':
+      return s.domain;
+    case 'record-version':
+      return s.version;
+    default:
+      return s.unit;
+  }
+}
+
+/** One line per step: the dry run's output. */
+export function formatReleasePlan(p: ReleasePlan): string {
+  const head = `${p.project}/${p.instance} (${p.stack}) → ${p.version}, release ${p.release}: ${p.flow}`;
+  if (p.steps.length === 0) return `${head}\n  nothing to do`;
+  const index = new Map(p.steps.map((s, i) => [s.id, i + 1]));
+  const lines = p.steps.map((s, i) => {
+    const after = s.after.length ? `  after #${s.after.map((a) => index.get(a)).join(', #')}` : '';
+    return `  #${i + 1} ${s.kind} ${stepSubject(s)}: ${s.cause}${after}`;
+  });
+  return [head, ...lines].join('\n');
+}
