@@ -38,7 +38,11 @@ fi
 if ! docker info >/dev/null 2>&1; then
   echo "odp: starting the Docker engine…" >&2
   mkdir -p /var/log/odp
-  nohup dockerd >/var/log/odp/dockerd.log 2>&1 &
+  # Without the caller's open files: a lock the caller holds (flock) must not
+  # live on in the daemon.
+  # shellcheck disable=SC2016
+  nohup setsid bash -c 'for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null; exec dockerd' \
+    >/var/log/odp/dockerd.log 2>&1 &
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && break
     sleep 0.5
