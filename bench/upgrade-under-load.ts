@@ -3,9 +3,10 @@
 // container stopped, new ones started, each racing to migrate at its start).
 //
 // One platform of its own (embedded S3, the HAProxy edge on loopback), prod with
-// two replicas. Logged-in virtual users go through the edge over HTTPS the whole
-// time: each checks its session (`/web/session/get_session_info`) and the
-// version. Four upgrades, in this order, in one run:
+// two replicas. `--concurrency N` (default 64) keep-alive HTTPS connections go
+// through the edge the whole time, shared by 6 logged-in users: each request
+// checks a session (`/web/session/get_session_info`), the version or the login
+// page. Four upgrades, in this order, in one run:
 //
 //   odp                1.0.0 → 1.0.1   no migration
 //   odp                1.0.1 → 1.1.0   migration
@@ -14,12 +15,18 @@
 //
 // Printed per upgrade: requests, failures (anything but 2xx/3xx, a lost
 // session, or a 503 that is not a maintenance answer with Retry-After during a
-// migration), maintenance answers, the window clients saw them in, and the
-// migration's own duration (marabunta_version's date_start → date_done). The
-// edge's log lines of failed requests are printed with their termination state.
+// migration) by HTTP status or connection error code, maintenance answers, the
+// window clients saw them in, and the migration's own duration
+// (marabunta_version's date_start → date_done). For odp's migration upgrade, the
+// window is broken down by the plan's own steps (from its history) and its
+// overhead printed: window − (migration's own work + new replicas' start to
+// healthy). The edge's log lines of failed requests are printed with their
+// termination state.
 //
-//   npm run bench:upgrade-under-load
+//   npm run bench:upgrade-under-load -- --concurrency 64
+import { Agent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
 import { sharedUnit } from '../src/compose/platform.js';
 import { unitName } from '../src/model/stack.js';
 import { silentProgress } from '../src/progress.js';
@@ -31,42 +38,59 @@ import { cleanUp, docker, engine, setUp } from '../test/e2e/helpers.js';
 import { SETUP, upgradeFixture, withVersion, type UpgradeFixture } from '../test/e2e/upgrade-fixture.js';
 
 const USERS = 6;
+const { values: args } = parseArgs({ options: { concurrency: { type: 'string', default: '64' } } });
+const CONCURRENCY = Number(args.concurrency);
+/** Bounds: the load stops at this many requests per upgrade, whatever happens. */
+const MAX_REQUESTS = 400_000;
 /** What the migration versions do: a write, then work that takes a while. */
 const MIGRATION_SECONDS = 5;
 
 interface Tally {
   requests: number;
   failures: string[];
+  /** Failures by HTTP status or connection error code (ECONNRESET…). */
+  byCode: Map<string, number>;
   maintenance: number;
   firstMaintenance?: number;
   lastMaintenance?: number;
 }
 
-/** Virtual users through the edge until stopped; each logged in once, its session checked every time. */
+/**
+ * CONCURRENCY workers through the edge until stopped, each on its own kept-alive
+ * connection (one agent, one socket per worker), sharing the logged-in users'
+ * sessions; each session is checked every time it is used.
+ */
 function load(f: UpgradeFixture, sessions: string[], migrating: boolean) {
-  const t: Tally = { requests: 0, failures: [], maintenance: 0 };
+  const t: Tally = { requests: 0, failures: [], byCode: new Map(), maintenance: 0 };
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   let stop = false;
-  const one = async (sid: string): Promise<void> => {
-    while (!stop) {
-      for (const path of ['/web/session/get_session_info', '/web/version']) {
-        const r = await f.viaEdge(path, { headers: { cookie: `session_id=${sid}` } });
-        t.requests++;
-        const at = Date.now();
-        if (r.status >= 200 && r.status < 400) continue;
-        if (migrating && r.status === 503 && r.headers['retry-after']) {
-          t.maintenance++;
-          t.firstMaintenance ??= at;
-          t.lastMaintenance = at;
-        } else t.failures.push(`${new Date(at).toISOString()} ${path} ${r.status} ${r.body.slice(0, 50)}`);
+  const paths = ['/web/session/get_session_info', '/web/version', '/web/login'];
+  const one = async (worker: number): Promise<void> => {
+    const sid = sessions[worker % sessions.length]!;
+    for (let i = worker; !stop && t.requests < MAX_REQUESTS; i++) {
+      const path = paths[i % paths.length]!;
+      const r = await f.viaEdge(path, { headers: { cookie: `session_id=${sid}` }, agent });
+      t.requests++;
+      const at = Date.now();
+      if (r.status >= 200 && r.status < 400) continue;
+      if (migrating && r.status === 503 && r.headers['retry-after']) {
+        t.maintenance++;
+        t.firstMaintenance ??= at;
+        t.lastMaintenance = at;
+        continue;
       }
+      const code = r.status ? String(r.status) : (r.code ?? 'error');
+      t.byCode.set(code, (t.byCode.get(code) ?? 0) + 1);
+      t.failures.push(`${new Date(at).toISOString()} ${path} ${code} ${r.body.slice(0, 50)}`);
     }
   };
-  const running = Promise.all(sessions.map(one));
+  const running = Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => one(w)));
   return {
     tally: t,
     async end(): Promise<Tally> {
       stop = true;
       await running;
+      agent.destroy();
       return t;
     },
   };
@@ -156,6 +180,41 @@ interface Row {
   migration?: number;
   edgeLog: string[];
   steps: string[];
+  /** odp's maintenance window, step by step from its history, and its overhead. */
+  window?: { lines: string[]; seconds: number; overhead: number };
+}
+
+interface HistoryStep {
+  kind: string | null;
+  id: string | null;
+  startedAt: string;
+  seconds: number | null;
+}
+
+/** The last operation's maintenance window from the steps its history recorded. */
+async function odpWindow(f: UpgradeFixture, migration: number): Promise<Row['window']> {
+  const h = await f.odp(['history', f.tp.project, 'prod', '--json']);
+  const op = (JSON.parse(h.stdout) as { operations: { steps: HistoryStep[] }[] }).operations[0];
+  const steps = (op?.steps ?? []).filter((x) => x.kind && !x.id?.includes('/'));
+  const from = (x: HistoryStep) => Date.parse(x.startedAt);
+  const to = (x: HistoryStep) => from(x) + (x.seconds ?? 0) * 1000;
+  const enter = steps.find((x) => x.kind === 'enter-maintenance');
+  const leave = steps.find((x) => x.kind === 'leave-maintenance');
+  if (!enter || !leave) return undefined;
+  const seconds = (to(leave) - from(enter)) / 1000;
+  const started = steps.filter((x) => x.kind === 'start-unit').map(from);
+  const healthy = steps.filter((x) => x.kind === 'wait-healthy').map(to);
+  const newUnits = (Math.max(...healthy) - Math.min(...started)) / 1000;
+  const lines = steps
+    .filter((x) => from(x) >= from(enter) && to(x) <= to(leave))
+    .map(
+      (x) =>
+        `+${((from(x) - from(enter)) / 1000).toFixed(2).padStart(6)} s  ${(x.seconds ?? 0).toFixed(2).padStart(6)} s  ${x.kind!.padEnd(18)} ${x.id}`,
+    );
+  lines.push(
+    `window ${seconds.toFixed(2)} s = migration's own work ${migration.toFixed(2)} s + new units start to healthy ${newUnits.toFixed(2)} s + overhead ${(seconds - migration - newUnits).toFixed(2)} s`,
+  );
+  return { lines, seconds, overhead: seconds - migration - newUnits };
 }
 
 async function measure(
@@ -178,7 +237,10 @@ async function measure(
   const edgeLog = l.tally.failures.length ? await edgeErrors(f, start) : [];
   const odpSteps = steps;
   steps = [];
+  const window =
+    migration !== undefined && name.startsWith('odp') ? await odpWindow(f, migration) : undefined;
   return {
+    ...(window ? { window } : {}),
     name,
     seconds,
     t: l.tally,
@@ -217,10 +279,13 @@ function print(rows: Row[]): void {
     for (const x of r.edgeLog.slice(0, 30)) console.log(`  edge: ${x}`);
     for (const x of r.steps) console.log(`  odp: ${x}`);
   }
-  // Where odp's maintenance window goes: the steps of its migration upgrade.
-  for (const r of rows.filter((x) => x.migration !== undefined && x.steps.length && !x.t.failures.length)) {
-    console.log(`\n${r.name}: odp's steps`);
-    for (const x of r.steps.filter((l) => / ok /.test(l))) console.log(`  ${x}`);
+  for (const r of rows.filter((x) => x.t.byCode.size)) {
+    console.log(`\n${r.name}: failures by code: ${[...r.t.byCode].map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  }
+  // Where odp's maintenance window goes: the plan's steps in it, as its history timed them.
+  for (const r of rows.filter((x) => x.window)) {
+    console.log(`\n${r.name}: the maintenance window, step by step (start in the window, duration)`);
+    for (const x of r.window!.lines) console.log(`  ${x}`);
   }
   const [odpA, odpB, peerA, peerB] = rows;
   if (odpA && peerA && odpB && peerB) {
@@ -251,7 +316,9 @@ async function main(): Promise<void> {
       await f.buildImage(v, m);
     await odpDeploy(f, '1.0.0');
     const sessions = await Promise.all(Array.from({ length: USERS }, () => login(f)));
-    console.log(`prod ${f.stack}: 2 replicas, ${USERS} logged-in users through the edge`);
+    console.log(
+      `prod ${f.stack}: 2 replicas, ${USERS} logged-in users on ${CONCURRENCY} kept-alive connections through the edge`,
+    );
     const rows: Row[] = [];
     // BENCH_ONLY=1 runs only the first upgrade (odp without migration), to study it alone.
     if (process.env.BENCH_ONLY === '1') {

@@ -5,6 +5,7 @@ import { instanceNames } from '../spec/project-schema.js';
 import { unsettledInterrupted } from '../state/history.js';
 import { withInstanceLock } from '../state/lock.js';
 import { maintenanceEntries } from '../state/maintenance.js';
+import { clearServing } from '../state/serving.js';
 import type { Progress } from '../progress.js';
 import { settleStarting } from './settle-starting.js';
 
@@ -122,6 +123,8 @@ export async function destroyInstance(
       await engine.removeVolume(v);
       removed.push(`volume ${v}`);
     }
+    // The edge no longer routes to units that are gone.
+    clearServing(dir, project, instance);
     return { removed };
   });
 }

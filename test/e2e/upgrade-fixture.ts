@@ -68,7 +68,7 @@ export interface UpgradeFixture {
   dryRun(version: string): Promise<UpgradePlan>;
   servedVersions(): Promise<string[]>;
   /** A request through the edge with prod's SNI and Host (status 0 when it failed). */
-  viaEdge(pathname: string, o?: Pick<EdgeRequest, 'method' | 'body' | 'headers'>): Promise<Reply>;
+  viaEdge(pathname: string, o?: Pick<EdgeRequest, 'method' | 'body' | 'headers' | 'agent'>): Promise<Reply>;
   specVersion(): Promise<string>;
   unitNames(): Promise<string[]>;
   /** What unitNames() is while prod runs normally: two replicas, each with its nginx sidecar. */
@@ -127,8 +127,14 @@ export async function upgradeFixture(prefix: string): Promise<UpgradeFixture> {
     },
     async servedVersions() {
       const out: string[] = [];
-      for (const n of [1, 2]) {
-        const info = await docker.getContainer(`${stack}-odoo-${n}`).inspect();
+      const odoo = await docker.listContainers({
+        filters: JSON.stringify({
+          label: [`odp.project=${project}`, 'odp.instance=prod', 'odp.service=odoo'],
+        }),
+      });
+      const names = odoo.map((c) => (c.Names[0] ?? '').replace(/^\//, '')).sort();
+      for (const name of names) {
+        const info = await docker.getContainer(name).inspect();
         const port = info.NetworkSettings.Ports['80/tcp']?.[0]?.HostPort;
         const r = await get(`http://127.0.0.1:${port}/web/version`);
         assert.equal(r.status, 200);
@@ -142,12 +148,18 @@ export async function upgradeFixture(prefix: string): Promise<UpgradeFixture> {
       return (parse(text) as { instances: { prod: { version: string } } }).instances.prod.version;
     },
     prodUnits: ['nginx-1', 'nginx-2', 'odoo-1', 'odoo-2'].map((u) => `${stack}-${u}`),
+    // Units carry their release in their names (docs/decisions/0058): shown
+    // without it when all are of one release, as they are when nothing is under way.
     async unitNames() {
       const units = await docker.listContainers({
         all: true,
         filters: JSON.stringify({ label: [`odp.project=${project}`] }),
       });
-      return units.map((c) => (c.Names[0] ?? '').replace(/^\//, '')).sort();
+      const names = units.map((c) => (c.Names[0] ?? '').replace(/^\//, '')).sort();
+      const releases = new Set(units.map((c) => c.Labels['odp.release'] ?? ''));
+      if (releases.size !== 1) return names;
+      const [release] = releases;
+      return names.map((n) => n.replace(`-${release}-`, '-')).sort();
     },
   };
 }

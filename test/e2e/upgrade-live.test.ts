@@ -45,6 +45,10 @@ before(async () => {
     '1.3.0',
     withVersion(V110, '1.3.0', `ref-sql "INSERT INTO upgrade_marks VALUES ('1.3.0')"`, 'sleep 120'),
   );
+  await f.buildImage(
+    '1.4.0',
+    withVersion(V110, '1.4.0', `ref-sql "INSERT INTO upgrade_marks VALUES ('1.4.0')"`),
+  );
 });
 
 after(async () => {
@@ -86,6 +90,7 @@ async function edgeServes(version: string): Promise<void> {
 }
 
 async function lastOperation(): Promise<{
+  steps: { id: string | null; kind: string | null; outcome: string }[];
   kind: string;
   version: string;
   outcome: string;
@@ -178,6 +183,15 @@ test('an upgrade with a migration: backup, maintenance page, one migration, repl
   const backups = await f.odp(['backups', f.tp.project, 'prod', '--json']);
   assert.match(backups.stdout, new RegExp(op.backupId));
   assert.deepEqual(await f.unitNames(), f.prodUnits);
+  // The dry run printed the steps the run executed: the same ids, kinds and order.
+  const ran = op.steps.filter((x) => x.id !== null);
+  assert.deepEqual(ran.map((x) => x.id).sort(), plan.steps.map((x) => x.id).sort());
+  const at = new Map(ran.map((x, i) => [x.id, i]));
+  for (const step of plan.steps) {
+    assert.equal(ran[at.get(step.id)!]?.kind, step.kind);
+    for (const a of step.after) assert.ok(at.get(a)! < at.get(step.id)!, `${a} ran before ${step.id}`);
+  }
+  assert.ok(ran.every((x) => x.outcome === 'ok'));
 });
 
 test('a failing migration restores the database and the old version serves again', async () => {
@@ -186,7 +200,7 @@ test('a failing migration restores the database and the old version serves again
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /the migration failed/);
   assert.match(r.stderr, /1\.2\.0 breaks/, 'the migration log is shown');
-  assert.match(r.stderr, /restored from backup/);
+  assert.match(r.stderr, /restore-database from backup/);
   assert.deepEqual(await f.servedVersions(), ['1.1.0', '1.1.0']);
   await edgeServes('1.1.0');
   assert.deepEqual(await marks(), ['1.1.0'], "1.2.0's half-done migration is undone");
@@ -240,7 +254,7 @@ test('rollback returns to 1.0.1 and its restore point; rolling back again loses 
 
 test('odp killed during a migration: the next deploy sees it and undoes it', async () => {
   const killed = await f.odp(['deploy', f.tp.project, 'prod', '--version', '1.3.0'], {
-    killAfter: { line: /migrate 1\.3\.0 in one/, ms: 4000 },
+    killAfter: { line: /run-migration 1\.3\.0 in /, ms: 4000 },
   });
   assert.equal(killed.code, null, `killed mid-migration:\n${killed.stderr}`);
   const during = await f.viaEdge('/web/version');
@@ -275,4 +289,39 @@ test('odp killed during a migration: the next deploy sees it and undoes it', asy
   const interrupted = ops.find((o) => o.version === '1.3.0');
   assert.equal(interrupted?.outcome, 'interrupted');
   assert.equal(interrupted?.settledBy, ops[0]?.id, 'settled by the deploy that followed');
+});
+
+test('odp killed while the new release starts after its migration: undone, the database restored', async () => {
+  const killed = await f.odp(['deploy', f.tp.project, 'prod', '--version', '1.4.0'], {
+    killAfter: { line: /wait-healthy .*-odoo-1-4-0-/, ms: 0 },
+  });
+  assert.equal(killed.code, null, `killed while the new units start:\n${killed.stderr}`);
+  const r = await f.odp(['deploy', f.tp.project, 'prod', '--version', '1.1.0']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /1\.4\.0 was interrupted/);
+  assert.match(r.stderr, /undone/);
+  assert.deepEqual(await f.servedVersions(), ['1.1.0', '1.1.0']);
+  await edgeServes('1.1.0');
+  assert.deepEqual(await marks(), ['1.1.0'], "1.4.0's migration is undone with the restore point");
+  assert.deepEqual(await rows('SELECT v FROM kept'), ['after-1.1.0', 'before-upgrades']);
+  await userStillThere();
+  assert.deepEqual(await f.unitNames(), f.prodUnits);
+});
+
+test('odp killed once the edge routes the new release: the next command completes it', async () => {
+  const killed = await f.odp(['deploy', f.tp.project, 'prod', '--version', '1.4.0'], {
+    killAfter: { line: /leave-maintenance /, ms: 0 },
+  });
+  assert.equal(killed.code, null, `killed after the edge switched:\n${killed.stderr}`);
+  const r = await f.odp(['deploy', f.tp.project, 'prod', '--version', '1.4.0']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /1\.4\.0 was interrupted/);
+  assert.match(r.stderr, /completed/);
+  assert.deepEqual(await f.servedVersions(), ['1.4.0', '1.4.0']);
+  await edgeServes('1.4.0');
+  assert.deepEqual(await marks(), ['1.1.0', '1.4.0'], 'one migration, kept');
+  assert.deepEqual(await rows('SELECT v FROM kept'), ['after-1.1.0', 'before-upgrades']);
+  await userStillThere();
+  assert.equal(await f.specVersion(), '1.4.0');
+  assert.deepEqual(await f.unitNames(), f.prodUnits, 'the old release is gone');
 });

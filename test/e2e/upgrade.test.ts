@@ -44,9 +44,14 @@ test('layer 1: the dry run of a first deploy plans the migration and changes not
   assert.deepEqual(
     plan.replicas.map((r) => [r.unit, r.action]),
     [
-      [`${f.stack}-odoo-1`, 'start'],
-      [`${f.stack}-odoo-2`, 'start'],
+      [`${f.stack}-odoo-${plan.release}-1`, 'start'],
+      [`${f.stack}-odoo-${plan.release}-2`, 'start'],
     ],
+  );
+  assert.match(plan.release, /^1-0-0-[0-9a-f]{4}$/);
+  assert.deepEqual(
+    [...new Set(plan.steps.map((s) => s.kind))],
+    ['run-migration', 'start-unit', 'wait-healthy', 'route-edge', 'record-version'],
   );
   assert.equal(plan.backup, false, 'a fresh database has nothing to back up');
   const text = await f.odp(['deploy', f.tp.project, 'prod', '--version', '1.0.0', '--dry-run']);
@@ -91,7 +96,7 @@ test('first deploy: the migration runs once, then the replicas start without mig
   assert.equal(again.upToDate, true);
 });
 
-test('layer 2: an upgrade without migration replaces replicas one at a time, serving throughout', async () => {
+test('layer 2: an upgrade without migration starts the new release beside the old one, serving throughout', async () => {
   const plan = await f.dryRun('1.0.1');
   assert.deepEqual(plan.image, { from: `${f.tp.image}:1.0.0`, to: `${f.tp.image}:1.0.1` });
   assert.deepEqual(plan.migration.pending, []);
@@ -148,7 +153,7 @@ test('layer 2: an upgrade without migration replaces replicas one at a time, ser
 test('layer 2: a replica that never becomes healthy fails the deploy; the old version keeps serving', async () => {
   const r = await f.odp(['deploy', f.tp.project, 'prod', '--version', '1.0.2', '--health-timeout', '15']);
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /replacing replica 1 of .* failed: .*the old version keeps serving/s);
+  assert.match(r.stderr, /wait-healthy failed: .*Undone: /s);
   assert.deepEqual(await f.servedVersions(), ['1.0.1', '1.0.1']);
   assert.equal(await f.specVersion(), '1.0.1');
   const edge = await f.viaEdge('/web/version');

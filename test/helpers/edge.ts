@@ -63,8 +63,9 @@ export async function withEdgeAndStorage(
 }
 
 export interface EdgeReply {
-  /** 0 when the request failed (refused, reset, timed out): `body` then says why. */
+  /** 0 when the request failed (refused, reset, timed out): `body` then says why, `code` how. */
   status: number;
+  code?: string;
   body: string;
   headers: IncomingHttpHeaders;
   /** The certificate the edge presented, its chain through `issuerCertificate`. */
@@ -94,7 +95,8 @@ export function viaEdge(
   o: EdgeRequest = {},
 ): Promise<EdgeReply> {
   return new Promise((resolve) => {
-    const failed = (e: Error) => resolve({ status: 0, body: e.message, headers: {} });
+    const failed = (e: NodeJS.ErrnoException) =>
+      resolve({ status: 0, body: e.message, headers: {}, code: e.code ?? e.message });
     const req = https.request(
       {
         host: '127.0.0.1',
