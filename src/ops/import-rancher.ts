@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { FILE_HEADERS_ONLY, formatPatch, structuredPatch } from 'diff';
 import { OdpError } from '../errors.js';
 import { applyImport, type ApplyResult } from '../importers/to-spec.js';
 import { invalid, parseRancherStack, type StackFile } from '../importers/rancher.js';
@@ -175,45 +176,12 @@ function stackPassphraseError(e: unknown, file: string, given: string | undefine
   return new OdpError('SECRETS_BAD_PASSPHRASE', `wrong passphrase for ${file}`, { hint });
 }
 
-/** A unified diff (3 lines of context) from a longest-common-subsequence table: project files are small. */
+/**
+ * The unified diff (3 lines of context) of the project YAML, old → new, with
+ * `---`/`+++` headers and no `Index:` line; '' when nothing changed. jsdiff
+ * computes it; a file without a final newline is marked as diff(1) marks it.
+ */
 export function unifiedDiff(a: string, b: string, nameA: string, nameB: string): string {
-  const x = a === '' ? [] : a.replace(/\n$/, '').split('\n');
-  const y = b === '' ? [] : b.replace(/\n$/, '').split('\n');
-  const lcs: number[][] = Array.from({ length: x.length + 1 }, () => new Array<number>(y.length + 1).fill(0));
-  for (let i = x.length - 1; i >= 0; i--) {
-    for (let j = y.length - 1; j >= 0; j--) {
-      lcs[i]![j] = x[i] === y[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
-    }
-  }
-  const ops: { t: ' ' | '-' | '+'; s: string; i: number; j: number }[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < x.length || j < y.length) {
-    if (i < x.length && j < y.length && x[i] === y[j]) ops.push({ t: ' ', s: x[i++]!, i, j: ++j });
-    // Removals before additions, as diff(1) prints a changed line.
-    else if (i < x.length && (j >= y.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!))
-      ops.push({ t: '-', s: x[i++]!, i, j });
-    else ops.push({ t: '+', s: y[j++]!, i, j });
-  }
-  const changed = ops.map((o, k) => (o.t !== ' ' ? k : -1)).filter((k) => k >= 0);
-  if (changed.length === 0) return '';
-  const out = [`--- ${nameA}`, `+++ ${nameB}`];
-  let k = 0;
-  while (k < changed.length) {
-    const start = Math.max(0, changed[k]! - 3);
-    let end = changed[k]! + 3;
-    while (k + 1 < changed.length && changed[k + 1]! - 3 <= end + 1) end = changed[++k]! + 3;
-    end = Math.min(ops.length - 1, end);
-    k++;
-    const hunk = ops.slice(start, end + 1);
-    const oldStart = hunk[0]!.i - (hunk[0]!.t === '+' ? 0 : 1) + 1;
-    const newStart = hunk[0]!.j - (hunk[0]!.t === '-' ? 0 : 1) + 1;
-    const oldLen = hunk.filter((o) => o.t !== '+').length;
-    const newLen = hunk.filter((o) => o.t !== '-').length;
-    out.push(
-      `@@ -${oldLen ? oldStart : oldStart - 1},${oldLen} +${newLen ? newStart : newStart - 1},${newLen} @@`,
-    );
-    for (const o of hunk) out.push(`${o.t}${o.s}`);
-  }
-  return `${out.join('\n')}\n`;
+  const patch = structuredPatch(nameA, nameB, a, b, undefined, undefined, { context: 3 });
+  return patch.hunks.length === 0 ? '' : formatPatch(patch, FILE_HEADERS_ONLY);
 }

@@ -1,17 +1,16 @@
 // Where backups live: buckets on the platform's S3-compatible storage, seen
 // through what backups need and src/backends/s3's ObjectStorage does not offer:
-// uploads streamed from a reader (multipart, one part in memory at a time),
+// uploads streamed from a reader (multipart through lib-storage, a bounded
+// number of parts in memory),
 // downloads as streams, listing by prefix, deletes, and copies between two
 // buckets that may belong to different accounts (server-side when one set of
 // credentials reaches both, streamed through odp otherwise).
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
-  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -19,9 +18,9 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
-  UploadPartCommand,
   type BucketLocationConstraint,
 } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { OdpError } from '../../errors.js';
 import type { Secret } from '../../secret.js';
 import { errorName, httpStatus, s3Error } from './errors.js';
@@ -39,8 +38,14 @@ export interface StoredObject {
   etag: string;
 }
 
-/** A part of a multipart upload: S3 wants at least 5 MiB for every part but the last. */
+/**
+ * A part of a multipart upload: S3 wants at least 5 MiB for every part but the
+ * last, and at most 10,000 parts (so objects up to 156 GiB). At most
+ * PARTS_IN_FLIGHT parts are being sent while the next one fills: an upload holds
+ * about (PARTS_IN_FLIGHT + 1) × PART_SIZE = 48 MiB, whatever the object's size.
+ */
 const PART_SIZE = 16 * 1024 * 1024;
+const PARTS_IN_FLIGHT = 2;
 /** CopyObject's single-request limit; larger objects are streamed. */
 const MAX_SERVER_COPY = 5 * 1024 ** 3;
 const CONCURRENCY = 8;
@@ -218,10 +223,11 @@ export class Bucket {
   }
 
   /**
-   * Uploads what `source` yields, one part in memory at a time (a small object in
-   * one request). `beforeComplete` runs once the source ended and before the
-   * object is made visible: when it throws, the upload is abandoned and no
-   * object appears. Returns the byte count and the SHA-256 of the content.
+   * Uploads what `source` yields: a small object in one request, a larger one in
+   * parts of PART_SIZE (lib-storage's `Upload`). `beforeComplete` runs once the
+   * source ended and before the object is made visible: when it throws, the
+   * upload is abandoned and no object appears. `onBytes` is told how many bytes
+   * were read so far. Returns the byte count and the SHA-256 of the content.
    */
   async upload(
     key: string,
@@ -230,83 +236,53 @@ export class Bucket {
   ): Promise<{ bytes: number; sha256: string }> {
     const hash = createHash('sha256');
     let bytes = 0;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    let uploadId: string | undefined;
-    const parts: { ETag: string; PartNumber: number }[] = [];
-    const contentType = o.contentType ?? 'application/octet-stream';
-    const flush = async () => {
-      const body = Buffer.concat(pending);
-      pending = [];
-      pendingBytes = 0;
-      if (!uploadId) {
-        const r = await this.#client
-          .send(new CreateMultipartUploadCommand({ Bucket: this.name, Key: key, ContentType: contentType }))
-          .catch((e: unknown) => Promise.reject(this.error(`CreateMultipartUpload ${this.name}/${key}`, e)));
-        uploadId = r.UploadId;
+    // What the source or beforeComplete threw: reported as it is, not as an S3 failure.
+    let ownError: { e: unknown } | undefined;
+    async function* measured(): AsyncGenerator<Buffer> {
+      try {
+        for await (const c of source) {
+          const b =
+            typeof c === 'string' ? Buffer.from(c) : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+          hash.update(b);
+          bytes += b.length;
+          o.onBytes?.(bytes);
+          yield b;
+        }
+        // Upload sends the last part (or the one PutObject) only after the body ends.
+        await o.beforeComplete?.();
+      } catch (e) {
+        ownError = { e };
+        throw e;
       }
-      const PartNumber = parts.length + 1;
-      const r = await this.#client
-        .send(
-          new UploadPartCommand({
-            Bucket: this.name,
-            Key: key,
-            UploadId: uploadId,
-            PartNumber,
-            Body: body,
-            ContentLength: body.length,
-          }),
-        )
-        .catch((e: unknown) => Promise.reject(this.error(`UploadPart ${this.name}/${key}`, e)));
-      parts.push({ ETag: r.ETag ?? '', PartNumber });
-    };
+    }
+    const body = Readable.from(measured(), { objectMode: false, highWaterMark: 1024 * 1024 });
+    const upload = new Upload({
+      client: this.#client,
+      params: {
+        Bucket: this.name,
+        Key: key,
+        Body: body,
+        ContentType: o.contentType ?? 'application/octet-stream',
+      },
+      partSize: PART_SIZE,
+      queueSize: PARTS_IN_FLIGHT,
+      // odp aborts itself (below): lib-storage's own abort would replace the
+      // first error with the abort's when the server does not implement it.
+      leavePartsOnError: true,
+    });
     try {
-      for await (const c of source) {
-        const b = typeof c === 'string' ? Buffer.from(c) : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
-        hash.update(b);
-        bytes += b.length;
-        o.onBytes?.(bytes);
-        pending.push(b);
-        pendingBytes += b.length;
-        if (pendingBytes >= PART_SIZE) await flush();
-      }
-      await o.beforeComplete?.();
-      if (!uploadId) {
-        const body = Buffer.concat(pending);
-        await this.#client
-          .send(
-            new PutObjectCommand({
-              Bucket: this.name,
-              Key: key,
-              Body: body,
-              ContentLength: body.length,
-              ContentType: contentType,
-            }),
-          )
-          .catch((e: unknown) => Promise.reject(this.error(`PutObject ${this.name}/${key}`, e)));
-      } else {
-        if (pendingBytes > 0) await flush();
-        await this.#client
-          .send(
-            new CompleteMultipartUploadCommand({
-              Bucket: this.name,
-              Key: key,
-              UploadId: uploadId,
-              MultipartUpload: { Parts: parts },
-            }),
-          )
-          .catch((e: unknown) =>
-            Promise.reject(this.error(`CompleteMultipartUpload ${this.name}/${key}`, e)),
-          );
-      }
+      await upload.done();
     } catch (e) {
-      if (uploadId) {
+      // done() settles after every part request settled: nothing is sent after the abort.
+      body.destroy();
+      if (upload.uploadId) {
         // Best effort: not every S3-compatible server implements it; its parts stay invisible anyway.
         await this.#client
-          .send(new AbortMultipartUploadCommand({ Bucket: this.name, Key: key, UploadId: uploadId }))
+          .send(new AbortMultipartUploadCommand({ Bucket: this.name, Key: key, UploadId: upload.uploadId }))
           .catch(() => undefined);
       }
-      throw e;
+      if (ownError) throw ownError.e;
+      throw this.error(`upload ${this.name}/${key}`, e);
     }
     return { bytes, sha256: hash.digest('hex') };
   }
