@@ -52,7 +52,9 @@ export function settle(input: SettleInput): Settlement {
   const steps = undoSteps(plan, began, present, input.restorePoint);
   return {
     action: steps.length ? 'undo' : 'nothing',
-    reason: 'the edge never routed the new release: the operation is undone',
+    reason: steps.length
+      ? 'the edge never routed the new release: the operation is undone'
+      : 'it had changed nothing yet',
     steps,
   };
 }

@@ -254,7 +254,8 @@ test('rollback returns to 1.0.1 and its restore point; rolling back again loses 
 
 test('odp killed during a migration: the next deploy sees it and undoes it', async () => {
   const killed = await f.odp(['deploy', f.tp.project, 'prod', '--version', '1.3.0'], {
-    killAfter: { line: /run-migration 1\.3\.0 in /, ms: 4000 },
+    // The step's start line (the plan printed before names it too).
+    killAfter: { line: /^\[[^\]]+\] run-migration 1\.3\.0 in /, ms: 4000 },
   });
   assert.equal(killed.code, null, `killed mid-migration:\n${killed.stderr}`);
   const during = await f.viaEdge('/web/version');
@@ -293,9 +294,14 @@ test('odp killed during a migration: the next deploy sees it and undoes it', asy
 
 test('odp killed while the new release starts after its migration: undone, the database restored', async () => {
   const killed = await f.odp(['deploy', f.tp.project, 'prod', '--version', '1.4.0'], {
-    killAfter: { line: /wait-healthy .*-odoo-1-4-0-/, ms: 0 },
+    killAfter: { line: /^\[[^\]]+\] wait-healthy .*-odoo-1-4-0-/, ms: 0 },
   });
   assert.equal(killed.code, null, `killed while the new units start:\n${killed.stderr}`);
+  const cut = await lastOperation();
+  assert.ok(
+    cut.steps.some((x) => x.kind === 'run-migration' && x.outcome === 'ok'),
+    'killed after its migration ran',
+  );
   const r = await f.odp(['deploy', f.tp.project, 'prod', '--version', '1.1.0']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /1\.4\.0 was interrupted/);
@@ -310,9 +316,14 @@ test('odp killed while the new release starts after its migration: undone, the d
 
 test('odp killed once the edge routes the new release: the next command completes it', async () => {
   const killed = await f.odp(['deploy', f.tp.project, 'prod', '--version', '1.4.0'], {
-    killAfter: { line: /leave-maintenance /, ms: 0 },
+    killAfter: { line: /^\[[^\]]+\] leave-maintenance /, ms: 0 },
   });
   assert.equal(killed.code, null, `killed after the edge switched:\n${killed.stderr}`);
+  const cut = await lastOperation();
+  assert.ok(
+    cut.steps.some((x) => x.kind === 'route-edge' && x.outcome === 'ok'),
+    'killed after the edge switched',
+  );
   const r = await f.odp(['deploy', f.tp.project, 'prod', '--version', '1.4.0']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /1\.4\.0 was interrupted/);
