@@ -27,7 +27,7 @@ Examples:
     .action(
       handler(async (ctx, names: string[], opts: { project?: string[]; json?: boolean }) => {
         const { buildImages } = await import('../images/build.js');
-        const { makeDocker } = await import('../images/docker.js');
+        const { makeDocker } = await import('../engines/docker/client.js');
         const { buildProjectImage } = await import('../images/project.js');
         const docker = makeDocker();
         const progress = makeProgress({ json: opts.json });

@@ -77,7 +77,7 @@ Examples:
     .action(
       handler(async (ctx, opts: PublishFlags) => {
         const { planPublish, runPublish } = await import('../ops/publish.js');
-        const { makeDocker } = await import('../images/docker.js');
+        const { makeDocker } = await import('../engines/docker/client.js');
         const { plan, secrets } = await planPublish(opts);
         printPlan(ctx, plan);
         if (plan.tags.length === 0) {

@@ -18,7 +18,7 @@ import {
   readMachineSources,
   type BaseSources,
 } from './debian.js';
-import { followDockerStream } from './stream.js';
+import { followDockerStream } from '../engines/docker/stream.js';
 
 export const INPUT_HASH_LABEL = 'odp.input-hash';
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type Dockerode from 'dockerode';
 import { OdpError } from '../errors.js';
 import type { DebootstrapImage } from './catalog.js';
-import { followDockerStream } from './stream.js';
+import { followDockerStream } from '../engines/docker/stream.js';
 
 /** Bump when the rootfs customisation below changes, so cached bases are rebuilt. */
 const BASE_RECIPE = 2;

@@ -14,7 +14,7 @@ import { simpleGit, type SimpleGit } from 'simple-git';
 import tar from 'tar-stream';
 import { OdpError } from '../errors.js';
 import { buildProjectImage } from '../images/project.js';
-import { followDockerStream } from '../images/stream.js';
+import { followDockerStream } from '../engines/docker/stream.js';
 import {
   checkImageName,
   hookUrl,

@@ -14,6 +14,7 @@ import { lockedUnlessDryRun } from '../state/lock.js';
 import { planUpgrade, type UpgradeContext, type UpgradePlan } from './upgrade-plan.js';
 import { switchWithMaintenance, type LiveOptions } from './upgrade-live.js';
 import { settleInterrupted } from './upgrade-recover.js';
+import { unitUrl } from './shared-endpoint.js';
 import {
   as,
   edgeFollows,
@@ -227,7 +228,7 @@ async function localUrl(engine: Engine, ctx: UpgradeContext): Promise<{ localUrl
   });
   const odoo = observed.units.find((u) => u.name === unitName(ctx.stack.name, 'odoo', 1));
   const port = odoo?.ports[80];
-  return port ? { localUrl: `http://127.0.0.1:${port}/` } : {};
+  return port && odoo ? unitUrl(engine, odoo.name) : {};
 }
 
 export { writeVersion };

@@ -16,7 +16,7 @@ import { Writable } from 'node:stream';
 import { parse, stringify } from 'yaml';
 import { DockerEngine } from '../../src/engines/docker/engine.js';
 import { buildImages } from '../../src/images/build.js';
-import { makeDocker } from '../../src/images/docker.js';
+import { makeDocker } from '../../src/engines/docker/client.js';
 import { buildProjectImage } from '../../src/images/project.js';
 import { copyExamplePlatform } from '../helpers/specs.js';
 

@@ -15,7 +15,7 @@ import tarFs from 'tar-fs';
 import WebSocket from 'ws';
 import { buildImages } from '../../src/images/build.js';
 import { catalog } from '../../src/images/catalog.js';
-import { followDockerStream } from '../../src/images/stream.js';
+import { followDockerStream } from '../../src/engines/docker/stream.js';
 import { docker, execIn, removeLabelled, request, sleep, SLOW_MACHINE_MS, type Reply } from './helpers.js';
 
 const runId = randomBytes(4).toString('hex');

@@ -11,7 +11,7 @@ import { composePlatform, platformSecretKeys, tierNetwork } from '../../src/comp
 import { DockerEngine } from '../../src/engines/docker/engine.js';
 import { LABEL } from '../../src/engines/engine.js';
 import { buildImages } from '../../src/images/build.js';
-import { makeDocker } from '../../src/images/docker.js';
+import { makeDocker } from '../../src/engines/docker/client.js';
 import type { Stack } from '../../src/model/stack.js';
 import { applyPlan } from '../../src/ops/apply-plan.js';
 import { silentProgress } from '../../src/progress.js';

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
-import { makeDocker } from '../../src/images/docker.js';
+import { makeDocker } from '../../src/engines/docker/client.js';
 import { dockerEdgeControl } from '../../src/ops/edge-sync.js';
 import { Secret } from '../../src/secret.js';
 import { serve, type Serving } from '../../src/server/server.js';

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { makeDocker } from '../../src/images/docker.js';
+import { makeDocker } from '../../src/engines/docker/client.js';
 import { dockerEdgeControl } from '../../src/ops/edge-sync.js';
 import { Secret } from '../../src/secret.js';
 import { serve, type Serving } from '../../src/server/server.js';

@@ -2,11 +2,12 @@
 // container per unit; state is read back from labels, never remembered.
 import type Dockerode from 'dockerode';
 import { OdpError } from '../../errors.js';
-import { makeDocker } from '../../images/docker.js';
+import { makeDocker } from './client.js';
 import {
   LABEL,
   type Engine,
   type ExecOptions,
+  type Endpoint,
   type ExecResult,
   type Health,
   type LogOptions,
@@ -17,6 +18,7 @@ import {
   type RunState,
   type Selector,
   type UnitExplanation,
+  type UnitFile,
   type UnitSpec,
   type WaitOptions,
 } from '../engine.js';
@@ -25,6 +27,8 @@ import { waitReady } from './ready.js';
 import { demuxBuffer, demuxStream } from './logs.js';
 import { ignore404, messageOf, statusOf } from './api-errors.js';
 import { execIn } from './exec.js';
+import { publishedEndpoint } from './endpoint.js';
+import { putFiles } from './archive.js';
 
 export class DockerEngine implements Engine {
   readonly kind = 'docker' as const;
@@ -298,6 +302,30 @@ export class DockerEngine implements Engine {
     } catch (e) {
       if (statusOf(e) === 404) return undefined;
       throw e;
+    }
+  }
+
+  async endpoint(unit: string, containerPort: number): Promise<Endpoint | undefined> {
+    const info = await this.inspectUnit(unit);
+    if (!info?.State.Running) return undefined;
+    // A remote engine (tcp://) publishes on its own host, not on this one.
+    const modem = this.docker.modem as { socketPath?: unknown; host?: string };
+    return publishedEndpoint(
+      info.NetworkSettings.Ports,
+      containerPort,
+      modem.socketPath ? undefined : modem.host,
+    );
+  }
+
+  async copyInto(unit: string, dir: string, files: UnitFile[]): Promise<void> {
+    try {
+      await putFiles(this.docker, unit, dir, files);
+    } catch (e) {
+      throw new OdpError(
+        statusOf(e) === 404 ? 'NOT_FOUND' : 'ENGINE',
+        `cannot copy files into ${unit}: ${messageOf(e)}`,
+        { cause: e },
+      );
     }
   }
 
