@@ -28,8 +28,9 @@ Examples:
       handler(async (ctx, names: string[], opts: { project?: string[]; json?: boolean }) => {
         const { buildImages } = await import('../images/build.js');
         const { makeDocker } = await import('../engines/docker/client.js');
+        const { DockerImages } = await import('../engines/docker/images.js');
         const { buildProjectImage } = await import('../images/project.js');
-        const docker = makeDocker();
+        const images = new DockerImages(makeDocker());
         const progress = makeProgress({ json: opts.json });
         const onProgress = (e: BuildProgress) => {
           if (e.phase === 'building' && !e.detail?.startsWith('Step') && !e.detail?.startsWith('I:'))
@@ -38,11 +39,11 @@ Examples:
           else if (e.phase === 'built') progress.done(e.image, `built ${e.image}`);
         };
         try {
-          const results = await buildImages({ docker, ...(names.length ? { only: names } : {}), onProgress });
+          const results = await buildImages({ images, ...(names.length ? { only: names } : {}), onProgress });
           for (const spec of opts.project ?? []) {
             const [context, tag] = spec.split('=');
             if (!context || !tag) throw new Error(`--project expects DIR=IMAGE:TAG, got "${spec}"`);
-            results.push(await buildProjectImage(docker, { context, tag, onProgress }));
+            results.push(await buildProjectImage(images, { context, tag, onProgress }));
           }
           progress.stop();
           ctx.out.data({ images: results });

@@ -78,6 +78,7 @@ Examples:
       handler(async (ctx, opts: PublishFlags) => {
         const { planPublish, runPublish } = await import('../ops/publish.js');
         const { makeDocker } = await import('../engines/docker/client.js');
+        const { DockerImages } = await import('../engines/docker/images.js');
         const { plan, secrets } = await planPublish(opts);
         printPlan(ctx, plan);
         if (plan.tags.length === 0) {
@@ -93,7 +94,7 @@ Examples:
         const progress = makeProgress({ json: opts.json });
         let result: PublishResult;
         try {
-          result = await runPublish(makeDocker(), plan, secrets, progress);
+          result = await runPublish(new DockerImages(makeDocker()), plan, secrets, progress);
         } finally {
           progress.stop();
         }

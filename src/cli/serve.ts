@@ -99,7 +99,9 @@ Examples:
         const { deployTestRunner, deployBranchRunner, removeBranchRunner } =
           await import('../server/runners.js');
         const { DockerEngine } = await import('../engines/docker/engine.js');
+        const { DockerImages } = await import('../engines/docker/images.js');
         const engine = new DockerEngine();
+        const images = new DockerImages(engine.docker);
         const edge = dockerEdgeControl(engine.docker);
         // Operations the queue runs are recorded in the history as done by the server.
         process.env.ODP_ACTOR ??= 'odp serve';
@@ -112,12 +114,14 @@ Examples:
         const runners = {
           'deploy-test': deployTestRunner({
             engine,
+            images,
             dir: ctx.dir,
             edge,
             healthTimeoutMs: o.healthTimeout * 1000,
           }),
           'deploy-branch': deployBranchRunner({
             engine,
+            images,
             dir: ctx.dir,
             edge,
             healthTimeoutMs: o.healthTimeout * 1000,
