@@ -103,7 +103,7 @@ async function stopAndRecreate(f: UpgradeFixture, version: string): Promise<void
       timeoutMs: 600_000,
     });
   const pd = await loadPlatformDir(f.tp.dir);
-  if (!(await waitRouted(pd, f.domain, 120_000)))
+  if (!(await waitRouted(engine, pd, f.domain, 120_000)))
     throw new Error('the edge does not route prod after the recreate');
 }
 

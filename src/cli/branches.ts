@@ -58,14 +58,14 @@ Examples:
       handler(async (ctx, o: { dryRun?: boolean; json?: boolean }) => {
         const { DockerEngine } = await import('../engines/docker/engine.js');
         const { expireBranches } = await import('../ops/branches.js');
-        const { dockerEdgeControl } = await import('../ops/edge-sync.js');
+        const { edgeControl } = await import('../ops/edge-sync.js');
         const engine = new DockerEngine();
         const progress = makeProgress({ json: o.json });
         try {
           const r = await expireBranches(engine, ctx.dir, {
             ...(o.dryRun ? { dryRun: true } : {}),
             progress,
-            edge: dockerEdgeControl(engine.docker),
+            edge: edgeControl(engine),
           });
           progress.stop();
           ctx.out.data({ ...r, dryRun: !!o.dryRun });
@@ -140,14 +140,14 @@ export async function destroyBranchCli(
   const { confirmDestroy } = await import('./confirm.js');
   await confirmDestroy({ what: known?.stack ?? branchTarget(spec, branch).stackName, yes: o.yes });
   const { DockerEngine } = await import('../engines/docker/engine.js');
-  const { dockerEdgeControl } = await import('../ops/edge-sync.js');
+  const { edgeControl } = await import('../ops/edge-sync.js');
   const { removeBranch } = await import('../ops/branches.js');
   const engine = new DockerEngine();
   const progress = makeProgress();
   try {
     const r = await removeBranch(engine, ctx.dir, project, branch, {
       progress,
-      edge: dockerEdgeControl(engine.docker),
+      edge: edgeControl(engine),
     });
     if (!r.removed) {
       throw new OdpError('NOT_FOUND', `${project} has no instance for branch ${branch}`, {

@@ -5,7 +5,7 @@ import { OdpError } from '../errors.js';
 import { deployTest } from '../ops/deploy-test.js';
 import { deployVersion } from '../ops/upgrade.js';
 import { formatUpgradePlan, isTier } from '../ops/upgrade-plan.js';
-import { dockerEdgeControl } from '../ops/edge-sync.js';
+import { edgeControl } from '../ops/edge-sync.js';
 import { formatPlan } from '../plan/plan.js';
 import type { Progress } from '../progress.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
@@ -38,7 +38,7 @@ export async function deployAction(
     const run = (p: Progress) =>
       deployTest(engine, ctx.dir, project, {
         ...opts,
-        edge: dockerEdgeControl(engine.docker),
+        edge: edgeControl(engine),
         healthTimeoutMs: opts.healthTimeout * 1000,
         progress: p,
         onPlan: (plan) => {

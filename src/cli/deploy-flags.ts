@@ -2,7 +2,7 @@
 // deploy-action.ts, branches.ts for --branch) passes on from them: in a module
 // of their own, so that those three do not import each other.
 import type { DockerEngine } from '../engines/docker/engine.js';
-import { dockerEdgeControl } from '../ops/edge-sync.js';
+import { edgeControl } from '../ops/edge-sync.js';
 
 export interface DeployFlags {
   branch?: string;
@@ -25,7 +25,7 @@ export function engineOptions(
     ...(opts.dryRun ? { dryRun: true } : {}),
     ...(opts.passphraseFile ? { passphraseFile: opts.passphraseFile } : {}),
     wait: opts.wait,
-    edge: dockerEdgeControl(engine.docker),
+    edge: edgeControl(engine),
     healthTimeoutMs: opts.healthTimeout * 1000,
   };
 }

@@ -40,7 +40,7 @@ Examples:
     .addHelpText('after', '\nExamples:\n  odp platform up --dry-run\n  odp platform up')
     .action(
       handler(async (ctx, o: { dryRun?: boolean; passphraseFile?: string; json?: boolean }) => {
-        const { dockerEdgeControl } = await import('../ops/edge-sync.js');
+        const { edgeControl } = await import('../ops/edge-sync.js');
         const { platformUp } = await import('../ops/platform.js');
         const { formatPlan } = await import('../plan/plan.js');
         const { DockerEngine } = await import('../engines/docker/engine.js');
@@ -49,7 +49,7 @@ Examples:
           const engine = new DockerEngine();
           const r = await platformUp(engine, ctx.dir, {
             ...o,
-            edge: dockerEdgeControl(engine.docker),
+            edge: edgeControl(engine),
             progress,
             onPlan: (p) => (o.json ? undefined : progress.note(formatPlan(p))),
           });

@@ -46,7 +46,7 @@ Examples:
           },
         ) => {
           const { rollback, rollbackTarget, formatRollbackPlan } = await import('../ops/rollback.js');
-          const { dockerEdgeControl } = await import('../ops/edge-sync.js');
+          const { edgeControl } = await import('../ops/edge-sync.js');
           const { confirmAction } = await import('./confirm.js');
           const { recorded } = await import('../state/history.js');
           const { DockerEngine } = await import('../engines/docker/engine.js');
@@ -56,7 +56,7 @@ Examples:
             const run = (p: Progress, op?: OperationHandle) =>
               rollback(engine, ctx.dir, project, instance, {
                 progress: p,
-                edge: dockerEdgeControl(engine.docker),
+                edge: edgeControl(engine),
                 healthTimeoutMs: o.healthTimeout * 1000,
                 wait: o.wait,
                 ...(o.dryRun ? { dryRun: true } : {}),

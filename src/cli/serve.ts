@@ -94,7 +94,7 @@ Examples:
     )
     .action(
       handler(async (ctx, o: ServeFlags) => {
-        const { dockerEdgeControl } = await import('../ops/edge-sync.js');
+        const { edgeControl } = await import('../ops/edge-sync.js');
         const { serve, log } = await import('../server/server.js');
         const { deployTestRunner, deployBranchRunner, removeBranchRunner } =
           await import('../server/runners.js');
@@ -102,7 +102,7 @@ Examples:
         const { DockerImages } = await import('../engines/docker/images.js');
         const engine = new DockerEngine();
         const images = new DockerImages(engine.docker);
-        const edge = dockerEdgeControl(engine.docker);
+        const edge = edgeControl(engine);
         // Operations the queue runs are recorded in the history as done by the server.
         process.env.ODP_ACTOR ??= 'odp serve';
         const { takeServeSecrets } = await import('../server/serve-secrets.js');
