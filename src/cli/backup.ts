@@ -28,10 +28,13 @@ Examples:
         async (ctx, project: string, instance: string, o: { passphraseFile?: string; json?: boolean }) => {
           // Loaded on use: the S3 and PostgreSQL clients would slow every other command's start.
           const { formatBytes, takeBackup } = await import('../ops/backup.js');
-          const { DockerEngine } = await import('../engines/docker/engine.js');
+          const { openRuntime } = await import('../runtime.js');
           const progress = makeProgress({ json: o.json });
           try {
-            const r = await takeBackup(new DockerEngine(), ctx.dir, project, instance, { ...o, progress });
+            const r = await takeBackup((await openRuntime(ctx.dir)).engine, ctx.dir, project, instance, {
+              ...o,
+              progress,
+            });
             progress.stop();
             const m = r.manifest;
             ctx.out.data({
@@ -112,7 +115,7 @@ Examples:
         ) => {
           const { formatBytes, parseTier } = await import('../ops/backup.js');
           const { restoreInstance } = await import('../ops/backup-restore.js');
-          const { DockerEngine } = await import('../engines/docker/engine.js');
+          const { openRuntime } = await import('../runtime.js');
           const { loadPlatformDir, requireProject } = await import('../platformdir/load.js');
           const tier = parseTier(instance, 'restore');
           const pd = await loadPlatformDir(ctx.dir);
@@ -125,10 +128,17 @@ Examples:
           });
           const progress = makeProgress();
           try {
-            const r = await restoreInstance(new DockerEngine(), ctx.dir, project, tier, backup, {
-              passphraseFile: o.passphraseFile,
-              progress,
-            });
+            const r = await restoreInstance(
+              (await openRuntime(ctx.dir)).engine,
+              ctx.dir,
+              project,
+              tier,
+              backup,
+              {
+                passphraseFile: o.passphraseFile,
+                progress,
+              },
+            );
             progress.stop();
             ctx.out.line(`restored ${project}/${tier} from ${r.id}`);
             ctx.out.line(`  database     ${r.database}  ${formatBytes(r.dumpBytes)} dump`);

@@ -27,10 +27,10 @@ Examples:
     .action(
       handler(async (ctx, names: string[], opts: { project?: string[]; json?: boolean }) => {
         const { buildImages } = await import('../images/build.js');
-        const { makeDocker } = await import('../engines/docker/client.js');
-        const { DockerImages } = await import('../engines/docker/images.js');
         const { buildProjectImage } = await import('../images/project.js');
-        const images = new DockerImages(makeDocker());
+        const { openRuntime } = await import('../runtime.js');
+        // The images of the engine beside odp: they are built before any platform exists.
+        const { images } = await openRuntime();
         const progress = makeProgress({ json: opts.json });
         const onProgress = (e: BuildProgress) => {
           if (e.phase === 'building' && !e.detail?.startsWith('Step') && !e.detail?.startsWith('I:'))

@@ -94,15 +94,11 @@ Examples:
     )
     .action(
       handler(async (ctx, o: ServeFlags) => {
-        const { edgeControl } = await import('../ops/edge-sync.js');
+        const { openRuntime } = await import('../runtime.js');
         const { serve, log } = await import('../server/server.js');
         const { deployTestRunner, deployBranchRunner, removeBranchRunner } =
           await import('../server/runners.js');
-        const { DockerEngine } = await import('../engines/docker/engine.js');
-        const { DockerImages } = await import('../engines/docker/images.js');
-        const engine = new DockerEngine();
-        const images = new DockerImages(engine.docker);
-        const edge = edgeControl(engine);
+        const { engine, images, edge } = await openRuntime(ctx.dir);
         // Operations the queue runs are recorded in the history as done by the server.
         process.env.ODP_ACTOR ??= 'odp serve';
         const { takeServeSecrets } = await import('../server/serve-secrets.js');
