@@ -22,9 +22,9 @@ import {
   type UnitSpec,
   type WaitOptions,
 } from '../engine.js';
-import { containerSpec, featuresOf, type EngineFeatures } from './container-spec.js';
+import { containerSpec, featuresOf, healthCommand, type EngineFeatures } from './container-spec.js';
 import { waitReady } from './ready.js';
-import { demuxBuffer, demuxStream } from './logs.js';
+import { demuxBuffer, demuxStream, parseSince } from './logs.js';
 import { ignore404, messageOf, statusOf } from './api-errors.js';
 import { execIn } from './exec.js';
 import { publishedEndpoint } from './endpoint.js';
@@ -384,24 +384,4 @@ export class DockerEngine implements Engine {
       return '(no logs)';
     }
   }
-}
-
-/** `--since 10m`, `2h`, `30s`, or anything Date understands. Returns unix seconds. */
-export function parseSince(since: string): number {
-  const m = /^(\d+)([smhd])$/.exec(since.trim());
-  if (m) {
-    const unit = { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
-    return Math.floor(Date.now() / 1000) - Number(m[1]) * unit;
-  }
-  const t = Date.parse(since);
-  if (Number.isNaN(t)) throw new OdpError('USAGE', `--since "${since}": expected 10m, 2h, 1d or a date`);
-  return Math.floor(t / 1000);
-}
-
-/** The command of a Docker health check (`CMD …` or `CMD-SHELL …`); undefined for none. */
-export function healthCommand(test: string[] | undefined): string[] | undefined {
-  const [kind, ...rest] = test ?? [];
-  if (kind === 'CMD' && rest.length > 0) return rest;
-  if (kind === 'CMD-SHELL' && rest[0]) return ['/bin/sh', '-c', rest[0]];
-  return undefined;
 }
