@@ -8,7 +8,7 @@ import { isAbsolute, join } from 'node:path';
 import { resolveInstance } from '../compose/instance.js';
 import { sharedUnit } from '../compose/platform.js';
 import { Edge, type EdgeApplied } from '../backends/haproxy/edge.js';
-import type { Engine } from '../engines/engine.js';
+import type { Endpoint, Engine } from '../engines/engine.js';
 import { unitName } from '../model/stack.js';
 import { requireAllProjects, type PlatformDir } from '../platformdir/load.js';
 import { EDGE_HTTPS_PORT, renderHaproxyCfg, type EdgeRoute } from '../render/haproxy-cfg.js';
@@ -109,33 +109,36 @@ export async function waitRouted(
   while (Date.now() < deadline) {
     // Asked each time: the edge may be (re)starting.
     const at = await engine.endpoint(edge, EDGE_HTTPS_PORT).catch(() => undefined);
-    const status = !at
-      ? 0
-      : await new Promise<number>((resolve) => {
-          const req = httpsRequest(
-            // The certificate may not exist yet: reachability is what is probed here.
-            {
-              host: at.host,
-              port: at.port,
-              path: '/web/health',
-              servername: domain,
-              headers: { Host: domain },
-              rejectUnauthorized: false,
-              timeout: 3000,
-            },
-            (res) => {
-              res.resume();
-              resolve(res.statusCode ?? 0);
-            },
-          );
-          req.on('timeout', () => req.destroy());
-          req.on('error', () => resolve(0));
-          req.end();
-        });
+    const status = at ? await healthStatus(at, domain) : 0;
     if (status >= 200 && status < 300) return true;
     await new Promise((r) => setTimeout(r, 500));
   }
   return false;
+}
+
+/** The edge's answer to the domain's health path over HTTPS; 0 when there is none. */
+function healthStatus(at: Endpoint, domain: string): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const req = httpsRequest(
+      // The certificate may not exist yet: reachability is what is probed here.
+      {
+        host: at.host,
+        port: at.port,
+        path: '/web/health',
+        servername: domain,
+        headers: { Host: domain },
+        rejectUnauthorized: false,
+        timeout: 3000,
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+    req.end();
+  });
 }
 
 /** What ops need of the edge; the CLI builds it for the engine it holds. */
