@@ -29,12 +29,10 @@ Examples:
           // Loaded on use: the S3 and PostgreSQL clients would slow every other command's start.
           const { formatBytes, takeBackup } = await import('../ops/backup.js');
           const { openRuntime } = await import('../runtime.js');
+          const { engine } = await openRuntime(ctx.dir);
           const progress = makeProgress({ json: o.json });
           try {
-            const r = await takeBackup((await openRuntime(ctx.dir)).engine, ctx.dir, project, instance, {
-              ...o,
-              progress,
-            });
+            const r = await takeBackup(engine, ctx.dir, project, instance, { ...o, progress });
             progress.stop();
             const m = r.manifest;
             ctx.out.data({
@@ -120,6 +118,7 @@ Examples:
           const tier = parseTier(instance, 'restore');
           const pd = await loadPlatformDir(ctx.dir);
           const name = stackName(requireProject(pd, project).spec, tier);
+          const { engine } = await openRuntime(pd);
           await confirmDestroy({
             what: `the current database of ${name} (replaced by backup ${backup})`,
             typeToConfirm: name,
@@ -128,17 +127,10 @@ Examples:
           });
           const progress = makeProgress();
           try {
-            const r = await restoreInstance(
-              (await openRuntime(ctx.dir)).engine,
-              ctx.dir,
-              project,
-              tier,
-              backup,
-              {
-                passphraseFile: o.passphraseFile,
-                progress,
-              },
-            );
+            const r = await restoreInstance(engine, ctx.dir, project, tier, backup, {
+              passphraseFile: o.passphraseFile,
+              progress,
+            });
             progress.stop();
             ctx.out.line(`restored ${project}/${tier} from ${r.id}`);
             ctx.out.line(`  database     ${r.database}  ${formatBytes(r.dumpBytes)} dump`);
