@@ -67,6 +67,34 @@ module.exports = {
       to: { path: '^src/ops/' },
     },
     {
+      name: 'dockerode-only-in-engines',
+      comment:
+        "The Docker API client is the Docker engine's business (src/engines/docker): everything else " +
+        'speaks the Engine and ImageStore interfaces, so a second engine is one new folder ' +
+        '(decision 0056). Not even a type: a type names the API it was taken from.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/engines/' },
+      to: { path: 'node_modules/(@types/)?dockerode/' },
+    },
+    {
+      name: 'engine-folders-only-through-the-runtime',
+      comment:
+        "An engine's own folder (src/engines/<kind>/) is loaded by src/runtime.ts alone, which reads " +
+        'platform.yaml and builds the engine; operations, the CLI and the server hold the interfaces.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(engines/|runtime\\.ts$)' },
+      to: { path: '^src/engines/[^/]+/' },
+    },
+    {
+      name: 'ops-open-no-runtime',
+      comment:
+        'Operations are handed their engine, image store and edge; which engine runs is decided once, ' +
+        'by the CLI or the server opening the runtime.',
+      severity: 'error',
+      from: { path: '^src/ops/' },
+      to: { path: '^src/runtime\\.ts$' },
+    },
+    {
       name: 'no-circular',
       comment:
         'A cycle makes two modules one (neither can be understood, tested or loaded alone) and ' +

@@ -133,7 +133,7 @@ async function stopAndRecreate(f: UpgradeFixture, version: string): Promise<void
       },
     );
   const pd = await loadPlatformDir(f.tp.dir);
-  if (!(await waitRouted(pd, f.domain, 120_000)))
+  if (!(await waitRouted(engine, pd, f.domain, 120_000)))
     throw new Error('the edge does not route prod after the recreate');
 }
 

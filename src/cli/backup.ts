@@ -28,10 +28,11 @@ Examples:
         async (ctx, project: string, instance: string, o: { passphraseFile?: string; json?: boolean }) => {
           // Loaded on use: the S3 and PostgreSQL clients would slow every other command's start.
           const { formatBytes, takeBackup } = await import('../ops/backup.js');
-          const { DockerEngine } = await import('../engines/docker/engine.js');
+          const { openRuntime } = await import('../runtime.js');
+          const { engine } = await openRuntime(ctx.dir);
           const progress = makeProgress({ json: o.json });
           try {
-            const r = await takeBackup(new DockerEngine(), ctx.dir, project, instance, { ...o, progress });
+            const r = await takeBackup(engine, ctx.dir, project, instance, { ...o, progress });
             progress.stop();
             const m = r.manifest;
             ctx.out.data({
@@ -112,11 +113,12 @@ Examples:
         ) => {
           const { formatBytes, parseTier } = await import('../ops/backup.js');
           const { restoreInstance } = await import('../ops/backup-restore.js');
-          const { DockerEngine } = await import('../engines/docker/engine.js');
+          const { openRuntime } = await import('../runtime.js');
           const { loadPlatformDir, requireProject } = await import('../platformdir/load.js');
           const tier = parseTier(instance, 'restore');
           const pd = await loadPlatformDir(ctx.dir);
           const name = stackName(requireProject(pd, project).spec, tier);
+          const { engine } = await openRuntime(pd);
           await confirmDestroy({
             what: `the current database of ${name} (replaced by backup ${backup})`,
             typeToConfirm: name,
@@ -125,7 +127,7 @@ Examples:
           });
           const progress = makeProgress();
           try {
-            const r = await restoreInstance(new DockerEngine(), ctx.dir, project, tier, backup, {
+            const r = await restoreInstance(engine, ctx.dir, project, tier, backup, {
               passphraseFile: o.passphraseFile,
               progress,
             });

@@ -56,16 +56,15 @@ Examples:
     .addHelpText('after', '\nExamples:\n  odp branches expire --dry-run\n  odp branches expire')
     .action(
       handler(async (ctx, o: { dryRun?: boolean; json?: boolean }) => {
-        const { DockerEngine } = await import('../engines/docker/engine.js');
+        const { openRuntime } = await import('../runtime.js');
         const { expireBranches } = await import('../ops/branches.js');
-        const { dockerEdgeControl } = await import('../ops/edge-sync.js');
-        const engine = new DockerEngine();
+        const { engine, edge } = await openRuntime(ctx.dir);
         const progress = makeProgress({ json: o.json });
         try {
           const r = await expireBranches(engine, ctx.dir, {
             ...(o.dryRun ? { dryRun: true } : {}),
             progress,
-            edge: dockerEdgeControl(engine.docker),
+            edge,
           });
           progress.stop();
           ctx.out.data({ ...r, dryRun: !!o.dryRun });
@@ -86,7 +85,7 @@ Examples:
 /** `odp deploy PROJECT test --branch NAME`. */
 export async function deployBranchCli(ctx: Ctx, project: string, opts: DeployFlags): Promise<number> {
   const branch = opts.branch!;
-  const { DockerEngine } = await import('../engines/docker/engine.js');
+  const { openRuntime } = await import('../runtime.js');
   const { deployBranch } = await import('../ops/branches.js');
   const { branchInstanceLabel, branchSlug } = await import('../compose/branch.js');
   const { recorded } = await import('../state/history.js');
@@ -95,11 +94,12 @@ export async function deployBranchCli(ctx: Ctx, project: string, opts: DeployFla
   const instance = branchInstanceLabel(branchSlug(branch));
   const progress = makeProgress({ json: opts.json });
   try {
-    const engine = new DockerEngine();
+    const { engine, images, edge } = await openRuntime(ctx.dir);
     const run = (p: Progress) =>
       deployBranch(engine, ctx.dir, project, branch, {
         ...(opts.tag ? { tag: opts.tag } : {}),
-        ...engineOptions(opts, engine),
+        images,
+        ...engineOptions(opts, edge),
         progress: p,
         onPlan: (plan) => {
           if (!opts.json) progress.note(formatPlan(plan));
@@ -139,16 +139,12 @@ export async function destroyBranchCli(
   const known = getBranch(ctx.dir, project, branch);
   const { confirmDestroy } = await import('./confirm.js');
   await confirmDestroy({ what: known?.stack ?? branchTarget(spec, branch).stackName, yes: o.yes });
-  const { DockerEngine } = await import('../engines/docker/engine.js');
-  const { dockerEdgeControl } = await import('../ops/edge-sync.js');
+  const { openRuntime } = await import('../runtime.js');
   const { removeBranch } = await import('../ops/branches.js');
-  const engine = new DockerEngine();
+  const { engine, edge } = await openRuntime(ctx.dir);
   const progress = makeProgress();
   try {
-    const r = await removeBranch(engine, ctx.dir, project, branch, {
-      progress,
-      edge: dockerEdgeControl(engine.docker),
-    });
+    const r = await removeBranch(engine, ctx.dir, project, branch, { progress, edge });
     if (!r.removed) {
       throw new OdpError('NOT_FOUND', `${project} has no instance for branch ${branch}`, {
         hint: `odp branches ${project} lists them.`,

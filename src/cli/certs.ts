@@ -37,13 +37,12 @@ export function registerCerts(program: Command): void {
       .option('--force', force ? 'renew even when not due' : 'ask again even when one is held')
       .action(
         handler(async (ctx, domain: string | undefined, o: { force?: boolean }) => {
-          const { dockerEdgeControl } = await import('../ops/edge-sync.js');
           const { loadPlatformDir } = await import('../platformdir/load.js');
-          const { DockerEngine } = await import('../engines/docker/engine.js');
+          const { openRuntime } = await import('../runtime.js');
           const pd = await loadPlatformDir(ctx.dir);
-          const engine = new DockerEngine();
+          const { engine, edge } = await openRuntime(pd);
           await engine.ping();
-          const results = await dockerEdgeControl(engine.docker).certify(pd, {
+          const results = await edge.certify(pd, {
             ...(domain ? { domains: [domain] } : {}),
             force: Boolean(o.force),
             onEvent: (e) =>

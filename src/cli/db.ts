@@ -48,8 +48,9 @@ Examples:
         const reset: typeof import('../ops/db-reset.js') = await import('../ops/db-reset.js');
         reset.assertResettable(project, instance);
         const { loadPlatformDir } = await import('../platformdir/load.js');
-        const { DockerEngine } = await import('../engines/docker/engine.js');
+        const { openRuntime } = await import('../runtime.js');
         const pd = await loadPlatformDir(ctx.dir);
+        const { engine } = await openRuntime(pd);
         const stack = reset.confirmName(pd, project, instance);
         await confirmDestroy({
           what: `the database of ${stack}`,
@@ -59,7 +60,7 @@ Examples:
         });
         const progress = makeProgress({ json: o.json });
         try {
-          const r = await reset.resetDatabase(new DockerEngine(), ctx.dir, project, instance, {
+          const r = await reset.resetDatabase(engine, ctx.dir, project, instance, {
             ...o,
             progress,
           });
@@ -107,9 +108,10 @@ Examples:
         const { confirmName } = await import('../ops/db-reset.js');
         clone.assertClonable(project, o.from, o.to);
         const { loadPlatformDir, requireProject } = await import('../platformdir/load.js');
-        const { DockerEngine } = await import('../engines/docker/engine.js');
+        const { openRuntime } = await import('../runtime.js');
         const pd = await loadPlatformDir(ctx.dir);
         requireProject(pd, project);
+        const { engine } = await openRuntime(pd);
         const stack = confirmName(pd, project, 'integration');
         if (o.confirm !== undefined && o.confirm !== stack) {
           throw new OdpError('USAGE', `--confirm ${o.confirm} does not name the target; it is ${stack}`);
@@ -123,7 +125,7 @@ Examples:
         });
         const progress = makeProgress({ json: o.json });
         try {
-          const r = await clone.cloneDatabase(new DockerEngine(), ctx.dir, project, { ...o, progress });
+          const r = await clone.cloneDatabase(engine, ctx.dir, project, { ...o, progress });
           progress.stop();
           ctx.out.data(r);
           ctx.out.line(`${project}: prod cloned into integration, neutralized`);

@@ -1,14 +1,13 @@
 // What `odp deploy` does, loaded only when it runs (its options and help are in
-// deploy.ts): the Docker engine, the deploy and upgrade flows, the history.
-import { DockerEngine } from '../engines/docker/engine.js';
+// deploy.ts): the runtime, the deploy and upgrade flows, the history.
 import { OdpError } from '../errors.js';
 import { deployTest } from '../ops/deploy-test.js';
 import { deployVersion } from '../ops/upgrade.js';
 import { formatUpgradePlan, isTier } from '../ops/upgrade-plan.js';
-import { dockerEdgeControl } from '../ops/edge-sync.js';
 import { formatPlan } from '../plan/plan.js';
 import type { Progress } from '../progress.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
+import { openRuntime } from '../runtime.js';
 import { recorded, type OperationHandle } from '../state/history.js';
 import { makeProgress } from './progress.js';
 import { type Ctx } from './command.js';
@@ -34,11 +33,11 @@ export async function deployAction(
   }
   const progress = makeProgress({ json: opts.json });
   try {
-    const engine = new DockerEngine();
+    const { engine, edge } = await openRuntime(ctx.dir);
     const run = (p: Progress) =>
       deployTest(engine, ctx.dir, project, {
         ...opts,
-        edge: dockerEdgeControl(engine.docker),
+        edge,
         healthTimeoutMs: opts.healthTimeout * 1000,
         progress: p,
         onPlan: (plan) => {
@@ -81,12 +80,12 @@ async function deployPinned(ctx: Ctx, project: string, instance: string, opts: D
   }
   const progress = makeProgress({ json: opts.json });
   try {
-    const engine = new DockerEngine();
+    const { engine, edge } = await openRuntime(ctx.dir);
     const run = (p: Progress, op?: OperationHandle) =>
       deployVersion(engine, ctx.dir, project, instance, {
         version,
         ...(op ? { operationId: op.id, annotate: op.annotate } : {}),
-        ...engineOptions(opts, engine),
+        ...engineOptions(opts, edge),
         progress: p,
         onPlan: (plan) => {
           if (!opts.json) progress.note(formatUpgradePlan(plan));

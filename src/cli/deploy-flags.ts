@@ -1,8 +1,7 @@
 // The flags of `odp deploy` and what every deploy command (deploy.ts's action,
 // deploy-action.ts, branches.ts for --branch) passes on from them: in a module
 // of their own, so that those three do not import each other.
-import type { DockerEngine } from '../engines/docker/engine.js';
-import { dockerEdgeControl } from '../ops/edge-sync.js';
+import type { EdgeControl } from '../ops/edge-sync.js';
 
 export interface DeployFlags {
   branch?: string;
@@ -19,13 +18,13 @@ export interface DeployFlags {
 /** What every deploy command passes on from its flags to the flow it runs. */
 export function engineOptions(
   opts: Pick<DeployFlags, 'dryRun' | 'passphraseFile' | 'wait' | 'healthTimeout'>,
-  engine: DockerEngine,
+  edge: EdgeControl,
 ) {
   return {
     ...(opts.dryRun ? { dryRun: true } : {}),
     ...(opts.passphraseFile ? { passphraseFile: opts.passphraseFile } : {}),
     wait: opts.wait,
-    edge: dockerEdgeControl(engine.docker),
+    edge,
     healthTimeoutMs: opts.healthTimeout * 1000,
   };
 }

@@ -27,9 +27,10 @@ Examples:
     .action(
       handler(async (ctx, names: string[], opts: { project?: string[]; json?: boolean }) => {
         const { buildImages } = await import('../images/build.js');
-        const { makeDocker } = await import('../images/docker.js');
         const { buildProjectImage } = await import('../images/project.js');
-        const docker = makeDocker();
+        const { openRuntime } = await import('../runtime.js');
+        // The images of the engine beside odp: they are built before any platform exists.
+        const { images } = await openRuntime();
         const progress = makeProgress({ json: opts.json });
         const onProgress = (e: BuildProgress) => {
           if (e.phase === 'building' && !e.detail?.startsWith('Step') && !e.detail?.startsWith('I:'))
@@ -38,11 +39,11 @@ Examples:
           else if (e.phase === 'built') progress.done(e.image, `built ${e.image}`);
         };
         try {
-          const results = await buildImages({ docker, ...(names.length ? { only: names } : {}), onProgress });
+          const results = await buildImages({ images, ...(names.length ? { only: names } : {}), onProgress });
           for (const spec of opts.project ?? []) {
             const [context, tag] = spec.split('=');
             if (!context || !tag) throw new Error(`--project expects DIR=IMAGE:TAG, got "${spec}"`);
-            results.push(await buildProjectImage(docker, { context, tag, onProgress }));
+            results.push(await buildProjectImage(images, { context, tag, onProgress }));
           }
           progress.stop();
           ctx.out.data({ images: results });

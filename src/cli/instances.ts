@@ -14,8 +14,9 @@ export function registerInstances(program: Command): void {
     .action(
       handler(async (ctx, project: string | undefined) => {
         const { instanceStatus } = await import('../ops/instances.js');
-        const { DockerEngine } = await import('../engines/docker/engine.js');
-        const all = await instanceStatus(new DockerEngine(), ctx.dir, project);
+        const { openRuntime } = await import('../runtime.js');
+        const { engine } = await openRuntime(ctx.dir);
+        const all = await instanceStatus(engine, ctx.dir, project);
         ctx.out.data({ instances: all });
         for (const i of all) {
           ctx.out.line(
@@ -57,13 +58,13 @@ export function registerInstances(program: Command): void {
     .action(
       handler(async (ctx, project: string, instance: string, service: string | undefined, o: LogFlags) => {
         const { loadPlatformDir, requireProject } = await import('../platformdir/load.js');
-        const { DockerEngine } = await import('../engines/docker/engine.js');
+        const { openRuntime } = await import('../runtime.js');
         const pd = await loadPlatformDir(ctx.dir);
         const spec = requireProject(pd, project).spec;
         const inst = instanceNames.find((n) => n === instance);
         if (!inst) throw new OdpError('USAGE', `instance must be one of ${instanceNames.join(', ')}`);
         const unit = `${stackName(spec, inst)}-${service ?? 'odoo'}-${o.replica}`;
-        const engine = new DockerEngine();
+        const { engine } = await openRuntime(pd);
         await engine.ping();
         const stream = await engine
           .logs(unit, {
@@ -101,11 +102,12 @@ export function registerInstances(program: Command): void {
           return destroyBranchCli(ctx, project, o.branch, o);
         }
         const { loadPlatformDir, requireProject } = await import('../platformdir/load.js');
-        const { DockerEngine } = await import('../engines/docker/engine.js');
+        const { openRuntime } = await import('../runtime.js');
         const pd = await loadPlatformDir(ctx.dir);
         const spec = requireProject(pd, project).spec;
         const inst = instanceNames.find((n) => n === instance);
         if (!inst) throw new OdpError('USAGE', `instance must be one of ${instanceNames.join(', ')}`);
+        const { engine } = await openRuntime(pd);
         const name = stackName(spec, inst);
         await confirmDestroy({
           what: name,
@@ -116,7 +118,7 @@ export function registerInstances(program: Command): void {
         const progress = makeProgress();
         try {
           const { destroyInstance } = await import('../ops/instances.js');
-          const { removed } = await destroyInstance(new DockerEngine(), ctx.dir, project, inst, progress);
+          const { removed } = await destroyInstance(engine, ctx.dir, project, inst, progress);
           ctx.out.line(
             removed.length ? `removed ${removed.length} objects of ${name}` : `${name} had nothing running`,
           );

@@ -40,16 +40,15 @@ Examples:
     .addHelpText('after', '\nExamples:\n  odp platform up --dry-run\n  odp platform up')
     .action(
       handler(async (ctx, o: { dryRun?: boolean; passphraseFile?: string; json?: boolean }) => {
-        const { dockerEdgeControl } = await import('../ops/edge-sync.js');
         const { platformUp } = await import('../ops/platform.js');
         const { formatPlan } = await import('../plan/plan.js');
-        const { DockerEngine } = await import('../engines/docker/engine.js');
+        const { openRuntime } = await import('../runtime.js');
         const progress = makeProgress({ json: o.json });
         try {
-          const engine = new DockerEngine();
+          const { engine, edge } = await openRuntime(ctx.dir);
           const r = await platformUp(engine, ctx.dir, {
             ...o,
-            edge: dockerEdgeControl(engine.docker),
+            edge,
             progress,
             onPlan: (p) => (o.json ? undefined : progress.note(formatPlan(p))),
           });
@@ -91,9 +90,9 @@ Examples:
         const { platformServices } = await import('../ops/platform.js');
         const { platformSecrets } = await import('../ops/platform-secrets.js');
         const { loadPlatformDir } = await import('../platformdir/load.js');
-        const { DockerEngine } = await import('../engines/docker/engine.js');
+        const { openRuntime } = await import('../runtime.js');
         const pd = await loadPlatformDir(ctx.dir);
-        const engine = new DockerEngine();
+        const { engine } = await openRuntime(pd);
         const services = await platformServices(engine, pd);
         // The replica's lag needs the superuser password: asked only when one can be had.
         const secrets = await platformSecrets(ctx.dir, { ...o, generate: false }).catch(() => undefined);
@@ -145,8 +144,9 @@ Examples:
       handler(async (ctx, o: { purge?: boolean; yes?: boolean; confirm?: string }) => {
         const { platformDown } = await import('../ops/platform.js');
         const { loadPlatformDir } = await import('../platformdir/load.js');
-        const { DockerEngine } = await import('../engines/docker/engine.js');
+        const { openRuntime } = await import('../runtime.js');
         const pd = await loadPlatformDir(ctx.dir);
+        const { engine } = await openRuntime(pd);
         const name = pd.platform.name;
         await confirmDestroy({
           what: o.purge
@@ -158,7 +158,7 @@ Examples:
         });
         const progress = makeProgress();
         try {
-          const r = await platformDown(new DockerEngine(), ctx.dir, { purge: Boolean(o.purge), progress });
+          const r = await platformDown(engine, ctx.dir, { purge: Boolean(o.purge), progress });
           ctx.out.line(
             `removed ${r.removed.length} objects${r.kept.length ? `; kept ${r.kept.length} volumes` : ''}`,
           );

@@ -22,8 +22,9 @@ Examples:
     .action(
       handler(async (ctx, project: string, instance: string, o: { passphraseFile?: string }) => {
         const { provision } = await import('../ops/provision.js');
-        const { DockerEngine } = await import('../engines/docker/engine.js');
-        const r = await provision(new DockerEngine(), ctx.dir, project, instance, o);
+        const { openRuntime } = await import('../runtime.js');
+        const { engine } = await openRuntime(ctx.dir);
+        const r = await provision(engine, ctx.dir, project, instance, o);
         ctx.out.data(r);
         ctx.out.line(`${project}/${instance}:`);
         ctx.out.line(`  role      ${r.role.padEnd(42)} ${r.postgres.role}`);

@@ -77,7 +77,7 @@ Examples:
     .action(
       handler(async (ctx, opts: PublishFlags) => {
         const { planPublish, runPublish } = await import('../ops/publish.js');
-        const { makeDocker } = await import('../images/docker.js');
+        const { openRuntime } = await import('../runtime.js');
         const { plan, secrets } = await planPublish(opts);
         printPlan(ctx, plan);
         if (plan.tags.length === 0) {
@@ -93,7 +93,7 @@ Examples:
         const progress = makeProgress({ json: opts.json });
         let result: PublishResult;
         try {
-          result = await runPublish(makeDocker(), plan, secrets, progress);
+          result = await runPublish((await openRuntime()).images, plan, secrets, progress);
         } finally {
           progress.stop();
         }

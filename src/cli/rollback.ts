@@ -46,17 +46,16 @@ Examples:
           },
         ) => {
           const { rollback, rollbackTarget, formatRollbackPlan } = await import('../ops/rollback.js');
-          const { dockerEdgeControl } = await import('../ops/edge-sync.js');
           const { confirmAction } = await import('./confirm.js');
           const { recorded } = await import('../state/history.js');
-          const { DockerEngine } = await import('../engines/docker/engine.js');
-          const engine = new DockerEngine();
+          const { openRuntime } = await import('../runtime.js');
+          const { engine, edge } = await openRuntime(ctx.dir);
           const progress = makeProgress({ json: o.json });
           try {
             const run = (p: Progress, op?: OperationHandle) =>
               rollback(engine, ctx.dir, project, instance, {
                 progress: p,
-                edge: dockerEdgeControl(engine.docker),
+                edge,
                 healthTimeoutMs: o.healthTimeout * 1000,
                 wait: o.wait,
                 ...(o.dryRun ? { dryRun: true } : {}),

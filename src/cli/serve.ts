@@ -94,13 +94,11 @@ Examples:
     )
     .action(
       handler(async (ctx, o: ServeFlags) => {
-        const { dockerEdgeControl } = await import('../ops/edge-sync.js');
+        const { openRuntime } = await import('../runtime.js');
         const { serve, log } = await import('../server/server.js');
         const { deployTestRunner, deployBranchRunner, removeBranchRunner } =
           await import('../server/runners.js');
-        const { DockerEngine } = await import('../engines/docker/engine.js');
-        const engine = new DockerEngine();
-        const edge = dockerEdgeControl(engine.docker);
+        const { engine, images, edge } = await openRuntime(ctx.dir);
         // Operations the queue runs are recorded in the history as done by the server.
         process.env.ODP_ACTOR ??= 'odp serve';
         const { takeServeSecrets } = await import('../server/serve-secrets.js');
@@ -112,12 +110,14 @@ Examples:
         const runners = {
           'deploy-test': deployTestRunner({
             engine,
+            images,
             dir: ctx.dir,
             edge,
             healthTimeoutMs: o.healthTimeout * 1000,
           }),
           'deploy-branch': deployBranchRunner({
             engine,
+            images,
             dir: ctx.dir,
             edge,
             healthTimeoutMs: o.healthTimeout * 1000,

@@ -129,6 +129,21 @@ export interface WaitOptions {
   onWait?: (detail: string) => void;
 }
 
+/** Where odp reaches a unit's port from the machine it runs on. */
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+/** A file or directory put into a unit by `copyInto`, owned by root. */
+export interface UnitFile {
+  /** Relative to the directory it is copied into; parents are listed before their children. */
+  path: string;
+  mode: number;
+  /** A directory when absent. */
+  content?: string | Buffer;
+}
+
 export interface LogOptions {
   tail?: number;
   since?: string;
@@ -189,4 +204,15 @@ export interface Engine {
   lastLogs(unitName: string, lines: number): Promise<string>;
   /** The unit's address on a network, as the engine assigned it (undefined: not on it, or gone). */
   address(unitName: string, network: string): Promise<string | undefined>;
+  /**
+   * Where a running unit's container port is reachable from where odp runs (a
+   * published port: Docker's loopback or bind address); undefined when the unit
+   * is gone, stopped, or does not publish that port. Ops never guess an address.
+   */
+  endpoint(unitName: string, containerPort: number): Promise<Endpoint | undefined>;
+  /**
+   * Puts files into a running unit under `dir` (which exists), as they are listed:
+   * how a control channel hands a unit a configuration it then checks and loads.
+   */
+  copyInto(unitName: string, dir: string, files: UnitFile[]): Promise<void>;
 }

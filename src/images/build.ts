@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type Dockerode from 'dockerode';
 import tarFs from 'tar-fs';
+import type { ImageStore } from '../engines/images.js';
 import { OdpError } from '../errors.js';
 import { selectImages, type DockerfileImage } from './catalog.js';
 import {
@@ -18,7 +18,6 @@ import {
   readMachineSources,
   type BaseSources,
 } from './debian.js';
-import { followDockerStream } from './stream.js';
 
 export const INPUT_HASH_LABEL = 'odp.input-hash';
 
@@ -29,7 +28,7 @@ export interface BuildProgress {
 }
 
 export interface BuildOptions {
-  docker: Dockerode;
+  images: ImageStore;
   /** Short names, repositories or tags; ancestors are added. Default: the whole catalog. */
   only?: string[];
   onProgress?: (e: BuildProgress) => void;
@@ -85,17 +84,13 @@ export async function contextHash(dir: string, parentId: string): Promise<string
 
 /** The image's id and input-hash label, or undefined when there is no such tag. */
 async function inspectTag(
-  docker: Dockerode,
+  images: ImageStore,
   tag: string,
 ): Promise<{ id: string; hash?: string } | undefined> {
-  try {
-    const info = await docker.getImage(tag).inspect();
-    const hash = info.Config?.Labels?.[INPUT_HASH_LABEL];
-    return hash === undefined ? { id: info.Id } : { id: info.Id, hash };
-  } catch (e) {
-    if ((e as { statusCode?: number }).statusCode === 404) return undefined;
-    throw new OdpError('ENGINE', `cannot inspect image ${tag}: ${(e as Error).message}`, { cause: e });
-  }
+  const info = await images.inspect(tag);
+  if (!info) return undefined;
+  const hash = info.labels[INPUT_HASH_LABEL];
+  return hash === undefined ? { id: info.id } : { id: info.id, hash };
 }
 
 /**
@@ -104,13 +99,8 @@ async function inspectTag(
  * forced: an image that a container or someone's child image still uses stays,
  * and that refusal is not an error.
  */
-async function removeReplaced(docker: Dockerode, ids: string[]): Promise<void> {
-  for (const id of [...ids].reverse()) {
-    await docker
-      .getImage(id)
-      .remove()
-      .catch(() => undefined);
-  }
+async function removeReplaced(images: ImageStore, ids: string[]): Promise<void> {
+  for (const id of [...ids].reverse()) await images.remove(id);
 }
 
 /** Every FROM must name the catalog's parent, or the cache key (built on the parent's id) would lie. */
@@ -126,7 +116,7 @@ export async function checkParent(img: DockerfileImage): Promise<void> {
 }
 
 async function buildFromDockerfile(
-  docker: Dockerode,
+  images: ImageStore,
   img: DockerfileImage,
   hash: string,
   onLine: (line: string) => void,
@@ -136,16 +126,11 @@ async function buildFromDockerfile(
     tarFs.pack(img.context, { ignore: (p) => p.split(path.sep).some(isByproduct) }),
     { objectMode: false },
   );
-  // No `pull`: the parent was built locally and no registry is reachable anyway.
-  const stream = await docker.buildImage(context, {
-    t: img.tag,
-    labels: { [INPUT_HASH_LABEL]: hash },
+  await images.build(
     // apt inside the build must reach the Debian archive; the host network is the one that can.
-    networkmode: 'host',
-    rm: true,
-    forcerm: true,
-  });
-  await followDockerStream(docker, stream, `building ${img.tag}`, onLine);
+    { context, tag: img.tag, labels: { [INPUT_HASH_LABEL]: hash }, hostNetwork: true },
+    onLine,
+  );
 }
 
 /**
@@ -153,22 +138,22 @@ async function buildFromDockerfile(
  * the same input hash. Shared by the platform catalog and project images.
  */
 export async function buildDockerfileImage(
-  docker: Dockerode,
+  images: ImageStore,
   img: DockerfileImage,
   parentId: string,
   emit: (e: BuildProgress) => void,
 ): Promise<BuildResult & { id: string; replaced?: string }> {
   const started = Date.now();
   const hash = await contextHash(img.context, parentId);
-  const existing = await inspectTag(docker, img.tag);
+  const existing = await inspectTag(images, img.tag);
   if (existing?.hash === hash) {
     emit({ image: img.tag, phase: 'cached' });
     return { image: img.tag, cached: true, seconds: (Date.now() - started) / 1000, id: existing.id };
   }
   emit({ image: img.tag, phase: 'building', detail: img.context });
-  await buildFromDockerfile(docker, img, hash, milestones(img.tag, emit));
+  await buildFromDockerfile(images, img, hash, milestones(img.tag, emit));
   return {
-    ...(await finish(docker, img.tag, hash, started, emit)),
+    ...(await finish(images, img.tag, hash, started, emit)),
     ...(existing ? { replaced: existing.id } : {}),
   };
 }
@@ -182,13 +167,13 @@ function milestones(tag: string, emit: (e: BuildProgress) => void): (line: strin
 }
 
 async function finish(
-  docker: Dockerode,
+  images: ImageStore,
   tag: string,
   hash: string,
   started: number,
   emit: (e: BuildProgress) => void,
 ): Promise<BuildResult & { id: string }> {
-  const built = await inspectTag(docker, tag);
+  const built = await inspectTag(images, tag);
   if (built?.hash !== hash)
     throw new OdpError('ENGINE', `${tag} was built but does not carry its input hash`);
   const seconds = (Date.now() - started) / 1000;
@@ -196,15 +181,15 @@ async function finish(
   return { image: tag, cached: false, seconds, id: built.id };
 }
 
-export async function parentImageId(docker: Dockerode, parent: string): Promise<string> {
-  const id = (await inspectTag(docker, parent))?.id;
+export async function parentImageId(images: ImageStore, parent: string): Promise<string> {
+  const id = (await inspectTag(images, parent))?.id;
   if (id === undefined)
     throw new OdpError('ENGINE', `parent image ${parent} is missing`, { hint: 'Run `odp images build`.' });
   return id;
 }
 
 export async function buildImages(opts: BuildOptions): Promise<BuildResult[]> {
-  const { docker } = opts;
+  const { images } = opts;
   const emit = opts.onProgress ?? (() => undefined);
   const results: BuildResult[] = [];
   // Image ids of what this run built or found, for the children's cache keys.
@@ -215,8 +200,8 @@ export async function buildImages(opts: BuildOptions): Promise<BuildResult[]> {
   for (const img of selectImages(opts.only)) {
     if (img.kind === 'dockerfile') {
       await checkParent(img);
-      const parentId = ids.get(img.parent) ?? (await parentImageId(docker, img.parent));
-      const { id, replaced: old, ...result } = await buildDockerfileImage(docker, img, parentId, emit);
+      const parentId = ids.get(img.parent) ?? (await parentImageId(images, img.parent));
+      const { id, replaced: old, ...result } = await buildDockerfileImage(images, img, parentId, emit);
       ids.set(img.tag, id);
       if (old) replaced.push(old);
       results.push(result);
@@ -225,7 +210,7 @@ export async function buildImages(opts: BuildOptions): Promise<BuildResult[]> {
     const started = Date.now();
     sources ??= baseSources(await readMachineSources(), img.suite);
     const hash = baseInputHash(img, sources);
-    const existing = await inspectTag(docker, img.tag);
+    const existing = await inspectTag(images, img.tag);
     if (existing?.hash === hash) {
       ids.set(img.tag, existing.id);
       emit({ image: img.tag, phase: 'cached' });
@@ -233,12 +218,12 @@ export async function buildImages(opts: BuildOptions): Promise<BuildResult[]> {
       continue;
     }
     emit({ image: img.tag, phase: 'building', detail: `debootstrap ${img.suite} from ${sources.mirror}` });
-    await buildDebianBase(docker, img, sources, hash, milestones(img.tag, emit));
-    const { id, ...result } = await finish(docker, img.tag, hash, started, emit);
+    await buildDebianBase(images, img, sources, hash, milestones(img.tag, emit));
+    const { id, ...result } = await finish(images, img.tag, hash, started, emit);
     ids.set(img.tag, id);
     if (existing) replaced.push(existing.id);
     results.push(result);
   }
-  await removeReplaced(docker, replaced);
+  await removeReplaced(images, replaced);
   return results;
 }

@@ -1,5 +1,5 @@
 // The Debian base image: debootstrap a minimal rootfs and import it through the
-// Docker API. No image registry is reachable, so this is the root of every image
+// engine's image store. No image registry is reachable, so this is the root of every image
 // odp runs. The archive address comes from the machine's own apt sources: a
 // mirror or a snapshot configured there is what the images get too.
 import { spawn } from 'node:child_process';
@@ -7,10 +7,9 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile, mkdir, chmod } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type Dockerode from 'dockerode';
+import type { ImageStore } from '../engines/images.js';
 import { OdpError } from '../errors.js';
 import type { DebootstrapImage } from './catalog.js';
-import { followDockerStream } from './stream.js';
 
 /** Bump when the rootfs customisation below changes, so cached bases are rebuilt. */
 const BASE_RECIPE = 2;
@@ -202,7 +201,7 @@ async function mountsUnder(root: string): Promise<string[]> {
 }
 
 export async function buildDebianBase(
-  docker: Dockerode,
+  images: ImageStore,
   img: DebootstrapImage,
   src: BaseSources,
   hash: string,
@@ -212,7 +211,6 @@ export async function buildDebianBase(
   try {
     await run('debootstrap', [`--variant=${img.variant}`, img.suite, root, src.mirror], onLine);
     await customise(root, src);
-    const [repo, tag] = img.tag.split(':') as [string, string];
     const tar = spawn('tar', ['--numeric-owner', '-C', root, '-cf', '-', '.'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -222,17 +220,16 @@ export async function buildDebianBase(
       tar.on('error', reject);
       tar.on('close', (code) => resolve(code ?? 1));
     });
-    const stream = await docker.importImage(tar.stdout, {
-      repo,
-      tag,
-      changes: [
-        `LABEL odp.input-hash=${hash}`,
-        'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-        'ENV LANG=C.UTF-8',
-        'CMD ["bash"]',
-      ],
-    } as object);
-    await followDockerStream(docker, stream, `importing ${img.tag}`, onLine);
+    await images.importRootfs(
+      {
+        rootfs: tar.stdout,
+        tag: img.tag,
+        labels: { 'odp.input-hash': hash },
+        env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
+        cmd: ['bash'],
+      },
+      onLine,
+    );
     const code = await tarDone;
     if (code !== 0) throw new OdpError('ENGINE', `tar of the rootfs failed (${code}): ${tarErr.trim()}`);
   } finally {

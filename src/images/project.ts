@@ -3,7 +3,7 @@
 // unchanged project is not rebuilt, a changed file is.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type Dockerode from 'dockerode';
+import type { ImageStore } from '../engines/images.js';
 import { OdpError } from '../errors.js';
 import { buildDockerfileImage, parentImageId, type BuildProgress, type BuildResult } from './build.js';
 
@@ -13,7 +13,7 @@ export interface ProjectImageOptions {
   onProgress?: (e: BuildProgress) => void;
 }
 
-export async function buildProjectImage(docker: Dockerode, o: ProjectImageOptions): Promise<BuildResult> {
+export async function buildProjectImage(images: ImageStore, o: ProjectImageOptions): Promise<BuildResult> {
   const context = path.resolve(o.context);
   const dockerfile = await readFile(path.join(context, 'Dockerfile'), 'utf8').catch(() => {
     throw new OdpError('NOT_FOUND', `no Dockerfile in ${context}`);
@@ -22,22 +22,18 @@ export async function buildProjectImage(docker: Dockerode, o: ProjectImageOption
   const froms = [...dockerfile.matchAll(/^\s*FROM\s+(\S+)/gim)].map((m) => m[1]!);
   const parent = froms[froms.length - 1];
   if (!parent) throw new OdpError('USAGE', `${context}/Dockerfile has no FROM`);
-  const parentId = await parentImageId(docker, parent);
+  const parentId = await parentImageId(images, parent);
   const {
     id: _id,
     replaced,
     ...result
   } = await buildDockerfileImage(
-    docker,
+    images,
     { kind: 'dockerfile', name: path.basename(context), tag: o.tag, context, parent },
     parentId,
     o.onProgress ?? (() => undefined),
   );
   // The version this build replaced is dropped unless a container still runs it.
-  if (replaced)
-    await docker
-      .getImage(replaced)
-      .remove()
-      .catch(() => undefined);
+  if (replaced) await images.remove(replaced);
   return result;
 }

@@ -21,7 +21,7 @@ import { secretsForInstance } from '../secrets/scope.js';
 import { Bucket, type BucketAccess } from '../backends/s3/bucket.js';
 import { platformSecrets } from './platform-secrets.js';
 import { type Progress } from '../progress.js';
-import { sharedPort } from './provision.js';
+import { sharedEndpoint } from './shared-endpoint.js';
 import { loadProjectSecrets } from './secrets.js';
 import { compareVersions, PINNED_VERSION } from '../versions.js';
 
@@ -202,8 +202,8 @@ export async function superuserConnection(
   loc: BackupLocation,
   database: string,
 ): Promise<PgClient> {
-  const port = await sharedPort(engine, loc.pd, `postgres-${loc.instance}`, 5432);
-  return connect({ host: '127.0.0.1', port, user: 'postgres', password: superuserPassword(loc), database });
+  const at = await sharedEndpoint(engine, loc.pd, `postgres-${loc.instance}`, 5432);
+  return connect({ ...at, user: 'postgres', password: superuserPassword(loc), database });
 }
 
 /** The tier's PostgreSQL container, where pg_dump and pg_restore run. */
@@ -215,7 +215,6 @@ export function postgresUnit(loc: BackupLocation): string {
 export function pgToolEnv(password: Secret): Record<string, string> {
   return { PGPASSWORD: password.reveal(), PGCONNECT_TIMEOUT: '10' };
 }
-export const PG_TOOL_ARGS = ['--host=127.0.0.1', '--port=5432', '--username=postgres', '--no-password'];
 
 /** A command's standard error for a message: trimmed, its last lines, no secret in it. */
 export function toolOutput(text: string, secrets: readonly Secret[]): string {

@@ -9,14 +9,13 @@
 // are stopped meanwhile, and started again at the end, whatever happened.
 import { createHash, randomBytes } from 'node:crypto';
 import { Transform, pipeline } from 'node:stream';
-import { quoteIdent, sqlState, type PgClient } from '../backends/postgres/index.js';
+import { OWN_SERVER_ARGS, quoteIdent, sqlState, type PgClient } from '../backends/postgres/index.js';
 import type { Engine, ObservedUnit } from '../engines/engine.js';
 import { OdpError, isOdpError } from '../errors.js';
 import { withInstanceLock } from '../state/lock.js';
 import { inParallel, type Bucket, type StoredObject } from '../backends/s3/bucket.js';
 import {
   BACKUP_ID,
-  PG_TOOL_ARGS,
   formatBytes,
   instanceBucket,
   openBackups,
@@ -343,7 +342,7 @@ async function streamRestore(
       postgresUnit(loc),
       [
         'pg_restore',
-        ...PG_TOOL_ARGS,
+        ...OWN_SERVER_ARGS,
         `--dbname=${scratch}`,
         '--no-owner',
         `--role=${loc.inst.dbUser}`,

@@ -15,6 +15,7 @@ import { OdpError, isOdpError } from '../errors.js';
 import { Secret } from '../secret.js';
 import { withInstanceLock } from '../state/lock.js';
 import { Bucket, inParallel, type StoredObject } from '../backends/s3/bucket.js';
+import { OWN_SERVER_ARGS } from '../backends/postgres/index.js';
 import { silentProgress, type Progress } from '../progress.js';
 
 import {
@@ -26,7 +27,6 @@ import {
   superuserConnection,
   postgresUnit,
   pgToolEnv,
-  PG_TOOL_ARGS,
   toolOutput,
   stepError,
   tracked,
@@ -218,7 +218,7 @@ async function streamDump(
   const out = new PassThrough({ highWaterMark: 1024 * 1024 });
   const dumping = engine.exec(
     postgresUnit(loc),
-    ['pg_dump', ...PG_TOOL_ARGS, '--format=custom', `--dbname=${loc.inst.database}`],
+    ['pg_dump', ...OWN_SERVER_ARGS, '--format=custom', `--dbname=${loc.inst.database}`],
     { env: pgToolEnv(password), user: 'postgres', stdout: out },
   );
   // pg_dump cannot start, or its stream breaks: the upload stops reading too.

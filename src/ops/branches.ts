@@ -4,8 +4,8 @@
 // edge routes it, and removed when the branch is deleted or goes quiet.
 // `odp serve` calls these for webhooks (push, delete) and its scheduler.
 import { branchInstanceLabel, branchSlug, branchTarget, isBranchTag } from '../compose/branch.js';
-import { DockerEngine } from '../engines/docker/engine.js';
 import type { Engine } from '../engines/engine.js';
+import type { ImageStore } from '../engines/images.js';
 import { OdpError } from '../errors.js';
 import type { Plan } from '../plan/plan.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
@@ -25,6 +25,8 @@ import { silentProgress, type Progress } from '../progress.js';
 export interface DeployBranchOptions {
   /** The image tag; default: the newest local `<image>:<slug>-<sha>` that `odp publish` pushed. */
   tag?: string;
+  /** Where the newest branch tag is looked up when `tag` is not given. */
+  images?: ImageStore;
   dryRun?: boolean;
   progress: Progress;
   edge?: EdgeControl;
@@ -57,7 +59,7 @@ export async function deployBranch(
       hint: `Remove the other one first: odp destroy ${project} test --branch ${owner}`,
     });
   }
-  const tag = o.tag ?? (await newestBranchTag(engine, spec.image, target.slug, branch));
+  const tag = o.tag ?? (await newestBranchTag(engine, o.images, spec.image, target.slug, branch));
   const record = () =>
     recordBranchDeploy(dir, {
       project,
@@ -91,21 +93,23 @@ export async function deployBranch(
 
 /**
  * The tag of the newest local image `odp publish` made for this branch
- * (`<slug>-<short sha>`). Only the Docker engine lists images; with another
- * one the tag must be given.
+ * (`<slug>-<short sha>`). Without an image store to ask, the tag must be given.
  */
-async function newestBranchTag(engine: Engine, image: string, slug: string, branch: string): Promise<string> {
+async function newestBranchTag(
+  engine: Engine,
+  store: ImageStore | undefined,
+  image: string,
+  slug: string,
+  branch: string,
+): Promise<string> {
   const expected = `${image}:${slug}-<short sha>`;
-  if (!(engine instanceof DockerEngine)) {
-    throw new OdpError('USAGE', `this engine cannot list images: pass --tag (${expected})`);
-  }
+  if (!store) throw new OdpError('USAGE', `no image store to list images: pass --tag (${expected})`);
   await engine.ping();
-  const docker = engine.docker;
-  const images = await docker.listImages({ filters: JSON.stringify({ reference: [`${image}:${slug}-*`] }) });
+  const images = await store.list(`${image}:${slug}-*`);
   const candidates = images.flatMap((i) =>
-    (i.RepoTags ?? [])
+    i.tags
       .filter((t) => t.startsWith(`${image}:`) && isBranchTag(slug, t.slice(image.length + 1)))
-      .map((t) => ({ tag: t.slice(image.length + 1), id: i.Id })),
+      .map((t) => ({ tag: t.slice(image.length + 1), id: i.id })),
   );
   if (candidates.length === 0) {
     throw new OdpError('NOT_FOUND', `no image ${expected} for branch ${branch}`, {
@@ -115,7 +119,7 @@ async function newestBranchTag(engine: Engine, image: string, slug: string, bran
   // Creation to the nanosecond: two builds within one second still order.
   const created = new Map<string, bigint>();
   for (const id of new Set(candidates.map((c) => c.id)))
-    created.set(id, nanos((await docker.getImage(id).inspect()).Created));
+    created.set(id, nanos((await store.inspect(id))?.created ?? ''));
   candidates.sort((a, b) => {
     const d = created.get(b.id)! - created.get(a.id)!;
     return d > 0n ? 1 : d < 0n ? -1 : b.tag.localeCompare(a.tag);

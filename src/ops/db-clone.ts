@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { Transform } from 'node:stream';
 import { resolveInstance } from '../compose/instance.js';
 import { pgError } from '../backends/postgres/client.js';
-import type { PgClient } from '../backends/postgres/index.js';
+import { OWN_SERVER_ARGS, type PgClient } from '../backends/postgres/index.js';
 import { ObjectStorage } from '../backends/s3/index.js';
 import type { Engine, ExecResult } from '../engines/engine.js';
 import { OdpError } from '../errors.js';
@@ -278,10 +278,9 @@ async function streamDatabase(
       cb(null, chunk);
     },
   });
-  const connection = ['--host=127.0.0.1', '--port=5432', '--username=postgres', '--no-password'];
   let dumpSettled = false;
   const dump = engine
-    .exec(o.source.unit, ['pg_dump', '--format=custom', ...connection, `--dbname=${o.from}`], {
+    .exec(o.source.unit, ['pg_dump', '--format=custom', ...OWN_SERVER_ARGS, `--dbname=${o.from}`], {
       env: { PGPASSWORD: o.source.superuser.reveal(), PGAPPNAME: appName },
       stdout: counter,
     })
@@ -295,7 +294,7 @@ async function streamDatabase(
       `--role=${o.role}`,
       '--single-transaction',
       '--exit-on-error',
-      ...connection,
+      ...OWN_SERVER_ARGS,
       `--dbname=${o.to}`,
     ],
     { env: { PGPASSWORD: o.target.superuser.reveal(), PGAPPNAME: appName }, stdin: counter },

@@ -10,14 +10,14 @@ import { resolveInstance, stackName } from '../compose/instance.js';
 import { sharedUnit, type Tier } from '../compose/platform.js';
 import { connect, quoteIdent, sqlState, type PgClient } from '../backends/postgres/index.js';
 import { pgError } from '../backends/postgres/client.js';
-import type { Engine, ObservedUnit } from '../engines/engine.js';
+import type { Endpoint, Engine, ObservedUnit } from '../engines/engine.js';
 import { isOdpError, OdpError } from '../errors.js';
 import { loadPlatformDir, requireProject, type PlatformDir } from '../platformdir/load.js';
 import type { Secret } from '../secret.js';
 import { withInstanceLock } from '../state/lock.js';
 import { platformSecrets } from './platform-secrets.js';
 import type { Progress } from '../progress.js';
-import { sharedPort } from './provision.js';
+import { sharedEndpoint } from './shared-endpoint.js';
 
 export interface ResetResult {
   project: string;
@@ -55,11 +55,11 @@ export function assertResettable(project: string, instance: string): asserts ins
   }
 }
 
-/** A tier's PostgreSQL server as odp reaches it: its unit, loopback port and superuser password. */
+/** A tier's PostgreSQL server as odp reaches it: its unit, its address from here and superuser password. */
 export interface TierServer {
   service: string;
   unit: string;
-  port: number;
+  at: Endpoint;
   superuser: Secret;
 }
 
@@ -76,15 +76,14 @@ export async function tierServer(
       hint: 'Run `odp platform up` first.',
     });
   }
-  const port = await sharedPort(engine, pd, service, 5432);
-  return { service, unit: sharedUnit(pd.platform, service), port, superuser };
+  const at = await sharedEndpoint(engine, pd, service, 5432);
+  return { service, unit: sharedUnit(pd.platform, service), at, superuser };
 }
 
 /** A superuser session on the server, in `database`. */
 export function connectAdmin(server: TierServer, database = 'postgres'): Promise<PgClient> {
   return connect({
-    host: '127.0.0.1',
-    port: server.port,
+    ...server.at,
     user: 'postgres',
     password: server.superuser,
     database,

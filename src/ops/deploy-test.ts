@@ -21,6 +21,7 @@ import type { Progress } from '../progress.js';
 import type { EdgeControl } from './edge-sync.js';
 import { resolveImages } from './preflight.js';
 import { loadProjectSecrets } from './secrets.js';
+import { unitUrl } from './shared-endpoint.js';
 
 export interface DeployTestOptions {
   tag?: string;
@@ -212,6 +213,5 @@ async function localUrl(
 ): Promise<{ localUrl?: string }> {
   const observed = await engine.observe({ platform: pd.platform.name, project: stack.project, instance });
   const odoo = observed.units.find((u) => u.service === 'odoo' && u.replica === 1);
-  const port = odoo?.ports[80];
-  return port ? { localUrl: `http://127.0.0.1:${port}/` } : {};
+  return odoo ? unitUrl(engine, odoo.name) : {};
 }

@@ -5,13 +5,13 @@
 import { readFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { isAbsolute, join } from 'node:path';
-import type Dockerode from 'dockerode';
 import { resolveInstance } from '../compose/instance.js';
 import { sharedUnit } from '../compose/platform.js';
 import { Edge, type EdgeApplied } from '../backends/haproxy/edge.js';
+import type { Endpoint, Engine } from '../engines/engine.js';
 import { unitName } from '../model/stack.js';
 import { requireAllProjects, type PlatformDir } from '../platformdir/load.js';
-import { renderHaproxyCfg, type EdgeRoute } from '../render/haproxy-cfg.js';
+import { EDGE_HTTPS_PORT, renderHaproxyCfg, type EdgeRoute } from '../render/haproxy-cfg.js';
 import { Secret } from '../secret.js';
 import { instanceNames } from '../spec/project-schema.js';
 import { branchRoutes } from '../state/branches.js';
@@ -20,8 +20,8 @@ import { maintenanceEntries } from '../state/maintenance.js';
 import { servingAll } from '../state/serving.js';
 import type { CertProgress, CertResult } from './certs.js';
 
-export function edgeFor(docker: Dockerode, pd: PlatformDir): Edge {
-  return new Edge(docker, sharedUnit(pd.platform, 'edge'));
+export function edgeFor(engine: Engine, pd: PlatformDir): Edge {
+  return new Edge(engine, sharedUnit(pd.platform, 'edge'));
 }
 
 /**
@@ -49,7 +49,7 @@ export function edgeRoutes(pd: PlatformDir): EdgeRoute[] {
   return routes;
 }
 
-export async function syncEdge(docker: Dockerode, pd: PlatformDir): Promise<EdgeApplied> {
+export async function syncEdge(engine: Engine, pd: PlatformDir): Promise<EdgeApplied> {
   // A project file that does not load has no routes here: syncing would take its sites offline.
   requireAllProjects(pd, 'updating the edge');
   const routes = edgeRoutes(pd);
@@ -72,18 +72,18 @@ export async function syncEdge(docker: Dockerode, pd: PlatformDir): Promise<Edge
     routes: routes.map((r) => (maintenance.has(r.domain) ? { ...r, maintenance: true } : r)),
     certificates: [...certs.keys()],
   });
-  return edgeFor(docker, pd).apply(cfg, certs);
+  return edgeFor(engine, pd).apply(cfg, certs);
 }
 
 /** Requests what is missing or due (all declared domains, or the ones named), then serves them. */
 export async function certifyThroughEdge(
-  docker: Dockerode,
+  engine: Engine,
   pd: PlatformDir,
   o: { domains?: string[]; force?: boolean; onEvent?: (e: CertProgress) => void },
 ): Promise<CertResult[]> {
   // The ACME client loads on use: most commands never ask for a certificate.
   const { ensureCertificates } = await import('./certs.js');
-  const edge = edgeFor(docker, pd);
+  const edge = edgeFor(engine, pd);
   const acme = pd.platform.acme;
   const caFile = acme.caFile && (isAbsolute(acme.caFile) ? acme.caFile : join(pd.dir, acme.caFile));
   const results = await ensureCertificates({
@@ -96,7 +96,7 @@ export async function certifyThroughEdge(
     ...(o.force ? { force: true } : {}),
     ...(o.onEvent ? { onEvent: o.onEvent } : {}),
   });
-  if (results.some((r) => r.action === 'issued' || r.action === 'renewed')) await syncEdge(docker, pd);
+  if (results.some((r) => r.action === 'issued' || r.action === 'renewed')) await syncEdge(engine, pd);
   return results;
 }
 
@@ -105,36 +105,47 @@ export async function certifyThroughEdge(
  * has resolved the instance's new containers and its health checks passed.
  * Until then users would get the edge's 503; a deploy is not done before this.
  */
-export async function waitRouted(pd: PlatformDir, domain: string, timeoutMs: number): Promise<boolean> {
-  const { httpsPort, bind } = pd.platform.services.edge;
-  const host = bind === '0.0.0.0' ? '127.0.0.1' : bind;
+export async function waitRouted(
+  engine: Engine,
+  pd: PlatformDir,
+  domain: string,
+  timeoutMs: number,
+): Promise<boolean> {
+  const edge = sharedUnit(pd.platform, 'edge');
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const status = await new Promise<number>((resolve) => {
-      const req = httpsRequest(
-        // The certificate may not exist yet: reachability is what is probed here.
-        {
-          host,
-          port: httpsPort,
-          path: '/web/health',
-          servername: domain,
-          headers: { Host: domain },
-          rejectUnauthorized: false,
-          timeout: 3000,
-        },
-        (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        },
-      );
-      req.on('timeout', () => req.destroy());
-      req.on('error', () => resolve(0));
-      req.end();
-    });
+    // Asked each time: the edge may be (re)starting.
+    const at = await engine.endpoint(edge, EDGE_HTTPS_PORT).catch(() => undefined);
+    const status = at ? await healthStatus(at, domain) : 0;
     if (status >= 200 && status < 300) return true;
     await new Promise((r) => setTimeout(r, 500));
   }
   return false;
+}
+
+/** The edge's answer to the domain's health path over HTTPS; 0 when there is none. */
+function healthStatus(at: Endpoint, domain: string): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const req = httpsRequest(
+      // The certificate may not exist yet: reachability is what is probed here.
+      {
+        host: at.host,
+        port: at.port,
+        path: '/web/health',
+        servername: domain,
+        headers: { Host: domain },
+        rejectUnauthorized: false,
+        timeout: 3000,
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+    req.end();
+  });
 }
 
 /** What ops need of the edge; the CLI builds it for the engine it holds. */
@@ -149,17 +160,13 @@ export interface EdgeControl {
   ): Promise<CertResult[]>;
 }
 
-export function dockerEdgeControl(docker: Dockerode): EdgeControl {
+/** The edge driven through the engine alone: files copied into its unit, commands run in it. */
+export function edgeControl(engine: Engine): EdgeControl {
   return {
-    sync: (pd) => syncEdge(docker, pd),
+    sync: (pd) => syncEdge(engine, pd),
     running: async (pd) =>
-      (
-        await docker
-          .getContainer(sharedUnit(pd.platform, 'edge'))
-          .inspect()
-          .catch(() => undefined)
-      )?.State.Running === true,
-    waitRouted,
-    certify: (pd, o = {}) => certifyThroughEdge(docker, pd, o),
+      (await engine.explain(sharedUnit(pd.platform, 'edge')).catch(() => undefined))?.running === true,
+    waitRouted: (pd, domain, timeoutMs) => waitRouted(engine, pd, domain, timeoutMs),
+    certify: (pd, o = {}) => certifyThroughEdge(engine, pd, o),
   };
 }

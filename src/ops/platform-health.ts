@@ -8,7 +8,7 @@ import type { PlatformDir } from '../platformdir/load.js';
 import type { Secret } from '../secret.js';
 import { certStatus, type CertStatus } from './certs.js';
 import { edgeRoutes } from './edge-sync.js';
-import { sharedPort } from './provision.js';
+import { sharedEndpoint } from './shared-endpoint.js';
 
 export interface PlatformHealth {
   replication?: ReplicationStatus | { error: string };
@@ -23,10 +23,7 @@ export async function platformHealth(
 ): Promise<PlatformHealth> {
   const redis = async (tier: 'prod' | 'integration') => {
     try {
-      return await redisStatus({
-        host: '127.0.0.1',
-        port: await sharedPort(engine, pd, `redis-${tier}`, 6379),
-      });
+      return await redisStatus(await sharedEndpoint(engine, pd, `redis-${tier}`, 6379));
     } catch (e) {
       return { error: (e as Error).message };
     }
@@ -53,8 +50,7 @@ async function replication_(
 ): Promise<ReplicationStatus | { error: string }> {
   const open = async (service: string) =>
     connect({
-      host: '127.0.0.1',
-      port: await sharedPort(engine, pd, service, 5432),
+      ...(await sharedEndpoint(engine, pd, service, 5432)),
       user: 'postgres',
       password,
       database: 'postgres',

@@ -4,18 +4,18 @@
 // everybody else, its bucket, its Redis prefix. Replaces the original
 // document's `docker exec … psql -c "CREATE DATABASE …"`.
 import { resolveInstance } from '../compose/instance.js';
-import { sharedUnit, type Tier } from '../compose/platform.js';
+import type { Tier } from '../compose/platform.js';
 import { connect, provisionDatabase, type ProvisionResult } from '../backends/postgres/index.js';
 import { ObjectStorage, type BucketChange } from '../backends/s3/index.js';
 import type { Engine } from '../engines/engine.js';
 import { OdpError } from '../errors.js';
-import { loadPlatformDir, requireProject, type PlatformDir } from '../platformdir/load.js';
+import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import type { Secret } from '../secret.js';
 import { secretsForInstance } from '../secrets/scope.js';
 import { openState } from '../state/db.js';
 import { claimRedisPrefix } from '../state/prefixes.js';
-import { PLATFORM_PROJECT } from './platform.js';
 import { platformSecrets } from './platform-secrets.js';
+import { sharedEndpoint } from './shared-endpoint.js';
 import { loadProjectSecrets } from './secrets.js';
 
 export interface ProvisionOutcome {
@@ -61,10 +61,8 @@ export async function provision(
       hint: 'Run `odp platform up` first.',
     });
 
-  const pgPort = await sharedPort(engine, pd, `postgres-${instance}`, 5432);
   const admin = await connect({
-    host: '127.0.0.1',
-    port: pgPort,
+    ...(await sharedEndpoint(engine, pd, `postgres-${instance}`, 5432)),
     user: 'postgres',
     password: superuser,
     database: 'postgres',
@@ -107,26 +105,4 @@ export async function provision(
     bucket: { name: bucket, change: bucketChange },
     redisPrefix: { prefix: inst.redisPrefix, change: prefixChange },
   };
-}
-
-/**
- * Where odp reaches a shared service from this host: the loopback port the
- * single-host engine published. (On Swarm, the service's host address.)
- */
-export async function sharedPort(
-  engine: Engine,
-  pd: PlatformDir,
-  service: string,
-  containerPort: number,
-): Promise<number> {
-  await engine.ping();
-  const observed = await engine.observe({ platform: pd.platform.name, project: PLATFORM_PROJECT });
-  const unit = observed.units.find((u) => u.name === sharedUnit(pd.platform, service));
-  const port = unit?.state === 'running' ? unit.ports[containerPort] : undefined;
-  if (!port) {
-    throw new OdpError('ENGINE', `${service} is not running`, {
-      hint: 'Run `odp platform up`, then `odp platform status`.',
-    });
-  }
-  return port;
 }

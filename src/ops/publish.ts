@@ -9,12 +9,11 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type Dockerode from 'dockerode';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import tar from 'tar-stream';
+import type { ImageStore } from '../engines/images.js';
 import { OdpError } from '../errors.js';
 import { buildProjectImage } from '../images/project.js';
-import { followDockerStream } from '../images/stream.js';
 import {
   checkImageName,
   hookUrl,
@@ -163,7 +162,7 @@ export async function planPublish(
 
 /** Builds, labels and pushes; then notifies. A failed notify is reported in the result, not thrown. */
 export async function runPublish(
-  docker: Dockerode,
+  images: ImageStore,
   plan: PublishPlan,
   secrets: PublishSecrets,
   progress: Progress = silentProgress,
@@ -172,9 +171,9 @@ export async function runPublish(
   if (plan.tags.length === 0) return result;
   for (const tag of plan.tags) {
     const reference = `${plan.repository}:${tag}`;
-    await buildLabelled(docker, plan, tag, progress);
+    await buildLabelled(images, plan, tag, progress);
     progress.start(`push ${reference}`, `push ${reference}`);
-    const digest = await push(docker, plan.repository, tag, secrets);
+    const digest = await push(images, plan.repository, tag, secrets);
     progress.done(`push ${reference}`, `pushed ${reference}${digest ? ` ${digest}` : ''}`);
     result.pushed.push({ reference, ...(digest ? { digest } : {}) });
   }
@@ -189,79 +188,54 @@ export async function runPublish(
  * The content tag is per target tag, so publishes of two refs at once on one
  * engine never label each other's build, and it is dropped afterwards.
  */
-async function buildLabelled(docker: Dockerode, plan: PublishPlan, tag: string, progress: Progress) {
+async function buildLabelled(images: ImageStore, plan: PublishPlan, tag: string, progress: Progress) {
   const reference = `${plan.repository}:${tag}`;
   const content = `odp-publish/${plan.repository.slice(plan.repository.indexOf('/') + 1)}:${tag}`;
   progress.start(`build ${reference}`, `build ${reference}`);
-  await buildProjectImage(docker, {
+  await buildProjectImage(images, {
     context: path.join(plan.repo, 'odoo'),
     tag: content,
     onProgress: (e) => {
       if (e.phase === 'building' && e.detail?.startsWith('Step')) progress.note(e.detail);
     },
   });
-  const previous = await imageId(docker, reference);
+  const previous = (await images.inspect(reference))?.id;
   const pack = tar.pack();
   pack.entry({ name: 'Dockerfile', mode: 0o644 }, `FROM ${content}\n`);
   pack.finalize();
-  const stream = await docker.buildImage(Readable.from(pack, { objectMode: false }), {
-    t: reference,
+  await images.build({
+    context: Readable.from(pack, { objectMode: false }),
+    tag: reference,
     labels: plan.labels,
-    rm: true,
-    forcerm: true,
+    what: `labelling ${reference}`,
   });
-  await followDockerStream(docker, stream, `labelling ${reference}`);
-  const built = await docker.getImage(reference).inspect();
-  if (built.Config?.Labels?.[LABEL_REVISION] !== plan.sha)
+  const built = await images.inspect(reference);
+  if (built?.labels[LABEL_REVISION] !== plan.sha)
     throw new OdpError('ENGINE', `${reference} was built but does not carry revision ${plan.sha}`);
   // Untag the content image (it stays as the labelled image's parent) and drop
   // the version this build replaced unless something still uses it.
-  await docker
-    .getImage(content)
-    .remove()
-    .catch(() => undefined);
-  if (previous && previous !== built.Id)
-    await docker
-      .getImage(previous)
-      .remove()
-      .catch(() => undefined);
+  await images.remove(content);
+  if (previous && previous !== built.id) await images.remove(previous);
   progress.done(`build ${reference}`, `built ${reference}`);
 }
 
 async function push(
-  docker: Dockerode,
+  images: ImageStore,
   repository: string,
   tag: string,
   secrets: PublishSecrets,
 ): Promise<string | undefined> {
   const registry = repository.slice(0, repository.indexOf('/'));
-  // The engine wants an auth header even for an anonymous push: `{}` is that.
-  const authconfig = secrets.auth
-    ? {
-        username: secrets.auth.username.reveal(),
-        password: secrets.auth.password.reveal(),
-        serveraddress: registry,
-      }
-    : {};
-  // An explicit tag: a push without one would send every local tag of the repository.
-  const stream = await docker
-    .getImage(repository)
-    .push({ tag, authconfig })
-    .catch((e: unknown) => {
-      throw new OdpError('ENGINE', `cannot push ${repository}:${tag}: ${(e as Error).message}`);
+  return images.push(repository, tag, secrets.auth).catch((e: unknown) => {
+    const message = (e as Error).message;
+    const denied = /unauthorized|authentication required|no basic auth|denied/i.test(message);
+    throw new OdpError('ENGINE', message, {
+      cause: e,
+      hint: denied
+        ? 'Set ODP_REGISTRY_USER and ODP_REGISTRY_PASSWORD, or REGISTRY_USER and REGISTRY_PASSWORD in --secrets-file.'
+        : `Check that the registry ${registry} answers.`,
     });
-  const events = (await followDockerStream(docker, stream, `pushing ${repository}:${tag}`).catch(
-    (e: unknown) => {
-      const message = (e as Error).message;
-      const denied = /unauthorized|authentication required|no basic auth|denied/i.test(message);
-      throw new OdpError('ENGINE', message, {
-        hint: denied
-          ? 'Set ODP_REGISTRY_USER and ODP_REGISTRY_PASSWORD, or REGISTRY_USER and REGISTRY_PASSWORD in --secrets-file.'
-          : `Check that the registry ${registry} answers.`,
-      });
-    },
-  )) as { aux?: { Digest?: string } }[];
-  return events.find((e) => e.aux?.Digest)?.aux?.Digest;
+  });
 }
 
 async function notify(
@@ -315,14 +289,6 @@ async function currentBranch(git: SimpleGit): Promise<{ branch?: string }> {
   // symbolic-ref fails (exit 1) on a detached HEAD: that is an answer, not an error.
   const name = await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '');
   return name.trim() ? { branch: name.trim() } : {};
-}
-
-async function imageId(docker: Dockerode, ref: string): Promise<string | undefined> {
-  return docker
-    .getImage(ref)
-    .inspect()
-    .then((i) => i.Id)
-    .catch(() => undefined);
 }
 
 function required(value: string | undefined, what: string): string {

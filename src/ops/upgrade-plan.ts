@@ -9,7 +9,7 @@ import type { ResolvedInstance } from '../compose/instance.js';
 import type { Tier } from '../compose/platform.js';
 import { connect, sqlState } from '../backends/postgres/index.js';
 import { redisConnect } from '../backends/redis/index.js';
-import { LABEL, type Engine, type ObservedUnit, type UnitSpec } from '../engines/engine.js';
+import { LABEL, type Endpoint, type Engine, type ObservedUnit, type UnitSpec } from '../engines/engine.js';
 import { OdpError } from '../errors.js';
 import { type Stack, unitName } from '../model/stack.js';
 import {
@@ -32,7 +32,7 @@ import type { ProjectSpec } from '../spec/project-schema.js';
 import { parseMigrationVersions, pendingMigrations, type DoneVersion } from './migrations.js';
 import { resolveImages } from './preflight.js';
 import type { Progress } from '../progress.js';
-import { sharedPort } from './provision.js';
+import { sharedEndpoint } from './shared-endpoint.js';
 import { loadProjectSecrets } from './secrets.js';
 import { PINNED_VERSION } from '../versions.js';
 
@@ -152,9 +152,9 @@ export async function planUpgrade(
   const image = `${inst.image}:${inst.tag}`;
 
   // The tier's shared services answer, and the instance's role reaches its database.
-  const pgPort = await sharedPort(engine, pd, `postgres-${instance}`, 5432);
-  const redisPort = await sharedPort(engine, pd, `redis-${instance}`, 6379);
-  const redis = await redisConnect({ host: '127.0.0.1', port: redisPort }).catch((e: unknown) => {
+  const pg = await sharedEndpoint(engine, pd, `postgres-${instance}`, 5432);
+  const redisAt = await sharedEndpoint(engine, pd, `redis-${instance}`, 6379);
+  const redis = await redisConnect(redisAt).catch((e: unknown) => {
     throw new OdpError('DEPLOY_FAILED', `redis-${instance} does not answer: ${String(e)}`, {
       hint: 'Nothing was changed. See `odp platform status`.',
     });
@@ -166,7 +166,7 @@ export async function planUpgrade(
   }
   const dbPassword = secretsForInstance(all, instance).get('DB_PASSWORD');
   if (!dbPassword) throw new OdpError('NOT_FOUND', `${projectName}/${instance} has no DB_PASSWORD`);
-  const rows = await marabuntaRows(pgPort, inst, dbPassword, projectName, instance);
+  const rows = await marabuntaRows(pg, inst, dbPassword, projectName, instance);
   o.progress.done('preflight');
 
   o.progress.start('migrations', `read the migration file of ${image}`);
@@ -338,15 +338,14 @@ function refuseViolations(pd: PlatformDir, project: string): void {
 
 /** marabunta_version as the instance's role; undefined when the table does not exist (fresh database). */
 async function marabuntaRows(
-  port: number,
+  at: Endpoint,
   inst: ResolvedInstance,
   password: Secret,
   project: string,
   instance: Tier,
 ): Promise<DoneVersion[] | undefined> {
   const client = await connect({
-    host: '127.0.0.1',
-    port,
+    ...at,
     user: inst.dbUser,
     password,
     database: inst.database,

@@ -11,6 +11,7 @@ import { planUpgrade, type UpgradeContext, type UpgradePlan } from './upgrade-pl
 import { executeRelease, type ReleaseOptions } from './release/execute.js';
 import { settleInterrupted } from './upgrade-recover.js';
 import { writeVersion } from './upgrade-version.js';
+import { unitUrl } from './shared-endpoint.js';
 
 export interface UpgradeOptions extends ReleaseOptions {
   version: string;
@@ -73,7 +74,7 @@ async function localUrl(engine: Engine, ctx: UpgradeContext): Promise<{ localUrl
     (u) => u.service === 'odoo' && u.replica === 1 && (!served || u.release === ctx.plan.release),
   );
   const port = odoo?.ports[80];
-  return port ? { localUrl: `http://127.0.0.1:${port}/` } : {};
+  return port && odoo ? unitUrl(engine, odoo.name) : {};
 }
 
 export { writeVersion };

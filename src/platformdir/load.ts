@@ -117,6 +117,32 @@ export async function loadPlatformDir(dir: string): Promise<PlatformDir> {
   };
 }
 
+/** platform.yaml alone: what is known before any project file is read. */
+export type PlatformFile = Pick<PlatformDir, 'dir' | 'platform' | 'platformFile' | 'locatePlatform'>;
+
+/**
+ * Reads platform.yaml only (which engine runs the platform is known before a
+ * thousand project files are parsed). A file that does not load is reported as
+ * `loadPlatformDir` reports it: with every project file's problems, at once.
+ */
+export async function loadPlatformFile(dir: string): Promise<PlatformFile> {
+  const platformPath = join(dir, PLATFORM_FILE);
+  if (!existsSync(platformPath)) return loadPlatformDir(dir); // throws SPEC_NOT_FOUND, with its hint
+  const rel = relative(process.cwd(), platformPath);
+  const shown = rel && !rel.startsWith('..') ? rel : resolve(platformPath);
+  try {
+    const parsed = await parseSpecFile(
+      shown,
+      readSpecText(platformPath, () => shown),
+      platformSchema,
+    );
+    return { dir, platform: parsed.value, platformFile: shown, locatePlatform: parsed.locate };
+  } catch (e) {
+    if (e instanceof OdpError && e.code === 'SPEC_INVALID') await loadPlatformDir(dir);
+    throw e;
+  }
+}
+
 /**
  * parseSpec, with the YAML library loaded only for a file the plain reader
  * declines or the schema refuses (parse-plain.ts): a platform of plain, valid

@@ -51,6 +51,8 @@ export const EDGE_SERVER_STATE = '/var/lib/haproxy/server-state';
 export const serverSlot = (index: number): string => `s${index + 1}`;
 
 export const EDGE_HEALTH_PATH = '/.odp/edge-health';
+/** The port HTTPS is served on inside the edge (published on services.edge.httpsPort). */
+export const EDGE_HTTPS_PORT = 443;
 export const ACME_PREFIX = '/.well-known/acme-challenge/';
 /** Seconds a client is asked to wait before retrying a site in maintenance. */
 export const MAINTENANCE_RETRY_AFTER = 300;
@@ -258,7 +260,9 @@ export function renderHaproxyCfg(input: HaproxyCfgInput): string {
   line('    http-request redirect location https://%[var(txn.host)]%[pathq] code 301');
   line();
   line('frontend https');
-  line(`    bind :443 ssl crt ${EDGE_FILES.defaultCert} crt ${EDGE_FILES.certs}/ alpn h2,http/1.1`);
+  line(
+    `    bind :${EDGE_HTTPS_PORT} ssl crt ${EDGE_FILES.defaultCert} crt ${EDGE_FILES.certs}/ alpn h2,http/1.1`,
+  );
   line('    http-request set-var(txn.host) hdr(host),lower,regsub(:[0-9]+$,)');
   line('    # The certificate was chosen by SNI: a request for another site goes on another connection.');
   line(

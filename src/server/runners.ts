@@ -3,8 +3,8 @@
 // starts only once the image of the pushed commit is published: the test tag
 // must carry `org.opencontainers.image.revision` equal to the commit, until
 // then the job waits (RetryLater). A publish notice says the image exists.
-import type Dockerode from 'dockerode';
-import type { DockerEngine } from '../engines/docker/engine.js';
+import type { Engine } from '../engines/engine.js';
+import type { ImageStore } from '../engines/images.js';
 import { OdpError } from '../errors.js';
 import { branchTag } from '../compose/branch.js';
 import { deployBranch, removeBranch } from '../ops/branches.js';
@@ -28,7 +28,8 @@ export interface DeployTestPayload {
 }
 
 export function deployTestRunner(o: {
-  engine: DockerEngine;
+  engine: Engine;
+  images: ImageStore;
   dir: string;
   edge?: EdgeControl;
   healthTimeoutMs?: number;
@@ -39,9 +40,9 @@ export function deployTestRunner(o: {
     const tag = spec.instances.test?.tag;
     if (!tag) throw new OdpError('NOT_FOUND', `project ${job.project} declares no test instance`);
     const ref = `${spec.image}:${tag}`;
-    if (hasRegistryHost(spec.image)) await pull(o.engine.docker, ref, log);
+    if (hasRegistryHost(spec.image)) await pull(o.images, ref, log);
     if (payload.sha && !payload.published) {
-      const revision = await revisionOf(o.engine.docker, ref);
+      const revision = await revisionOf(o.images, ref);
       if (revision === null) throw new RetryLater(`${ref} is not there yet`);
       if (revision !== payload.sha) {
         throw new RetryLater(
@@ -72,7 +73,8 @@ export function deployTestRunner(o: {
  * `odp publish` built `<image>:<slug>-<short sha>` (until then it waits).
  */
 export function deployBranchRunner(o: {
-  engine: DockerEngine;
+  engine: Engine;
+  images: ImageStore;
   dir: string;
   edge?: EdgeControl;
   healthTimeoutMs?: number;
@@ -83,8 +85,8 @@ export function deployBranchRunner(o: {
     const spec = requireProject(await loadPlatformDir(o.dir), job.project).spec;
     const tag = branchTag(branch, sha);
     const ref = `${spec.image}:${tag}`;
-    if (hasRegistryHost(spec.image)) await pull(o.engine.docker, ref, log);
-    if ((await revisionOf(o.engine.docker, ref)) === null) throw new RetryLater(`${ref} is not there yet`);
+    if (hasRegistryHost(spec.image)) await pull(o.images, ref, log);
+    if ((await revisionOf(o.images, ref)) === null) throw new RetryLater(`${ref} is not there yet`);
     const r = await recorded(
       o.dir,
       { project: job.project, instance: job.instance, kind: 'deploy', version: tag },
@@ -103,7 +105,7 @@ export function deployBranchRunner(o: {
 }
 
 /** `remove-branch`: the branch was deleted; its instance goes (nothing to do if it had none). */
-export function removeBranchRunner(o: { engine: DockerEngine; dir: string; edge?: EdgeControl }): JobRunner {
+export function removeBranchRunner(o: { engine: Engine; dir: string; edge?: EdgeControl }): JobRunner {
   return async (job: Job, log: Log) => {
     const { branch } = job.payload as { branch?: string };
     if (!branch) throw new OdpError('USAGE', `job ${job.id} names no branch`);
@@ -124,23 +126,15 @@ export function hasRegistryHost(image: string): boolean {
 }
 
 /** The image's revision label: '' without one, null when the image is not here. */
-async function revisionOf(docker: Dockerode, ref: string): Promise<string | null> {
-  try {
-    const info = await docker.getImage(ref).inspect();
-    return info.Config?.Labels?.[REVISION_LABEL] ?? '';
-  } catch (e) {
-    if ((e as { statusCode?: number }).statusCode === 404) return null;
-    throw e;
-  }
+async function revisionOf(images: ImageStore, ref: string): Promise<string | null> {
+  const info = await images.inspect(ref);
+  return info ? (info.labels[REVISION_LABEL] ?? '') : null;
 }
 
 /** Pulls a newer image behind the tag; an unreachable registry leaves the local one (logged). */
-async function pull(docker: Dockerode, ref: string, log: Log): Promise<void> {
+async function pull(images: ImageStore, ref: string, log: Log): Promise<void> {
   try {
-    const stream = await docker.pull(ref);
-    await new Promise<void>((resolve, reject) =>
-      docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve())),
-    );
+    await images.pull(ref);
   } catch (e) {
     log({ event: 'pull-failed', image: ref, detail: (e as Error).message });
   }

@@ -124,7 +124,10 @@ export const platformSchema = z
     plans: z.record(slug, planSchema).refine((p) => Object.keys(p).length > 0, 'declare at least one plan'),
     testPlan: slug.default('test').describe('Plan used by every test instance unless it names its own.'),
     images: imagesSchema.default(imagesSchema.parse({})),
-    engine: z.enum(['docker', 'swarm']).default('docker'),
+    engine: z
+      .enum(['docker', 'swarm'])
+      .default('docker')
+      .describe('What runs the units: docker (one host). swarm is reserved and not implemented yet.'),
     backups: backupsSchema.default(backupsSchema.parse({})),
     branches: branchesSchema
       .default(branchesSchema.parse({}))

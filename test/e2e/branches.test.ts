@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { branchSlug, branchTarget } from '../../src/compose/branch.js';
 import { deployBranch, removeBranch } from '../../src/ops/branches.js';
-import { dockerEdgeControl } from '../../src/ops/edge-sync.js';
+import { edgeControl } from '../../src/ops/edge-sync.js';
 import { platformUp } from '../../src/ops/platform.js';
 import { silentProgress } from '../../src/progress.js';
 import { loadPlatformDir } from '../../src/platformdir/load.js';
@@ -51,7 +51,7 @@ const tagB = `${B}-1234567`;
 const domainOf = (branch: string) => `${branchSlug(branch)}.${testDomain(tp.project)}`;
 
 const odp = (args: string[], timeoutMs = 300_000) => runCli(['--dir', tp.dir, ...args], { timeoutMs });
-const edge = () => dockerEdgeControl(docker);
+const edge = () => edgeControl(engine);
 
 /** The sample project's image with its own VERSION; the label makes every run's build new. */
 const buildImage = (tag: string, version: string) =>

@@ -17,7 +17,7 @@ import { isOdpError } from '../../src/errors.js';
 import { buildImages } from '../../src/images/build.js';
 import { backendName, EDGE_SOCKET, renderHaproxyCfg, type EdgeRoute } from '../../src/render/haproxy-cfg.js';
 import { viaEdge } from '../helpers/edge.js';
-import { docker, execIn, removeLabelled, sleep } from './helpers.js';
+import { docker, engine, images, execIn, removeLabelled, sleep } from './helpers.js';
 
 const run = `edge${randomBytes(3).toString('hex')}`;
 const labels = { 'odp.test': 'edge-e2e', 'odp.test.run': run };
@@ -204,7 +204,7 @@ async function cleanUp(): Promise<void> {
 
 before(async () => {
   await docker.ping();
-  await buildImages({ docker, only: ['haproxy', 'nginx'] });
+  await buildImages({ images, only: ['haproxy', 'nginx'] });
   makeCertificates();
   await docker.createNetwork({ Name: network, Driver: 'bridge', Labels: labels, CheckDuplicate: true });
   await docker.createVolume({ Name: volume, Labels: labels });
@@ -231,7 +231,7 @@ before(async () => {
     },
   });
   await readPorts();
-  edge = new Edge(docker, edgeName);
+  edge = new Edge(engine, edgeName);
   // The built-in configuration answers the health check before anything is applied.
   await until(
     'edge health',

@@ -16,13 +16,15 @@ import { Writable } from 'node:stream';
 import { parse, stringify } from 'yaml';
 import { DockerEngine } from '../../src/engines/docker/engine.js';
 import { buildImages } from '../../src/images/build.js';
-import { makeDocker } from '../../src/images/docker.js';
+import { makeDocker } from '../../src/engines/docker/client.js';
+import { DockerImages } from '../../src/engines/docker/images.js';
 import { buildProjectImage } from '../../src/images/project.js';
 import { copyExamplePlatform } from '../helpers/specs.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const docker = makeDocker();
 export const engine = new DockerEngine(docker);
+export const images = new DockerImages(docker);
 /** The example platform's secrets are encrypted with the demo passphrase. */
 export const PASSPHRASE = 'odp-demo';
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -58,7 +60,7 @@ export async function tempDir(prefix: string): Promise<string> {
  */
 export async function setUp(): Promise<void> {
   await engine.ping();
-  await buildImages({ docker });
+  await buildImages({ images });
   process.env.ODP_STATE_DIR = path.join(await tempDir('odp-e2e-state-'), 'state');
   process.env.ODP_PASSPHRASE = PASSPHRASE;
 }
@@ -128,7 +130,7 @@ export async function buildSampleImage(
   }
   const all = { ...files, ...(version ? { VERSION: `${version}\n` } : {}) };
   for (const [name, text] of Object.entries(all)) await writeFile(path.join(context, name), text);
-  await buildProjectImage(docker, { context, tag });
+  await buildProjectImage(images, { context, tag });
 }
 
 /** Everything labelled with one of the projects made here, their images and temp dirs; pass or fail. */

@@ -15,8 +15,17 @@ import tarFs from 'tar-fs';
 import WebSocket from 'ws';
 import { buildImages } from '../../src/images/build.js';
 import { catalog } from '../../src/images/catalog.js';
-import { followDockerStream } from '../../src/images/stream.js';
-import { docker, execIn, removeLabelled, request, sleep, SLOW_MACHINE_MS, type Reply } from './helpers.js';
+import { followDockerStream } from '../../src/engines/docker/stream.js';
+import {
+  docker,
+  images,
+  execIn,
+  removeLabelled,
+  request,
+  sleep,
+  SLOW_MACHINE_MS,
+  type Reply,
+} from './helpers.js';
 
 const runId = randomBytes(4).toString('hex');
 const labels = { 'odp.test': 'images', 'odp.test.run': runId };
@@ -180,10 +189,10 @@ let odoo: Started;
 let base: string;
 
 before(async () => {
-  const built = await buildImages({ docker });
+  const built = await buildImages({ images });
   assert.equal(built.length, catalog.length);
   // Inputs unchanged: the second run must not build anything.
-  const again = await buildImages({ docker });
+  const again = await buildImages({ images });
   assert.deepEqual(
     again.filter((r) => !r.cached).map((r) => r.image),
     [],

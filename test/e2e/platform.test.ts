@@ -13,7 +13,7 @@ import { connect } from '../../src/backends/postgres/index.js';
 import { redisConnect } from '../../src/backends/redis/index.js';
 import { ObjectStorage } from '../../src/backends/s3/index.js';
 import { sharedUnit } from '../../src/compose/platform.js';
-import { dockerEdgeControl } from '../../src/ops/edge-sync.js';
+import { edgeControl } from '../../src/ops/edge-sync.js';
 import { platformSecrets } from '../../src/ops/platform-secrets.js';
 import { loadPlatformDir } from '../../src/platformdir/load.js';
 import { Secret } from '../../src/secret.js';
@@ -203,7 +203,7 @@ test('a session in Redis survives a restart; an object put through the storage e
 
 test('the edge reloads ten times under load without a failed request', async () => {
   const pd = await loadPlatformDir(tp.dir);
-  const edge = dockerEdgeControl(docker);
+  const edge = edgeControl(engine);
   let sent = 0;
   let failed = 0;
   let stop = false;
@@ -233,7 +233,7 @@ test('odp serve answers /healthz and its scheduler renews through the edge (noth
     dir: tp.dir,
     host: '127.0.0.1',
     port: 0,
-    edge: dockerEdgeControl(docker),
+    edge: edgeControl(engine),
     renewEveryMs: 3_600_000,
   });
   try {

@@ -16,7 +16,7 @@ import { buildImages } from '../../src/images/build.js';
 import { Secret } from '../../src/secret.js';
 import { writeSecrets } from '../../src/secrets/store.js';
 import { verifyDelivery } from '../../src/webhooks/sign.js';
-import { docker, runCli, uniqueName, type CliResult } from './helpers.js';
+import { docker, images, runCli, uniqueName, type CliResult } from './helpers.js';
 import { makeOdooRepo } from '../helpers/odoo-repo.js';
 import { startRegistry, type RegistryHandle } from '../helpers/registry.js';
 
@@ -109,7 +109,7 @@ describe('odp publish', { timeout: 900_000 }, () => {
 
   before(async () => {
     // The project image is FROM the reference workload: built once, cached after.
-    await buildImages({ docker, only: ['odp/odoo-reference:base'] });
+    await buildImages({ images, only: ['odp/odoo-reference:base'] });
     [open, locked, hook] = await Promise.all([
       startRegistry(),
       startRegistry({ htpasswd: { user: REGISTRY_USER, password: REGISTRY_PASSWORD } }),

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { buildImages } from '../../src/images/build.js';
 import { isOdpError } from '../../src/errors.js';
-import { docker, engine, removeLabelled } from './helpers.js';
+import { docker, images, engine, removeLabelled } from './helpers.js';
 
 const run = `ready${randomBytes(3).toString('hex')}`;
 const labels = { 'odp.test': 'ready-e2e', 'odp.test.run': run };
@@ -33,7 +33,7 @@ async function start(name: string, body: Parameters<typeof docker.createContaine
 }
 
 before(async () => {
-  await buildImages({ docker, only: ['nginx', 'redis'] });
+  await buildImages({ images, only: ['nginx', 'redis'] });
   await docker.createNetwork({ Name: network, Driver: 'bridge', Labels: labels, CheckDuplicate: true });
 });
 after(() => removeLabelled(`odp.test.run=${run}`));

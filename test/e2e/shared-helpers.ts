@@ -11,7 +11,8 @@ import { composePlatform, platformSecretKeys, tierNetwork } from '../../src/comp
 import { DockerEngine } from '../../src/engines/docker/engine.js';
 import { LABEL } from '../../src/engines/engine.js';
 import { buildImages } from '../../src/images/build.js';
-import { makeDocker } from '../../src/images/docker.js';
+import { makeDocker } from '../../src/engines/docker/client.js';
+import { DockerImages } from '../../src/engines/docker/images.js';
 import type { Stack } from '../../src/model/stack.js';
 import { applyPlan } from '../../src/ops/apply-plan.js';
 import { silentProgress } from '../../src/progress.js';
@@ -22,6 +23,7 @@ import { platformSchema, type PlatformSpec } from '../../src/spec/platform-schem
 
 export const docker = makeDocker();
 export const engine = new DockerEngine(docker);
+export const images = new DockerImages(docker);
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 type Data = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -39,7 +41,7 @@ export function randomSecret(): Secret {
 /** The images the shared data services run (cached by input hash: instant once built). */
 export async function buildSharedImages(): Promise<void> {
   await engine.ping();
-  await buildImages({ docker, only: ['postgres', 'redis', 's3rver'] });
+  await buildImages({ images, only: ['postgres', 'redis', 's3rver'] });
 }
 
 /** examples/platform/platform.yaml under `name`, with the embedded S3 server on loopback. */

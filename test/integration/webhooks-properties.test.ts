@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
-import { makeDocker } from '../../src/images/docker.js';
-import { dockerEdgeControl } from '../../src/ops/edge-sync.js';
+import { DockerEngine } from '../../src/engines/docker/engine.js';
+import { edgeControl } from '../../src/ops/edge-sync.js';
 import { Secret } from '../../src/secret.js';
 import { serve, type Serving } from '../../src/server/server.js';
 import { RetryLater } from '../../src/server/worker.js';
@@ -43,7 +43,7 @@ before(async () => {
     dir,
     host: '127.0.0.1',
     port: 0,
-    edge: dockerEdgeControl(makeDocker()),
+    edge: edgeControl(new DockerEngine()),
     renewEveryMs: 3_600_000,
     webhookSecret: new Secret(SECRET),
     // A job never runs to the end here: it waits for an image that never comes.

@@ -10,8 +10,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { makeDocker } from '../../src/images/docker.js';
-import { dockerEdgeControl } from '../../src/ops/edge-sync.js';
+import { DockerEngine } from '../../src/engines/docker/engine.js';
+import { edgeControl } from '../../src/ops/edge-sync.js';
 import { Secret } from '../../src/secret.js';
 import { serve, type Serving } from '../../src/server/server.js';
 import { RetryLater, type JobRunners } from '../../src/server/worker.js';
@@ -75,7 +75,7 @@ describe('the queue, with injected runners', () => {
       dir,
       host: '127.0.0.1',
       port: 0,
-      edge: dockerEdgeControl(makeDocker()),
+      edge: edgeControl(new DockerEngine()),
       renewEveryMs: 3_600_000,
       webhookSecret: new Secret(SECRET),
       runners,

@@ -7,7 +7,7 @@
 //   releases/<id>/   haproxy.cfg, acme.map, default.pem, certs/<domain>.pem
 //   current          symlink to the live release, swapped by rename(2)
 //
-// `apply` uploads the release with the Docker archive API, then one exec, holding a
+// `apply` copies the release into the edge (Engine.copyInto), then one exec, holding a
 // lock on the volume (so two odp processes never interleave): `haproxy -c` on the
 // staged release as it will run (-C <release>); on failure the staging is dropped
 // and HAProxy's own message is thrown; on success the release moves into
@@ -22,10 +22,7 @@
 // no reload: no old worker is left draining per token, and concurrent issuances
 // do not each cost a reload.
 import { randomBytes } from 'node:crypto';
-import { PassThrough } from 'node:stream';
-import type Dockerode from 'dockerode';
-import tar from 'tar-stream';
-import { demuxBuffer } from '../../engines/docker/logs.js';
+import type { Engine, ExecResult, UnitFile } from '../../engines/engine.js';
 import { OdpError } from '../../errors.js';
 import { Secret } from '../../secret.js';
 import {
@@ -58,12 +55,6 @@ export interface EdgeApplied {
   workerAfter: number;
   /** HAProxy's warnings about the new configuration (it was loaded anyway). */
   warnings: string[];
-}
-
-interface ExecResult {
-  code: number;
-  stdout: string;
-  stderr: string;
 }
 
 // Shell run inside the edge; positional parameters carry the values, so nothing is quoted into it.
@@ -139,7 +130,7 @@ export class Edge {
   private readonly lockWait: number;
 
   constructor(
-    readonly docker: Dockerode,
+    readonly engine: Engine,
     readonly containerName: string,
     opts: EdgeOptions = {},
   ) {
@@ -175,7 +166,7 @@ export class Edge {
   /** The live configuration's text. */
   async current(): Promise<string> {
     const r = await this.exec(['cat', `${EDGE_DIR}/current/${EDGE_FILES.cfg}`]);
-    if (r.code !== 0) {
+    if (r.exitCode !== 0) {
       throw new OdpError('ENGINE', `cannot read the edge's configuration in ${this.containerName}`, {
         detail: r.stderr.trim(),
       });
@@ -200,35 +191,37 @@ export class Edge {
     }
     for (const [token, keyAuth] of acme ?? []) checkChallenge(token, keyAuth);
     const id = releaseId();
-    const files: TarFile[] = [
-      { name: EDGE_FILES.cfg, content: cfg, mode: 0o644 },
+    const stage = `.staging/${id}`;
+    const files: UnitFile[] = [
+      { path: '.staging', mode: 0o755 },
+      { path: stage, mode: 0o755 },
+      { path: `${stage}/${EDGE_FILES.cfg}`, content: cfg, mode: 0o644 },
       ...(acme
         ? [
             {
-              name: EDGE_FILES.acmeMap,
+              path: `${stage}/${EDGE_FILES.acmeMap}`,
               content: [...acme].map(([t, k]) => `${t} ${k}\n`).join(''),
               mode: 0o644,
             },
           ]
         : []),
-      { name: EDGE_FILES.certs, dir: true, mode: 0o700 },
+      { path: `${stage}/${EDGE_FILES.certs}`, mode: 0o700 },
       ...[...certs].map(([domain, pem]) => ({
-        name: certFile(domain),
+        path: `${stage}/${certFile(domain)}`,
         content: pem instanceof Secret ? pem.reveal() : pem,
         mode: 0o600,
       })),
     ];
-    const archive = await tarball(`.staging/${id}`, files);
     try {
-      await this.container().putArchive(archive, { path: EDGE_DIR });
+      await this.engine.copyInto(this.containerName, EDGE_DIR, files);
     } catch (e) {
-      throw this.engineError(`cannot upload the new configuration to ${this.containerName}`, e);
+      throw await this.engineError(`cannot upload the new configuration to ${this.containerName}`, e);
     }
     const r = await this.exec(['sh', '-c', applyScript, 'odp-edge-apply', id], {
       LOCK_WAIT: String(this.lockWait),
       RELOAD_TRIES: String(this.reloadTries),
     });
-    if (r.code === 3) {
+    if (r.exitCode === 3) {
       const alerts = r.stdout
         .split('\n')
         .filter((l) => /\[ALERT\]/.test(l))
@@ -247,11 +240,11 @@ export class Edge {
         },
       );
     }
-    if (r.code !== 0) {
-      const logs = await this.lastLogs(20);
+    if (r.exitCode !== 0) {
+      const logs = await this.engine.lastLogs(this.containerName, 20).catch(() => '');
       throw new OdpError(
         'ENGINE',
-        `the edge did not reload: ${lastLine(r.stdout) || lastLine(r.stderr) || `exit ${r.code}`}`,
+        `the edge did not reload: ${lastLine(r.stdout) || lastLine(r.stderr) || `exit ${r.exitCode}`}`,
         {
           detail: [r.stderr.trim(), logs].filter(Boolean).join('\n'),
           hint: 'The edge keeps serving its last good configuration.',
@@ -274,10 +267,10 @@ export class Edge {
     const r = await this.exec(['sh', '-c', challengeScript, 'odp-edge-challenge', token, op, keyAuth], {
       LOCK_WAIT: String(this.lockWait),
     });
-    if (r.code !== 0) {
+    if (r.exitCode !== 0) {
       throw new OdpError(
         'ENGINE',
-        `the edge did not take ACME challenge ${token}: ${lastLine(r.stderr) || `exit ${r.code}`}`,
+        `the edge did not take ACME challenge ${token}: ${lastLine(r.stderr) || `exit ${r.exitCode}`}`,
         {
           detail: r.stderr.trim(),
         },
@@ -285,67 +278,28 @@ export class Edge {
     }
   }
 
-  private container(): Dockerode.Container {
-    return this.docker.getContainer(this.containerName);
-  }
-
-  private engineError(message: string, e: unknown): OdpError {
-    const status = (e as { statusCode?: number }).statusCode;
-    const why =
-      (e as { json?: { message?: string } }).json?.message ?? (e instanceof Error ? e.message : String(e));
-    return new OdpError('ENGINE', `${message}: ${why}`, {
+  /** The engine's error, with the way out when the edge is not running (which is the usual cause). */
+  private async engineError(message: string, e: unknown): Promise<OdpError> {
+    // The engine's own errors already say what failed, and in which unit.
+    const text =
+      e instanceof OdpError ? e.message : `${message}: ${e instanceof Error ? e.message : String(e)}`;
+    const edge = await this.engine.explain(this.containerName).catch(() => undefined);
+    return new OdpError('ENGINE', text, {
       cause: e,
-      ...(status === 404 || status === 409
-        ? { hint: 'The edge runs in the platform stack; bring it up first (its container must be running).' }
-        : {}),
+      ...(edge?.running
+        ? {}
+        : {
+            hint: 'The edge runs in the platform stack; bring it up first (its container must be running).',
+          }),
     });
   }
 
-  /** Runs `cmd` in the edge; stdout and stderr apart, and its exit code. */
+  /** Runs `cmd` in the edge: stdout and stderr apart, and its exit code. */
   private async exec(cmd: string[], env: Record<string, string> = {}): Promise<ExecResult> {
-    let stdout = '';
-    let stderr = '';
-    let execution: Dockerode.Exec;
     try {
-      execution = await this.container().exec({
-        Cmd: cmd,
-        Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-        AttachStdout: true,
-        AttachStderr: true,
-      });
-      const stream = await execution.start({ hijack: true, stdin: false });
-      const out = new PassThrough();
-      const err = new PassThrough();
-      out.on('data', (c: Buffer) => (stdout += c.toString()));
-      err.on('data', (c: Buffer) => (stderr += c.toString()));
-      this.docker.modem.demuxStream(stream, out, err);
-      await new Promise<void>((resolve, reject) => {
-        stream.on('end', resolve);
-        stream.on('close', resolve);
-        stream.on('error', reject);
-      });
+      return await this.engine.exec(this.containerName, cmd, { env });
     } catch (e) {
-      throw this.engineError(`cannot run ${cmd[0]} in ${this.containerName}`, e);
-    }
-    // The exit code can lag the end of the output by a moment.
-    for (let i = 0; i < 50; i++) {
-      const info = await execution.inspect();
-      if (!info.Running && info.ExitCode !== null) return { code: info.ExitCode, stdout, stderr };
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new OdpError('ENGINE', `${cmd[0]} in ${this.containerName} did not report its exit code`);
-  }
-
-  private async lastLogs(lines: number): Promise<string> {
-    try {
-      const buf = (await this.container().logs({
-        stdout: true,
-        stderr: true,
-        tail: lines,
-      })) as unknown as Buffer;
-      return demuxBuffer(buf).trimEnd();
-    } catch {
-      return '';
+      throw await this.engineError(`cannot run ${cmd[0]} in ${this.containerName}`, e);
     }
   }
 }
@@ -364,30 +318,4 @@ function releaseId(): string {
 
 function lastLine(s: string): string {
   return s.trim().split('\n').pop()?.trim() ?? '';
-}
-
-interface TarFile {
-  name: string;
-  content?: string;
-  dir?: boolean;
-  mode: number;
-}
-
-/** A tar of `files` under `root` (its parent directories included), owned by root. */
-async function tarball(root: string, files: TarFile[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const mtime = new Date();
-  const parts = root.split('/');
-  for (let i = 1; i <= parts.length; i++) {
-    pack.entry({ name: parts.slice(0, i).join('/'), type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime });
-  }
-  for (const f of files) {
-    const name = `${root}/${f.name}`;
-    if (f.dir) pack.entry({ name, type: 'directory', mode: f.mode, uid: 0, gid: 0, mtime });
-    else pack.entry({ name, type: 'file', mode: f.mode, uid: 0, gid: 0, mtime }, f.content ?? '');
-  }
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
 }

@@ -2,3 +2,4 @@
 export { connect, quoteIdent, sqlState, type PgClient, type PgConnection } from './client.js';
 export { provisionDatabase, type Change, type DatabaseGrant, type ProvisionResult } from './provision.js';
 export { replicationStatus, type ReplicationStatus } from './replication.js';
+export { OWN_SERVER_ARGS, SOCKET_DIR } from './own-server.js';

@@ -79,3 +79,11 @@ export function containerSpec(
     ...(shared ? {} : { NetworkingConfig: { EndpointsConfig: { [u.network]: { Aliases: [s.name] } } } }),
   };
 }
+
+/** The command of a Docker health check (`CMD …` or `CMD-SHELL …`); undefined for none. */
+export function healthCommand(test: string[] | undefined): string[] | undefined {
+  const [kind, ...rest] = test ?? [];
+  if (kind === 'CMD' && rest.length > 0) return rest;
+  if (kind === 'CMD-SHELL' && rest[0]) return ['/bin/sh', '-c', rest[0]];
+  return undefined;
+}

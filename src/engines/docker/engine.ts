@@ -2,11 +2,12 @@
 // container per unit; state is read back from labels, never remembered.
 import type Dockerode from 'dockerode';
 import { OdpError } from '../../errors.js';
-import { makeDocker } from '../../images/docker.js';
+import { makeDocker } from './client.js';
 import {
   LABEL,
   type Engine,
   type ExecOptions,
+  type Endpoint,
   type ExecResult,
   type Health,
   type LogOptions,
@@ -17,14 +18,17 @@ import {
   type RunState,
   type Selector,
   type UnitExplanation,
+  type UnitFile,
   type UnitSpec,
   type WaitOptions,
 } from '../engine.js';
-import { containerSpec, featuresOf, type EngineFeatures } from './container-spec.js';
+import { containerSpec, featuresOf, healthCommand, type EngineFeatures } from './container-spec.js';
 import { waitReady } from './ready.js';
-import { demuxBuffer, demuxStream } from './logs.js';
+import { demuxBuffer, demuxStream, parseSince } from './logs.js';
 import { ignore404, messageOf, statusOf } from './api-errors.js';
 import { execIn } from './exec.js';
+import { publishedEndpoint } from './endpoint.js';
+import { putFiles } from './archive.js';
 
 export class DockerEngine implements Engine {
   readonly kind = 'docker' as const;
@@ -302,6 +306,30 @@ export class DockerEngine implements Engine {
     }
   }
 
+  async endpoint(unit: string, containerPort: number): Promise<Endpoint | undefined> {
+    const info = await this.inspectUnit(unit);
+    if (!info?.State.Running) return undefined;
+    // A remote engine (tcp://) publishes on its own host, not on this one.
+    const modem = this.docker.modem as { socketPath?: unknown; host?: string };
+    return publishedEndpoint(
+      info.NetworkSettings.Ports,
+      containerPort,
+      modem.socketPath ? undefined : modem.host,
+    );
+  }
+
+  async copyInto(unit: string, dir: string, files: UnitFile[]): Promise<void> {
+    try {
+      await putFiles(this.docker, unit, dir, files);
+    } catch (e) {
+      throw new OdpError(
+        statusOf(e) === 404 ? 'NOT_FOUND' : 'ENGINE',
+        `cannot copy files into ${unit}: ${messageOf(e)}`,
+        { cause: e },
+      );
+    }
+  }
+
   /** The container's inspection; undefined when it is gone. */
   private async inspectUnit(unit: string): Promise<Dockerode.ContainerInspectInfo | undefined> {
     try {
@@ -357,24 +385,4 @@ export class DockerEngine implements Engine {
       return '(no logs)';
     }
   }
-}
-
-/** `--since 10m`, `2h`, `30s`, or anything Date understands. Returns unix seconds. */
-export function parseSince(since: string): number {
-  const m = /^(\d+)([smhd])$/.exec(since.trim());
-  if (m) {
-    const unit = { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
-    return Math.floor(Date.now() / 1000) - Number(m[1]) * unit;
-  }
-  const t = Date.parse(since);
-  if (Number.isNaN(t)) throw new OdpError('USAGE', `--since "${since}": expected 10m, 2h, 1d or a date`);
-  return Math.floor(t / 1000);
-}
-
-/** The command of a Docker health check (`CMD …` or `CMD-SHELL …`); undefined for none. */
-export function healthCommand(test: string[] | undefined): string[] | undefined {
-  const [kind, ...rest] = test ?? [];
-  if (kind === 'CMD' && rest.length > 0) return rest;
-  if (kind === 'CMD-SHELL' && rest[0]) return ['/bin/sh', '-c', rest[0]];
-  return undefined;
 }

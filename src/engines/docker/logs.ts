@@ -2,6 +2,7 @@
 // TTY: 8-byte frame headers ([stream, 0, 0, 0, size32be]) before each chunk.
 import { PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
+import { OdpError } from '../../errors.js';
 
 export function demuxBuffer(buf: Buffer): string {
   const out: Buffer[] = [];
@@ -21,4 +22,16 @@ export function demuxStream(docker: Dockerode, stream: NodeJS.ReadableStream): N
   stream.on('end', () => out.end());
   stream.on('error', (e) => out.destroy(e));
   return out;
+}
+
+/** `--since 10m`, `2h`, `30s`, or anything Date understands. Returns unix seconds. */
+export function parseSince(since: string): number {
+  const m = /^(\d+)([smhd])$/.exec(since.trim());
+  if (m) {
+    const unit = { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+    return Math.floor(Date.now() / 1000) - Number(m[1]) * unit;
+  }
+  const t = Date.parse(since);
+  if (Number.isNaN(t)) throw new OdpError('USAGE', `--since "${since}": expected 10m, 2h, 1d or a date`);
+  return Math.floor(t / 1000);
 }

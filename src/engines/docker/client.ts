@@ -1,5 +1,5 @@
-// One place that decides how odp reaches the Docker Engine, so the CLI, the
-// image builder and the tests all talk to the same daemon.
+// One place that decides how odp reaches the Docker Engine, so the engine, the
+// image store and the tests all talk to the same daemon.
 import Dockerode from 'dockerode';
 
 /**

@@ -2,7 +2,7 @@
 // failed RUN step arrives as an `error` object in that stream, not as an HTTP
 // error, so the stream has to be read to the end to know whether it worked.
 import type Dockerode from 'dockerode';
-import { OdpError } from '../errors.js';
+import { OdpError } from '../../errors.js';
 
 interface ProgressEvent {
   stream?: string;
