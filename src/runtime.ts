@@ -55,5 +55,7 @@ function lazyEdge(engine: Engine): EdgeControl {
     running: async (pd) => (await load()).running(pd),
     waitRouted: async (pd, domain, timeoutMs) => (await load()).waitRouted(pd, domain, timeoutMs),
     certify: async (pd, o) => (await load()).certify(pd, o),
+    maintenance: async (pd, domain, on) => (await load()).maintenance(pd, domain, on),
+    runtime: async (pd, commands) => (await load()).runtime(pd, commands),
   };
 }

@@ -3,7 +3,7 @@
 # (a volume), so a restarted container serves the last configuration odp applied:
 #
 #   default.pem          self-signed default certificate, made here once
-#   releases/<id>/       haproxy.cfg, acme.map, default.pem, certs/<domain>.pem
+#   releases/<id>/       haproxy.cfg, acme.map, maintenance.map, default.pem, certs/<domain>.pem
 #   current -> releases/<id>   the live release; odp swaps this link atomically
 #   .staging/<id>/       where odp uploads and checks a release before it goes live
 #
@@ -47,6 +47,7 @@ release() {
 	mkdir -p "releases/$1.new/certs"
 	cp "$2" "releases/$1.new/haproxy.cfg"
 	: >"releases/$1.new/acme.map"
+	: >"releases/$1.new/maintenance.map"
 	cp default.pem "releases/$1.new/default.pem"
 	rm -rf "releases/$1"
 	mv "releases/$1.new" "releases/$1"

@@ -72,7 +72,8 @@ export async function syncEdge(engine: Engine, pd: PlatformDir): Promise<EdgeApp
     routes: routes.map((r) => (maintenance.has(r.domain) ? { ...r, maintenance: true } : r)),
     certificates: [...certs.keys()],
   });
-  return edgeFor(engine, pd).apply(cfg, certs);
+  const down = routes.filter((r) => maintenance.has(r.domain)).map((r) => r.domain);
+  return edgeFor(engine, pd).apply(cfg, certs, undefined, down);
 }
 
 /** Requests what is missing or due (all declared domains, or the ones named), then serves them. */
@@ -158,6 +159,10 @@ export interface EdgeControl {
     pd: PlatformDir,
     o?: { domains?: string[]; force?: boolean; onEvent?: (e: CertProgress) => void },
   ): Promise<CertResult[]>;
+  /** Puts a domain in maintenance (or out) at once, through the runtime API: no reload. */
+  maintenance(pd: PlatformDir, domain: string, on: boolean): Promise<void>;
+  /** The edge's control channel: HAProxy runtime API commands, one per line; its answers. */
+  runtime(pd: PlatformDir, commands: readonly string[]): Promise<string>;
 }
 
 /** The edge driven through the engine alone: files copied into its unit, commands run in it. */
@@ -168,5 +173,7 @@ export function edgeControl(engine: Engine): EdgeControl {
       (await engine.explain(sharedUnit(pd.platform, 'edge')).catch(() => undefined))?.running === true,
     waitRouted: (pd, domain, timeoutMs) => waitRouted(engine, pd, domain, timeoutMs),
     certify: (pd, o = {}) => certifyThroughEdge(engine, pd, o),
+    maintenance: (pd, domain, on) => edgeFor(engine, pd).setMaintenance(domain, on),
+    runtime: (pd, commands) => edgeFor(engine, pd).runtime(commands),
   };
 }

@@ -36,6 +36,8 @@ export const EDGE_DIR = '/usr/local/etc/haproxy';
 export const EDGE_FILES = {
   cfg: 'haproxy.cfg',
   acmeMap: 'acme.map',
+  /** Domains in maintenance (`<domain> 1`), changed at runtime with no reload. */
+  maintenanceMap: 'maintenance.map',
   defaultCert: 'default.pem',
   certs: 'certs',
 } as const;
@@ -153,13 +155,18 @@ function validate(input: HaproxyCfgInput): void {
   }
 }
 
-function maintenancePage(domain: string): string {
-  // No double quotes, backslashes or '#': the page is a quoted HAProxy string.
-  return (
-    '<!doctype html><html lang=en><head><meta charset=utf-8><title>Maintenance</title></head>' +
-    `<body><h1>Under maintenance</h1><p>${domain} is being updated. ` +
-    'Please try again in a few minutes.</p></body></html>'
-  );
+// No double quotes, backslashes, '#' or '%' but the host's: the page is a quoted log-format string.
+const MAINTENANCE_PAGE =
+  '<!doctype html><html lang=en><head><meta charset=utf-8><title>Maintenance</title></head>' +
+  '<body><h1>Under maintenance</h1><p>%[var(txn.host)] is being updated. ' +
+  'Please try again in a few minutes.</p></body></html>';
+
+/** The maintenance map's text for the routes in maintenance. */
+export function maintenanceMap(routes: EdgeRoute[]): string {
+  return routes
+    .filter((r) => r.maintenance)
+    .map((r) => `${r.domain} 1\n`)
+    .join('');
 }
 
 export function renderHaproxyCfg(input: HaproxyCfgInput): string {
@@ -271,20 +278,20 @@ export function renderHaproxyCfg(input: HaproxyCfgInput): string {
   );
   line('    # The database manager lists, drops and restores databases: never exposed.');
   line('    http-request deny deny_status 403 if { path,url_dec -m reg ^/+web/+database }');
-  for (const r of maintenance) {
-    line(
-      `    http-request return status 503 content-type "text/html; charset=utf-8" ` +
-        `hdr Retry-After ${MAINTENANCE_RETRY_AFTER} string "${maintenancePage(r.domain)}" ` +
-        `if { var(txn.host) -m str ${r.domain} }`,
-    );
-  }
+  // Sites in maintenance are listed in a map that the runtime API changes at
+  // once (`add map`/`del map`): entering and leaving maintenance costs no reload,
+  // which would close idle keep-alive connections (docs/decisions/0058).
+  line(
+    `    http-request return status 503 content-type "text/html; charset=utf-8" ` +
+      `hdr Retry-After ${MAINTENANCE_RETRY_AFTER} lf-string "${MAINTENANCE_PAGE}" ` +
+      `if { var(txn.host),map(${EDGE_FILES.maintenanceMap}) -m found }`,
+  );
   line('    http-request del-header X-Forwarded-For');
   line('    http-request set-header X-Forwarded-Proto https');
   line('    option forwardfor');
   line('    http-after-response set-header Strict-Transport-Security "max-age=31536000; includeSubDomains"');
   for (const r of routes) {
-    if (!r.maintenance)
-      line(`    use_backend ${backendName(r.domain)} if { var(txn.host) -m str ${r.domain} }`);
+    line(`    use_backend ${backendName(r.domain)} if { var(txn.host) -m str ${r.domain} }`);
   }
   line('    default_backend unknown_host');
   line();

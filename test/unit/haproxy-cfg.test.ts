@@ -13,6 +13,7 @@ import {
   EDGE_CHECK,
   EDGE_FILES,
   MAINTENANCE_RETRY_AFTER,
+  maintenanceMap,
   backendName,
   edgeEvictionBoundMs,
   renderHaproxyCfg,
@@ -109,6 +110,7 @@ describe('renderHaproxyCfg: structure', () => {
       [
         'use_backend site_a.example.test if { var(txn.host) -m str a.example.test }',
         'use_backend site_b.example.test if { var(txn.host) -m str b.example.test }',
+        'use_backend site_m.example.test if { var(txn.host) -m str m.example.test }',
       ],
     );
     assert.ok(h.includes('default_backend unknown_host'));
@@ -137,7 +139,7 @@ describe('renderHaproxyCfg: structure', () => {
     assert.ok(s.has(`backend ${backendName('b.example.test')}`));
   });
 
-  it('a site in maintenance answers 503 with Retry-After and a page, and is not routed (its backend stays checked)', () => {
+  it('a site in maintenance (the maintenance map) answers 503 with Retry-After and a page, before any route', () => {
     const h = section('frontend https');
     const line = h.find((l) => l.startsWith('http-request return status 503 '));
     assert.ok(line);
@@ -145,10 +147,14 @@ describe('renderHaproxyCfg: structure', () => {
     assert.match(line, /content-type "text\/html; charset=utf-8"/);
     assert.match(
       line,
-      /string "<!doctype html>.*m\.example\.test is being updated.*" if \{ var\(txn\.host\) -m str m\.example\.test \}$/,
+      /lf-string "<!doctype html>.*%\[var\(txn\.host\)\] is being updated.*" if \{ var\(txn\.host\),map\(maintenance\.map\) -m found \}$/,
     );
+    // Entering and leaving maintenance changes the map, not the configuration: the
+    // backend stays routed and checked behind the answer.
     assert.ok(s.has(`backend ${backendName('m.example.test')}`));
-    assert.ok(!h.some((l) => l.includes('use_backend site_m.example.test')));
+    const at = h.indexOf(line);
+    assert.ok(h.findIndex((l) => l.includes('use_backend site_m.example.test')) > at);
+    assert.equal(maintenanceMap(input.routes), 'm.example.test 1\n');
   });
 
   it('is deterministic: the order of routes does not matter', () => {
@@ -231,6 +237,7 @@ function haproxyCheck(text: string, certs: Map<string, string>, acme = ''): { ok
   mkdirSync(join(dir, EDGE_FILES.certs));
   writeFileSync(join(dir, EDGE_FILES.cfg), text);
   writeFileSync(join(dir, EDGE_FILES.acmeMap), acme);
+  writeFileSync(join(dir, EDGE_FILES.maintenanceMap), maintenanceMap(input.routes));
   writeFileSync(join(dir, EDGE_FILES.defaultCert), defaultPem);
   for (const [domain, pem] of certs) writeFileSync(join(dir, EDGE_FILES.certs, `${domain}.pem`), pem);
   const r = spawnSync('haproxy', ['-c', '-C', dir, '-f', join(dir, EDGE_FILES.cfg)], { encoding: 'utf8' });
@@ -274,6 +281,7 @@ describe('renderHaproxyCfg: haproxy -c', { skip: missing }, () => {
     const dir = mkdtempSync(join(work, 'nomap-'));
     mkdirSync(join(dir, EDGE_FILES.certs));
     writeFileSync(join(dir, EDGE_FILES.cfg), cfg);
+    writeFileSync(join(dir, EDGE_FILES.maintenanceMap), '');
     writeFileSync(join(dir, EDGE_FILES.defaultCert), defaultPem);
     const r = spawnSync('haproxy', ['-c', '-C', dir, '-f', join(dir, EDGE_FILES.cfg)], { encoding: 'utf8' });
     assert.notEqual(r.status, 0);

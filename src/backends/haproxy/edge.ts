@@ -74,9 +74,9 @@ stage=.staging/$id
 find .staging -mindepth 1 -maxdepth 1 -mmin +10 -exec rm -rf {} +
 cp default.pem "$stage/${EDGE_FILES.defaultCert}"
 # No challenges given: the live ones carry over (read under the lock, so none set meanwhile is lost).
-if [ ! -f "$stage/${EDGE_FILES.acmeMap}" ]; then
-  cp "current/${EDGE_FILES.acmeMap}" "$stage/${EDGE_FILES.acmeMap}" 2>/dev/null || : >"$stage/${EDGE_FILES.acmeMap}"
-fi
+for map in ${EDGE_FILES.acmeMap} ${EDGE_FILES.maintenanceMap}; do
+  if [ ! -f "$stage/$map" ]; then cp "current/$map" "$stage/$map" 2>/dev/null || : >"$stage/$map"; fi
+done
 if ! out=$(haproxy -c -C "${EDGE_DIR}/$stage" -f "${EDGE_DIR}/$stage/${EDGE_FILES.cfg}" 2>&1); then
   rm -rf "$stage"
   printf '%s\\n' "$out"
@@ -112,14 +112,16 @@ echo "no new worker after the reload (worker still $before); put $previous back"
 exit 4
 `;
 
-const challengeScript = `${prelude}
-map=current/${EDGE_FILES.acmeMap}
+// One entry of a map ($4: acme.map or maintenance.map) set or deleted in the live
+// release's file (reloads and restarts keep it) and in the running workers.
+const mapScript = `${prelude}
+map=current/$4
 touch "$map"
 { grep -v "^$1 " "$map" || true; if [ "$2" = set ]; then printf '%s %s\\n' "$1" "$3"; fi; } >"$map.new"
 mv "$map.new" "$map"
-cli "del map ${EDGE_FILES.acmeMap} $1" >/dev/null || true
+cli "del map $4 $1" >/dev/null || true
 if [ "$2" = set ]; then
-  out=$(cli "add map ${EDGE_FILES.acmeMap} $1 $3")
+  out=$(cli "add map $4 $1 $3")
   if [ -n "$out" ]; then echo "$out" >&2; exit 5; fi
 fi
 `;
@@ -148,19 +150,45 @@ export class Edge {
     cfg: string,
     certs: ReadonlyMap<string, string | Secret>,
     acme?: ReadonlyMap<string, string>,
+    maintenance?: readonly string[],
   ): Promise<EdgeApplied> {
-    return this.serial(() => this.applyNow(cfg, certs, acme));
+    return this.serial(() => this.applyNow(cfg, certs, acme, maintenance));
+  }
+
+  /** Puts a domain in maintenance, or takes it out, at once: no reload. */
+  setMaintenance(domain: string, on: boolean): Promise<void> {
+    if (!isEdgeDomain(domain)) throw new OdpError('INTERNAL', `"${domain}": not a domain name`);
+    return this.serial(() => this.mapEntry(EDGE_FILES.maintenanceMap, domain, on ? 'set' : 'del', '1'));
+  }
+
+  /** Commands to HAProxy's runtime API, one per line; its answers. */
+  async runtime(commands: readonly string[]): Promise<string> {
+    if (commands.some((c) => /[\n\r]/.test(c)))
+      throw new OdpError('INTERNAL', 'a runtime command spans lines');
+    const r = await this.exec([
+      'sh',
+      '-c',
+      `printf '%s\\n' "$1" | socat -t 5 stdio unix-connect:${EDGE_SOCKET}`,
+      'odp-edge-runtime',
+      commands.join('\n'),
+    ]);
+    if (r.exitCode !== 0) {
+      throw new OdpError('ENGINE', `the edge's runtime API did not answer (exit ${r.exitCode})`, {
+        detail: r.stderr.trim(),
+      });
+    }
+    return r.stdout;
   }
 
   /** Answer `/.well-known/acme-challenge/<token>` with `keyAuth` over plain HTTP, at once. */
   setChallenge(token: string, keyAuth: string): Promise<void> {
     checkChallenge(token, keyAuth);
-    return this.serial(() => this.challenge(token, 'set', keyAuth));
+    return this.serial(() => this.mapEntry(EDGE_FILES.acmeMap, token, 'set', keyAuth));
   }
 
   removeChallenge(token: string): Promise<void> {
     checkChallenge(token);
-    return this.serial(() => this.challenge(token, 'del', ''));
+    return this.serial(() => this.mapEntry(EDGE_FILES.acmeMap, token, 'del', ''));
   }
 
   /** The live configuration's text. */
@@ -184,6 +212,7 @@ export class Edge {
     cfg: string,
     certs: ReadonlyMap<string, string | Secret>,
     acme: ReadonlyMap<string, string> | undefined,
+    maintenance: readonly string[] | undefined,
   ): Promise<EdgeApplied> {
     for (const domain of certs.keys()) {
       if (!isEdgeDomain(domain))
@@ -201,6 +230,15 @@ export class Edge {
             {
               path: `${stage}/${EDGE_FILES.acmeMap}`,
               content: [...acme].map(([t, k]) => `${t} ${k}\n`).join(''),
+              mode: 0o644,
+            },
+          ]
+        : []),
+      ...(maintenance
+        ? [
+            {
+              path: `${stage}/${EDGE_FILES.maintenanceMap}`,
+              content: maintenance.map((d) => `${d} 1\n`).join(''),
               mode: 0o644,
             },
           ]
@@ -263,14 +301,14 @@ export class Edge {
     };
   }
 
-  private async challenge(token: string, op: 'set' | 'del', keyAuth: string): Promise<void> {
-    const r = await this.exec(['sh', '-c', challengeScript, 'odp-edge-challenge', token, op, keyAuth], {
+  private async mapEntry(map: string, key: string, op: 'set' | 'del', value: string): Promise<void> {
+    const r = await this.exec(['sh', '-c', mapScript, 'odp-edge-map', key, op, value, map], {
       LOCK_WAIT: String(this.lockWait),
     });
     if (r.exitCode !== 0) {
       throw new OdpError(
         'ENGINE',
-        `the edge did not take ACME challenge ${token}: ${lastLine(r.stderr) || `exit ${r.exitCode}`}`,
+        `the edge did not take ${map} entry ${key}: ${lastLine(r.stderr) || `exit ${r.exitCode}`}`,
         {
           detail: r.stderr.trim(),
         },

@@ -5,25 +5,12 @@
 // reload would close the workers' idle client connections, which clients on
 // keep-alive see as resets. Only when the number of servers changes is the
 // configuration rendered and reloaded.
-import { edgeNetwork, sharedUnit } from '../../compose/platform.js';
+import { edgeNetwork } from '../../compose/platform.js';
 import type { Engine } from '../../engines/engine.js';
 import { OdpError } from '../../errors.js';
 import type { PlatformDir } from '../../platformdir/load.js';
-import { backendName, EDGE_SOCKET, serverSlot } from '../../render/haproxy-cfg.js';
+import { backendName, serverSlot } from '../../render/haproxy-cfg.js';
 import type { EdgeControl } from '../edge-sync.js';
-
-/** One runtime API call per line of `commands`; prints the answers. */
-const RUNTIME = `printf '%s\\n' "$1" | socat -t 5 stdio unix-connect:${EDGE_SOCKET}`;
-
-async function runtime(engine: Engine, pd: PlatformDir, commands: string): Promise<string> {
-  const r = await engine.exec(sharedUnit(pd.platform, 'edge'), ['sh', '-c', RUNTIME, 'sh', commands]);
-  if (r.exitCode !== 0) {
-    throw new OdpError('DEPLOY_FAILED', `the edge's runtime API did not answer (exit ${r.exitCode})`, {
-      detail: r.stderr.trim(),
-    });
-  }
-  return r.stdout;
-}
 
 interface SlotState {
   name: string;
@@ -53,7 +40,7 @@ export async function switchEdge(
   servers: string[],
 ): Promise<boolean> {
   const backend = backendName(domain);
-  const have = slots(await runtime(engine, pd, `show servers state ${backend}`));
+  const have = slots(await edge.runtime(pd, [`show servers state ${backend}`]));
   if (servers.length === 0 || have.length !== servers.length) {
     await edge.sync(pd);
     return false;
@@ -74,8 +61,8 @@ export async function switchEdge(
   const deadline = Date.now() + 60_000;
   let now: SlotState[] = [];
   while (Date.now() < deadline) {
-    await runtime(engine, pd, commands.join('\n'));
-    now = slots(await runtime(engine, pd, `show servers state ${backend}`));
+    await edge.runtime(pd, commands);
+    now = slots(await edge.runtime(pd, [`show servers state ${backend}`]));
     if (want.every((w) => now.some((s) => s.name === w.name && s.addr === w.addr && s.fqdn === w.unit)))
       return true;
     await new Promise((res) => setTimeout(res, 500));

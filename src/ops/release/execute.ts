@@ -154,8 +154,9 @@ async function executeStep(rt: ReleaseRuntime, s: ReleaseStep, o: ReleaseOptions
         onWait: (d) => o.progress.note(d),
       });
     case 'enter-maintenance':
+      // The state first: any later rendering of the edge keeps the site in maintenance.
       setMaintenance(pd.dir, { domain: s.domain, project: plan.project, instance: plan.instance });
-      if (o.edge && (await o.edge.running(pd))) await o.edge.sync(pd);
+      if (o.edge && (await o.edge.running(pd))) await o.edge.maintenance(pd, s.domain, true);
       return;
     case 'stop-unit':
       return engine.stop(s.unit, 30);
@@ -181,7 +182,7 @@ async function executeStep(rt: ReleaseRuntime, s: ReleaseStep, o: ReleaseOptions
     case 'leave-maintenance':
       clearMaintenance(pd.dir, s.domain);
       if (!o.edge || !(await o.edge.running(pd))) return;
-      await o.edge.sync(pd);
+      await o.edge.maintenance(pd, s.domain, false);
       return waitRouted(rt, s.domain, o);
     case 'drain':
       return new Promise((res) => setTimeout(res, s.seconds * 1000));
