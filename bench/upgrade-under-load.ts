@@ -32,7 +32,8 @@ import { unitName } from '../src/model/stack.js';
 import { silentProgress } from '../src/progress.js';
 import { planUpgrade } from '../src/ops/upgrade-plan.js';
 import { readinessProbe } from '../src/plan/plan.js';
-import { waitRouted } from '../src/ops/edge-sync.js';
+import { edgeControl, waitRouted } from '../src/ops/edge-sync.js';
+import { setServing } from '../src/state/serving.js';
 import { loadPlatformDir } from '../src/platformdir/load.js';
 import { cleanUp, docker, engine, setUp } from '../test/e2e/helpers.js';
 import { SETUP, upgradeFixture, withVersion, type UpgradeFixture } from '../test/e2e/upgrade-fixture.js';
@@ -132,7 +133,15 @@ async function stopAndRecreate(f: UpgradeFixture, version: string): Promise<void
         timeoutMs: 600_000,
       },
     );
+  // The edge routes to the recreated units (their names carry the release).
   const pd = await loadPlatformDir(f.tp.dir);
+  setServing(
+    f.tp.dir,
+    f.tp.project,
+    'prod',
+    odoo.map((u) => unitName(f.stack, 'odoo', u.replica, u.release)),
+  );
+  await edgeControl(engine).sync(pd);
   if (!(await waitRouted(engine, pd, f.domain, 120_000)))
     throw new Error('the edge does not route prod after the recreate');
 }
