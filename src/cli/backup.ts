@@ -125,12 +125,16 @@ Examples:
             yes: o.yes,
             confirm: o.confirm,
           });
+          const { recorded } = await import('../state/history.js');
           const progress = makeProgress();
           try {
-            const r = await restoreInstance(engine, ctx.dir, project, tier, backup, {
-              passphraseFile: o.passphraseFile,
-              progress,
-            });
+            // Recorded in the instance's history like a deploy: who restored what, and how it went.
+            const r = await recorded(ctx.dir, { project, instance: tier, kind: 'restore' }, progress, (p) =>
+              restoreInstance(engine, ctx.dir, project, tier, backup, {
+                passphraseFile: o.passphraseFile,
+                progress: p,
+              }),
+            );
             progress.stop();
             ctx.out.line(`restored ${project}/${tier} from ${r.id}`);
             ctx.out.line(`  database     ${r.database}  ${formatBytes(r.dumpBytes)} dump`);

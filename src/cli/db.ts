@@ -58,12 +58,12 @@ Examples:
           yes: o.yes,
           confirm: o.confirm,
         });
+        const { recorded } = await import('../state/history.js');
         const progress = makeProgress({ json: o.json });
         try {
-          const r = await reset.resetDatabase(engine, ctx.dir, project, instance, {
-            ...o,
-            progress,
-          });
+          const r = await recorded(ctx.dir, { project, instance, kind: 'db-reset' }, progress, (p) =>
+            reset.resetDatabase(engine, ctx.dir, project, instance, { ...o, progress: p }),
+          );
           progress.stop();
           ctx.out.data(r);
           ctx.out.line(`${project}/${instance}: ${r.database} recreated empty on ${r.server}`);
@@ -123,9 +123,12 @@ Examples:
           // Asked interactively, the stack name is typed out; --yes is enough in scripts.
           ...(o.yes ? {} : { typeToConfirm: stack }),
         });
+        const { recorded } = await import('../state/history.js');
         const progress = makeProgress({ json: o.json });
         try {
-          const r = await clone.cloneDatabase(engine, ctx.dir, project, { ...o, progress });
+          const r = await recorded(ctx.dir, { project, instance: o.to, kind: 'db-clone' }, progress, (p) =>
+            clone.cloneDatabase(engine, ctx.dir, project, { ...o, progress: p }),
+          );
           progress.stop();
           ctx.out.data(r);
           ctx.out.line(`${project}: prod cloned into integration, neutralized`);

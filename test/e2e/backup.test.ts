@@ -262,6 +262,10 @@ test(
     const restore = await odp(['restore', tp.project, 'prod', made.id, '--yes', '--confirm', stack]);
     assert.equal(restore.code, 0, restore.stderr);
     assert.match(restore.stdout, new RegExp(`restored ${tp.project}/prod from ${made.id}`));
+    // Recorded in the instance's history, like a deploy.
+    const h = await odp(['history', tp.project, 'prod', '--json']);
+    const [op] = (JSON.parse(h.stdout) as { operations: { kind: string; outcome: string }[] }).operations;
+    assert.deepEqual([op?.kind, op?.outcome], ['restore', 'succeeded']);
     assertNoSecrets(backup.stdout, backup.stderr, list.stdout, restore.stdout, restore.stderr);
 
     assert.deepEqual(await snapshot(), before);

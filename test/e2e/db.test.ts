@@ -145,6 +145,9 @@ test("clone: prod's data and files in integration, neutralized; prod unchanged; 
     '--json',
   ]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
+  const h = await odp(['history', tp.project, 'integration', '--json']);
+  const [op] = (JSON.parse(h.stdout) as { operations: { kind: string; outcome: string }[] }).operations;
+  assert.deepEqual([op?.kind, op?.outcome], ['db-reset', 'succeeded']);
   const summary = JSON.parse(r.stdout) as {
     objects: { copied: number };
     dumpBytes: number;
@@ -255,6 +258,9 @@ test('a clone that fails leaves integration stopped and prod untouched', async (
     assert.match(r.stderr, /permission denied for language internal/);
     assert.match(r.stderr, /stay stopped/);
     assert.equal((await docker.getContainer(standIn()).inspect()).State.Running, false);
+    const h = await odp(['history', tp.project, 'integration', '--json']);
+    const [op] = (JSON.parse(h.stdout) as { operations: { kind: string; outcome: string }[] }).operations;
+    assert.deepEqual([op?.kind, op?.outcome], ['db-clone', 'failed'], 'the failed clone is in the history');
     // One transaction: nothing of the failed restore is left in integration.
     const c = await asRole('integration');
     try {
