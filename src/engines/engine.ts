@@ -189,8 +189,6 @@ export interface Engine {
    * between a deploy and the engine's first steady check (docs/decisions/0050).
    */
   checkNow(unitName: string): Promise<boolean | undefined>;
-  /** Renames a unit (its name in the engine's DNS follows). */
-  rename(unitName: string, newName: string): Promise<void>;
   /**
    * Runs `command` to completion in a throw-away unit made like `spec` (its
    * networks and environment), never restarted; removed once it ends.

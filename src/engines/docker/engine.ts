@@ -223,14 +223,6 @@ export class DockerEngine implements Engine {
     }
   }
 
-  async rename(unit: string, newName: string): Promise<void> {
-    try {
-      await this.docker.getContainer(unit).rename({ name: newName });
-    } catch (e) {
-      throw new OdpError('ENGINE', `cannot rename ${unit} to ${newName}: ${messageOf(e)}`, { cause: e });
-    }
-  }
-
   async runTask(spec: UnitSpec, command: string[]): Promise<OneOffResult> {
     const body = containerSpec({ ...spec, publish: [] });
     const c = await this.docker.createContainer({
