@@ -147,7 +147,7 @@ test("clone: prod's data and files in integration, neutralized; prod unchanged; 
   assert.equal(r.code, 0, r.stderr + r.stdout);
   const h = await odp(['history', tp.project, 'integration', '--json']);
   const [op] = (JSON.parse(h.stdout) as { operations: { kind: string; outcome: string }[] }).operations;
-  assert.deepEqual([op?.kind, op?.outcome], ['db-reset', 'succeeded']);
+  assert.deepEqual([op?.kind, op?.outcome], ['db-clone', 'succeeded'], 'the clone is in the history');
   const summary = JSON.parse(r.stdout) as {
     objects: { copied: number };
     dumpBytes: number;
@@ -321,6 +321,9 @@ test('reset integration: sessions ended, an empty database only its role opens, 
     '--json',
   ]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
+  const h = await odp(['history', tp.project, 'integration', '--json']);
+  const [op] = (JSON.parse(h.stdout) as { operations: { kind: string; outcome: string }[] }).operations;
+  assert.deepEqual([op?.kind, op?.outcome], ['db-reset', 'succeeded'], 'the reset is in the history');
   const summary = JSON.parse(r.stdout) as {
     existed: boolean;
     terminated: number;
