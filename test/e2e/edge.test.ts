@@ -333,19 +333,28 @@ test('HTTPS: /web/database is refused for every instance', async () => {
 });
 
 test('a site in maintenance answers 503 with Retry-After and a page', async () => {
-  await edge.apply(cfg([baseRoutes[0]!, { ...baseRoutes[1]!, maintenance: true }]), certs, new Map());
+  await edge.apply(cfg([baseRoutes[0]!, { ...baseRoutes[1]!, maintenance: true }]), certs, new Map(), [B]);
   const r = await getTls(B, '/web');
   assert.equal(r.status, 503);
   assert.ok(Number(r.headers['retry-after']) > 0);
   assert.match(r.body, /maintenance/i);
   assert.match(r.body, /b\.example\.test/);
   assert.equal((await getTls(A, '/')).body, backendA);
-  await edge.apply(cfg(baseRoutes), certs, new Map());
+  await edge.apply(cfg(baseRoutes), certs, new Map(), []);
   await until(
     'backend B back',
     () => getTls(B, '/'),
     (x) => x.body === backendB,
   );
+  // Through the runtime API, with no reload: in and out of maintenance at once.
+  const worker = (await edge.runtime(['show info'])).match(/^Pid: (\d+)$/m)?.[1];
+  await edge.setMaintenance(B, true);
+  assert.equal((await getTls(B, '/web')).status, 503);
+  assert.equal((await getTls(A, '/')).body, backendA);
+  await edge.setMaintenance(B, false);
+  assert.equal((await getTls(B, '/')).body, backendB);
+  assert.equal((await edge.runtime(['show info'])).match(/^Pid: (\d+)$/m)?.[1], worker, 'no reload');
+  assert.ok(worker);
 });
 
 test('an invalid configuration is refused and the edge keeps serving the previous one', async () => {
@@ -507,8 +516,9 @@ test(
     await edge.apply(cfg([...baseRoutes, { domain: C, servers: [backendA, backendB] }]), certs);
     await until(
       'both replicas of C up',
+      // Servers are slots (docs/decisions/0058): s1 holds backendA, s2 backendB.
       () => serverStates(C),
-      (s) => s[backendA] === 2 && s[backendB] === 2,
+      (s) => s.s1 === 2 && s.s2 === 2,
     );
     await until(
       'C answered by both replicas',
@@ -525,7 +535,7 @@ test(
       await until(
         `${how} replica marked down`,
         () => serverStates(C),
-        (s) => s[backendB] === 0 && s[backendA] === 2,
+        (s) => s.s2 === 0 && s.s1 === 2,
       );
       const outAfterMs = Date.now() - t0;
       console.log(`${how} replica out of the rotation after ${outAfterMs} ms (EDGE_CHECK bound 3000 ms)`);
