@@ -8,7 +8,7 @@
 // count type-only imports too.
 
 /** The pure core: decides, never does I/O. */
-const core = '^src/(spec|compose|plan|render|model)/|^src/versions\\.ts$';
+const core = '^src/(platform-spec|compose|plan|render|model)/|^src/versions\\.ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

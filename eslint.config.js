@@ -27,7 +27,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/spec/**', 'src/model/**', 'src/compose/**', 'src/plan/**', 'src/render/**'],
+    files: ['src/platform-spec/**', 'src/model/**', 'src/compose/**', 'src/plan/**', 'src/render/**'],
     rules: {
       'no-restricted-imports': [
         'error',

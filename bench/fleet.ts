@@ -17,7 +17,7 @@ import type { Observed } from '../src/engines/engine.js';
 import { planStack } from '../src/plan/plan.js';
 import { loadPlatformDir } from '../src/platformdir/load.js';
 import { renderComposeFile } from '../src/render/compose-file.js';
-import { instanceNames } from '../src/spec/instance-names.js';
+import { instanceNames } from '../src/platform-spec/instance-names.js';
 import { FLEET_KEY_FILE, FLEET_KEY_PASSPHRASE, fleetCopy, makeFleet } from './fleet-platform.js';
 
 const repo = fileURLToPath(new URL('../', import.meta.url));

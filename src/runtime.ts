@@ -6,7 +6,7 @@
 import type { Engine } from './engines/engine.js';
 import type { ImageStore } from './engines/images.js';
 import { OdpError } from './errors.js';
-import type { EdgeControl } from './ops/edge-sync.js';
+import type { EdgeControl } from './ops/edge/edge-sync.js';
 import { loadPlatformFile, type PlatformFile } from './platformdir/load.js';
 
 export interface Runtime {
@@ -49,7 +49,7 @@ export async function openRuntime(from?: string | PlatformFile): Promise<Runtime
  */
 function lazyEdge(engine: Engine): EdgeControl {
   let control: Promise<EdgeControl> | undefined;
-  const load = () => (control ??= import('./ops/edge-sync.js').then((m) => m.edgeControl(engine)));
+  const load = () => (control ??= import('./ops/edge/edge-sync.js').then((m) => m.edgeControl(engine)));
   return {
     sync: async (pd) => (await load()).sync(pd),
     running: async (pd) => (await load()).running(pd),

@@ -27,7 +27,7 @@ Examples:
       handler(
         async (ctx, project: string, instance: string, o: { passphraseFile?: string; json?: boolean }) => {
           // Loaded on use: the S3 and PostgreSQL clients would slow every other command's start.
-          const { formatBytes, takeBackup } = await import('../ops/backup.js');
+          const { formatBytes, takeBackup } = await import('../ops/backup/backup.js');
           const { openRuntime } = await import('../runtime.js');
           const { engine } = await openRuntime(ctx.dir);
           const progress = makeProgress({ json: o.json });
@@ -68,7 +68,7 @@ Examples:
     .addHelpText('after', '\nExamples:\n  odp backups neomedical prod\n  odp backups neomedical prod --json')
     .action(
       handler(async (ctx, project: string, instance: string, o: { passphraseFile?: string }) => {
-        const { formatBytes, instanceBackups } = await import('../ops/backup.js');
+        const { formatBytes, instanceBackups } = await import('../ops/backup/backup.js');
         const r = await instanceBackups(ctx.dir, project, instance, o);
         ctx.out.data(r);
         if (r.backups.length === 0) ctx.out.line(`no backups of ${project}/${r.instance} in ${r.bucket}`);
@@ -111,8 +111,8 @@ Examples:
           backup: string,
           o: { yes?: boolean; confirm?: string; passphraseFile?: string },
         ) => {
-          const { formatBytes, parseTier } = await import('../ops/backup.js');
-          const { restoreInstance } = await import('../ops/backup-restore.js');
+          const { formatBytes, parseTier } = await import('../ops/backup/backup.js');
+          const { restoreInstance } = await import('../ops/backup/backup-restore.js');
           const { openRuntime } = await import('../runtime.js');
           const { loadPlatformDir, requireProject } = await import('../platformdir/load.js');
           const tier = parseTier(instance, 'restore');

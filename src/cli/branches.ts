@@ -57,7 +57,7 @@ Examples:
     .action(
       handler(async (ctx, o: { dryRun?: boolean; json?: boolean }) => {
         const { openRuntime } = await import('../runtime.js');
-        const { expireBranches } = await import('../ops/branches.js');
+        const { expireBranches } = await import('../ops/instance/branches.js');
         const { engine, edge } = await openRuntime(ctx.dir);
         const progress = makeProgress({ json: o.json });
         try {
@@ -86,7 +86,7 @@ Examples:
 export async function deployBranchCli(ctx: Ctx, project: string, opts: DeployFlags): Promise<number> {
   const branch = opts.branch!;
   const { openRuntime } = await import('../runtime.js');
-  const { deployBranch } = await import('../ops/branches.js');
+  const { deployBranch } = await import('../ops/instance/branches.js');
   const { branchInstanceLabel, branchSlug } = await import('../compose/branch.js');
   const { recorded } = await import('../state/history.js');
   const { formatPlan } = await import('../plan/plan.js');
@@ -140,7 +140,7 @@ export async function destroyBranchCli(
   const { confirmDestroy } = await import('./confirm.js');
   await confirmDestroy({ what: known?.stack ?? branchTarget(spec, branch).stackName, yes: o.yes });
   const { openRuntime } = await import('../runtime.js');
-  const { removeBranch } = await import('../ops/branches.js');
+  const { removeBranch } = await import('../ops/instance/branches.js');
   const { engine, edge } = await openRuntime(ctx.dir);
   const progress = makeProgress();
   try {

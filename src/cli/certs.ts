@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
-import type { CertResult } from '../ops/certs.js';
+import type { CertResult } from '../ops/edge/certs.js';
 import type { Out } from './output.js';
 import { handler, withJson } from './command.js';
 
@@ -13,8 +13,8 @@ export function registerCerts(program: Command): void {
     .addHelpText('after', '\nExamples:\n  odp certs status\n  odp certs status --json')
     .action(
       handler(async (ctx) => {
-        const { edgeRoutes } = await import('../ops/edge-sync.js');
-        const { certStatus } = await import('../ops/certs.js');
+        const { edgeRoutes } = await import('../ops/edge/edge-sync.js');
+        const { certStatus } = await import('../ops/edge/certs.js');
         const { loadPlatformDir } = await import('../platformdir/load.js');
         const pd = await loadPlatformDir(ctx.dir);
         const held = new Map(certStatus(pd.dir).map((c) => [c.domain, c]));

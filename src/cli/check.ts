@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ExitCode, formatProblem } from '../errors.js';
-import { isPlaceholderImage } from '../spec/placeholder-image.js';
+import { isPlaceholderImage } from '../platform-spec/placeholder-image.js';
 import { handler, withJson } from './command.js';
 import { odpCommand } from './next.js';
 
@@ -34,13 +34,13 @@ Examples:
           ctx,
           opts: { passphraseFile?: string; keyFile?: string; listRules?: boolean; requireSecrets?: boolean },
         ) => {
-          const { rules } = await import('../spec/rules/index.js');
+          const { rules } = await import('../platform-spec/rules/index.js');
           if (opts.listRules) {
             ctx.out.data({ rules: rules.map(({ id, description }) => ({ id, description })) });
             for (const r of rules) ctx.out.line(`${r.id.padEnd(30)} ${r.description}`);
             return ExitCode.ok;
           }
-          const { checkPlatform } = await import('../ops/check.js');
+          const { checkPlatform } = await import('../ops/project/check.js');
           const { pd, violations, secretsChecked } = await checkPlatform(ctx.dir, opts);
           const n = pd.projects.size;
           const notChecked =

@@ -45,7 +45,7 @@ Examples:
     .action(
       handler(async (ctx, project: string, instance: string, o: ResetFlags) => {
         // Loaded on use: the database and S3 clients would slow every other command's start.
-        const reset: typeof import('../ops/db-reset.js') = await import('../ops/db-reset.js');
+        const reset: typeof import('../ops/db/db-reset.js') = await import('../ops/db/db-reset.js');
         reset.assertResettable(project, instance);
         const { loadPlatformDir } = await import('../platformdir/load.js');
         const { openRuntime } = await import('../runtime.js');
@@ -104,8 +104,8 @@ Examples:
     )
     .action(
       handler(async (ctx, project: string, o: CloneFlags) => {
-        const clone: typeof import('../ops/db-clone.js') = await import('../ops/db-clone.js');
-        const { confirmName } = await import('../ops/db-reset.js');
+        const clone: typeof import('../ops/db/db-clone.js') = await import('../ops/db/db-clone.js');
+        const { confirmName } = await import('../ops/db/db-reset.js');
         clone.assertClonable(project, o.from, o.to);
         const { loadPlatformDir, requireProject } = await import('../platformdir/load.js');
         const { openRuntime } = await import('../runtime.js');

@@ -1,9 +1,9 @@
 // What `odp deploy` does, loaded only when it runs (its options and help are in
 // deploy.ts): the runtime, the deploy and upgrade flows, the history.
 import { OdpError } from '../errors.js';
-import { deployTest } from '../ops/deploy-test.js';
-import { deployVersion } from '../ops/upgrade.js';
-import { formatUpgradePlan, isTier } from '../ops/upgrade-plan.js';
+import { deployTest } from '../ops/instance/deploy-test.js';
+import { deployVersion } from '../ops/release/upgrade.js';
+import { formatUpgradePlan, isTier } from '../ops/release/upgrade-plan.js';
 import { formatPlan } from '../plan/plan.js';
 import type { Progress } from '../progress.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';

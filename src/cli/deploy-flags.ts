@@ -1,7 +1,7 @@
 // The flags of `odp deploy` and what every deploy command (deploy.ts's action,
 // deploy-action.ts, branches.ts for --branch) passes on from them: in a module
 // of their own, so that those three do not import each other.
-import type { EdgeControl } from '../ops/edge-sync.js';
+import type { EdgeControl } from '../ops/edge/edge-sync.js';
 
 export interface DeployFlags {
   branch?: string;

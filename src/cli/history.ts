@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { OdpError } from '../errors.js';
-import { instanceNames } from '../spec/instance-names.js';
+import { instanceNames } from '../platform-spec/instance-names.js';
 import { checked, handler, wholeNumber, withJson } from './command.js';
 
 export function registerHistory(program: Command): void {

@@ -3,7 +3,7 @@
 // project's encrypted secrets, such that rendering it gives the stack back.
 import type { Command } from 'commander';
 import { OdpError } from '../errors.js';
-import { instanceNames, type InstanceName } from '../spec/instance-names.js';
+import { instanceNames, type InstanceName } from '../platform-spec/instance-names.js';
 import { handler, withJson } from './command.js';
 
 interface ImportOptions {
@@ -63,7 +63,7 @@ Examples:
             hint: `Use one of: ${instanceNames.join(', ')}.`,
           });
         }
-        const { importRancher } = await import('../ops/import-rancher.js');
+        const { importRancher } = await import('../ops/project/import-rancher.js');
         const r = await importRancher({
           dir: ctx.dir,
           stackDir,

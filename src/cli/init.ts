@@ -17,7 +17,7 @@ export function registerInit(program: Command): void {
       handler(
         async (ctx, dir: string | undefined, opts: { domain: string; email: string; name?: string }) => {
           const target = dir ?? ctx.dir;
-          const { initPlatform } = await import('../ops/init.js');
+          const { initPlatform } = await import('../ops/project/init.js');
           const written = await initPlatform(target, opts);
           for (const f of written) ctx.out.line(`created ${f}`);
           ctx.out.line(

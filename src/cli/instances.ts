@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { OdpError } from '../errors.js';
 import { stackName } from '../compose/instance.js';
-import { instanceNames } from '../spec/instance-names.js';
+import { instanceNames } from '../platform-spec/instance-names.js';
 import { checked, handler, wholeNumber, withJson } from './command.js';
 import { confirmDestroy } from './confirm.js';
 import { makeProgress } from './progress.js';
@@ -13,7 +13,7 @@ export function registerInstances(program: Command): void {
     .addHelpText('after', '\nExamples:\n  odp status\n  odp status neomedical --json')
     .action(
       handler(async (ctx, project: string | undefined) => {
-        const { instanceStatus } = await import('../ops/instances.js');
+        const { instanceStatus } = await import('../ops/instance/instances.js');
         const { openRuntime } = await import('../runtime.js');
         const { engine } = await openRuntime(ctx.dir);
         const all = await instanceStatus(engine, ctx.dir, project);
@@ -117,7 +117,7 @@ export function registerInstances(program: Command): void {
         });
         const progress = makeProgress();
         try {
-          const { destroyInstance } = await import('../ops/instances.js');
+          const { destroyInstance } = await import('../ops/instance/instances.js');
           const { removed } = await destroyInstance(engine, ctx.dir, project, inst, progress);
           ctx.out.line(
             removed.length ? `removed ${removed.length} objects of ${name}` : `${name} had nothing running`,

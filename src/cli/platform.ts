@@ -40,7 +40,7 @@ Examples:
     .addHelpText('after', '\nExamples:\n  odp platform up --dry-run\n  odp platform up')
     .action(
       handler(async (ctx, o: { dryRun?: boolean; passphraseFile?: string; json?: boolean }) => {
-        const { platformUp } = await import('../ops/platform.js');
+        const { platformUp } = await import('../ops/platform/platform.js');
         const { formatPlan } = await import('../plan/plan.js');
         const { openRuntime } = await import('../runtime.js');
         const progress = makeProgress({ json: o.json });
@@ -86,9 +86,9 @@ Examples:
     .addHelpText('after', '\nExamples:\n  odp platform status\n  odp platform status --json')
     .action(
       handler(async (ctx, o: { passphraseFile?: string }) => {
-        const { platformHealth } = await import('../ops/platform-health.js');
-        const { platformServices } = await import('../ops/platform.js');
-        const { platformSecrets } = await import('../ops/platform-secrets.js');
+        const { platformHealth } = await import('../ops/platform/platform-health.js');
+        const { platformServices } = await import('../ops/platform/platform.js');
+        const { platformSecrets } = await import('../ops/secrets/platform-secrets.js');
         const { loadPlatformDir } = await import('../platformdir/load.js');
         const { openRuntime } = await import('../runtime.js');
         const pd = await loadPlatformDir(ctx.dir);
@@ -142,7 +142,7 @@ Examples:
     )
     .action(
       handler(async (ctx, o: { purge?: boolean; yes?: boolean; confirm?: string }) => {
-        const { platformDown } = await import('../ops/platform.js');
+        const { platformDown } = await import('../ops/platform/platform.js');
         const { loadPlatformDir } = await import('../platformdir/load.js');
         const { openRuntime } = await import('../runtime.js');
         const pd = await loadPlatformDir(ctx.dir);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { NewProjectOptions } from '../ops/project-new.js';
+import type { NewProjectOptions } from '../ops/project/project-new.js';
 import { handler, withJson } from './command.js';
 import { odpCommand } from './next.js';
 
@@ -34,7 +34,7 @@ Examples:
     )
     .action(
       handler(async (ctx, name: string, opts: NewProjectFlags) => {
-        const { newProject } = await import('../ops/project-new.js');
+        const { newProject } = await import('../ops/project/project-new.js');
         const r = await newProject(ctx.dir, name, opts);
         ctx.out.data(r);
         if (opts.dryRun) {

@@ -21,7 +21,7 @@ Examples:
     )
     .action(
       handler(async (ctx, project: string, instance: string, o: { passphraseFile?: string }) => {
-        const { provision } = await import('../ops/provision.js');
+        const { provision } = await import('../ops/platform/provision.js');
         const { openRuntime } = await import('../runtime.js');
         const { engine } = await openRuntime(ctx.dir);
         const r = await provision(engine, ctx.dir, project, instance, o);

@@ -1,8 +1,8 @@
 // `odp publish`: CI's last step in an Odoo project's repository. Thin: the
-// flow is in ops/publish.ts; this file parses flags and prints.
+// flow is in ops/publish/publish.ts; this file parses flags and prints.
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
-import type { PublishPlan, PublishResult } from '../ops/publish.js';
+import type { PublishPlan, PublishResult } from '../ops/publish/publish.js';
 import { handler, withJson, type Ctx } from './command.js';
 import { makeProgress } from './progress.js';
 
@@ -76,7 +76,7 @@ Examples:
     )
     .action(
       handler(async (ctx, opts: PublishFlags) => {
-        const { planPublish, runPublish } = await import('../ops/publish.js');
+        const { planPublish, runPublish } = await import('../ops/publish/publish.js');
         const { openRuntime } = await import('../runtime.js');
         const { plan, secrets } = await planPublish(opts);
         printPlan(ctx, plan);

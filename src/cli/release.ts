@@ -1,9 +1,9 @@
 // `odp release bump`: run inside an Odoo project's repository, not on a
 // platform directory. The release flow (version, HISTORY.rst, migration.yml,
-// commit, tag) lives in src/ops/release-bump.ts.
+// commit, tag) lives in src/ops/publish/release-bump.ts.
 import type { Command } from 'commander';
 import { OdpError } from '../errors.js';
-import type { BumpPlan, BumpResult } from '../ops/release-bump.js';
+import type { BumpPlan, BumpResult } from '../ops/publish/release-bump.js';
 import { BUMP_KINDS, type BumpKind } from '../release/version.js';
 import { handler, withJson } from './command.js';
 
@@ -95,7 +95,8 @@ Examples:
       handler(async (ctx, o: BumpFlags) => {
         const kind = kindOf(o);
         // Loaded on use: simple-git and yaml would slow every other command's start.
-        const ops: typeof import('../ops/release-bump.js') = await import('../ops/release-bump.js');
+        const ops: typeof import('../ops/publish/release-bump.js') =
+          await import('../ops/publish/release-bump.js');
         const plan = await ops.planBump({ dir: o.repo ?? process.cwd(), kind });
         for (const n of plan.notes) ctx.out.note(`note: ${n}`);
         if (o.dryRun) {

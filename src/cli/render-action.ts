@@ -3,7 +3,7 @@
 import { relative } from 'node:path';
 import { composeStack } from '../compose/stack.js';
 import { OdpError } from '../errors.js';
-import { loadProjectSecrets, openTarget, projectTarget } from '../ops/secrets.js';
+import { loadProjectSecrets, openTarget, projectTarget } from '../ops/secrets/secrets.js';
 import { writeFilesNoFollow, type PrivateFile } from '../platformdir/no-follow-write.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { renderComposeDotEnv, renderComposeFile } from '../render/compose-file.js';
@@ -12,7 +12,7 @@ import { MASK, Secret } from '../secret.js';
 import { formatEnvFile } from '../secrets/envfile.js';
 import { encryptWithLock, secretsExist } from '../secrets/store.js';
 import { newFileLock, type SecretsLock } from '../secrets/lock.js';
-import { instanceNames, type InstanceName } from '../spec/instance-names.js';
+import { instanceNames, type InstanceName } from '../platform-spec/instance-names.js';
 import type { Ctx } from './command.js';
 
 export interface RenderOptions {

@@ -3,7 +3,7 @@
 // reading (secrets masked, and rendering works without the passphrase); with
 // --out they are for running (real secrets, in a 0600 .env or encrypted).
 import { Option, type Command } from 'commander';
-import { instanceNames } from '../spec/instance-names.js';
+import { instanceNames } from '../platform-spec/instance-names.js';
 import { handler, withJson } from './command.js';
 import type { RenderOptions } from './render-action.js';
 

@@ -45,7 +45,7 @@ Examples:
             json?: boolean;
           },
         ) => {
-          const { rollback, rollbackTarget, formatRollbackPlan } = await import('../ops/rollback.js');
+          const { rollback, rollbackTarget, formatRollbackPlan } = await import('../ops/release/rollback.js');
           const { confirmAction } = await import('./confirm.js');
           const { recorded } = await import('../state/history.js');
           const { openRuntime } = await import('../runtime.js');

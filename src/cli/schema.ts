@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { OdpError } from '../errors.js';
-import type { SpecKind } from '../spec/json-schema.js';
+import type { SpecKind } from '../platform-spec/json-schema.js';
 import { handler } from './command.js';
 
 export function registerSchema(program: Command): void {
@@ -20,7 +20,7 @@ Examples:
     )
     .action(
       handler(async (ctx, opts: { kind?: string; out?: string }) => {
-        const { jsonSchema } = await import('../spec/json-schema.js');
+        const { jsonSchema } = await import('../platform-spec/json-schema.js');
         const { writeFileAtomic } = await import('../platformdir/atomic-write.js');
         const kinds: SpecKind[] = opts.kind ? [parseKind(opts.kind)] : ['platform', 'project'];
         if (opts.out) {

@@ -4,15 +4,15 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { OdpError } from '../errors.js';
-import type { SecretsTarget } from '../ops/secrets.js';
+import type { SecretsTarget } from '../ops/secrets/secrets.js';
 import { Secret } from '../secret.js';
 import type { KeySource } from '../secrets/lock.js';
 import { secretsForInstance } from '../secrets/scope.js';
 import { handler, withJson, type Ctx } from './command.js';
 
 // Loaded on use, not at start-up: the store brings OpenPGP, the loader YAML and the schemas.
-const ops = () => import('../ops/secrets.js');
-const recipients = () => import('../ops/secrets-recipients.js');
+const ops = () => import('../ops/secrets/secrets.js');
+const recipients = () => import('../ops/secrets/secrets-recipients.js');
 
 export type Kind = 'project' | 'platform';
 type Opts = KeySource & Record<string, unknown>;
@@ -158,7 +158,7 @@ export function addSecretsCommands(group: Command, kind: Kind): void {
     )
     .action(
       targeted(kind, async (ctx, t, _args, opts) => {
-        const diff = await (await import('../ops/secrets-edit.js')).editSecrets(t, opts);
+        const diff = await (await import('../ops/secrets/secrets-edit.js')).editSecrets(t, opts);
         const parts = (['added', 'changed', 'removed'] as const).filter((k) => diff[k].length > 0);
         if (parts.length === 0) ctx.out.line('no changes');
         for (const k of parts) ctx.out.line(`${k}: ${diff[k].join(', ')}`);

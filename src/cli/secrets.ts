@@ -12,7 +12,7 @@ import { addSecretsCommands, keyFlags } from './secrets-commands.js';
 type Common = KeySource;
 
 // Loaded on use, not at start-up: the store brings OpenPGP, the loader YAML and the schemas.
-const ops = () => import('../ops/secrets.js');
+const ops = () => import('../ops/secrets/secrets.js');
 
 export function registerSecrets(program: Command): void {
   const group = program

@@ -143,7 +143,7 @@ Examples:
               name: 'branch-expiry',
               everyMs: 3_600_000,
               run: async () => {
-                const { expireBranches } = await import('../ops/branches.js');
+                const { expireBranches } = await import('../ops/instance/branches.js');
                 const r = await expireBranches(engine, ctx.dir, { edge });
                 return `${r.expired.length} expired, ${r.kept.length} kept`;
               },

@@ -3,7 +3,7 @@
 // branch's image with the same slug, so both sides agree without talking.
 import { createHash } from 'node:crypto';
 import { OdpError } from '../errors.js';
-import type { ProjectSpec } from '../spec/project-schema.js';
+import type { ProjectSpec } from '../platform-spec/project-schema.js';
 
 /** Longest slug: a DNS label (63) and the image tag `<slug>-<sha>` (128) keep room. */
 export const BRANCH_SLUG_MAX = 40;

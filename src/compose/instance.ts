@@ -2,14 +2,14 @@
 // number the original document had people fill in by hand, derived by rule.
 import { OdpError } from '../errors.js';
 import type { BranchTarget } from './branch.js';
-import type { PlanSpec, PlatformSpec } from '../spec/platform-schema.js';
+import type { PlanSpec, PlatformSpec } from '../platform-spec/platform-schema.js';
 import type {
   InstanceName,
   PinnedInstanceSpec,
   ProjectSpec,
   TestInstanceSpec,
-} from '../spec/project-schema.js';
-import { own } from '../spec/own.js';
+} from '../platform-spec/project-schema.js';
+import { own } from '../platform-spec/own.js';
 
 export interface ResolvedInstance {
   name: InstanceName;

@@ -4,8 +4,8 @@
 // image takes its connection through HOST/PORT/USER/PASSWORD and the rest as
 // command-line options.
 import { Secret, type EnvValue } from '../secret.js';
-import type { PlatformSpec } from '../spec/platform-schema.js';
-import type { ProjectSpec } from '../spec/project-schema.js';
+import type { PlatformSpec } from '../platform-spec/platform-schema.js';
+import type { ProjectSpec } from '../platform-spec/project-schema.js';
 import type { ResolvedInstance } from './instance.js';
 import { EMBEDDED_S3_PORT } from './platform.js';
 

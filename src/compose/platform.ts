@@ -6,7 +6,7 @@
 import { type Service, type Stack, unitName } from '../model/stack.js';
 import { steadyHealth } from './health.js';
 import { Secret, type EnvValue } from '../secret.js';
-import type { PlatformSpec } from '../spec/platform-schema.js';
+import type { PlatformSpec } from '../platform-spec/platform-schema.js';
 
 export type Tier = 'prod' | 'integration';
 

@@ -6,8 +6,8 @@
 import type { Service, Stack } from '../model/stack.js';
 import { Secret, type EnvValue } from '../secret.js';
 import { secretsForInstance } from '../secrets/scope.js';
-import type { PlatformSpec } from '../spec/platform-schema.js';
-import type { InstanceName, ProjectSpec } from '../spec/project-schema.js';
+import type { PlatformSpec } from '../platform-spec/platform-schema.js';
+import type { InstanceName, ProjectSpec } from '../platform-spec/project-schema.js';
 import type { BranchTarget } from './branch.js';
 import { resolveInstance, type ResolvedInstance } from './instance.js';
 import { odooEnv } from './odoo-env.js';

@@ -2,10 +2,10 @@
 // the rancher-compose v1 `docker-compose.yml`, `rancher.public.env`, the
 // decrypted `rancher.env` and optionally `rancher-compose.yml`, and resolves
 // what the Odoo container actually received, variable by variable, as
-// rancher-compose would have. Pure; `ops/import-rancher.ts` does the reading.
+// rancher-compose would have. Pure; `ops/project/import-rancher.ts` does the reading.
 import { isMap, isScalar, isSeq, type Node as YamlNode, type YAMLMap } from 'yaml';
 import { OdpError, type Problem, type SourceLocation } from '../errors.js';
-import { MAX_YAML_BYTES, quotable, readYaml } from '../spec/yaml-read.js';
+import { MAX_YAML_BYTES, quotable, readYaml } from '../platform-spec/yaml-read.js';
 import { Secret } from '../secret.js';
 import { interpolate, parseShellEnv } from './shell-env.js';
 

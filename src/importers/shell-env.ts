@@ -4,9 +4,9 @@
 // rancher-compose interpolated from that shell environment. Only what those
 // files used is accepted; anything needing a real shell (command substitution)
 // is refused with file:line rather than guessed. Pure. The env files are lexed
-// by src/spec/env-lexer.ts, as the secrets file is.
+// by src/platform-spec/env-lexer.ts, as the secrets file is.
 import { OdpError, type Problem } from '../errors.js';
-import { lexEnv, type ValuePart } from '../spec/env-lexer.js';
+import { lexEnv, type ValuePart } from '../platform-spec/env-lexer.js';
 
 export interface ShellEnv {
   /** Values in file order, `${VAR}` already expanded as the shell would. */

@@ -12,10 +12,10 @@ import { OdpError, type Problem, type SourceLocation } from '../errors.js';
 import { serviceByRole } from '../model/stack.js';
 import { isSecret, revealEnv, Secret, type EnvValue } from '../secret.js';
 import { scopedKey, secretsForInstance } from '../secrets/scope.js';
-import type { PlanSpec, PlatformSpec } from '../spec/platform-schema.js';
-import { projectSchema, type InstanceName, type ProjectSpec } from '../spec/project-schema.js';
+import type { PlanSpec, PlatformSpec } from '../platform-spec/platform-schema.js';
+import { projectSchema, type InstanceName, type ProjectSpec } from '../platform-spec/project-schema.js';
 import { invalid, type ImportedStack, type StackFile } from './rancher.js';
-import { own } from '../spec/own.js';
+import { own } from '../platform-spec/own.js';
 import { PINNED_VERSION } from '../versions.js';
 
 export interface ApplyInput {

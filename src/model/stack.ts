@@ -1,7 +1,7 @@
 // The desired state of one instance, engine-neutral. `compose/` produces it from
 // the spec; `render/` turns it into files; engines make the world match it.
 import type { EnvValue } from '../secret.js';
-import type { InstanceName } from '../spec/project-schema.js';
+import type { InstanceName } from '../platform-spec/project-schema.js';
 
 export type ServiceRole = 'odoo' | 'nginx' | 'db' | 'redis' | 'letsencrypt';
 

@@ -5,10 +5,10 @@ import { readdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type * as z from 'zod';
 import { OdpError, type Problem, type SourceLocation } from '../errors.js';
-import { parsePlain, type Parsed } from '../spec/parse-plain.js';
-import { platformSchema, type PlatformSpec } from '../spec/platform-schema.js';
-import { projectSchema, type ProjectSpec } from '../spec/project-schema.js';
-import { MAX_YAML_BYTES } from '../spec/yaml-limits.js';
+import { parsePlain, type Parsed } from '../platform-spec/parse-plain.js';
+import { platformSchema, type PlatformSpec } from '../platform-spec/platform-schema.js';
+import { projectSchema, type ProjectSpec } from '../platform-spec/project-schema.js';
+import { MAX_YAML_BYTES } from '../platform-spec/yaml-limits.js';
 
 export interface LoadedProject {
   spec: ProjectSpec;
@@ -160,7 +160,7 @@ async function parseSpecFile<S extends z.ZodType>(
     // parseSpec reports whatever it was
   }
   if (plain) return plain;
-  const { parseSpec } = await import('../spec/parse.js');
+  const { parseSpec } = await import('../platform-spec/parse.js');
   return parseSpec(file, text, schema);
 }
 

@@ -8,7 +8,7 @@
 import { branchTag } from '../compose/branch.js';
 import { OdpError } from '../errors.js';
 import { Secret } from '../secret.js';
-import { version as versionSchema } from '../spec/common.js';
+import { version as versionSchema } from '../platform-spec/common.js';
 
 /** What git (and the CI environment) say about the commit being built. */
 export interface RefFacts {

@@ -9,8 +9,8 @@ import type { ResolvedInstance } from '../compose/instance.js';
 import type { Service, Stack } from '../model/stack.js';
 import { isSecret, type EnvValue, Secret } from '../secret.js';
 import { secretsForInstance } from '../secrets/scope.js';
-import type { PlatformSpec } from '../spec/platform-schema.js';
-import type { ProjectSpec } from '../spec/project-schema.js';
+import type { PlatformSpec } from '../platform-spec/platform-schema.js';
+import type { ProjectSpec } from '../platform-spec/project-schema.js';
 
 export interface RancherFiles {
   'docker-compose.yml': string;

@@ -3,10 +3,10 @@
 // so the same file can still be `source`d by hand. Anything whose meaning would
 // depend on the shell (expansions, globs, command separators) is refused
 // rather than guessed. Errors name file:line:column and the key, never a value.
-// The lexing is src/spec/env-lexer.ts's, shared with the Rancher importer.
+// The lexing is src/platform-spec/env-lexer.ts's, shared with the Rancher importer.
 import { OdpError, type Problem } from '../errors.js';
 import { Secret } from '../secret.js';
-import { lexEnv } from '../spec/env-lexer.js';
+import { lexEnv } from '../platform-spec/env-lexer.js';
 
 const VALID_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

@@ -3,7 +3,7 @@
 // an unscoped `AWS_SECRET_ACCESS_KEY` applies to every instance. The double
 // underscore cannot be confused with the single underscores of Odoo's names.
 import type { Secret } from '../secret.js';
-import { instanceNames, type InstanceName } from '../spec/instance-names.js';
+import { instanceNames, type InstanceName } from '../platform-spec/instance-names.js';
 
 const SEP = '__';
 

@@ -1,5 +1,5 @@
 // What the jobs of `odp serve` run. `deploy-test` is the real test deploy
-// (src/ops/deploy-test.ts), recorded in the history like `odp deploy`; it
+// (src/ops/instance/deploy-test.ts), recorded in the history like `odp deploy`; it
 // starts only once the image of the pushed commit is published: the test tag
 // must carry `org.opencontainers.image.revision` equal to the commit, until
 // then the job waits (RetryLater). A publish notice says the image exists.
@@ -7,9 +7,9 @@ import type { Engine } from '../engines/engine.js';
 import type { ImageStore } from '../engines/images.js';
 import { OdpError } from '../errors.js';
 import { branchTag } from '../compose/branch.js';
-import { deployBranch, removeBranch } from '../ops/branches.js';
-import { deployTest } from '../ops/deploy-test.js';
-import type { EdgeControl } from '../ops/edge-sync.js';
+import { deployBranch, removeBranch } from '../ops/instance/branches.js';
+import { deployTest } from '../ops/instance/deploy-test.js';
+import type { EdgeControl } from '../ops/edge/edge-sync.js';
 import type { Progress } from '../progress.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { recorded } from '../state/history.js';

@@ -35,7 +35,7 @@ export async function takeServeSecrets(o: ServeSecretOptions): Promise<{ webhook
   // Same format as a passphrase file: the first line, so `echo … > file` works.
   const webhook = o.webhookSecretFile ? await readSecretFile(o.webhookSecretFile) : fromEnv.webhook;
   if (webhook) return { webhookSecret: new Secret(webhook) };
-  const { platformSecrets } = await import('../ops/platform-secrets.js');
+  const { platformSecrets } = await import('../ops/secrets/platform-secrets.js');
   const { values } = await platformSecrets(o.dir, { generate: false });
   const secret = values.get('WEBHOOK_SECRET');
   return secret && secret.reveal() !== '' ? { webhookSecret: secret } : {};

@@ -4,7 +4,7 @@
 // small read API. Logs are JSON lines on stdout.
 import { createServer, type Server } from 'node:http';
 import { OdpError } from '../errors.js';
-import type { EdgeControl } from '../ops/edge-sync.js';
+import type { EdgeControl } from '../ops/edge/edge-sync.js';
 import { loadPlatformDir } from '../platformdir/load.js';
 import type { Secret } from '../secret.js';
 import { openState } from '../state/db.js';

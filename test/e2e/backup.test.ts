@@ -14,12 +14,12 @@ import { after, before, test } from 'node:test';
 import { connect, type PgClient } from '../../src/backends/postgres/index.js';
 import { ObjectStorage } from '../../src/backends/s3/index.js';
 import { sharedUnit } from '../../src/compose/platform.js';
-import type { BackupManifest } from '../../src/ops/backup.js';
+import type { BackupManifest } from '../../src/ops/backup/backup.js';
 import { Bucket } from '../../src/backends/s3/bucket.js';
-import { platformUp } from '../../src/ops/platform.js';
-import { platformSecrets } from '../../src/ops/platform-secrets.js';
+import { platformUp } from '../../src/ops/platform/platform.js';
+import { platformSecrets } from '../../src/ops/secrets/platform-secrets.js';
 import { silentProgress } from '../../src/progress.js';
-import { loadProjectSecrets } from '../../src/ops/secrets.js';
+import { loadProjectSecrets } from '../../src/ops/secrets/secrets.js';
 import { Secret } from '../../src/secret.js';
 import { withEdgeAndStorage } from '../helpers/edge.js';
 import {

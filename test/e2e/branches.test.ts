@@ -10,9 +10,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { branchSlug, branchTarget } from '../../src/compose/branch.js';
-import { deployBranch, removeBranch } from '../../src/ops/branches.js';
-import { edgeControl } from '../../src/ops/edge-sync.js';
-import { platformUp } from '../../src/ops/platform.js';
+import { deployBranch, removeBranch } from '../../src/ops/instance/branches.js';
+import { edgeControl } from '../../src/ops/edge/edge-sync.js';
+import { platformUp } from '../../src/ops/platform/platform.js';
 import { silentProgress } from '../../src/progress.js';
 import { loadPlatformDir } from '../../src/platformdir/load.js';
 import { getBranch } from '../../src/state/branches.js';

@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { deployTest, type DeployResult } from '../../src/ops/deploy-test.js';
-import { instanceStatus } from '../../src/ops/instances.js';
+import { deployTest, type DeployResult } from '../../src/ops/instance/deploy-test.js';
+import { instanceStatus } from '../../src/ops/instance/instances.js';
 import { silentProgress } from '../../src/progress.js';
 import { withInstanceLock } from '../../src/state/lock.js';
 import {

@@ -13,8 +13,8 @@ import { connect } from '../../src/backends/postgres/index.js';
 import { redisConnect } from '../../src/backends/redis/index.js';
 import { ObjectStorage } from '../../src/backends/s3/index.js';
 import { sharedUnit } from '../../src/compose/platform.js';
-import { edgeControl } from '../../src/ops/edge-sync.js';
-import { platformSecrets } from '../../src/ops/platform-secrets.js';
+import { edgeControl } from '../../src/ops/edge/edge-sync.js';
+import { platformSecrets } from '../../src/ops/secrets/platform-secrets.js';
 import { loadPlatformDir } from '../../src/platformdir/load.js';
 import { Secret } from '../../src/secret.js';
 import { withEdgeAndStorage, viaEdge, type EdgePorts } from '../helpers/edge.js';
@@ -272,7 +272,7 @@ async function unitPort(unit: string, containerPort: number): Promise<number> {
 }
 
 async function readProjectSecret(t: TestPlatform, key: string): Promise<Secret | undefined> {
-  const { loadProjectSecrets } = await import('../../src/ops/secrets.js');
+  const { loadProjectSecrets } = await import('../../src/ops/secrets/secrets.js');
   return (await loadProjectSecrets(t.dir, t.project, {}))?.get(key);
 }
 

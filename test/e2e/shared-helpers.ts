@@ -14,12 +14,12 @@ import { buildImages } from '../../src/images/build.js';
 import { makeDocker } from '../../src/engines/docker/client.js';
 import { DockerImages } from '../../src/engines/docker/images.js';
 import type { Stack } from '../../src/model/stack.js';
-import { applyPlan } from '../../src/ops/apply-plan.js';
+import { applyPlan } from '../../src/ops/instance/apply-plan.js';
 import { silentProgress } from '../../src/progress.js';
 import { planStack, type Plan } from '../../src/plan/plan.js';
 import { Secret } from '../../src/secret.js';
-import { parseSpec } from '../../src/spec/parse.js';
-import { platformSchema, type PlatformSpec } from '../../src/spec/platform-schema.js';
+import { parseSpec } from '../../src/platform-spec/parse.js';
+import { platformSchema, type PlatformSpec } from '../../src/platform-spec/platform-schema.js';
 
 export const docker = makeDocker();
 export const engine = new DockerEngine(docker);

@@ -9,10 +9,10 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { connect, type PgClient } from '../../src/backends/postgres/index.js';
 import { sharedUnit } from '../../src/compose/platform.js';
-import { platformUp } from '../../src/ops/platform.js';
+import { platformUp } from '../../src/ops/platform/platform.js';
 import { silentProgress } from '../../src/progress.js';
-import { loadProjectSecrets } from '../../src/ops/secrets.js';
-import type { UpgradePlan } from '../../src/ops/upgrade-plan.js';
+import { loadProjectSecrets } from '../../src/ops/secrets/secrets.js';
+import type { UpgradePlan } from '../../src/ops/release/upgrade-plan.js';
 import type { Secret } from '../../src/secret.js';
 import {
   viaEdge as edgeRequest,

@@ -4,10 +4,10 @@ import { cpSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { basename } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { parseSpec } from '../../src/spec/parse.js';
-import { platformSchema } from '../../src/spec/platform-schema.js';
-import { projectSchema } from '../../src/spec/project-schema.js';
-import type { ProjectInput, RuleInput } from '../../src/spec/rules/types.js';
+import { parseSpec } from '../../src/platform-spec/parse.js';
+import { platformSchema } from '../../src/platform-spec/platform-schema.js';
+import { projectSchema } from '../../src/platform-spec/project-schema.js';
+import type { ProjectInput, RuleInput } from '../../src/platform-spec/rules/types.js';
 
 const root = new URL('../../examples/platform/', import.meta.url);
 export const examplePlatformText = readFileSync(new URL('platform.yaml', root), 'utf8');

@@ -19,8 +19,8 @@ import {
   zoneCandidates,
 } from '../../src/backends/acme/route53.js';
 import type { Http01Responder } from '../../src/backends/acme/types.js';
-import { certStatus, ensureCertificates, type CertResult } from '../../src/ops/certs.js';
-import type { PlatformSpec } from '../../src/spec/platform-schema.js';
+import { certStatus, ensureCertificates, type CertResult } from '../../src/ops/edge/certs.js';
+import type { PlatformSpec } from '../../src/platform-spec/platform-schema.js';
 import { CertStore } from '../../src/state/certs.js';
 import { freePort, startPebble, type PebbleHandle } from '../helpers/pebble.js';
 

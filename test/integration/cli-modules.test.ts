@@ -152,7 +152,7 @@ for (const how of ['sources', 'bundle'] as const) {
     const bare = await packagesLoaded(how, ['-C', dir, 'check']);
     assert.equal(bare.status, 0);
     assert.ok(bare.packages.has('zod'), 'the recording works');
-    // Plain, valid files are read without the YAML library (src/spec/parse-plain.ts).
+    // Plain, valid files are read without the YAML library (src/platform-spec/parse-plain.ts).
     assertNone(bare.packages, [...heavy, 'openpgp', 'simple-git', 'yaml']);
 
     // A file the plain reader declines is read, and its problems reported, by the library.

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
-import { today } from '../../src/ops/release-bump.js';
+import { today } from '../../src/ops/publish/release-bump.js';
 import { makeOdooRepo } from '../helpers/odoo-repo.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));

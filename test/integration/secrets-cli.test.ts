@@ -7,7 +7,7 @@ import { copyExamplePlatform } from '../helpers/specs.js';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadProjectSecrets, openSecrets, saveSecrets } from '../../src/ops/secrets.js';
+import { loadProjectSecrets, openSecrets, saveSecrets } from '../../src/ops/secrets/secrets.js';
 import { hasTerminal } from '../../src/secrets/passphrase.js';
 
 const PASS = 'cli test passphrase';

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import { DockerEngine } from '../../src/engines/docker/engine.js';
-import { edgeControl } from '../../src/ops/edge-sync.js';
+import { edgeControl } from '../../src/ops/edge/edge-sync.js';
 import { Secret } from '../../src/secret.js';
 import { serve, type Serving } from '../../src/server/server.js';
 import { RetryLater } from '../../src/server/worker.js';

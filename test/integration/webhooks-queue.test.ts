@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { DockerEngine } from '../../src/engines/docker/engine.js';
-import { edgeControl } from '../../src/ops/edge-sync.js';
+import { edgeControl } from '../../src/ops/edge/edge-sync.js';
 import { Secret } from '../../src/secret.js';
 import { serve, type Serving } from '../../src/server/server.js';
 import { RetryLater, type JobRunners } from '../../src/server/worker.js';

@@ -17,7 +17,7 @@ import {
 import { composeStack } from '../../src/compose/stack.js';
 import { serviceByRole, unitName } from '../../src/model/stack.js';
 import { revealEnv, Secret } from '../../src/secret.js';
-import { jsonSchema } from '../../src/spec/json-schema.js';
+import { jsonSchema } from '../../src/platform-spec/json-schema.js';
 import {
   branchRoutes,
   forgetBranch,

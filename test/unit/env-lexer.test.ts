@@ -1,4 +1,4 @@
-// The one env-file lexer (src/spec/env-lexer.ts) under both of its users'
+// The one env-file lexer (src/platform-spec/env-lexer.ts) under both of its users'
 // options: the secrets file's (strict, no references, no CR, no key twice) and
 // the Rancher importer's (references, CRLF forgiven, the last value wins).
 // Each option is shown to change exactly what it says; the rest is shared.
@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { parseShellEnv } from '../../src/importers/shell-env.js';
-import { lexEnv, type EnvLexOptions } from '../../src/spec/env-lexer.js';
+import { lexEnv, type EnvLexOptions } from '../../src/platform-spec/env-lexer.js';
 
 const SECRETS: EnvLexOptions = { references: false, strict: true, crlf: false, duplicates: 'refuse' };
 const RANCHER: EnvLexOptions = { references: true, strict: false, crlf: true, duplicates: 'last-wins' };

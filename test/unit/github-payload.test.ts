@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { jsonSchema } from '../../src/spec/json-schema.js';
-import { projectSchema } from '../../src/spec/project-schema.js';
+import { jsonSchema } from '../../src/platform-spec/json-schema.js';
+import { projectSchema } from '../../src/platform-spec/project-schema.js';
 import {
   badRefName,
   matchRepository,

@@ -11,9 +11,9 @@ import { parseShellEnv } from '../../src/importers/shell-env.js';
 import { renderRancher } from '../../src/render/rancher.js';
 import { Secret } from '../../src/secret.js';
 import { scopedKey } from '../../src/secrets/scope.js';
-import { parseSpec } from '../../src/spec/parse.js';
-import { platformSchema } from '../../src/spec/platform-schema.js';
-import { projectSchema } from '../../src/spec/project-schema.js';
+import { parseSpec } from '../../src/platform-spec/parse.js';
+import { platformSchema } from '../../src/platform-spec/platform-schema.js';
+import { projectSchema } from '../../src/platform-spec/project-schema.js';
 import { resolveRancherStack, type ResolvedStack } from '../helpers/rancher-stack.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'original');

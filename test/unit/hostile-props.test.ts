@@ -15,10 +15,10 @@ import { parseRancherStack } from '../../src/importers/rancher.js';
 import { parseShellEnv } from '../../src/importers/shell-env.js';
 import { Secret } from '../../src/secret.js';
 import { formatEnvFile, parseEnvFile } from '../../src/secrets/envfile.js';
-import { parseSpec } from '../../src/spec/parse.js';
-import { platformSchema } from '../../src/spec/platform-schema.js';
-import { projectSchema } from '../../src/spec/project-schema.js';
-import { runRules } from '../../src/spec/rules/index.js';
+import { parseSpec } from '../../src/platform-spec/parse.js';
+import { platformSchema } from '../../src/platform-spec/platform-schema.js';
+import { projectSchema } from '../../src/platform-spec/project-schema.js';
+import { runRules } from '../../src/platform-spec/rules/index.js';
 import { examplePlatformText, exampleProjectText, input } from '../helpers/specs.js';
 
 /** ODP_PROP_SEED=N explores other cases; the suite runs the fixed seed. */

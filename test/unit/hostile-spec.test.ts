@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { resolveInstance } from '../../src/compose/instance.js';
 import { OdpError } from '../../src/errors.js';
-import { parseSpec } from '../../src/spec/parse.js';
-import { projectSchema } from '../../src/spec/project-schema.js';
-import { rules } from '../../src/spec/rules/index.js';
-import type { Rule, RuleInput } from '../../src/spec/rules/types.js';
+import { parseSpec } from '../../src/platform-spec/parse.js';
+import { projectSchema } from '../../src/platform-spec/project-schema.js';
+import { rules } from '../../src/platform-spec/rules/index.js';
+import type { Rule, RuleInput } from '../../src/platform-spec/rules/types.js';
 import { exampleProjectText, input, mutate, project } from '../helpers/specs.js';
 
 const check = (id: string, i: RuleInput) => (rules.find((r) => r.id === id) as Rule).check(i);

@@ -5,7 +5,7 @@ import {
   parseMigrationVersions,
   pendingMigrations,
   versionKey,
-} from '../../src/ops/migrations.js';
+} from '../../src/ops/release/migrations.js';
 
 const file = `
 migration:

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { isOdpError } from '../../src/errors.js';
-import { compareVersions, parseMigrationVersions } from '../../src/ops/migrations.js';
+import { compareVersions, parseMigrationVersions } from '../../src/ops/release/migrations.js';
 import { appendMigrationVersion, migrationVersions } from '../../src/release/migration-file.js';
 import { nextVersion, parseVersion, type BumpKind } from '../../src/release/version.js';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Secret } from '../../src/secret.js';
-import { rules, runRules } from '../../src/spec/rules/index.js';
-import { forbiddenTokens } from '../../src/spec/rules/naming.js';
-import type { Rule, RuleInput } from '../../src/spec/rules/types.js';
+import { rules, runRules } from '../../src/platform-spec/rules/index.js';
+import { forbiddenTokens } from '../../src/platform-spec/rules/naming.js';
+import type { Rule, RuleInput } from '../../src/platform-spec/rules/types.js';
 import { input, otherProject, project } from '../helpers/specs.js';
 
 function violations(ruleId: string, i: RuleInput) {

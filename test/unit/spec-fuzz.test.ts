@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { OdpError } from '../../src/errors.js';
-import { parseSpec } from '../../src/spec/parse.js';
-import { platformSchema } from '../../src/spec/platform-schema.js';
-import { projectSchema } from '../../src/spec/project-schema.js';
+import { parseSpec } from '../../src/platform-spec/parse.js';
+import { platformSchema } from '../../src/platform-spec/platform-schema.js';
+import { projectSchema } from '../../src/platform-spec/project-schema.js';
 import { examplePlatformText, exampleProjectText } from '../helpers/specs.js';
 import { prng } from '../helpers/prng.js';
 

@@ -2,7 +2,7 @@
 // diff (jsdiff since decision 0057): the shape users read is pinned here.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { unifiedDiff } from '../../src/ops/import-rancher.js';
+import { unifiedDiff } from '../../src/ops/project/import-rancher.js';
 
 test('no change: nothing at all, not even headers', () => {
   assert.equal(unifiedDiff('a: 1\n', 'a: 1\n', 'p.yaml', 'p.yaml'), '');

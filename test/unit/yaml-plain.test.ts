@@ -1,4 +1,4 @@
-// The fast reader of plain spec files (src/spec/yaml-plain.ts) against the
+// The fast reader of plain spec files (src/platform-spec/yaml-plain.ts) against the
 // `yaml` library: on thousands of generated files, written in every style the
 // reader takes and many it declines, then corrupted at random, whenever it
 // answers it must give the library's data and the library's location for every
@@ -6,12 +6,12 @@
 // failure reproduces.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { draftProject } from '../../src/ops/project-new.js';
-import { offsetOf, parseSpec } from '../../src/spec/parse.js';
-import { platformSchema } from '../../src/spec/platform-schema.js';
-import { projectSchema } from '../../src/spec/project-schema.js';
-import { readPlainYaml } from '../../src/spec/yaml-plain.js';
-import { readYaml, yamlData } from '../../src/spec/yaml-read.js';
+import { draftProject } from '../../src/ops/project/project-new.js';
+import { offsetOf, parseSpec } from '../../src/platform-spec/parse.js';
+import { platformSchema } from '../../src/platform-spec/platform-schema.js';
+import { projectSchema } from '../../src/platform-spec/project-schema.js';
+import { readPlainYaml } from '../../src/platform-spec/yaml-plain.js';
+import { readYaml, yamlData } from '../../src/platform-spec/yaml-read.js';
 import { examplePlatformText, exampleProjectText, mutate } from '../helpers/specs.js';
 import { prng } from '../helpers/prng.js';
 

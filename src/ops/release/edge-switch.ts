@@ -10,7 +10,7 @@ import type { Engine } from '../../engines/engine.js';
 import { OdpError } from '../../errors.js';
 import type { PlatformDir } from '../../platformdir/load.js';
 import { backendName, serverSlot } from '../../render/haproxy-cfg.js';
-import type { EdgeControl } from '../edge-sync.js';
+import type { EdgeControl } from '../edge/edge-sync.js';
 
 interface SlotState {
   name: string;

@@ -13,11 +13,11 @@ import type { Progress } from '../../progress.js';
 import type { Annotations } from '../../state/history.js';
 import { clearMaintenance, maintenanceEntries, setMaintenance } from '../../state/maintenance.js';
 import { setServing } from '../../state/serving.js';
-import { backupInstance } from '../backup.js';
-import { restoreInstance } from '../backup-restore.js';
-import type { EdgeControl } from '../edge-sync.js';
+import { backupInstance } from '../backup/backup.js';
+import { restoreInstance } from '../backup/backup-restore.js';
+import type { EdgeControl } from '../edge/edge-sync.js';
 import { runDag } from '../run-dag.js';
-import { writeVersion } from '../upgrade-version.js';
+import { writeVersion } from './upgrade-version.js';
 import { switchEdge } from './edge-switch.js';
 
 /** The deploy health deadline when none is given (`--health-timeout`). */

@@ -1,0 +1,387 @@
+// `odp backup PROJECT integration|prod` and `odp backups`: a logical dump of the
+// instance's database, made by pg_dump inside the tier's PostgreSQL container
+// (the server's own version, nothing installed on the host) and streamed into the
+// platform's backups bucket, with a copy of every attachment object and a
+// manifest written last: a backup without its manifest is incomplete. The bucket
+// is the source of truth; nothing about backups is kept anywhere else.
+//
+//   <backups bucket>/<project>/<instance>/<YYYYMMDDTHHMMSSZ>/db.dump
+//                                                           /attachments/<key>
+//                                                           /manifest.json
+import { PassThrough } from 'node:stream';
+import { type Tier } from '../../compose/platform.js';
+import type { Engine } from '../../engines/engine.js';
+import { OdpError, isOdpError } from '../../errors.js';
+import { Secret } from '../../secret.js';
+import { withInstanceLock } from '../../state/lock.js';
+import { Bucket, inParallel, type StoredObject } from '../../backends/s3/bucket.js';
+import { OWN_SERVER_ARGS } from '../../backends/postgres/index.js';
+import { silentProgress, type Progress } from '../../progress.js';
+
+import {
+  BACKUP_ID,
+  backupId,
+  openBackups,
+  superuserPassword,
+  instanceBucket,
+  superuserConnection,
+  postgresUnit,
+  pgToolEnv,
+  toolOutput,
+  stepError,
+  tracked,
+  odpVersion,
+  marabuntaVersion,
+  type BackupManifest,
+  type BackupSummary,
+  type BackupResult,
+  type BackupOptions,
+  type BackupLocation,
+} from './backup-common.js';
+
+export * from './backup-common.js';
+
+/** Takes a backup and returns its id (for other flows: an upgrade takes one before migrating). */
+export async function backupInstance(
+  engine: Engine,
+  dir: string,
+  project: string,
+  instance: string,
+  o: BackupOptions = {},
+): Promise<string> {
+  return (await takeBackup(engine, dir, project, instance, o)).id;
+}
+
+export async function takeBackup(
+  engine: Engine,
+  dir: string,
+  project: string,
+  instance: string,
+  o: BackupOptions = {},
+): Promise<BackupResult> {
+  const progress = tracked(o.progress ?? silentProgress);
+  const loc = await openBackups(dir, project, instance, { passphraseFile: o.passphraseFile, what: 'backup' });
+  const source = await instanceBucket(loc, dir, o);
+  try {
+    superuserPassword(loc);
+    await engine.ping();
+    const body = () =>
+      backupLocked(engine, loc, source, progress).catch((e: unknown) => {
+        progress.failRunning(e instanceof Error ? e.message : String(e));
+        throw e;
+      });
+    if (o.locked) return await body();
+    return await withInstanceLock(
+      dir,
+      `${project}-${loc.instance}`,
+      { wait: true, onWait: (h) => progress.note(`waiting for ${h}`) },
+      body,
+    );
+  } finally {
+    loc.bucket.close();
+    source.close();
+  }
+}
+
+async function backupLocked(
+  engine: Engine,
+  loc: BackupLocation,
+  source: Bucket,
+  progress: Progress,
+): Promise<BackupResult> {
+  const { inst, bucket } = loc;
+  const what = `backup of ${loc.project}/${loc.instance}`;
+  const password = superuserPassword(loc);
+
+  progress.start('check', `check ${inst.database} on ${postgresUnit(loc)}`);
+  let postgresVersion: string;
+  let imageVersion: string | null = null;
+  const admin = await superuserConnection(engine, loc, 'postgres');
+  try {
+    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [inst.database]);
+    if (found.rowCount === 0) {
+      throw new OdpError('NOT_FOUND', `${loc.project}/${loc.instance} has no database ${inst.database} yet`, {
+        hint: `odp provision ${loc.project} ${loc.instance}`,
+      });
+    }
+    postgresVersion = (await admin.query<{ v: string }>('SHOW server_version')).rows[0]?.v ?? 'unknown';
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+  try {
+    const db = await superuserConnection(engine, loc, inst.database);
+    try {
+      imageVersion = await marabuntaVersion(db);
+    } finally {
+      await db.end().catch(() => undefined);
+    }
+  } catch (e) {
+    progress.note(`no version read from marabunta_version: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  await bucket.ensure(loc.pd.platform.services.storage.region);
+  progress.done(
+    'check',
+    `${inst.database}: PostgreSQL ${postgresVersion}, version ${imageVersion ?? 'unknown'}`,
+  );
+
+  // One backup per second and instance: under the lock, a second one waits for the next second.
+  let started = new Date();
+  let id = backupId(started);
+  for (let i = 0; i < 5 && (await hasAny(bucket, `${loc.prefix}${id}/`)); i++) {
+    await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 10));
+    started = new Date();
+    id = backupId(started);
+  }
+  if (await hasAny(bucket, `${loc.prefix}${id}/`))
+    throw new OdpError('BUSY', `${bucket.name}/${loc.prefix}${id}/ is already taken`);
+  const base = `${loc.prefix}${id}/`;
+  const previous = (await listBackups(bucket, loc.prefix)).find((b) => b.complete && b.id < id);
+
+  let step = 'dumping the database';
+  try {
+    progress.start(
+      'dump',
+      `pg_dump ${inst.database} in ${postgresUnit(loc)} → ${bucket.name}/${base}db.dump`,
+    );
+    const dump = await streamDump(engine, loc, password, `${base}db.dump`, progress);
+    progress.done('dump', `dumped ${inst.database}: ${formatBytes(dump.bytes)}`);
+
+    step = 'copying the attachments';
+    progress.start('attachments', `copy the attachments of ${source.name}`);
+    const attachments = await copyAttachments(
+      source,
+      bucket,
+      base,
+      previous && `${loc.prefix}${previous.id}/`,
+    );
+    progress.done(
+      'attachments',
+      `${attachments.objects} attachment objects (${formatBytes(attachments.bytes)}): ${attachments.copied} copied, ${attachments.reused} from the previous backup`,
+    );
+
+    step = 'writing the manifest';
+    const manifest: BackupManifest = {
+      format: 1,
+      id,
+      project: loc.project,
+      instance: loc.instance,
+      database: inst.database,
+      role: inst.dbUser,
+      image: `${inst.image}:${inst.tag}`,
+      imageVersion,
+      postgresVersion,
+      odpVersion: await odpVersion(),
+      createdAt: started.toISOString(),
+      finishedAt: new Date().toISOString(),
+      dump: { key: 'db.dump', format: 'custom', bytes: dump.bytes, sha256: dump.sha256 },
+      attachments: { bucket: source.name, ...attachments },
+    };
+    // Last: the manifest is what makes the backup complete.
+    await bucket.writeJson(`${base}manifest.json`, manifest);
+    progress.note(`backup ${id} of ${loc.project}/${loc.instance} is complete`);
+
+    const result: BackupResult = { id, bucket: bucket.name, manifest, deleted: [] };
+    progress.start('retention', `keep the newest ${loc.pd.platform.backups.keep}`);
+    try {
+      result.deleted = await applyRetention(bucket, loc.prefix, id, loc.pd.platform.backups.keep);
+      progress.done(
+        'retention',
+        result.deleted.length ? `deleted ${result.deleted.join(', ')}` : 'nothing to delete',
+      );
+    } catch (e) {
+      result.retentionError = e instanceof Error ? e.message : String(e);
+      progress.fail('retention', result.retentionError);
+    }
+    return result;
+  } catch (e) {
+    const left = await bucket.deletePrefix(base).then(
+      () => `Nothing of it was kept in ${bucket.name}.`,
+      (d: unknown) =>
+        `Its partial objects under ${bucket.name}/${base} could not be removed (${d instanceof Error ? d.message : String(d)}); it is listed as incomplete.`,
+    );
+    throw stepError(what, step, e, [`The database and the attachments were only read. ${left}`]);
+  }
+}
+
+async function hasAny(bucket: Bucket, prefix: string): Promise<boolean> {
+  for await (const _ of bucket.list(prefix)) return true;
+  return false;
+}
+
+async function streamDump(
+  engine: Engine,
+  loc: BackupLocation,
+  password: Secret,
+  key: string,
+  progress: Progress,
+): Promise<{ bytes: number; sha256: string }> {
+  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+  const dumping = engine.exec(
+    postgresUnit(loc),
+    ['pg_dump', ...OWN_SERVER_ARGS, '--format=custom', `--dbname=${loc.inst.database}`],
+    { env: pgToolEnv(password), user: 'postgres', stdout: out },
+  );
+  // pg_dump cannot start, or its stream breaks: the upload stops reading too.
+  dumping.catch((e: unknown) => out.destroy(e instanceof Error ? e : new Error(String(e))));
+  let told = Date.now();
+  try {
+    return await loc.bucket.upload(key, out, {
+      onBytes: (n) => {
+        if (Date.now() - told < 15_000) return;
+        told = Date.now();
+        progress.note(`${formatBytes(n)} dumped so far`);
+      },
+      // Only a dump pg_dump finished is stored: anything else is abandoned unseen.
+      beforeComplete: async () => {
+        const r = await dumping;
+        if (r.exitCode !== 0)
+          throw new OdpError(
+            'ENGINE',
+            `pg_dump exited with code ${r.exitCode}: ${toolOutput(r.stderr, [password])}`,
+          );
+      },
+    });
+  } catch (e) {
+    out.destroy();
+    await dumping.catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * Every object of the instance's bucket into `<base>attachments/`. Attachments are
+ * content-addressed (their key is their sha1): an object the previous backup
+ * holds with the same key, size and ETag is copied from there, inside the
+ * backups bucket, and only new ones are read from the instance's bucket. Each
+ * backup stays whole on its own, so retention can delete any of them.
+ */
+async function copyAttachments(
+  source: Bucket,
+  bucket: Bucket,
+  base: string,
+  previousBase: string | undefined,
+): Promise<{ objects: number; bytes: number; copied: number; reused: number }> {
+  if (!(await source.exists())) return { objects: 0, bytes: 0, copied: 0, reused: 0 };
+  const before = new Map<string, StoredObject>();
+  if (previousBase) {
+    const from = `${previousBase}attachments/`;
+    for await (const o of bucket.list(from)) before.set(o.key.slice(from.length), o);
+  }
+  const objects: StoredObject[] = [];
+  for await (const o of source.list()) objects.push(o);
+  let bytes = 0;
+  let reused = 0;
+  await inParallel(objects, async (o) => {
+    const prev = before.get(o.key);
+    const dest = `${base}attachments/${o.key}`;
+    if (prev && prev.size === o.size && prev.etag === o.etag) {
+      await bucket.copyFrom(bucket, prev, dest);
+      reused += 1;
+    } else {
+      await bucket.copyFrom(source, o, dest);
+    }
+    bytes += o.size;
+  });
+  return { objects: objects.length, bytes, copied: objects.length - reused, reused };
+}
+
+/** Keeps the newest `keep` complete backups (always `justMade`); deletes older ones. Returns their ids. */
+async function applyRetention(
+  bucket: Bucket,
+  prefix: string,
+  justMade: string,
+  keep: number,
+): Promise<string[]> {
+  const all = await listBackups(bucket, prefix);
+  const complete = all.filter((b) => b.complete);
+  const kept = new Set([
+    justMade,
+    ...complete
+      .filter((b) => b.id !== justMade)
+      .slice(0, Math.max(0, keep - 1))
+      .map((b) => b.id),
+  ]);
+  const oldestKept = [...kept].sort()[0]!;
+  // Complete ones beyond the count; incomplete ones (failed, never cleaned) older than all that is kept.
+  const doomed = all.filter((b) => !kept.has(b.id) && (b.complete || b.id < oldestKept)).map((b) => b.id);
+  for (const id of doomed) await bucket.deletePrefix(`${prefix}${id}/`);
+  return doomed;
+}
+
+/** The backups under `prefix`, newest first, read from the bucket (and their manifests). */
+export async function listBackups(bucket: Bucket, prefix: string): Promise<BackupSummary[]> {
+  if (!(await bucket.exists())) return [];
+  const ids = (await bucket.folders(prefix))
+    .filter((id) => BACKUP_ID.test(id))
+    .sort()
+    .reverse();
+  const out: BackupSummary[] = new Array(ids.length);
+  const now = Date.now();
+  await inParallel(
+    ids.map((id, i) => [id, i] as const),
+    async ([id, i]) => {
+      const createdAt = idDate(id);
+      const base: BackupSummary = {
+        id,
+        complete: false,
+        createdAt: createdAt.toISOString(),
+        ageSeconds: Math.max(0, Math.round((now - createdAt.getTime()) / 1000)),
+      };
+      try {
+        const m = await bucket.readJson<BackupManifest>(`${prefix}${id}/manifest.json`);
+        out[i] = {
+          ...base,
+          complete: true,
+          createdAt: m.createdAt,
+          ageSeconds: Math.max(0, Math.round((now - Date.parse(m.createdAt)) / 1000)),
+          bytes: m.dump.bytes + m.attachments.bytes,
+          dumpBytes: m.dump.bytes,
+          attachments: { objects: m.attachments.objects, bytes: m.attachments.bytes },
+          imageVersion: m.imageVersion,
+        };
+      } catch (e) {
+        if (!isOdpError(e) || e.code !== 'NOT_FOUND') throw e;
+        out[i] = base;
+      }
+    },
+  );
+  return out;
+}
+
+/** `odp backups PROJECT INSTANCE`. */
+export async function instanceBackups(
+  dir: string,
+  project: string,
+  instance: string,
+  o: { passphraseFile?: string } = {},
+): Promise<{ project: string; instance: Tier; bucket: string; keep: number; backups: BackupSummary[] }> {
+  const loc = await openBackups(dir, project, instance, { ...o, what: 'backups' });
+  try {
+    return {
+      project,
+      instance: loc.instance,
+      bucket: loc.bucket.name,
+      keep: loc.pd.platform.backups.keep,
+      backups: await listBackups(loc.bucket, loc.prefix),
+    };
+  } finally {
+    loc.bucket.close();
+  }
+}
+
+function idDate(id: string): Date {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(id)!;
+  return new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u += 1;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
+}

@@ -1,0 +1,179 @@
+// Keeps the edge in step with the spec: one route per declared instance (its
+// domain to its Odoo units' nginx, by container name), the certificates odp
+// holds, applied as one checked release and reloaded without dropping a
+// connection. Certificates are requested through the same edge (HTTP-01).
+import { readFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
+import { isAbsolute, join } from 'node:path';
+import { resolveInstance } from '../../compose/instance.js';
+import { sharedUnit } from '../../compose/platform.js';
+import { Edge, type EdgeApplied } from '../../backends/haproxy/edge.js';
+import type { Endpoint, Engine } from '../../engines/engine.js';
+import { unitName } from '../../model/stack.js';
+import { requireAllProjects, type PlatformDir } from '../../platformdir/load.js';
+import { EDGE_HTTPS_PORT, renderHaproxyCfg, type EdgeRoute } from '../../render/haproxy-cfg.js';
+import { Secret } from '../../secret.js';
+import { instanceNames } from '../../platform-spec/project-schema.js';
+import { branchRoutes } from '../../state/branches.js';
+import { CertStore } from '../../state/certs.js';
+import { maintenanceEntries } from '../../state/maintenance.js';
+import { servingAll } from '../../state/serving.js';
+import type { CertProgress, CertResult } from './certs.js';
+
+export function edgeFor(engine: Engine, pd: PlatformDir): Edge {
+  return new Edge(engine, sharedUnit(pd.platform, 'edge'));
+}
+
+/**
+ * Every declared instance's domain and the Odoo units that serve it, and every
+ * branch instance's. A pinned instance's units are the ones its last operation
+ * routed to (state/serving.ts); before any, the names units had before releases
+ * were named.
+ */
+export function edgeRoutes(pd: PlatformDir): EdgeRoute[] {
+  const routes: EdgeRoute[] = [];
+  const recorded = servingAll(pd.dir);
+  for (const { spec } of pd.projects.values()) {
+    for (const name of instanceNames) {
+      if (!spec.instances[name]) continue;
+      const inst = resolveInstance(pd.platform, spec, name);
+      const servers =
+        recorded.get(`${spec.name}/${name}`) ??
+        Array.from({ length: inst.placement.replicas }, (_, i) => unitName(inst.stackName, 'odoo', i + 1));
+      routes.push({ domain: inst.domain, servers });
+    }
+  }
+  // Branch instances are recorded in the state, not declared (docs/decisions/0020).
+  for (const b of branchRoutes(pd.dir, [...pd.projects.keys()]))
+    routes.push({ domain: b.domain, servers: [unitName(b.stack, 'odoo', 1)] });
+  return routes;
+}
+
+export async function syncEdge(engine: Engine, pd: PlatformDir): Promise<EdgeApplied> {
+  // A project file that does not load has no routes here: syncing would take its sites offline.
+  requireAllProjects(pd, 'updating the edge');
+  const routes = edgeRoutes(pd);
+  const store = CertStore.open(pd.dir);
+  let certs: Map<string, Secret>;
+  try {
+    const wanted = new Set(routes.map((r) => r.domain));
+    // A certificate file is the chain followed by its key, as HAProxy reads it.
+    certs = new Map(
+      store
+        .list()
+        .filter((c) => wanted.has(c.domain))
+        .map((c) => [c.domain, new Secret(`${c.certPem.trim()}\n${c.keyPem.reveal().trim()}\n`)]),
+    );
+  } finally {
+    store.close();
+  }
+  const maintenance = new Set(maintenanceEntries(pd.dir).map((m) => m.domain));
+  const cfg = renderHaproxyCfg({
+    routes: routes.map((r) => (maintenance.has(r.domain) ? { ...r, maintenance: true } : r)),
+    certificates: [...certs.keys()],
+  });
+  const down = routes.filter((r) => maintenance.has(r.domain)).map((r) => r.domain);
+  return edgeFor(engine, pd).apply(cfg, certs, undefined, down);
+}
+
+/** Requests what is missing or due (all declared domains, or the ones named), then serves them. */
+export async function certifyThroughEdge(
+  engine: Engine,
+  pd: PlatformDir,
+  o: { domains?: string[]; force?: boolean; onEvent?: (e: CertProgress) => void },
+): Promise<CertResult[]> {
+  // The ACME client loads on use: most commands never ask for a certificate.
+  const { ensureCertificates } = await import('./certs.js');
+  const edge = edgeFor(engine, pd);
+  const acme = pd.platform.acme;
+  const caFile = acme.caFile && (isAbsolute(acme.caFile) ? acme.caFile : join(pd.dir, acme.caFile));
+  const results = await ensureCertificates({
+    platformDir: pd.dir,
+    acme,
+    domains: o.domains ?? edgeRoutes(pd).map((r) => r.domain),
+    http01: { set: (t, k) => edge.setChallenge(t, k), remove: (t) => edge.removeChallenge(t) },
+    ...(caFile ? { caCertificates: await readFile(caFile, 'utf8') } : {}),
+    skipChallengeVerification: !acme.verifyChallenges,
+    ...(o.force ? { force: true } : {}),
+    ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+  });
+  if (results.some((r) => r.action === 'issued' || r.action === 'renewed')) await syncEdge(engine, pd);
+  return results;
+}
+
+/**
+ * Resolves once the edge answers 2xx for the domain's health path, i.e. HAProxy
+ * has resolved the instance's new containers and its health checks passed.
+ * Until then users would get the edge's 503; a deploy is not done before this.
+ */
+export async function waitRouted(
+  engine: Engine,
+  pd: PlatformDir,
+  domain: string,
+  timeoutMs: number,
+): Promise<boolean> {
+  const edge = sharedUnit(pd.platform, 'edge');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    // Asked each time: the edge may be (re)starting.
+    const at = await engine.endpoint(edge, EDGE_HTTPS_PORT).catch(() => undefined);
+    const status = at ? await healthStatus(at, domain) : 0;
+    if (status >= 200 && status < 300) return true;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
+}
+
+/** The edge's answer to the domain's health path over HTTPS; 0 when there is none. */
+function healthStatus(at: Endpoint, domain: string): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const req = httpsRequest(
+      // The certificate may not exist yet: reachability is what is probed here.
+      {
+        host: at.host,
+        port: at.port,
+        path: '/web/health',
+        servername: domain,
+        headers: { Host: domain },
+        rejectUnauthorized: false,
+        timeout: 3000,
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+    req.end();
+  });
+}
+
+/** What ops need of the edge; the CLI builds it for the engine it holds. */
+export interface EdgeControl {
+  sync(pd: PlatformDir): Promise<EdgeApplied>;
+  /** Whether the edge of this platform runs at all (an instance can live without it). */
+  running(pd: PlatformDir): Promise<boolean>;
+  waitRouted(pd: PlatformDir, domain: string, timeoutMs: number): Promise<boolean>;
+  certify(
+    pd: PlatformDir,
+    o?: { domains?: string[]; force?: boolean; onEvent?: (e: CertProgress) => void },
+  ): Promise<CertResult[]>;
+  /** Puts a domain in maintenance (or out) at once, through the runtime API: no reload. */
+  maintenance(pd: PlatformDir, domain: string, on: boolean): Promise<void>;
+  /** The edge's control channel: HAProxy runtime API commands, one per line; its answers. */
+  runtime(pd: PlatformDir, commands: readonly string[]): Promise<string>;
+}
+
+/** The edge driven through the engine alone: files copied into its unit, commands run in it. */
+export function edgeControl(engine: Engine): EdgeControl {
+  return {
+    sync: (pd) => syncEdge(engine, pd),
+    running: async (pd) =>
+      (await engine.explain(sharedUnit(pd.platform, 'edge')).catch(() => undefined))?.running === true,
+    waitRouted: (pd, domain, timeoutMs) => waitRouted(engine, pd, domain, timeoutMs),
+    certify: (pd, o = {}) => certifyThroughEdge(engine, pd, o),
+    maintenance: (pd, domain, on) => edgeFor(engine, pd).setMaintenance(domain, on),
+    runtime: (pd, commands) => edgeFor(engine, pd).runtime(commands),
+  };
+}

@@ -1,0 +1,77 @@
+// Runs a test instance's plan on an engine with the shared executor (run-dag.ts):
+// independent services start in parallel; the first failure is reported with
+// the failing step.
+import type { Engine } from '../../engines/engine.js';
+import { unitName } from '../../model/stack.js';
+import { OdpError } from '../../errors.js';
+import type { Plan, Step } from '../../plan/plan.js';
+import type { Progress } from '../../progress.js';
+import { runDag } from '../run-dag.js';
+
+export interface ApplyOptions {
+  labels: Record<string, string>;
+  healthTimeoutMs: number;
+  progress: Progress;
+}
+
+export function describeStep(s: Step): string {
+  switch (s.kind) {
+    case 'run':
+      return `start ${unitName(s.unit.stack, s.unit.service.name, s.unit.replica)}`;
+    case 'wait-healthy':
+      return `wait for ${s.unit} to be healthy`;
+    case 'remove':
+      return `remove ${s.unit}`;
+    default:
+      return `${s.kind.replace('-', ' ')} ${s.name}`;
+  }
+}
+
+async function execute(engine: Engine, s: Step, o: ApplyOptions): Promise<void> {
+  switch (s.kind) {
+    case 'create-network':
+      return engine.ensureNetwork(s.name, o.labels);
+    case 'create-volume':
+      return engine.ensureVolume(s.name, o.labels);
+    case 'remove-volume':
+      return engine.removeVolume(s.name);
+    case 'remove':
+      return engine.remove(s.unit);
+    case 'run':
+      await engine.run(s.unit);
+      return;
+    case 'wait-healthy':
+      return engine.waitReady(s.unit, s.probe, {
+        timeoutMs: o.healthTimeoutMs,
+        onWait: (d) => o.progress.note(d),
+      });
+  }
+}
+
+export async function applyPlan(engine: Engine, plan: Plan, o: ApplyOptions): Promise<void> {
+  const key = (s: Step) => String(s.id);
+  const { done, failure } = await runDag<number, Step>(plan.steps, (s) => execute(engine, s, o), {
+    start: (s) => o.progress.start(key(s), describeStep(s)),
+    done: (s) => o.progress.done(key(s)),
+    fail: (s, e) => o.progress.fail(key(s), e instanceof Error ? e.message : String(e)),
+  });
+  if (failure) {
+    const e = failure.error;
+    const base = e instanceof OdpError ? e : undefined;
+    throw new OdpError(
+      'DEPLOY_FAILED',
+      `step #${failure.step.id} (${describeStep(failure.step)}) failed: ${base?.message ?? String(e)}`,
+      {
+        cause: e,
+        ...(base?.detail ? { detail: base.detail } : {}),
+        ...(base?.hint ? { hint: base.hint } : {}),
+      },
+    );
+  }
+  if (done.size !== plan.steps.length) {
+    throw new OdpError(
+      'INTERNAL',
+      `plan ${plan.stack} stalled after ${done.size} of ${plan.steps.length} steps`,
+    );
+  }
+}

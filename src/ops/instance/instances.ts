@@ -1,0 +1,130 @@
+// Reading and removing what runs: `odp status` and `odp destroy`.
+import type { Engine, ObservedUnit } from '../../engines/engine.js';
+import { loadPlatformDir, requireProject } from '../../platformdir/load.js';
+import { instanceNames } from '../../platform-spec/project-schema.js';
+import { unsettledInterrupted } from '../../state/history.js';
+import { withInstanceLock } from '../../state/lock.js';
+import { maintenanceEntries } from '../../state/maintenance.js';
+import { clearServing } from '../../state/serving.js';
+import type { Progress } from '../../progress.js';
+import { settleStarting } from './settle-starting.js';
+
+export interface InstanceStatus {
+  project: string;
+  instance: string;
+  domain: string;
+  /**
+   * `starting`: every unit runs and none is unhealthy, but some unit neither passed
+   * the engine's first steady health check (up to 60 s after a start on engines
+   * without a start interval, docs/decisions/0050) nor the check status ran now.
+   */
+  state: 'running' | 'starting' | 'degraded' | 'absent';
+  /** The version the spec pins (integration, prod). */
+  version?: string;
+  /** Since when the edge answers this domain with its maintenance page. */
+  maintenanceSince?: string;
+  /** An operation odp was killed in, not yet completed or undone (the next deploy settles it). */
+  interrupted?: { id: number; kind: string; version: string | null; startedAt: string };
+  services: {
+    name: string;
+    replica: number;
+    image: string;
+    state: string;
+    health: string;
+    ageSeconds: number;
+    ports: Record<number, number>;
+  }[];
+}
+
+export async function instanceStatus(
+  engine: Engine,
+  dir: string,
+  project?: string,
+): Promise<InstanceStatus[]> {
+  const pd = await loadPlatformDir(dir);
+  if (project) requireProject(pd, project);
+  await engine.ping();
+  const observed = await engine.observe({ platform: pd.platform.name, ...(project ? { project } : {}) });
+  await settleStarting(engine, observed.units);
+  const maintenance = new Map(maintenanceEntries(dir).map((m) => [m.domain, m.since]));
+  const unsettled = unsettledInterrupted(dir);
+  const out: InstanceStatus[] = [];
+  for (const p of pd.projects.values()) {
+    if (project && p.spec.name !== project) continue;
+    for (const name of instanceNames) {
+      const inst = p.spec.instances[name];
+      if (!inst) continue;
+      const units = observed.units.filter((u) => u.project === p.spec.name && u.instance === name);
+      const since = maintenance.get(inst.domain);
+      const stuck = name === 'test' ? undefined : unsettled.get(`${p.spec.name}/${name}`);
+      out.push({
+        project: p.spec.name,
+        instance: name,
+        domain: inst.domain,
+        ...('version' in inst && inst.version ? { version: inst.version } : {}),
+        ...(since ? { maintenanceSince: since } : {}),
+        ...(stuck ? { interrupted: stuck } : {}),
+        state:
+          units.length === 0
+            ? 'absent'
+            : units.every(isUp)
+              ? 'running'
+              : units.every((u) => isUp(u) || (u.state === 'running' && u.health === 'starting'))
+                ? 'starting'
+                : 'degraded',
+        services: units
+          .sort((a, b) => a.name.localeCompare(b.name))
+          .map((u) => ({
+            name: u.service,
+            replica: u.replica,
+            image: u.image,
+            state: u.state,
+            health: u.health,
+            ageSeconds: Math.round((Date.now() - u.createdAt.getTime()) / 1000),
+            ports: u.ports,
+          })),
+      });
+    }
+  }
+  return out;
+}
+
+function isUp(u: ObservedUnit): boolean {
+  return u.state === 'running' && (u.health === 'healthy' || u.health === 'none');
+}
+
+/** Removes every container, network and volume of the instance. */
+export async function destroyInstance(
+  engine: Engine,
+  dir: string,
+  project: string,
+  instance: string,
+  progress: Progress,
+): Promise<{ removed: string[] }> {
+  const pd = await loadPlatformDir(dir);
+  requireProject(pd, project);
+  await engine.ping();
+  return withInstanceLock(dir, `${project}-${instance}`, { wait: true }, async () => {
+    const o = await engine.observe({ platform: pd.platform.name, project, instance });
+    const removed: string[] = [];
+    // Sidecars first: they live in their owner's network namespace.
+    const units = [...o.units].sort((a, b) => Number(b.service === 'nginx') - Number(a.service === 'nginx'));
+    for (const u of units) {
+      progress.start(u.name, `remove ${u.name}`);
+      await engine.remove(u.name, 10);
+      progress.done(u.name);
+      removed.push(u.name);
+    }
+    for (const n of o.networks) {
+      await engine.removeNetwork(n);
+      removed.push(`network ${n}`);
+    }
+    for (const v of o.volumes) {
+      await engine.removeVolume(v);
+      removed.push(`volume ${v}`);
+    }
+    // The edge no longer routes to units that are gone.
+    clearServing(dir, project, instance);
+    return { removed };
+  });
+}
