@@ -88,8 +88,14 @@ previous=$(readlink current || true)
 mv "$stage" "releases/$id"
 ln -sfn "releases/$id" .current.new
 mv -T .current.new current
+# A server whose name now points elsewhere (another unit in its slot) must not
+# get its old address and name back from the state file: HAProxy applies the
+# file over the configuration. Such lines are dropped; the server resolves anew.
 if cli 'show servers state' >${EDGE_SERVER_STATE}.new; then
-  mv ${EDGE_SERVER_STATE}.new ${EDGE_SERVER_STATE}
+  awk 'NR == FNR { if ($1 == "backend") b = $2; if ($1 == "server") { split($3, h, ":"); want[b " " $2] = h[1] }; next }
+       /^[0-9]+ / { k = $2 " " $4; if ((k in want) && $18 != "-" && $18 != want[k]) next }
+       { print }' "releases/$id/${EDGE_FILES.cfg}" ${EDGE_SERVER_STATE}.new >${EDGE_SERVER_STATE}
+  rm -f ${EDGE_SERVER_STATE}.new
 else
   rm -f ${EDGE_SERVER_STATE}.new
 fi
