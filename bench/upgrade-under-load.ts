@@ -41,6 +41,8 @@ import { SETUP, upgradeFixture, withVersion, type UpgradeFixture } from '../test
 const USERS = 6;
 const { values: args } = parseArgs({ options: { concurrency: { type: 'string', default: '64' } } });
 const CONCURRENCY = Number(args.concurrency);
+/** Each upgrade is measured over at least this many requests (the load goes on after it, up to 60 s). */
+const MIN_REQUESTS = 20_000;
 /** Bounds: the load stops at this many requests per upgrade, whatever happens. */
 const MAX_REQUESTS = 400_000;
 /** What the migration versions do: a write, then work that takes a while. */
@@ -238,6 +240,9 @@ async function measure(
   try {
     await upgrade();
     await sleep(2000); // users keep going a little after the upgrade returns
+    // At least MIN_REQUESTS per upgrade, to count failures over a meaningful number (bounded in time).
+    for (const end = Date.now() + 60_000; l.tally.requests < MIN_REQUESTS && Date.now() < end;)
+      await sleep(100);
   } finally {
     await l.end();
   }
