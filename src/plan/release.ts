@@ -160,15 +160,7 @@ export function planRelease(f: ReleaseFacts): ReleasePlan {
   // A migration job an interrupted deploy left behind (it may still be running).
   const jobs = f.observed
     .filter((o) => o.service === 'migrate')
-    .map((o) =>
-      add({
-        id: `remove-unit:${o.name}`,
-        kind: 'remove-unit',
-        unit: o.name,
-        cause: 'left by an earlier attempt',
-        after: [],
-      }),
-    );
+    .map((o) => add(removeStep(o.name, 'left by an earlier attempt', [])));
   const ready = [restorePoint, network, ...jobs].filter((x): x is string => !!x);
 
   let gate = ready;
@@ -199,10 +191,7 @@ export function planRelease(f: ReleaseFacts): ReleasePlan {
       if (!seen.has(u.name)) continue;
       const why =
         live && fine(u, seen.get(u.name)) ? 'started again on the changed database' : 'not running as wanted';
-      gate = [
-        ...gate,
-        add({ id: `remove-unit:${u.name}`, kind: 'remove-unit', unit: u.name, cause: why, after: gate }),
-      ];
+      gate = [...gate, add(removeStep(u.name, why, gate))];
     }
   }
   if (db.kind === 'migrate' && db.versions.length > 0) {
@@ -272,13 +261,7 @@ export function planRelease(f: ReleaseFacts): ReleasePlan {
     ];
   }
   const removed = old.map((o) =>
-    add({
-      id: `remove-unit:${o.name}`,
-      kind: 'remove-unit',
-      unit: o.name,
-      cause: `release ${o.release || 'before releases were named'} no longer serves`,
-      after: tail,
-    }),
+    add(removeStep(o.name, `release ${o.release || 'before releases were named'} no longer serves`, tail)),
   );
   add({
     id: `record-version:${f.version}`,
@@ -311,7 +294,8 @@ function startStep(
   };
 }
 
-function waitStep(unit: string, role: Role, after: string[]): ReleaseStep {
+/** A unit serves only once healthy: the step every start (and restart) is followed by. */
+export function waitStep(unit: string, role: Role, after: string[]): ReleaseStep {
   return {
     id: `wait-healthy:${unit}`,
     kind: 'wait-healthy',
@@ -320,6 +304,10 @@ function waitStep(unit: string, role: Role, after: string[]): ReleaseStep {
     cause: 'serves only once healthy',
     after,
   };
+}
+
+export function removeStep(unit: string, cause: string, after: string[]): ReleaseStep {
+  return { id: `remove-unit:${unit}`, kind: 'remove-unit', unit, cause, after };
 }
 
 function sameSet(a: string[], b: string[]): boolean {

@@ -9,7 +9,7 @@
 // database restored to the operation's restore point if a migration or a restore
 // began, the old units started again and routed, maintenance left); after it the
 // new release serves, so the operation is completed (the rest of its steps).
-import type { ObservedRef, ReleasePlan, ReleaseStep } from './release.js';
+import { removeStep, waitStep, type ObservedRef, type ReleasePlan, type ReleaseStep } from './release.js';
 
 export type RecordedOutcome = 'ok' | 'failed' | 'running' | 'interrupted' | 'replaced';
 
@@ -81,28 +81,12 @@ function undoSteps(
   const removals: string[] = [];
   for (const s of started('start-unit').sort((a, b) => roleOrder(a) - roleOrder(b))) {
     if (s.kind === 'start-unit' && present.has(s.unit))
-      removals.push(
-        add({
-          id: `remove-unit:${s.unit}`,
-          kind: 'remove-unit',
-          unit: s.unit,
-          cause: 'started by the unfinished operation',
-          after: [],
-        }),
-      );
+      removals.push(add(removeStep(s.unit, 'started by the unfinished operation', [])));
   }
   const migrations = started('run-migration');
   for (const s of migrations) {
     if (s.kind === 'run-migration' && present.has(s.job))
-      removals.push(
-        add({
-          id: `remove-unit:${s.job}`,
-          kind: 'remove-unit',
-          unit: s.job,
-          cause: 'a migration must not run on while the database is restored',
-          after: [],
-        }),
-      );
+      removals.push(add(removeStep(s.job, 'a migration must not run on while the database is restored', [])));
   }
   let gate = removals;
   const touched = migrations.length > 0 || started('restore-database').length > 0;
@@ -134,16 +118,7 @@ function undoSteps(
         after,
       });
       if (role === 'odoo') odooResumed.push(resume);
-      waits.push(
-        add({
-          id: `wait-healthy:${s.unit}`,
-          kind: 'wait-healthy',
-          unit: s.unit,
-          role,
-          cause: 'serves only once healthy',
-          after: [resume],
-        }),
-      );
+      waits.push(add(waitStep(s.unit, role, [resume])));
     }
   }
   let tail = [...gate, ...waits];
