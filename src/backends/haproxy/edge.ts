@@ -167,16 +167,19 @@ export class Edge {
     return this.serial(() => this.mapEntry(EDGE_FILES.maintenanceMap, domain, on ? 'set' : 'del', '1'));
   }
 
-  /** Commands to HAProxy's runtime API, one per line; its answers. */
+  /**
+   * Commands to HAProxy's runtime API, run in order on one connection (a line
+   * of commands separated by `;`, as the API reads them); their answers.
+   */
   async runtime(commands: readonly string[]): Promise<string> {
-    if (commands.some((c) => /[\n\r]/.test(c)))
-      throw new OdpError('INTERNAL', 'a runtime command spans lines');
+    if (commands.some((c) => /[\n\r;]/.test(c)))
+      throw new OdpError('INTERNAL', 'a runtime command with ; or a newline');
     const r = await this.exec([
       'sh',
       '-c',
       `printf '%s\\n' "$1" | socat -t 5 stdio unix-connect:${EDGE_SOCKET}`,
       'odp-edge-runtime',
-      commands.join('\n'),
+      commands.join('; '),
     ]);
     if (r.exitCode !== 0) {
       throw new OdpError('ENGINE', `the edge's runtime API did not answer (exit ${r.exitCode})`, {

@@ -161,7 +161,7 @@ export interface EdgeControl {
   ): Promise<CertResult[]>;
   /** Puts a domain in maintenance (or out) at once, through the runtime API: no reload. */
   maintenance(pd: PlatformDir, domain: string, on: boolean): Promise<void>;
-  /** The edge's control channel: HAProxy runtime API commands, one per line; its answers. */
+  /** The edge's control channel: HAProxy runtime API commands, run in order; their answers. */
   runtime(pd: PlatformDir, commands: readonly string[]): Promise<string>;
 }
 

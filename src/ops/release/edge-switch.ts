@@ -61,8 +61,8 @@ export async function switchEdge(
   const deadline = Date.now() + 60_000;
   let now: SlotState[] = [];
   while (Date.now() < deadline) {
-    await edge.runtime(pd, commands);
-    now = slots(await edge.runtime(pd, [`show servers state ${backend}`]));
+    // One round trip: the changes, then the state they left.
+    now = slots(await edge.runtime(pd, [...commands, `show servers state ${backend}`]));
     if (want.every((w) => now.some((s) => s.name === w.name && s.addr === w.addr && s.fqdn === w.unit)))
       return true;
     await new Promise((res) => setTimeout(res, 500));
