@@ -260,9 +260,15 @@ export function planRelease(f: ReleaseFacts): ReleasePlan {
       }),
     ];
   }
-  const removed = old.map((o) =>
-    add(removeStep(o.name, `release ${o.release || 'before releases were named'} no longer serves`, tail)),
-  );
+  // Each old sidecar first (nginx ends the requests in flight, SIGQUIT), then the
+  // odoo units, which a sidecar may still be forwarding to until it is gone.
+  const retire = (o: ObservedRef, after: string[]) =>
+    add(removeStep(o.name, `release ${o.release || 'before releases were named'} no longer serves`, after));
+  const sidecars = old.filter((o) => o.service === 'nginx').map((o) => retire(o, tail));
+  const removed = [
+    ...sidecars,
+    ...old.filter((o) => o.service !== 'nginx').map((o) => retire(o, sidecars.length ? sidecars : tail)),
+  ];
   add({
     id: `record-version:${f.version}`,
     kind: 'record-version',

@@ -257,7 +257,17 @@ describe('release plans', () => {
     assert.ok(!kinds.includes('stop-unit'), 'the old units serve until the edge switches');
     const route = kinds.indexOf('route-edge');
     assert.ok(kinds.lastIndexOf('wait-healthy') < route && route < kinds.indexOf('drain'));
-    assert.equal(p.steps.filter((s) => s.kind === 'remove-unit').length, 4);
+    const removals = p.steps.filter((s) => s.kind === 'remove-unit');
+    assert.equal(removals.length, 4);
+    // The old odoo units go only once every old sidecar is gone.
+    for (const r of removals.filter((s) => s.id.includes('-odoo-1-0-0-')))
+      assert.deepEqual(
+        r.after.sort(),
+        removals
+          .filter((s) => s.id.includes('-nginx-'))
+          .map((s) => s.id)
+          .sort(),
+      );
     assert.equal(kinds.at(-1), 'record-version');
   });
 
