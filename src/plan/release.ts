@@ -6,15 +6,11 @@
 // history step by step, which is what `settle()` (settle.ts) reads when an
 // operation was interrupted. Pure (docs/decisions/0058).
 
+import { formatSteps, type PlanStep } from './step.js';
+
 export type Role = 'odoo' | 'nginx';
 
-interface StepBase {
-  /** `<kind>:<subject>`: unique in a plan, and how the history names the step. */
-  id: string;
-  cause: string;
-  /** Ids of the steps that must have ended first. */
-  after: string[];
-}
+type StepBase = Omit<PlanStep, 'kind'>;
 
 export type ReleaseStep = StepBase &
   (
@@ -351,10 +347,5 @@ export function stepSubject(s: ReleaseStep): string {
 export function formatReleasePlan(p: ReleasePlan): string {
   const head = `${p.project}/${p.instance} (${p.stack}) → ${p.version}, release ${p.release}: ${p.flow}`;
   if (p.steps.length === 0) return `${head}\n  nothing to do`;
-  const index = new Map(p.steps.map((s, i) => [s.id, i + 1]));
-  const lines = p.steps.map((s, i) => {
-    const after = s.after.length ? `  after #${s.after.map((a) => index.get(a)).join(', #')}` : '';
-    return `  #${i + 1} ${s.kind} ${stepSubject(s)}: ${s.cause}${after}`;
-  });
-  return [head, ...lines].join('\n');
+  return [head, ...formatSteps(p.steps, stepSubject)].join('\n');
 }

@@ -8,7 +8,7 @@ import { OdpError } from '../../errors.js';
 import type { PlatformDir } from '../../platformdir/load.js';
 import { readinessProbe } from '../../plan/plan.js';
 import { stepSubject, type ReleasePlan, type ReleaseStep, type Role } from '../../plan/release.js';
-import { settle, type RecordedStep } from '../../plan/settle.js';
+import { settle } from '../../plan/settle.js';
 import type { Progress } from '../../progress.js';
 import type { Annotations } from '../../state/history.js';
 import { clearMaintenance, maintenanceEntries, setMaintenance } from '../../state/maintenance.js';
@@ -16,7 +16,7 @@ import { setServing } from '../../state/serving.js';
 import { backupInstance } from '../backup/backup.js';
 import { restoreInstance } from '../backup/backup-restore.js';
 import type { EdgeControl } from '../edge/edge-sync.js';
-import { runDag } from '../run-dag.js';
+import { runPlan } from '../run-plan.js';
 import { writeVersion } from './upgrade-version.js';
 import { switchEdge } from './edge-switch.js';
 
@@ -61,25 +61,10 @@ export async function executeRelease(
   o: ReleaseOptions,
   prefix = '',
 ): Promise<void> {
-  const recorded: RecordedStep[] = [];
-  const mark = (id: string, outcome: RecordedStep['outcome']) => {
-    const r = recorded.find((x) => x.id === id);
-    if (r) r.outcome = outcome;
-    else recorded.push({ id, outcome });
-  };
-  const { failure } = await runDag<string, ReleaseStep>(steps, (s) => executeStep(rt, s, o), {
-    start: (s) => {
-      mark(s.id, 'running');
-      o.progress.start(prefix + s.id, describe(s), { kind: s.kind, id: prefix + s.id });
-    },
-    done: (s) => {
-      mark(s.id, 'ok');
-      o.progress.done(prefix + s.id);
-    },
-    fail: (s, e) => {
-      mark(s.id, 'failed');
-      o.progress.fail(prefix + s.id, e instanceof Error ? e.message : String(e));
-    },
+  const { failure, outcomes: recorded } = await runPlan(steps, (s) => executeStep(rt, s, o), {
+    progress: o.progress,
+    describe,
+    prefix,
   });
   if (!failure) return;
   const base = failure.error instanceof OdpError ? failure.error : undefined;
