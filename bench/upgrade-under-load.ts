@@ -171,9 +171,12 @@ async function edgeErrors(f: UpgradeFixture, since: number): Promise<string[]> {
     raw
       .toString('utf8')
       .split('\n')
-      // Answers ≥ 500 and HAProxy's own notices: servers going DOWN or UP (with the
-      // health check's reason), addresses changed through DNS.
-      .filter((l) => /"status":5\d\d|Server .* is (DOWN|UP)|changed its IP|is going DOWN/.test(l))
+      // Answers ≥ 500, streams that ended abnormally (termination state other than
+      // `--`: a reset, a server or client abort) and HAProxy's own notices: servers
+      // going DOWN or UP (with the health check's reason), addresses changed through DNS.
+      .filter((l) =>
+        /"status":(5\d\d|-1)|"termination":"[^-]|Server .* is (DOWN|UP)|changed its IP|is going DOWN/.test(l),
+      )
       // Docker's timestamp, then the line without the stream header's bytes.
       .map(
         (l) =>

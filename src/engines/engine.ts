@@ -163,6 +163,11 @@ export interface Engine {
   removeVolume(name: string): Promise<void>;
   /** Creates and starts one unit; returns its id. */
   run(spec: UnitSpec): Promise<string>;
+  /**
+   * Creates one unit without starting it (its networks attached), so that a
+   * start in a maintenance window is only a start; `start()` starts it.
+   */
+  create(spec: UnitSpec): Promise<string>;
   /** Stops (gracefully, then forcibly) and removes one unit. */
   remove(unitName: string, stopTimeoutSeconds?: number): Promise<void>;
   /**
@@ -194,6 +199,10 @@ export interface Engine {
    * networks and environment), never restarted; removed once it ends.
    */
   runTask(spec: UnitSpec, command: string[]): Promise<OneOffResult>;
+  /** Creates the unit `runTask` would run, without starting it; returns its name. */
+  createTask(spec: UnitSpec, command: string[]): Promise<string>;
+  /** Starts a task made by `createTask` and resolves when it ends; it stays until removed. */
+  startTask(name: string): Promise<OneOffResult>;
   /** Runs a command to completion in a throw-away container of `image`. */
   runOneOff(image: string, command: string[], env?: Record<string, string>): Promise<OneOffResult>;
   logs(unitName: string, opts: LogOptions): Promise<NodeJS.ReadableStream>;

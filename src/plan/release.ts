@@ -16,7 +16,20 @@ export type ReleaseStep = StepBase &
   (
     | { kind: 'take-restore-point' }
     | { kind: 'create-network'; network: string }
-    | { kind: 'start-unit'; unit: string; role: Role; replica: number; release: string; image: string }
+    /** Made before a maintenance window, so that the window only starts it. */
+    | { kind: 'create-unit'; unit: string; role: Role; replica: number; release: string; image: string }
+    /** `created`: made by a create-unit step of the plan, only started here. */
+    | {
+        kind: 'start-unit';
+        unit: string;
+        role: Role;
+        replica: number;
+        release: string;
+        image: string;
+        created?: true;
+      }
+    /** The migration's one-off unit, made ahead like the release's units. */
+    | { kind: 'create-job'; job: string; image: string }
     | { kind: 'wait-healthy'; unit: string; role: Role }
     | { kind: 'enter-maintenance'; domain: string }
     | { kind: 'stop-unit'; unit: string; role: Role }
@@ -154,19 +167,46 @@ export function planRelease(f: ReleaseFacts): ReleasePlan {
         after: [],
       });
   // A migration job an interrupted deploy left behind (it may still be running).
+  // One under this operation's job name is replaced by create-job itself.
+  const jobName = db.kind === 'migrate' && db.versions.length > 0 ? db.job : undefined;
   const jobs = f.observed
-    .filter((o) => o.service === 'migrate')
+    .filter((o) => o.service === 'migrate' && o.name !== jobName)
     .map((o) => add(removeStep(o.name, 'left by an earlier attempt', [])));
   const ready = [restorePoint, network, ...jobs].filter((x): x is string => !!x);
-
-  let gate = ready;
+  // Before a window, everything that can be made without touching what serves
+  // is made: the window then only starts it (docs/decisions/0058).
+  const prepared: string[] = [];
+  const created = new Set<string>();
+  if (live) {
+    const base = [network, ...jobs].filter((x): x is string => !!x);
+    for (const p of f.pairs) {
+      if (seen.has(p.odoo.name) || seen.has(p.nginx.name)) continue;
+      const odoo = add(createStep(p.odoo, 'odoo', p.replica, f.release, base));
+      prepared.push(add(createStep(p.nginx, 'nginx', p.replica, f.release, [odoo])));
+      created.add(p.odoo.name).add(p.nginx.name);
+    }
+  }
+  const migrating = db.kind === 'migrate' && db.versions.length > 0;
+  if (migrating) {
+    prepared.push(
+      add({
+        id: `create-job:${db.job}`,
+        kind: 'create-job',
+        job: db.job,
+        image: db.image,
+        cause: 'the migration starts at once when its turn comes',
+        after: [network, ...jobs].filter((x): x is string => !!x),
+      }),
+    );
+  }
+  let gate = [...ready, ...prepared];
   if (live) {
     const on = add({
       id: `enter-maintenance:${f.domain}`,
       kind: 'enter-maintenance',
       domain: f.domain,
       cause: 'old code must not serve the new schema (nor new code the old)',
-      after: ready,
+      after: [...ready, ...prepared],
     });
     // Every old replica at once (their crons with them): the window is as short as the slowest.
     const stopped = oldRunning.map((o) =>
@@ -190,7 +230,7 @@ export function planRelease(f: ReleaseFacts): ReleasePlan {
       gate = [...gate, add(removeStep(u.name, why, gate))];
     }
   }
-  if (db.kind === 'migrate' && db.versions.length > 0) {
+  if (migrating) {
     gate = [
       add({
         id: `run-migration:${db.job}`,
@@ -215,9 +255,12 @@ export function planRelease(f: ReleaseFacts): ReleasePlan {
   }
   const waits: string[] = [];
   for (const p of changed) {
-    const startOdoo = add(startStep(p.odoo, 'odoo', p.replica, f.release, gate, 'the release runs here'));
+    const made = created.has(p.odoo.name);
+    const startOdoo = add(
+      startStep(p.odoo, 'odoo', p.replica, f.release, gate, 'the release runs here', made),
+    );
     const startNginx = add(
-      startStep(p.nginx, 'nginx', p.replica, f.release, [startOdoo], `the sidecar of ${p.odoo.name}`),
+      startStep(p.nginx, 'nginx', p.replica, f.release, [startOdoo], `the sidecar of ${p.odoo.name}`, made),
     );
     const waitOdoo = add(waitStep(p.odoo.name, 'odoo', [startOdoo]));
     waits.push(waitOdoo, add(waitStep(p.nginx.name, 'nginx', [startNginx, waitOdoo])));
@@ -256,6 +299,8 @@ export function planRelease(f: ReleaseFacts): ReleasePlan {
       }),
     ];
   }
+  // The migration's unit stays until the window is over: removing it costs time.
+  const jobRemoved = migrating ? [add(removeStep(db.job, 'the migration ended', tail))] : [];
   // Each old sidecar first (nginx ends the requests in flight, SIGQUIT), then the
   // odoo units, which a sidecar may still be forwarding to until it is gone.
   const retire = (o: ObservedRef, after: string[]) =>
@@ -270,7 +315,7 @@ export function planRelease(f: ReleaseFacts): ReleasePlan {
     kind: 'record-version',
     version: f.version,
     cause: 'the spec says what runs',
-    after: removed.length ? removed : tail,
+    after: [...(removed.length ? removed : tail), ...jobRemoved],
   });
   return { ...head, flow: live ? 'maintenance' : 'rolling', steps };
 }
@@ -282,6 +327,7 @@ function startStep(
   release: string,
   after: string[],
   cause: string,
+  created: boolean,
 ): ReleaseStep {
   return {
     id: `start-unit:${u.name}`,
@@ -292,6 +338,27 @@ function startStep(
     release,
     image: u.image,
     cause,
+    after,
+    ...(created ? { created: true as const } : {}),
+  };
+}
+
+function createStep(
+  u: DesiredUnit,
+  role: Role,
+  replica: number,
+  release: string,
+  after: string[],
+): ReleaseStep {
+  return {
+    id: `create-unit:${u.name}`,
+    kind: 'create-unit',
+    unit: u.name,
+    role,
+    replica,
+    release,
+    image: u.image,
+    cause: 'made before the window, started in it',
     after,
   };
 }
@@ -320,7 +387,10 @@ function sameSet(a: string[], b: string[]): boolean {
 export function stepSubject(s: ReleaseStep): string {
   switch (s.kind) {
     case 'start-unit':
+    case 'create-unit':
       return `${s.unit} (${s.image})`;
+    case 'create-job':
+      return `${s.job} (${s.image})`;
     case 'run-migration':
       return `${s.versions.join(', ')} in ${s.job} (${s.image})`;
     case 'restore-database':

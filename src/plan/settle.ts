@@ -77,16 +77,24 @@ function undoSteps(
   };
   const started = (kind: ReleaseStep['kind']) => plan.steps.filter((s) => s.kind === kind && began.has(s.id));
 
-  // New units first (sidecars before their odoo), and a migration that may still run.
+  // New units first (sidecars before their odoo), made or started, and the
+  // migration's unit, which may still run.
   const removals: string[] = [];
-  for (const s of started('start-unit').sort((a, b) => roleOrder(a) - roleOrder(b))) {
-    if (s.kind === 'start-unit' && present.has(s.unit))
-      removals.push(add(removeStep(s.unit, 'started by the unfinished operation', [])));
+  const removeOnce = (unit: string, cause: string) => {
+    if (present.has(unit) && !out.some((x) => x.id === `remove-unit:${unit}`))
+      removals.push(add(removeStep(unit, cause, [])));
+  };
+  const made = [...started('create-unit'), ...started('start-unit')].sort(
+    (a, b) => roleOrder(a) - roleOrder(b),
+  );
+  for (const s of made) {
+    if (s.kind === 'create-unit' || s.kind === 'start-unit')
+      removeOnce(s.unit, 'made by the unfinished operation');
   }
   const migrations = started('run-migration');
-  for (const s of migrations) {
-    if (s.kind === 'run-migration' && present.has(s.job))
-      removals.push(add(removeStep(s.job, 'a migration must not run on while the database is restored', [])));
+  for (const s of [...started('create-job'), ...migrations]) {
+    if (s.kind === 'create-job' || s.kind === 'run-migration')
+      removeOnce(s.job, 'a migration must not run on while the database is restored');
   }
   let gate = removals;
   const touched = migrations.length > 0 || started('restore-database').length > 0;

@@ -51,7 +51,16 @@ test('layer 1: the dry run of a first deploy plans the migration and changes not
   assert.match(plan.release, /^1-0-0-[0-9a-f]{4}$/);
   assert.deepEqual(
     [...new Set(plan.steps.map((s) => s.kind))],
-    ['create-network', 'run-migration', 'start-unit', 'wait-healthy', 'route-edge', 'record-version'],
+    [
+      'create-network',
+      'create-job',
+      'run-migration',
+      'start-unit',
+      'wait-healthy',
+      'route-edge',
+      'remove-unit',
+      'record-version',
+    ],
   );
   assert.equal(plan.backup, false, 'a fresh database has nothing to back up');
   const text = await f.odp(['deploy', f.tp.project, 'prod', '--version', '1.0.0', '--dry-run']);

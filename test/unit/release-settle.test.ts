@@ -99,8 +99,15 @@ function apply(w: World, s: ReleaseStep, plan: ReleasePlan, ctx: { restorePoint?
       ctx.restorePoint = id;
       return;
     }
+    case 'create-unit':
+      w.units.set(s.unit, { release: s.release, role: s.role, running: false });
+      return;
     case 'start-unit':
+      if (s.created) assert.ok(w.units.has(s.unit), `${s.id}: ${s.unit} was made`);
       w.units.set(s.unit, { release: s.release, role: s.role, running: true });
+      return;
+    case 'create-job':
+      w.units.set(s.job, { release: plan.release, role: 'migrate', running: false });
       return;
     case 'stop-unit':
       w.units.get(s.unit)!.running = false;
@@ -115,6 +122,7 @@ function apply(w: World, s: ReleaseStep, plan: ReleasePlan, ctx: { restorePoint?
       assert.ok(w.units.get(s.unit)?.running, `${s.id}: ${s.unit} runs`);
       return;
     case 'run-migration':
+      assert.ok(w.units.has(s.job), `${s.id}: ${s.job} was made`);
       w.db = plan.release;
       return;
     case 'restore-database': {
@@ -149,6 +157,20 @@ function checkOrder(steps: ReleaseStep[]): void {
     for (const a of s.after) assert.ok(seen.has(a), `${s.id} runs after ${a}`);
     assert.ok(!seen.has(s.id), `${s.id} is unique`);
     seen.add(s.id);
+  }
+  // The executor runs steps in parallel: a step on a unit the plan makes must
+  // wait for its making through `after`, not merely come later in the list.
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  const waitsFor = (s: ReleaseStep, id: string): boolean =>
+    s.after.some((a) => a === id || waitsFor(byId.get(a)!, id));
+  for (const s of steps) {
+    const making =
+      s.kind === 'run-migration'
+        ? `create-job:${s.job}`
+        : s.kind === 'start-unit' && s.created
+          ? `create-unit:${s.unit}`
+          : '';
+    if (making && byId.has(making)) assert.ok(waitsFor(s, making), `${s.id} waits for ${making}`);
   }
 }
 
@@ -277,8 +299,30 @@ describe('release plans', () => {
     assert.equal(p.flow, 'maintenance');
     checkOrder(p.steps);
     const kinds = p.steps.map((s) => s.kind);
-    assert.deepEqual(kinds.slice(0, 2), ['take-restore-point', 'enter-maintenance']);
+    // Everything that can be made before the window is: the new units and the migration's.
+    const before = kinds.slice(0, kinds.indexOf('enter-maintenance'));
+    assert.deepEqual(
+      [...new Set(before)].sort(),
+      ['create-job', 'create-unit', 'take-restore-point'],
+      'made before the window',
+    );
+    assert.equal(before.filter((k) => k === 'create-unit').length, 4);
+    const enter = p.steps.find((s) => s.kind === 'enter-maintenance')!;
+    assert.equal(
+      enter.after.length,
+      before.length - 2,
+      'the window waits for the restore point and what is made',
+    );
+    assert.ok(
+      p.steps.filter((s) => s.kind === 'start-unit').every((s) => s.kind === 'start-unit' && s.created),
+    );
     assert.equal(kinds.filter((k) => k === 'run-migration').length, 1);
+    // The migration's unit is removed once the window is over.
+    const job = p.steps.find((s) => s.kind === 'create-job')!;
+    const removal = p.steps.findIndex(
+      (s) => s.kind === 'remove-unit' && s.unit === (job.kind === 'create-job' ? job.job : ''),
+    );
+    assert.ok(removal > kinds.indexOf('leave-maintenance'));
     assert.ok(kinds.lastIndexOf('stop-unit') < kinds.indexOf('run-migration'));
     assert.ok(kinds.indexOf('run-migration') < kinds.indexOf('start-unit'));
     assert.ok(kinds.indexOf('route-edge') < kinds.indexOf('leave-maintenance'));

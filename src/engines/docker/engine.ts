@@ -162,7 +162,30 @@ export class DockerEngine implements Engine {
   }
 
   async run(spec: UnitSpec): Promise<string> {
-    const body = containerSpec(spec, await this.features());
+    const id = await this.create(spec);
+    try {
+      await this.docker.getContainer(id).start();
+    } catch (e) {
+      await this.docker
+        .getContainer(id)
+        .remove({ force: true, v: true })
+        .catch(() => undefined);
+      throw new OdpError('ENGINE', `could not start ${containerSpec(spec).name}: ${messageOf(e)}`, {
+        cause: e,
+      });
+    }
+    return id;
+  }
+
+  async create(spec: UnitSpec): Promise<string> {
+    return (await this.createContainer(spec, containerSpec(spec, await this.features()))).id;
+  }
+
+  /** Creates the container and attaches its external networks; removed again if that fails. */
+  private async createContainer(
+    spec: UnitSpec,
+    body: Dockerode.ContainerCreateOptions,
+  ): Promise<Dockerode.Container> {
     const container = await this.docker.createContainer(body);
     try {
       for (const net of spec.service.externalNetworks) {
@@ -175,12 +198,13 @@ export class DockerEngine implements Engine {
           .getNetwork(net.name)
           .connect({ Container: container.id, EndpointConfig: { Links: links } });
       }
-      await container.start();
     } catch (e) {
       await container.remove({ force: true, v: true }).catch(() => undefined);
-      throw new OdpError('ENGINE', `could not start ${body.name}: ${messageOf(e)}`, { cause: e });
+      throw new OdpError('ENGINE', `could not create ${body.name ?? 'a unit'}: ${messageOf(e)}`, {
+        cause: e,
+      });
     }
-    return container.id;
+    return container;
   }
 
   async remove(unit: string, stopTimeoutSeconds = 30): Promise<void> {
@@ -224,26 +248,34 @@ export class DockerEngine implements Engine {
   }
 
   async runTask(spec: UnitSpec, command: string[]): Promise<OneOffResult> {
+    const name = await this.createTask(spec, command);
+    try {
+      return await this.startTask(name);
+    } finally {
+      await this.docker
+        .getContainer(name)
+        .remove({ force: true, v: true })
+        .catch(() => undefined);
+    }
+  }
+
+  async createTask(spec: UnitSpec, command: string[]): Promise<string> {
     const body = containerSpec({ ...spec, publish: [] });
-    const c = await this.docker.createContainer({
+    await this.createContainer(spec, {
       ...body,
       Cmd: command,
       Healthcheck: { Test: ['NONE'] },
       HostConfig: { ...body.HostConfig, RestartPolicy: { Name: 'no' } },
     });
-    try {
-      for (const net of spec.service.externalNetworks) {
-        await this.ensureNetwork(net.name, { [LABEL.platform]: spec.service.labels[LABEL.platform] ?? '' });
-        const links = Object.entries(net.aliases).map(([alias, target]) => `${target}:${alias}`);
-        await this.docker.getNetwork(net.name).connect({ Container: c.id, EndpointConfig: { Links: links } });
-      }
-      await c.start();
-      const { StatusCode } = (await c.wait()) as { StatusCode: number };
-      const output = demuxBuffer((await c.logs({ stdout: true, stderr: true })) as unknown as Buffer);
-      return { exitCode: StatusCode, output };
-    } finally {
-      await c.remove({ force: true, v: true }).catch(() => undefined);
-    }
+    return body.name!;
+  }
+
+  async startTask(name: string): Promise<OneOffResult> {
+    const c = this.docker.getContainer(name);
+    await c.start();
+    const { StatusCode } = (await c.wait()) as { StatusCode: number };
+    const output = demuxBuffer((await c.logs({ stdout: true, stderr: true })) as unknown as Buffer);
+    return { exitCode: StatusCode, output };
   }
 
   waitReady(unit: string, probe: ReadinessProbe | undefined, opts: WaitOptions): Promise<void> {

@@ -126,11 +126,20 @@ async function executeStep(rt: ReleaseRuntime, s: ReleaseStep, o: ReleaseOptions
     }
     case 'create-network':
       return engine.ensureNetwork(s.network, rt.labels);
+    case 'create-unit':
+      await engine.create(unitSpec(rt, s.unit));
+      return;
     case 'start-unit': {
-      const spec = rt.units.get(s.unit);
-      if (!spec) throw new OdpError('INTERNAL', `no unit ${s.unit} in the release`);
+      if (s.created) return engine.start(s.unit);
+      const spec = unitSpec(rt, s.unit);
       await engine.remove(s.unit); // what an attempt killed before it was healthy left
       await engine.run(spec);
+      return;
+    }
+    case 'create-job': {
+      if (!rt.job) throw new OdpError('INTERNAL', `${rt.plan.stack} has no migration job`);
+      await engine.remove(s.job); // one an interrupted attempt left (it may still run)
+      await engine.createTask(rt.job, ['migrate']);
       return;
     }
     case 'wait-healthy':
@@ -150,7 +159,7 @@ async function executeStep(rt: ReleaseRuntime, s: ReleaseStep, o: ReleaseOptions
     case 'remove-unit':
       return engine.remove(s.unit); // nginx: SIGQUIT, the requests in flight end first
     case 'run-migration':
-      return runMigration(engine, rt, s.job);
+      return runMigration(engine, s.job);
     case 'restore-database': {
       const id = s.backup || rt.restorePoint;
       if (!id) throw new OdpError('INTERNAL', 'no restore point to restore the database from');
@@ -184,14 +193,18 @@ async function waitRouted(rt: ReleaseRuntime, domain: string, o: ReleaseOptions)
   }
 }
 
-/** The migration: one job of the new image, run to its end; a non-zero exit is an error with its output. */
-async function runMigration(engine: Engine, rt: ReleaseRuntime, job: string): Promise<void> {
-  if (!rt.job) throw new OdpError('INTERNAL', `${rt.plan.stack} has no migration job`);
-  await engine.remove(job);
-  const r = await engine.runTask(rt.job, ['migrate']);
+/** The migration: the job made by create-job, run to its end; a non-zero exit is an error with its output. */
+async function runMigration(engine: Engine, job: string): Promise<void> {
+  const r = await engine.startTask(job);
   if (r.exitCode !== 0) {
     throw new OdpError('DEPLOY_FAILED', `the migration failed (exit ${r.exitCode})`, {
       detail: r.output.trim().split('\n').slice(-40).join('\n'),
     });
   }
+}
+
+function unitSpec(rt: ReleaseRuntime, unit: string): UnitSpec {
+  const spec = rt.units.get(unit);
+  if (!spec) throw new OdpError('INTERNAL', `no unit ${unit} in the release`);
+  return spec;
 }
