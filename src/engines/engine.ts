@@ -199,9 +199,13 @@ export interface Engine {
    * networks and environment), never restarted; removed once it ends.
    */
   runTask(spec: UnitSpec, command: string[]): Promise<OneOffResult>;
-  /** Creates the unit `runTask` would run, without starting it; returns its name. */
+  /**
+   * Makes the unit `runTask` would run, as ready as the engine can without its
+   * command running (Docker: started and held before its entrypoint); returns
+   * its name. If this process ends first, the task never runs its command.
+   */
   createTask(spec: UnitSpec, command: string[]): Promise<string>;
-  /** Starts a task made by `createTask` and resolves when it ends; it stays until removed. */
+  /** Runs a task this process made with `createTask`, to its end; it stays until removed. */
   startTask(name: string): Promise<OneOffResult>;
   /** Runs a command to completion in a throw-away container of `image`. */
   runOneOff(image: string, command: string[], env?: Record<string, string>): Promise<OneOffResult>;

@@ -29,6 +29,7 @@ import { ignore404, messageOf, statusOf } from './api-errors.js';
 import { execIn } from './exec.js';
 import { publishedEndpoint } from './endpoint.js';
 import { putFiles } from './archive.js';
+import { heldEntrypoint, release, startHeld } from './parked-task.js';
 
 export class DockerEngine implements Engine {
   readonly kind = 'docker' as const;
@@ -259,20 +260,34 @@ export class DockerEngine implements Engine {
     }
   }
 
+  /** Tasks created and held (parked-task.ts), by name: what startTask lets go. */
+  private readonly held = new Map<string, NodeJS.ReadWriteStream>();
+
   async createTask(spec: UnitSpec, command: string[]): Promise<string> {
     const body = containerSpec({ ...spec, publish: [] });
-    await this.createContainer(spec, {
+    const c = await this.createContainer(spec, {
       ...body,
+      ...(await heldEntrypoint(this.docker, spec.service.image)),
       Cmd: command,
       Healthcheck: { Test: ['NONE'] },
       HostConfig: { ...body.HostConfig, RestartPolicy: { Name: 'no' } },
     });
+    try {
+      this.held.set(body.name!, await startHeld(c));
+    } catch (e) {
+      await c.remove({ force: true, v: true }).catch(() => undefined);
+      throw new OdpError('ENGINE', `could not start ${body.name!}: ${messageOf(e)}`, { cause: e });
+    }
     return body.name!;
   }
 
   async startTask(name: string): Promise<OneOffResult> {
     const c = this.docker.getContainer(name);
-    await c.start();
+    const held = this.held.get(name);
+    this.held.delete(name);
+    // One made by another process exited when that process's hold on it ended.
+    if (!held) throw new OdpError('INTERNAL', `task ${name} was not made by this process`);
+    release(held);
     const { StatusCode } = (await c.wait()) as { StatusCode: number };
     const output = demuxBuffer((await c.logs({ stdout: true, stderr: true })) as unknown as Buffer);
     return { exitCode: StatusCode, output };
