@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { stackName } from '../compose/instance.js';
 import { handler, withJson } from './command.js';
 import { confirmDestroy } from './confirm.js';
+import { silentProgress } from '../progress.js';
 import { makeProgress } from './progress.js';
 
 export function registerBackup(program: Command): void {
@@ -83,22 +84,26 @@ Examples:
       }),
     );
 
-  program
-    .command('restore <project> <instance> <backup>')
-    .description("replace an instance's database with a backup's, and bring back its attachments")
-    .option('-y, --yes', 'do not ask')
-    .option('--confirm <stack>', 'the stack name, typed out')
-    .option('--passphrase-file <file>', 'secrets passphrase file')
+  withJson(
+    program
+      .command('restore <project> <instance> <backup>')
+      .description("replace an instance's database with a backup's, and bring back its attachments")
+      .option('--dry-run', 'print the plan and change nothing (nothing is asked)')
+      .option('-y, --yes', 'do not ask')
+      .option('--confirm <stack>', 'the stack name, typed out')
+      .option('--passphrase-file <file>', 'secrets passphrase file'),
+  )
     .addHelpText(
       'after',
       `
-Stops the instance's Odoo units, restores the dump into a scratch database
-(pg_restore as the instance's role), swaps it in for the instance's database,
-copies back the attachment objects its bucket lacks, and starts the units again.
+Stops the instance's Odoo units, copies back the attachment objects its bucket
+lacks, restores the dump into a scratch database (pg_restore as the instance's
+role), swaps it in for the instance's database, and starts the units again.
 A failure leaves the database as it was, and says what else it did.
 
 Examples:
   odp backups neomedical prod
+  odp restore neomedical prod 20260223T101502Z --dry-run
   odp restore neomedical prod 20260223T101502Z
   odp restore neomedical integration 20260223T101502Z --yes --confirm neomedical-odoo-integration`,
     )
@@ -109,45 +114,46 @@ Examples:
           project: string,
           instance: string,
           backup: string,
-          o: { yes?: boolean; confirm?: string; passphraseFile?: string },
+          o: { dryRun?: boolean; yes?: boolean; confirm?: string; passphraseFile?: string; json?: boolean },
         ) => {
           const { formatBytes, parseTier } = await import('../ops/backup/backup.js');
-          const { restoreInstance } = await import('../ops/backup/backup-restore.js');
+          const { restoreInstance, restorePlan } = await import('../ops/backup/backup-restore.js');
           const { openRuntime } = await import('../runtime.js');
           const { loadPlatformDir, requireProject } = await import('../platformdir/load.js');
+          const { printDryRun, recordedPlanRun } = await import('./data-plan.js');
           const tier = parseTier(instance, 'restore');
           const pd = await loadPlatformDir(ctx.dir);
           const name = stackName(requireProject(pd, project).spec, tier);
           const { engine } = await openRuntime(pd);
+          const opts = { ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}) };
+          if (o.dryRun)
+            return printDryRun(
+              ctx,
+              await restorePlan(engine, ctx.dir, project, tier, backup, {
+                ...opts,
+                progress: silentProgress,
+              }),
+            );
           await confirmDestroy({
             what: `the current database of ${name} (replaced by backup ${backup})`,
             typeToConfirm: name,
             yes: o.yes,
             confirm: o.confirm,
           });
-          const { recorded } = await import('../state/history.js');
-          const progress = makeProgress();
-          try {
-            // Recorded in the instance's history like a deploy: who restored what, and how it went.
-            const r = await recorded(ctx.dir, { project, instance: tier, kind: 'restore' }, progress, (p) =>
-              restoreInstance(engine, ctx.dir, project, tier, backup, {
-                passphraseFile: o.passphraseFile,
-                progress: p,
-              }),
+          // Recorded in the instance's history like a deploy: who restored what, each step, its plan.
+          const r = await recordedPlanRun(ctx, { project, instance: tier, kind: 'restore' }, o.json, (run) =>
+            restoreInstance(engine, ctx.dir, project, tier, backup, { ...opts, ...run }),
+          );
+          ctx.out.data(r);
+          ctx.out.line(`restored ${project}/${tier} from ${r.id}`);
+          ctx.out.line(`  database     ${r.database}  ${formatBytes(r.dumpBytes)} dump`);
+          ctx.out.line(`  attachments  ${r.attachmentsCopied} missing objects copied back`);
+          if (r.restarted.length) ctx.out.line(`  restarted    ${r.restarted.join(', ')}`);
+          if (r.previousDatabaseKept)
+            ctx.out.note(
+              `warning: the replaced database is kept as ${r.previousDatabaseKept}; drop it once you are sure`,
             );
-            progress.stop();
-            ctx.out.line(`restored ${project}/${tier} from ${r.id}`);
-            ctx.out.line(`  database     ${r.database}  ${formatBytes(r.dumpBytes)} dump`);
-            ctx.out.line(`  attachments  ${r.attachmentsCopied} missing objects copied back`);
-            if (r.restarted.length) ctx.out.line(`  restarted    ${r.restarted.join(', ')}`);
-            if (r.previousDatabaseKept)
-              ctx.out.note(
-                `warning: the replaced database is kept as ${r.previousDatabaseKept}; drop it once you are sure`,
-              );
-            return 0;
-          } finally {
-            progress.stop();
-          }
+          return 0;
         },
       ),
     );

@@ -21,6 +21,11 @@ export interface OperationPlan<S extends PlanStep = PlanStep> {
   steps: S[];
 }
 
+/** A step as `StepList.add` takes it; distributed over a union of step kinds, each keeps its own fields. */
+export type NewStep<S extends PlanStep> = S extends PlanStep
+  ? Omit<S, 'after'> & { after?: string[] }
+  : never;
+
 /**
  * Builds a plan's steps in order: each added step waits for the previous one
  * unless told what it waits for. Returns the id, for later `after` lists.
@@ -29,7 +34,7 @@ export class StepList<S extends PlanStep> {
   readonly steps: S[] = [];
   private last: string | undefined;
 
-  add(s: Omit<S, 'after'> & { after?: string[] }): string {
+  add(s: NewStep<S>): string {
     const after = s.after ?? (this.last ? [this.last] : []);
     if (this.steps.some((x) => x.id === s.id)) throw new Error(`duplicate plan step ${s.id}`);
     this.steps.push({ ...s, after } as S);

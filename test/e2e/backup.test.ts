@@ -23,13 +23,16 @@ import { loadProjectSecrets } from '../../src/ops/secrets/secrets.js';
 import { Secret } from '../../src/secret.js';
 import { withEdgeAndStorage } from '../helpers/edge.js';
 import {
+  assertRanAsPlanned,
   cleanUp,
   docker,
   engine,
   makePlatform,
+  operations,
   runCli,
   setUp,
   uniqueName,
+  type PlanJson,
   type TestPlatform,
 } from './helpers.js';
 
@@ -254,6 +257,50 @@ test(
     const open = await asRole();
     open.on('error', () => undefined);
 
+    // The dry run: the plan the restore runs, nothing asked, locked or changed.
+    const tables = async () => {
+      const c = await asRole();
+      const r = await c.query<{ t: string }>(
+        "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public'",
+      );
+      await c.end();
+      return r.rows.map((x) => x.t).sort();
+    };
+    const damaged = await tables();
+    assert.ok(damaged.includes('written_after_backup'));
+    const recorded = (await operations(tp.dir, tp.project, 'prod')).length;
+    const dry = await odp(['restore', tp.project, 'prod', made.id, '--dry-run', '--json']);
+    assert.equal(dry.code, 0, dry.stderr);
+    const { plan } = JSON.parse(dry.stdout) as { plan: PlanJson };
+    assert.deepEqual(
+      plan.steps.map((x) => x.id.replace(/:.*/, '')),
+      [
+        ...['stop-unit', 'stop-unit', 'copy-attachments', 'create-database', 'restore-dump'],
+        ...['swap-database', 'drop-database', 'start-unit', 'start-unit'],
+      ],
+    );
+    assert.deepEqual(
+      plan.steps.filter((x) => x.kind === 'stop-unit').map((x) => x.id),
+      [`stop-unit:${stack}-nginx-1`, `stop-unit:${stack}-odoo-1`],
+      'the sidecar first',
+    );
+    const text = await odp(['restore', tp.project, 'prod', made.id, '--dry-run']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(
+      text.stdout,
+      new RegExp(`#5 restore-dump backup ${made.id} into odp_restore_\\w+ on postgres-prod`),
+    );
+    assert.match(text.stderr, /dry run: nothing changed/);
+    assert.deepEqual(await tables(), damaged);
+    assert.deepEqual(await keysOf(bucketName), [], 'no attachment copied back');
+    assert.deepEqual(
+      await Promise.all([startedAt(odoo), startedAt(nginx)]),
+      startedBefore,
+      'no unit stopped',
+    );
+    assert.equal((await operations(tp.dir, tp.project, 'prod')).length, recorded, 'nothing recorded');
+    assertNoSecrets(dry.stdout, dry.stderr, text.stdout);
+
     // Without the stack name typed out, nothing happens.
     const unconfirmed = await odp(['restore', tp.project, 'prod', made.id, '--yes']);
     assert.equal(unconfirmed.code, 2, unconfirmed.stderr);
@@ -262,10 +309,10 @@ test(
     const restore = await odp(['restore', tp.project, 'prod', made.id, '--yes', '--confirm', stack]);
     assert.equal(restore.code, 0, restore.stderr);
     assert.match(restore.stdout, new RegExp(`restored ${tp.project}/prod from ${made.id}`));
-    // Recorded in the instance's history, like a deploy.
-    const h = await odp(['history', tp.project, 'prod', '--json']);
-    const [op] = (JSON.parse(h.stdout) as { operations: { kind: string; outcome: string }[] }).operations;
+    // Recorded in the instance's history, like a deploy: the dry run's steps, each by kind and id.
+    const [op] = await operations(tp.dir, tp.project, 'prod');
     assert.deepEqual([op?.kind, op?.outcome], ['restore', 'succeeded']);
+    assertRanAsPlanned(op!, plan);
     assertNoSecrets(backup.stdout, backup.stderr, list.stdout, restore.stdout, restore.stderr);
 
     assert.deepEqual(await snapshot(), before);

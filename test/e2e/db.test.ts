@@ -21,13 +21,16 @@ import { Secret } from '../../src/secret.js';
 import { secretsForInstance } from '../../src/secrets/scope.js';
 import { withEdgeAndStorage } from '../helpers/edge.js';
 import {
+  assertRanAsPlanned,
   cleanUp,
   docker,
   engine,
   makePlatform,
+  operations,
   runCli,
   setUp,
   uniqueName,
+  type PlanJson,
   type TestPlatform,
 } from './helpers.js';
 
@@ -133,6 +136,18 @@ test("clone: prod's data and files in integration, neutralized; prod unchanged; 
   const prodBefore = await snapshot('prod');
   await startStandIn();
 
+  // The dry run: the plan, nothing asked, locked or changed.
+  const plan = await dryRun(['db', 'clone', tp.project, '--from', 'prod', '--to', 'integration'], () =>
+    snapshot('prod'),
+  );
+  assert.deepEqual(
+    plan.steps.map((x) => x.kind),
+    [
+      ...['stop-unit', 'drop-database', 'create-database', 'copy-database', 'copy-attachments'],
+      ...['neutralize', 'verify-neutralized', 'start-unit'],
+    ],
+  );
+
   const r = await odp([
     'db',
     'clone',
@@ -145,9 +160,9 @@ test("clone: prod's data and files in integration, neutralized; prod unchanged; 
     '--json',
   ]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
-  const h = await odp(['history', tp.project, 'integration', '--json']);
-  const [op] = (JSON.parse(h.stdout) as { operations: { kind: string; outcome: string }[] }).operations;
+  const [op] = await operations(tp.dir, tp.project, 'integration');
   assert.deepEqual([op?.kind, op?.outcome], ['db-clone', 'succeeded'], 'the clone is in the history');
+  assertRanAsPlanned(op!, plan);
   const summary = JSON.parse(r.stdout) as {
     objects: { copied: number };
     dumpBytes: number;
@@ -306,6 +321,14 @@ test('reset integration: sessions ended, an empty database only its role opens, 
     await admin.end();
   }
   const held = await asRole('integration');
+  const plan = await dryRun(['db', 'reset', tp.project, 'integration'], async () => {
+    await held.query('SELECT 1'); // its session was not terminated
+    return snapshot('prod');
+  });
+  assert.deepEqual(
+    plan.steps.map((x) => x.kind),
+    ['stop-unit', 'drop-database', 'create-database', 'start-unit'],
+  );
   const noConfirm = await odp(['db', 'reset', tp.project, 'integration', '--yes']);
   assert.equal(noConfirm.code, 2, noConfirm.stderr);
   assert.match(noConfirm.stderr, /--confirm/);
@@ -321,9 +344,9 @@ test('reset integration: sessions ended, an empty database only its role opens, 
     '--json',
   ]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
-  const h = await odp(['history', tp.project, 'integration', '--json']);
-  const [op] = (JSON.parse(h.stdout) as { operations: { kind: string; outcome: string }[] }).operations;
+  const [op] = await operations(tp.dir, tp.project, 'integration');
   assert.deepEqual([op?.kind, op?.outcome], ['db-reset', 'succeeded'], 'the reset is in the history');
+  assertRanAsPlanned(op!, plan);
   const summary = JSON.parse(r.stdout) as {
     existed: boolean;
     terminated: number;
@@ -368,6 +391,29 @@ test('reset integration: sessions ended, an empty database only its role opens, 
 });
 
 // ---------------------------------------------------------------------------
+
+/**
+ * `odp ARGS --dry-run --json` (nothing asked: no --yes), and that it changed
+ * nothing: integration's database is the same one, the stand-in was not
+ * stopped, nothing was recorded, and what `unchanged` reads is as it was.
+ */
+async function dryRun(args: string[], unchanged: () => Promise<unknown>): Promise<PlanJson> {
+  const oid = await databaseOid('integration', role.integration.database);
+  const started = (await docker.getContainer(standIn()).inspect()).State.StartedAt;
+  const recorded = (await operations(tp.dir, tp.project, 'integration')).length;
+  const before = await unchanged();
+  const r = await odp([...args, '--dry-run', '--json']);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const { plan } = JSON.parse(r.stdout) as { plan: PlanJson };
+  assert.equal(await databaseOid('integration', role.integration.database), oid);
+  const state = (await docker.getContainer(standIn()).inspect()).State;
+  assert.deepEqual([state.Running, state.StartedAt], [true, started]);
+  assert.equal((await operations(tp.dir, tp.project, 'integration')).length, recorded);
+  assert.deepEqual(await unchanged(), before);
+  for (const s of [superuser.prod, superuser.integration, role.prod.password, role.integration.password])
+    assert.ok(!r.stdout.includes(s.reveal()), 'a secret reached the plan');
+  return plan;
+}
 
 async function unitPort(unit: string, containerPort: number): Promise<number> {
   const info = await docker.getContainer(unit).inspect();

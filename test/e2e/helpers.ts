@@ -4,6 +4,7 @@
 // platform's, so a test must not run `neomedical`), the sample project's image
 // built under that project's name, the CLI run as a separate process, and a
 // cleanup that removes everything carrying a test project's labels.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync } from 'node:fs';
@@ -360,4 +361,51 @@ export async function execIn(container: string, cmd: string[]): Promise<{ code: 
   });
   const { ExitCode } = await e.inspect();
   return { code: ExitCode ?? -1, out: Buffer.concat(chunks).toString() };
+}
+
+/** A plan as `--dry-run --json` emits it, and an operation as `odp history --json` does. */
+export interface PlanJson {
+  operation: string;
+  steps: { id: string; kind: string; after: string[] }[];
+}
+export interface OperationJson {
+  kind: string;
+  outcome: string;
+  plan: unknown;
+  steps: { id: string | null; kind: string | null; outcome: string }[];
+}
+
+/** The newest operations of an instance, from `odp history --json`. */
+export async function operations(dir: string, project: string, instance: string): Promise<OperationJson[]> {
+  const h = await runCli(['--dir', dir, 'history', project, instance, '--json']);
+  assert.equal(h.code, 0, h.stderr);
+  return (JSON.parse(h.stdout) as { operations: OperationJson[] }).operations;
+}
+
+/**
+ * The dry run printed the steps the run executed: the history recorded each
+ * step of the plan, by the same id and kind, each after those it waits for,
+ * all ended well.
+ */
+export function assertRanSteps(
+  recorded: OperationJson['steps'],
+  planned: readonly { id: string; kind: string; after: string[] }[],
+): void {
+  const ran = recorded.filter((x) => x.id !== null);
+  assert.deepEqual(ran.map((x) => x.id).sort(), planned.map((x) => x.id).sort());
+  const at = new Map(ran.map((x, i) => [x.id, i]));
+  for (const step of planned) {
+    assert.equal(ran[at.get(step.id)!]?.kind, step.kind);
+    for (const a of step.after) assert.ok(at.get(a)! < at.get(step.id)!, `${a} ran before ${step.id}`);
+  }
+  assert.ok(
+    ran.every((x) => x.outcome === 'ok'),
+    ran.map((x) => `${x.id} ${x.outcome}`).join('\n'),
+  );
+}
+
+/** assertRanSteps, and the history keeps the very plan the dry run printed. */
+export function assertRanAsPlanned(op: OperationJson, plan: PlanJson): void {
+  assertRanSteps(op.steps, plan.steps);
+  assert.deepEqual(op.plan, plan, 'the history keeps the plan the dry run printed');
 }

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { cleanUp, setUp } from './helpers.js';
+import { assertRanSteps, cleanUp, setUp } from './helpers.js';
 import { SETUP, upgradeFixture, withVersion, type UpgradeFixture } from './upgrade-fixture.js';
 
 let f: UpgradeFixture;
@@ -184,14 +184,7 @@ test('an upgrade with a migration: backup, maintenance page, one migration, repl
   assert.match(backups.stdout, new RegExp(op.backupId));
   assert.deepEqual(await f.unitNames(), f.prodUnits);
   // The dry run printed the steps the run executed: the same ids, kinds and order.
-  const ran = op.steps.filter((x) => x.id !== null);
-  assert.deepEqual(ran.map((x) => x.id).sort(), plan.steps.map((x) => x.id).sort());
-  const at = new Map(ran.map((x, i) => [x.id, i]));
-  for (const step of plan.steps) {
-    assert.equal(ran[at.get(step.id)!]?.kind, step.kind);
-    for (const a of step.after) assert.ok(at.get(a)! < at.get(step.id)!, `${a} ran before ${step.id}`);
-  }
-  assert.ok(ran.every((x) => x.outcome === 'ok'));
+  assertRanSteps(op.steps, plan.steps);
 });
 
 test('a failing migration restores the database and the old version serves again', async () => {

@@ -7,34 +7,37 @@
 // environment, never on a command line. Attachments are copied bucket to
 // bucket, server-side. Then the copy is neutralized, and the gate refuses to
 // start the instance while any outgoing mail server or scheduled action is
-// still active. prod is only read: nothing is ever cloned into it.
-import { randomBytes } from 'node:crypto';
-import { Transform } from 'node:stream';
-import { resolveInstance } from '../../compose/instance.js';
-import { pgError } from '../../backends/postgres/client.js';
-import { OWN_SERVER_ARGS, type PgClient } from '../../backends/postgres/index.js';
+// still active. prod is only read: nothing is ever cloned into it. The steps
+// are a plan (plan/data-plans.ts) that --dry-run prints and the shared
+// executor runs.
+import { resolveInstance, type ResolvedInstance } from '../../compose/instance.js';
+import type { PgClient } from '../../backends/postgres/index.js';
 import { ObjectStorage } from '../../backends/s3/index.js';
-import type { Engine, ExecResult } from '../../engines/engine.js';
+import type { Engine } from '../../engines/engine.js';
 import { OdpError } from '../../errors.js';
+import type { DataPlan } from '../../plan/data-ops.js';
+import { planClone } from '../../plan/data-plans.js';
 import { loadPlatformDir, requireProject } from '../../platformdir/load.js';
+import type { Progress } from '../../progress.js';
 import type { Secret } from '../../secret.js';
 import { secretsForInstance } from '../../secrets/scope.js';
-import { withInstanceLock } from '../../state/lock.js';
+import { lockedUnlessDryRun } from '../../state/lock.js';
+import { runDataPlan, unexpectedStep, unstartedError, type DataOpOptions } from '../run-data-plan.js';
+import { platformSecrets } from '../secrets/platform-secrets.js';
+import { loadProjectSecrets } from '../secrets/secrets.js';
+import { withHint } from './db-reset.js';
 import {
   connectAdmin,
-  recreateDatabase,
+  createDatabase,
+  databaseExists,
+  dropDatabase,
   requireRole,
   runningUnits,
-  startUnits,
-  stopUnits,
   tierServer,
-  withHint,
   type TierServer,
-} from './db-reset.js';
+} from './db-server.js';
+import { streamDatabase } from './stream-database.js';
 import { neutralize, verifyNeutralized, type NeutralityCheck, type NeutralizeResult } from './neutralize.js';
-import { platformSecrets } from '../secrets/platform-secrets.js';
-import type { Progress } from '../../progress.js';
-import { loadProjectSecrets } from '../secrets/secrets.js';
 
 export interface CloneResult {
   project: string;
@@ -82,14 +85,36 @@ export function assertClonable(project: string, from: string, to: string): void 
   }
 }
 
-export async function cloneDatabase(
+export interface CloneOptions extends DataOpOptions {
+  from: string;
+  to: string;
+}
+
+/** What the clone's steps use: both servers, a session on each, the buckets' client. */
+interface CloneRuntime {
+  prod: ResolvedInstance;
+  integration: ResolvedInstance;
+  source: TierServer;
+  target: TierServer;
+  prodAdmin: PgClient;
+  intAdmin: PgClient;
+  s3: ObjectStorage;
+  admin: (server: TierServer, database?: string) => Promise<PgClient>;
+}
+
+/**
+ * The plan of a clone, the lock held unless it is a dry run. Everything that
+ * can be checked is, before integration loses anything: prod's database, the
+ * integration role, prod's bucket readable with integration's keys.
+ */
+async function withClonePlan<T>(
   engine: Engine,
   dir: string,
   projectName: string,
-  o: { from: string; to: string; passphraseFile?: string; progress: Progress },
-): Promise<CloneResult> {
+  o: CloneOptions & { dryRun?: boolean },
+  body: (plan: DataPlan, rt: CloneRuntime) => Promise<T>,
+): Promise<T> {
   assertClonable(projectName, o.from, o.to);
-  const { progress } = o;
   const pd = await loadPlatformDir(dir);
   const project = requireProject(pd, projectName).spec;
   const prod = resolveInstance(pd.platform, project, 'prod');
@@ -115,32 +140,18 @@ export async function cloneDatabase(
     accessKeyId: need('AWS_ACCESS_KEY_ID'),
     secretAccessKey: need('AWS_SECRET_ACCESS_KEY'),
   });
-  const fromBucket = prod.bucket!;
-  const toBucket = integration.bucket!;
   const clients: PgClient[] = [];
   const admin = async (server: TierServer, database?: string) => {
     const c = await connectAdmin(server, database);
     clients.push(c);
     return c;
   };
-
   try {
-    // Everything that can be checked is, before integration loses anything.
-    progress.start('check', 'check the source and the target');
-    let source: TierServer;
-    let target: TierServer;
-    let prodAdmin: PgClient;
-    let intAdmin: PgClient;
-    try {
-      source = await tierServer(engine, pd, 'prod', platform.values);
-      target = await tierServer(engine, pd, 'integration', platform.values);
-      prodAdmin = await admin(source);
-      const found = await prodAdmin
-        .query('SELECT 1 FROM pg_database WHERE datname = $1', [prod.database])
-        .catch((e: unknown) => {
-          throw pgError(`cannot look up ${prod.database}`, e);
-        });
-      if (found.rowCount !== 1) {
+    return await lockedUnlessDryRun(dir, `${projectName}-integration`, o, async () => {
+      const source = await tierServer(engine, pd, 'prod', platform.values);
+      const target = await tierServer(engine, pd, 'integration', platform.values);
+      const prodAdmin = await admin(source);
+      if (!(await databaseExists(prodAdmin, prod.database))) {
         throw new OdpError(
           'NOT_FOUND',
           `the prod database ${prod.database} does not exist on ${source.service}`,
@@ -149,199 +160,126 @@ export async function cloneDatabase(
           },
         );
       }
-      intAdmin = await admin(target);
+      const intAdmin = await admin(target);
       await requireRole(intAdmin, integration.dbUser, projectName, 'integration');
-      const listing = s3.keys(fromBucket);
+      const listing = s3.keys(prod.bucket!);
       await listing.next();
       await listing.return(undefined);
-    } catch (e) {
-      progress.fail('check', e instanceof Error ? e.message : String(e));
-      throw e;
-    }
-    progress.done(
-      'check',
-      `${prod.database} on ${source.service} → ${integration.database} on ${target.service}`,
-    );
-
-    return await withInstanceLock(
-      dir,
-      `${projectName}-integration`,
-      { wait: true, onWait: (h) => progress.note(`waiting for ${h}`) },
-      async () => {
-        const stopped = await stopUnits(
-          engine,
-          await runningUnits(engine, pd, projectName, 'integration'),
-          progress,
-        );
-        let step = '';
-        const begin = (key: string, text: string) => {
-          step = key;
-          progress.start(key, text);
-        };
-        try {
-          begin('recreate', `drop and recreate ${integration.database} on ${target.service}`);
-          const { terminated } = await recreateDatabase(intAdmin, {
-            database: integration.database,
-            role: integration.dbUser,
-          });
-          progress.done('recreate');
-
-          begin('copy-db', `stream ${prod.database} (pg_dump) into ${integration.database} (pg_restore)`);
-          const dumpBytes = await streamDatabase(engine, prodAdmin, {
-            source,
-            target,
-            from: prod.database,
-            to: integration.database,
-            role: integration.dbUser,
-          });
-          progress.done(
-            'copy-db',
-            `restored ${integration.database} (${formatBytes(dumpBytes)} dump streamed)`,
-          );
-
-          begin('copy-files', `copy attachments ${fromBucket} → ${toBucket}`);
-          const objects = await s3.copyBucket(fromBucket, toBucket);
-          progress.done('copy-files', `copied ${objects.copied} object(s), ${formatBytes(objects.bytes)}`);
-
-          begin('neutralize', `neutralize ${integration.database}`);
-          const db = await admin(target, integration.database);
-          const neutralized = await neutralize(db, { domain: integration.domain });
-          progress.done('neutralize');
-
-          begin('verify', 'verify: no outgoing mail server, fetchmail or scheduled action active');
-          const verification = await verifyNeutralized(db);
-          progress.done('verify');
-          step = '';
-
-          const { started, failed } = await startUnits(engine, stopped, progress);
-          if (failed.length > 0) {
-            throw new OdpError('ENGINE', `the clone is done, but ${failed.join(', ')} did not start again`, {
-              hint: `odp status ${projectName}`,
-            });
-          }
-          return {
-            project: projectName,
-            from: 'prod' as const,
-            to: 'integration' as const,
-            source: { server: source.service, database: prod.database, bucket: fromBucket },
-            target: {
-              server: target.service,
-              database: integration.database,
-              role: integration.dbUser,
-              bucket: toBucket,
-              domain: integration.domain,
-            },
-            dumpBytes,
-            terminated,
-            objects,
-            neutralized,
-            verification,
-            stopped,
-            restarted: started,
-          };
-        } catch (e) {
-          if (!step) throw e;
-          progress.fail(step, e instanceof Error ? e.message : String(e));
-          // A half-made or unneutralized copy of prod must not run: nothing is started.
-          throw withHint(
-            e,
-            `The integration copy is unfinished: run the clone again, or odp db reset ${projectName} integration.` +
-              (stopped.length ? ` ${stopped.join(', ')} stay stopped until then.` : ''),
-          );
-        }
-      },
-    );
+      const plan = planClone({
+        project: projectName,
+        instance: 'integration',
+        target: { server: target.service, database: integration.database },
+        role: integration.dbUser,
+        exists: await databaseExists(intAdmin, integration.database),
+        running: await runningUnits(engine, pd, projectName, 'integration'),
+        source: { server: source.service, database: prod.database, bucket: prod.bucket! },
+        bucket: integration.bucket!,
+        domain: integration.domain,
+      });
+      return await body(plan, { prod, integration, source, target, prodAdmin, intAdmin, s3, admin });
+    });
   } finally {
     s3.close();
     for (const c of clients) await c.end().catch(() => undefined);
   }
 }
 
-/**
- * pg_dump in the source server's container, its output fed to pg_restore in
- * the target's. Returns the bytes streamed. When either side fails, the other
- * is ended too: the dump's session on prod is terminated, the restore reads
- * end of file and (one transaction) leaves nothing behind.
- */
-async function streamDatabase(
+/** What `odp db clone` would do (its --dry-run): reads only, takes no lock. */
+export function clonePlan(
   engine: Engine,
-  prodAdmin: PgClient,
-  o: { source: TierServer; target: TierServer; from: string; to: string; role: string },
-): Promise<number> {
-  // Lets odp find (and end) the dump's session on prod if the restore fails.
-  const appName = `odp-clone-${randomBytes(6).toString('hex')}`;
-  let bytes = 0;
-  const counter = new Transform({
-    highWaterMark: 1 << 20,
-    transform(chunk: Buffer, _enc, cb) {
-      bytes += chunk.length;
-      cb(null, chunk);
-    },
-  });
-  let dumpSettled = false;
-  const dump = engine
-    .exec(o.source.unit, ['pg_dump', '--format=custom', ...OWN_SERVER_ARGS, `--dbname=${o.from}`], {
-      env: { PGPASSWORD: o.source.superuser.reveal(), PGAPPNAME: appName },
-      stdout: counter,
-    })
-    .finally(() => (dumpSettled = true));
-  const restore = engine.exec(
-    o.target.unit,
-    [
-      'pg_restore',
-      '--no-owner',
-      '--no-privileges',
-      `--role=${o.role}`,
-      '--single-transaction',
-      '--exit-on-error',
-      ...OWN_SERVER_ARGS,
-      `--dbname=${o.to}`,
-    ],
-    { env: { PGPASSWORD: o.target.superuser.reveal(), PGAPPNAME: appName }, stdin: counter },
-  );
-  // The restore ended first (it failed): the dump has nobody to write to any more.
-  const stopDump = restore
-    .then(
-      () => undefined,
-      () => undefined,
-    )
-    .then(async () => {
-      if (dumpSettled) return;
-      await prodAdmin
-        .query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
-          appName,
-        ])
-        .catch(() => undefined);
-    });
-  const [d, r] = await Promise.allSettled([dump, restore]);
-  await stopDump;
-  const failed = (what: string, x: PromiseSettledResult<ExecResult>): OdpError | undefined => {
-    if (x.status === 'rejected') {
-      const m = x.reason instanceof Error ? x.reason.message : String(x.reason);
-      return new OdpError('ENGINE', `${what} failed: ${m}`, { cause: x.reason });
-    }
-    if (x.value.exitCode === 0) return undefined;
-    return new OdpError('ENGINE', `${what} failed with exit code ${x.value.exitCode}`, {
-      ...(x.value.stderr.trim() ? { detail: x.value.stderr.trim().split('\n').slice(-15).join('\n') } : {}),
-    });
-  };
-  const dumpError = failed(`pg_dump of ${o.from} on ${o.source.service}`, d);
-  const restoreError = failed(`pg_restore into ${o.to} on ${o.target.service}`, r);
-  // Which failure is the cause: a dump that exited non-zero by itself (the restore
-  // then only read a truncated end), else the restore (the dump then lost its reader).
-  const error = d.status === 'fulfilled' && dumpError ? dumpError : (restoreError ?? dumpError);
-  if (error) throw error;
-  return bytes;
+  dir: string,
+  projectName: string,
+  o: CloneOptions,
+): Promise<DataPlan> {
+  return withClonePlan(engine, dir, projectName, { ...o, dryRun: true }, async (plan) => plan);
 }
 
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
+export function cloneDatabase(
+  engine: Engine,
+  dir: string,
+  projectName: string,
+  o: CloneOptions,
+): Promise<CloneResult> {
+  return withClonePlan(engine, dir, projectName, o, async (plan, rt) => {
+    o.annotate?.({ plan });
+    o.onPlan?.(plan);
+    const did = await executeClone(engine, plan, rt, o.progress);
+    const { prod, integration } = rt;
+    return {
+      project: projectName,
+      from: 'prod' as const,
+      to: 'integration' as const,
+      source: { server: rt.source.service, database: prod.database, bucket: prod.bucket! },
+      target: {
+        server: rt.target.service,
+        database: integration.database,
+        role: integration.dbUser,
+        bucket: integration.bucket!,
+        domain: integration.domain,
+      },
+      ...did,
+    };
+  });
+}
+
+type Done = Pick<
+  CloneResult,
+  'dumpBytes' | 'terminated' | 'objects' | 'neutralized' | 'verification' | 'stopped' | 'restarted'
+>;
+
+async function executeClone(
+  engine: Engine,
+  plan: DataPlan,
+  rt: CloneRuntime,
+  progress: Progress,
+): Promise<Done> {
+  const did: Partial<Done> = { terminated: 0 };
+  let db: PgClient | undefined;
+  const run = await runDataPlan(
+    plan,
+    async (s) => {
+      switch (s.kind) {
+        case 'drop-database':
+          did.terminated = await dropDatabase(rt.intAdmin, s.database);
+          return;
+        case 'create-database':
+          return createDatabase(rt.intAdmin, s.database, s.owner);
+        case 'copy-database':
+          did.dumpBytes = await streamDatabase(engine, rt.prodAdmin, {
+            source: rt.source,
+            target: rt.target,
+            from: s.from.database,
+            to: s.to.database,
+            role: s.role,
+          });
+          return;
+        case 'copy-attachments':
+          did.objects = await rt.s3.copyBucket(s.from, s.to);
+          return;
+        case 'neutralize':
+          db = await rt.admin(rt.target, s.database);
+          did.neutralized = await neutralize(db, { domain: s.domain });
+          return;
+        case 'verify-neutralized':
+          did.verification = await verifyNeutralized(db ?? (await rt.admin(rt.target, s.database)));
+          return;
+        default:
+          throw unexpectedStep(plan, s);
+      }
+    },
+    { engine, progress },
+  );
+  if (run.failure) {
+    // Failed while stopping: the units were started again, integration is as it was.
+    if (!run.began.has(plan.keepStoppedFrom!)) throw run.failure.error;
+    // A half-made or unneutralized copy of prod must not run: nothing was started.
+    throw withHint(
+      run.failure.error,
+      `The integration copy is unfinished: run the clone again, or odp db reset ${plan.project} integration.` +
+        (run.stopped.length ? ` ${run.stopped.join(', ')} stay stopped until then.` : ''),
+    );
   }
-  return `${v.toFixed(1)} ${units[i]}`;
+  const unstarted = unstartedError(run, 'the clone is done', plan.project);
+  if (unstarted) throw unstarted;
+  return { ...(did as Done), stopped: run.stopped, restarted: run.started };
 }

@@ -61,7 +61,7 @@ export async function executeRelease(
   o: ReleaseOptions,
   prefix = '',
 ): Promise<void> {
-  const { failure, outcomes: recorded } = await runPlan(steps, (s) => executeStep(rt, s, o), {
+  const { failure, outcomes: recorded } = await runPlan(steps, (s) => executeStep(rt, s, o, prefix), {
     progress: o.progress,
     describe,
     prefix,
@@ -111,7 +111,12 @@ function probe(rt: ReleaseRuntime, unit: string, role: Role): ReadinessProbe | u
   return spec?.service.health ? readinessProbe(spec.service.health) : undefined;
 }
 
-async function executeStep(rt: ReleaseRuntime, s: ReleaseStep, o: ReleaseOptions): Promise<void> {
+async function executeStep(
+  rt: ReleaseRuntime,
+  s: ReleaseStep,
+  o: ReleaseOptions,
+  prefix: string,
+): Promise<void> {
   const { engine, pd, plan } = rt;
   const common = {
     locked: true,
@@ -163,7 +168,11 @@ async function executeStep(rt: ReleaseRuntime, s: ReleaseStep, o: ReleaseOptions
     case 'restore-database': {
       const id = s.backup || rt.restorePoint;
       if (!id) throw new OdpError('INTERNAL', 'no restore point to restore the database from');
-      await restoreInstance(engine, pd.dir, plan.project, plan.instance, id, common);
+      // The restore's own steps are recorded under this one's id: `restore-database:…/swap-database:…`.
+      await restoreInstance(engine, pd.dir, plan.project, plan.instance, id, {
+        ...common,
+        stepPrefix: `${prefix}${s.id}/`,
+      });
       return;
     }
     case 'route-edge': {
