@@ -159,7 +159,12 @@ async function migrationSeconds(f: UpgradeFixture, version: string): Promise<num
 }
 
 /** The edge's log since `since`: failed answers (JSON, with the termination state) and server state changes. */
-async function edgeErrors(f: UpgradeFixture, since: number): Promise<string[]> {
+async function edgeErrors(f: UpgradeFixture, since: number, failures: string[]): Promise<string[]> {
+  // Connection errors leave no failed answer to match: every edge line near one is shown.
+  const near = failures
+    .filter((x) => / E[A-Z]+ /.test(x))
+    .map((x) => Date.parse(x.split(' ')[0]!))
+    .slice(0, 5);
   const c = docker.getContainer(sharedUnit({ name: f.tp.platform }, 'edge'));
   const raw = (await c.logs({
     stdout: true,
@@ -174,8 +179,11 @@ async function edgeErrors(f: UpgradeFixture, since: number): Promise<string[]> {
       // Answers ≥ 500, streams that ended abnormally (termination state other than
       // `--`: a reset, a server or client abort) and HAProxy's own notices: servers
       // going DOWN or UP (with the health check's reason), addresses changed through DNS.
-      .filter((l) =>
-        /"status":(5\d\d|-1)|"termination":"[^-]|Server .* is (DOWN|UP)|changed its IP|is going DOWN/.test(l),
+      .filter(
+        (l) =>
+          /"status":(5\d\d|-1)|"termination":"[^-]|Server .* is (DOWN|UP)|changed its IP|is going DOWN/.test(
+            l,
+          ) || near.some((t) => Math.abs(Date.parse(l.slice(l.indexOf('20'), l.indexOf('Z') + 1)) - t) < 300),
       )
       // Docker's timestamp, then the line without the stream header's bytes.
       .map(
@@ -251,7 +259,7 @@ async function measure(
   }
   const seconds = (Date.now() - start) / 1000;
   const migration = migrating ? await migrationSeconds(f, migrating) : undefined;
-  const edgeLog = l.tally.failures.length ? await edgeErrors(f, start) : [];
+  const edgeLog = l.tally.failures.length ? await edgeErrors(f, start, l.tally.failures) : [];
   const odpSteps = steps;
   steps = [];
   const window =

@@ -228,6 +228,11 @@ export function renderHaproxyCfg(input: HaproxyCfgInput): string {
   line('    # A reload closes no idle keep-alive connection (a client could be sending on it):');
   line('    # the old worker answers its next request with "Connection: close" instead.');
   line('    option idle-close-on-response');
+  line('    # No idle connection to a sidecar is kept: an nginx that stops (an old release');
+  line('    # retired, SIGQUIT) closes its idle keep-alive connections, and a request the edge');
+  line('    # sent on one at that instant would be lost. A new connection per request on the');
+  line("    # host's own network costs far less than Odoo's answer.");
+  line('    option http-server-close');
   line('    # A new worker starts with the addresses and health its predecessor had for each');
   line('    # server (dumped before every reload; init-addr last), then follows DNS; a server');
   line('    # never seen (a new instance, a fresh start) waits for DNS: init-addr none.');
