@@ -21,6 +21,9 @@ export interface OperationPlan<S extends PlanStep = PlanStep> {
   steps: S[];
 }
 
+/** A step as given to `add`: its `after` may be left out (per member of a union of steps). */
+type Draft<S> = S extends unknown ? Omit<S, 'after'> & { after?: string[] } : never;
+
 /**
  * Builds a plan's steps in order: each added step waits for the previous one
  * unless told what it waits for. Returns the id, for later `after` lists.
@@ -29,13 +32,24 @@ export class StepList<S extends PlanStep> {
   readonly steps: S[] = [];
   private last: string | undefined;
 
-  add(s: Omit<S, 'after'> & { after?: string[] }): string {
+  add(s: Draft<S>): string {
     const after = s.after ?? (this.last ? [this.last] : []);
     if (this.steps.some((x) => x.id === s.id)) throw new Error(`duplicate plan step ${s.id}`);
     this.steps.push({ ...s, after } as S);
     this.last = s.id;
     return s.id;
   }
+}
+
+/** A step as the history keeps it when its data is bulky (a unit's whole specification): what, why, after what. */
+export function stepSummary(s: PlanStep): PlanStep {
+  return { id: s.id, kind: s.kind, cause: s.cause, after: s.after };
+}
+
+/** The steps no other step waits for: what a step added after the whole plan waits for. */
+export function lastSteps(steps: readonly PlanStep[]): string[] {
+  const waitedFor = new Set(steps.flatMap((s) => s.after));
+  return steps.filter((s) => !waitedFor.has(s.id)).map((s) => s.id);
 }
 
 /** One line per step, the dry run's output: `  #n kind subject: cause  after #i, #j`. */

@@ -4,10 +4,9 @@
 // reported with the failing step.
 import type { Engine } from '../../engines/engine.js';
 import { unitName } from '../../model/stack.js';
-import { OdpError } from '../../errors.js';
 import type { Plan, Step } from '../../plan/plan.js';
 import type { Progress } from '../../progress.js';
-import { runPlan } from '../run-plan.js';
+import { runSteps } from '../run-steps.js';
 
 export interface ApplyOptions {
   labels: Record<string, string>;
@@ -50,28 +49,8 @@ export async function executeStackStep(engine: Engine, s: Step, o: ApplyOptions)
 }
 
 export async function applyPlan(engine: Engine, plan: Plan, o: ApplyOptions): Promise<void> {
-  const { done, failure } = await runPlan(plan.steps, (s) => executeStackStep(engine, s, o), {
+  await runSteps(plan.steps, (s) => executeStackStep(engine, s, o), {
     progress: o.progress,
     describe: describeStep,
   });
-  if (failure) {
-    const e = failure.error;
-    const base = e instanceof OdpError ? e : undefined;
-    const n = plan.steps.indexOf(failure.step) + 1;
-    throw new OdpError(
-      'DEPLOY_FAILED',
-      `step #${n} (${describeStep(failure.step)}) failed: ${base?.message ?? String(e)}`,
-      {
-        cause: e,
-        ...(base?.detail ? { detail: base.detail } : {}),
-        ...(base?.hint ? { hint: base.hint } : {}),
-      },
-    );
-  }
-  if (done.size !== plan.steps.length) {
-    throw new OdpError(
-      'INTERNAL',
-      `plan ${plan.stack} stalled after ${done.size} of ${plan.steps.length} steps`,
-    );
-  }
 }
