@@ -6,6 +6,7 @@
 import type { Observed, ObservedUnit, PublishedPort, ReadinessProbe, UnitSpec } from '../engines/engine.js';
 import { type Service, type Stack, unitName } from '../model/stack.js';
 import { configHash } from './hash.js';
+import { edgeStepSubject, type EdgeStep } from './edge.js';
 import { formatSteps, type PlanStep } from './step.js';
 
 type StepBase = Omit<PlanStep, 'kind'>;
@@ -33,6 +34,8 @@ export interface Plan {
   steps: Step[];
   /** Units left running as they are. */
   unchanged: string[];
+  /** The edge's steps once the stack's have run (routing the instance, its certificate); an operation adds them. */
+  edge: EdgeStep[];
 }
 
 export interface PlanInput {
@@ -104,7 +107,7 @@ export function planStack(input: PlanInput): Plan {
   const wanted = new Set(desired.map((u) => unitName(stack.name, u.service.name, u.replica)));
   const strays = observed.units.filter((o) => !wanted.has(o.name));
   const anyChange = [...changes.values()].some(Boolean) || strays.length > 0;
-  if (!anyChange) return { stack: stack.name, steps: [], unchanged: [...wanted] };
+  if (!anyChange) return { stack: stack.name, steps: [], unchanged: [...wanted], edge: [] };
 
   const steps: Step[] = [];
   const add = (draft: Draft): string => {
@@ -184,7 +187,7 @@ export function planStack(input: PlanInput): Plan {
     );
   }
   const unchanged = [...wanted].filter((n) => !healthy.has(n));
-  return { stack: stack.name, steps, unchanged };
+  return { stack: stack.name, steps, unchanged, edge: [] };
 }
 
 /** The part of a health check odp probes with while a deploy waits. */
@@ -250,11 +253,30 @@ export function stepSubject(s: Step): string {
 
 /** One line per step, the dry run's output and the tests' view of a plan. */
 export function formatPlan(plan: Plan): string {
-  if (plan.steps.length === 0)
-    return `${plan.stack}: nothing to do (${plan.unchanged.length} units up to date)`;
-  const lines = formatSteps(plan.steps, (s) =>
-    s.kind === 'run' ? `${stepSubject(s)} (${s.unit.service.image})` : stepSubject(s),
+  const nothing = `${plan.stack}: nothing to do (${plan.unchanged.length} units up to date)`;
+  const all: (Step | EdgeStep)[] = [...plan.steps, ...plan.edge];
+  if (all.length === 0) return nothing;
+  const lines = formatSteps(all, (s) =>
+    s.kind === 'run'
+      ? `${stepSubject(s)} (${s.unit.service.image})`
+      : isStackStep(s)
+        ? stepSubject(s)
+        : edgeStepSubject(s),
   );
   const kept = plan.unchanged.length ? [`unchanged: ${plan.unchanged.join(', ')}`] : [];
-  return [`${plan.stack}: ${plan.steps.length} steps`, ...lines, ...kept].join('\n');
+  const head = plan.steps.length ? `${plan.stack}: ${all.length} steps` : `${nothing}; ${all.length} steps`;
+  return [head, ...lines, ...kept].join('\n');
+}
+
+const stackKinds: ReadonlySet<string> = new Set<Step['kind']>([
+  'create-network',
+  'create-volume',
+  'remove-volume',
+  'remove',
+  'run',
+  'wait-healthy',
+]);
+
+export function isStackStep(s: PlanStep): s is Step {
+  return stackKinds.has(s.kind);
 }
