@@ -93,7 +93,7 @@ export async function deployBranchCli(ctx: Ctx, project: string, opts: DeployFla
   const { deployBranch } = await import('../ops/instance/branches.js');
   const { branchInstanceLabel, branchSlug } = await import('../compose/branch.js');
   const { runOperation } = await import('../ops/operation.js');
-  const { formatPlan } = await import('../plan/plan.js');
+  const { formatPlan, planSteps } = await import('../plan/plan.js');
   const { engineOptions } = await import('./deploy-flags.js');
   const instance = branchInstanceLabel(branchSlug(branch));
   const progress = makeProgress({ json: opts.json });
@@ -123,7 +123,7 @@ export async function deployBranchCli(ctx: Ctx, project: string, opts: DeployFla
       run,
     );
     progress.stop();
-    ctx.out.data({ ...r, plan: undefined, steps: r.plan.steps.length });
+    ctx.out.data({ ...r, plan: undefined, steps: r.plan.steps.length, planSteps: planSteps(r.plan) });
     if (opts.dryRun || !r.applied) ctx.out.line(r.planText);
     if (opts.dryRun) {
       ctx.out.note(`dry run: nothing changed (image tag ${r.tag})`);

@@ -4,7 +4,7 @@ import { OdpError } from '../errors.js';
 import { deployTest } from '../ops/instance/deploy-test.js';
 import { deployVersion } from '../ops/release/upgrade.js';
 import { formatUpgradePlan, isTier } from '../ops/release/upgrade-plan.js';
-import { formatPlan } from '../plan/plan.js';
+import { formatPlan, planSteps } from '../plan/plan.js';
 import type { Progress } from '../progress.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { openRuntime } from '../runtime.js';
@@ -60,7 +60,7 @@ export async function deployAction(
       run,
     );
     progress.stop();
-    ctx.out.data({ ...r, plan: undefined, steps: r.plan.steps.length });
+    ctx.out.data({ ...r, plan: undefined, steps: r.plan.steps.length, planSteps: planSteps(r.plan) });
     if (opts.dryRun || !r.applied) ctx.out.line(r.planText);
     if (opts.dryRun) {
       ctx.out.note('dry run: nothing changed');

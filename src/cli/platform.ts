@@ -41,8 +41,7 @@ Examples:
     .action(
       handler(async (ctx, o: { dryRun?: boolean; passphraseFile?: string; json?: boolean }) => {
         const { platformUp } = await import('../ops/platform/platform.js');
-        const { formatPlan } = await import('../plan/plan.js');
-        const { stepSummary } = await import('../plan/step.js');
+        const { formatPlan, planSteps } = await import('../plan/plan.js');
         const { openRuntime } = await import('../runtime.js');
         const progress = makeProgress({ json: o.json });
         try {
@@ -59,7 +58,7 @@ Examples:
             dryRun: !!o.dryRun,
             steps: r.plan.steps.length,
             plan: r.planText,
-            planSteps: [...r.plan.steps, ...r.plan.edge].map(stepSummary),
+            planSteps: planSteps(r.plan),
             generatedSecrets: r.generatedSecrets,
             certificates: r.certificates,
           });

@@ -30,6 +30,24 @@ export interface Operation {
   dryRun?: boolean;
 }
 
+/** An operation on the shared services: recorded under PLATFORM_PROJECT, the platform lock exclusive. */
+export function platformOperation(
+  dir: string,
+  kind: string,
+  o: { progress: Progress; dryRun?: boolean; wait?: boolean },
+): Operation {
+  return {
+    dir,
+    project: PLATFORM_PROJECT,
+    instance: PLATFORM_INSTANCE,
+    kind,
+    platform: 'exclusive',
+    progress: o.progress,
+    ...(o.dryRun ? { dryRun: true } : {}),
+    ...(o.wait !== undefined ? { wait: o.wait } : {}),
+  };
+}
+
 /** `body` under the operation's locks, recorded; a dry run runs it as is. */
 export function runOperation<T>(
   o: Operation,

@@ -7,7 +7,7 @@ import type { Observed, ObservedUnit, PublishedPort, ReadinessProbe, UnitSpec } 
 import { type Service, type Stack, unitName } from '../model/stack.js';
 import { configHash } from './hash.js';
 import { edgeStepSubject, type EdgeStep } from './edge.js';
-import { formatSteps, type PlanStep } from './step.js';
+import { formatSteps, stepSummary, type PlanStep } from './step.js';
 
 type StepBase = Omit<PlanStep, 'kind'>;
 
@@ -266,6 +266,11 @@ export function formatPlan(plan: Plan): string {
   const kept = plan.unchanged.length ? [`unchanged: ${plan.unchanged.join(', ')}`] : [];
   const head = plan.steps.length ? `${plan.stack}: ${all.length} steps` : `${nothing}; ${all.length} steps`;
   return [head, ...lines, ...kept].join('\n');
+}
+
+/** Every step, the stack's then the edge's, as `--json` and the history show them (no unit's whole specification). */
+export function planSteps(plan: Plan): PlanStep[] {
+  return [...plan.steps, ...plan.edge].map(stepSummary);
 }
 
 const stackKinds: ReadonlySet<string> = new Set<Step['kind']>([

@@ -87,21 +87,16 @@ export function planRemoval(f: RemovalFacts): RemovalPlan {
     .map((u) => unitStep(u, `${f.stack} is removed`, sidecars.length ? sidecars : gate));
   const units = [...sidecars, ...owners];
   const afterUnits = units.length ? units : gate;
-  for (const n of [...f.networks].sort())
+  const networks = [...f.networks].sort().map((n) => ({ n, shared: false }));
+  for (const { n, shared } of [...networks, ...(f.sharedNetworks ?? []).map((n) => ({ n, shared: true }))])
     list.add({
       id: `remove-network:${n}`,
       kind: 'remove-network',
       network: n,
-      cause: 'no unit of the instance is on it any more',
-      after: afterUnits,
-    });
-  for (const n of f.sharedNetworks ?? [])
-    list.add({
-      id: `remove-network:${n}`,
-      kind: 'remove-network',
-      network: n,
-      ifUnused: true,
-      cause: 'unless an instance still uses it: it goes with the last one',
+      ...(shared ? { ifUnused: true } : {}),
+      cause: shared
+        ? 'unless an instance still uses it: it goes with the last one'
+        : 'no unit of the instance is on it any more',
       after: afterUnits,
     });
   for (const v of [...f.volumes].sort())

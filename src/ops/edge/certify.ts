@@ -8,13 +8,7 @@ import { certificateSteps, type EdgeStep } from '../../plan/edge.js';
 import type { OperationPlan } from '../../plan/step.js';
 import { loadPlatformDir } from '../../platformdir/load.js';
 import type { Progress } from '../../progress.js';
-import {
-  PLATFORM_INSTANCE,
-  PLATFORM_PROJECT,
-  recordOperation,
-  withOperationLocks,
-  type Operation,
-} from '../operation.js';
+import { platformOperation, recordOperation, withOperationLocks } from '../operation.js';
 import type { CertProgress, CertResult } from './certs.js';
 import { certificateRequests, runEdgePlan, type EdgeRun } from './edge-plan.js';
 import { edgeRoutes, type EdgeControl } from './edge-sync.js';
@@ -43,23 +37,15 @@ export async function certify(
 ): Promise<Certified> {
   const pd = await loadPlatformDir(dir);
   await engine.ping();
-  const op: Operation = {
-    dir,
-    project: PLATFORM_PROJECT,
-    instance: PLATFORM_INSTANCE,
-    kind: 'certificates',
-    platform: 'exclusive',
-    progress: o.progress,
-    ...(o.dryRun ? { dryRun: true } : {}),
-  };
+  const op = platformOperation(dir, 'certificates', o);
   return withOperationLocks(op, async () => {
     const domains = o.domains ?? edgeRoutes(pd).map((r) => r.domain);
     const { requests, kept } = certificateRequests(pd, domains, { force: o.force });
     const subject = o.domains?.length === 1 ? o.domains[0]!.toLowerCase() : 'declared';
     const plan: Certified['plan'] = {
       operation: 'certificates',
-      project: PLATFORM_PROJECT,
-      instance: PLATFORM_INSTANCE,
+      project: op.project,
+      instance: op.instance,
       steps: certificateSteps(requests, [], subject),
     };
     if (o.dryRun || plan.steps.length === 0) return { plan, certificates: kept };

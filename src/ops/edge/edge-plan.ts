@@ -64,9 +64,14 @@ export function describeEdgeStep(s: EdgeStep): string {
   return `${s.kind} ${edgeStepSubject(s)}`;
 }
 
-/** Runs edge steps with the shared executor; the first failure names its step. */
+/**
+ * Runs edge steps with the shared executor; the first failure names its step.
+ * Steps they wait for that are not among them ran before (a deploy's stack).
+ */
 export function runEdgePlan(steps: readonly EdgeStep[], r: EdgeRun): Promise<void> {
-  return runSteps(steps, (s) => executeEdgeStep(r, s), {
+  const ids = new Set(steps.map((s) => s.id));
+  const own = steps.map((s) => ({ ...s, after: s.after.filter((a) => ids.has(a)) }));
+  return runSteps(own, (s) => executeEdgeStep(r, s), {
     progress: r.progress,
     describe: describeEdgeStep,
     code: 'ENGINE',

@@ -9,13 +9,7 @@ import { planRemoval, type RemovalPlan } from '../../plan/removal.js';
 import { loadPlatformDir } from '../../platformdir/load.js';
 import type { Progress } from '../../progress.js';
 import { executeRemoval } from '../instance/removal.js';
-import {
-  PLATFORM_INSTANCE,
-  PLATFORM_PROJECT,
-  recordOperation,
-  withOperationLocks,
-  type Operation,
-} from '../operation.js';
+import { platformOperation, recordOperation, withOperationLocks } from '../operation.js';
 
 export interface PlatformDownResult {
   plan: RemovalPlan;
@@ -32,23 +26,14 @@ export async function platformDown(
 ): Promise<PlatformDownResult> {
   const pd = await loadPlatformDir(dir);
   await engine.ping();
-  const op: Operation = {
-    dir,
-    project: PLATFORM_PROJECT,
-    instance: PLATFORM_INSTANCE,
-    kind: 'platform-down',
-    platform: 'exclusive',
-    progress: o.progress,
-    ...(o.dryRun ? { dryRun: true } : {}),
-    ...(o.wait !== undefined ? { wait: o.wait } : {}),
-  };
+  const op = platformOperation(dir, 'platform-down', o);
   return withOperationLocks(op, async () => {
-    const observed = await engine.observe({ platform: pd.platform.name, project: PLATFORM_PROJECT });
+    const observed = await engine.observe({ platform: pd.platform.name, project: op.project });
     const name = platformStackName(pd.platform);
     const plan = planRemoval({
       operation: 'platform-down',
-      project: PLATFORM_PROJECT,
-      instance: PLATFORM_INSTANCE,
+      project: op.project,
+      instance: op.instance,
       stack: name,
       units: observed.units,
       stopSeconds: 30,

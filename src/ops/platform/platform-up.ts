@@ -7,8 +7,8 @@ import { composePlatform } from '../../compose/platform.js';
 import type { Engine } from '../../engines/engine.js';
 import { OdpError } from '../../errors.js';
 import { certificateSteps, edgeReload, isEdgeStep } from '../../plan/edge.js';
-import { formatPlan, planStack, type Plan } from '../../plan/plan.js';
-import { lastSteps, stepSummary } from '../../plan/step.js';
+import { formatPlan, planStack, planSteps, type Plan } from '../../plan/plan.js';
+import { lastSteps } from '../../plan/step.js';
 import { loadPlatformDir, type PlatformDir } from '../../platformdir/load.js';
 import type { Progress } from '../../progress.js';
 import type { CertResult } from '../edge/certs.js';
@@ -16,13 +16,7 @@ import { certificateRequests, describeEdgeStep, executeEdgeStep, type EdgeRun } 
 import { edgeRoutes, type EdgeControl } from '../edge/edge-sync.js';
 import { describeStep, executeStackStep } from '../instance/apply-plan.js';
 import { resolveImages } from '../instance/preflight.js';
-import {
-  PLATFORM_INSTANCE,
-  PLATFORM_PROJECT,
-  recordOperation,
-  withOperationLocks,
-  type Operation,
-} from '../operation.js';
+import { PLATFORM_PROJECT, platformOperation, recordOperation, withOperationLocks } from '../operation.js';
 import { runSteps } from '../run-steps.js';
 import { platformSecrets } from '../secrets/platform-secrets.js';
 
@@ -58,16 +52,7 @@ export async function platformUp(
   const imageIds = await resolveImages(engine, stack);
   o.progress.done('preflight');
 
-  const op: Operation = {
-    dir,
-    project: PLATFORM_PROJECT,
-    instance: PLATFORM_INSTANCE,
-    kind: 'platform-up',
-    platform: 'exclusive',
-    progress: o.progress,
-    ...(o.dryRun ? { dryRun: true } : {}),
-    ...(o.wait !== undefined ? { wait: o.wait } : {}),
-  };
+  const op = platformOperation(dir, 'platform-up', o);
   return withOperationLocks(op, async () => {
     const observed = await engine.observe({ platform: pd.platform.name, project: PLATFORM_PROJECT });
     const plan = planStack({ stack, imageIds, observed, freshOnChange: false });
@@ -102,7 +87,7 @@ export async function platformUp(
       certificates: [],
     };
     await recordOperation(op, async (progress, h) => {
-      h.annotate({ plan: { ...plan, steps: plan.steps.map(stepSummary) } });
+      h.annotate({ plan: { stack: plan.stack, steps: planSteps(plan) } });
       const apply = {
         labels: { 'odp.platform': pd.platform.name, 'odp.project': PLATFORM_PROJECT },
         healthTimeoutMs: 5 * 60_000,
