@@ -52,6 +52,10 @@ function lazyEdge(engine: Engine): EdgeControl {
   const load = () => (control ??= import('./ops/edge/edge-sync.js').then((m) => m.edgeControl(engine)));
   return {
     sync: async (pd) => (await load()).sync(pd),
+    write: async (pd) => (await load()).write(pd),
+    check: async (pd, release) => (await load()).check(pd, release),
+    reload: async (pd, release) => (await load()).reload(pd, release),
+    requestCertificates: async (pd, o) => (await load()).requestCertificates(pd, o),
     running: async (pd) => (await load()).running(pd),
     waitRouted: async (pd, domain, timeoutMs) => (await load()).waitRouted(pd, domain, timeoutMs),
     certify: async (pd, o) => (await load()).certify(pd, o),

@@ -51,13 +51,13 @@ Examples:
     branches
       .command('expire')
       .description('remove the branch instances not deployed for branches.expireAfterHours (default 72)')
-      .option('--dry-run', 'list what would be removed and change nothing'),
+      .option('--dry-run', 'list what would be removed, with each removal plan, and change nothing'),
   )
     .addHelpText('after', '\nExamples:\n  odp branches expire --dry-run\n  odp branches expire')
     .action(
       handler(async (ctx, o: { dryRun?: boolean; json?: boolean }) => {
         const { openRuntime } = await import('../runtime.js');
-        const { expireBranches } = await import('../ops/instance/branches.js');
+        const { expireBranches } = await import('../ops/instance/branch-removal.js');
         const { engine, edge } = await openRuntime(ctx.dir);
         const progress = makeProgress({ json: o.json });
         try {
@@ -69,7 +69,11 @@ Examples:
           progress.stop();
           ctx.out.data({ ...r, dryRun: !!o.dryRun });
           const verb = o.dryRun ? 'would remove' : 'removed';
-          for (const b of r.expired) ctx.out.line(`${verb} ${b.project} ${b.branch} (${b.domain})`);
+          const { formatRemovalPlan } = await import('../plan/removal.js');
+          r.expired.forEach((b, i) => {
+            ctx.out.line(`${verb} ${b.project} ${b.branch} (${b.domain})`);
+            if (o.dryRun && r.plans[i]) ctx.out.line(formatRemovalPlan(r.plans[i]));
+          });
           ctx.out.line(
             `${r.expired.length} ${verb}, ${r.kept.length} kept (expiry after ${r.olderThanMs / 3_600_000} h without a deploy)`,
           );
@@ -88,8 +92,8 @@ export async function deployBranchCli(ctx: Ctx, project: string, opts: DeployFla
   const { openRuntime } = await import('../runtime.js');
   const { deployBranch } = await import('../ops/instance/branches.js');
   const { branchInstanceLabel, branchSlug } = await import('../compose/branch.js');
-  const { recorded } = await import('../state/history.js');
-  const { formatPlan } = await import('../plan/plan.js');
+  const { runOperation } = await import('../ops/operation.js');
+  const { formatPlan, planSteps } = await import('../plan/plan.js');
   const { engineOptions } = await import('./deploy-flags.js');
   const instance = branchInstanceLabel(branchSlug(branch));
   const progress = makeProgress({ json: opts.json });
@@ -105,11 +109,21 @@ export async function deployBranchCli(ctx: Ctx, project: string, opts: DeployFla
           if (!opts.json) progress.note(formatPlan(plan));
         },
       });
-    const r = opts.dryRun
-      ? await run(progress)
-      : await recorded(ctx.dir, { project, instance, kind: 'deploy', version: opts.tag }, progress, run);
+    const r = await runOperation(
+      {
+        dir: ctx.dir,
+        project,
+        instance,
+        kind: 'deploy',
+        ...(opts.tag ? { version: opts.tag } : {}),
+        progress,
+        wait: opts.wait,
+        ...(opts.dryRun ? { dryRun: true } : {}),
+      },
+      run,
+    );
     progress.stop();
-    ctx.out.data({ ...r, plan: undefined, steps: r.plan.steps.length });
+    ctx.out.data({ ...r, plan: undefined, steps: r.plan.steps.length, planSteps: planSteps(r.plan) });
     if (opts.dryRun || !r.applied) ctx.out.line(r.planText);
     if (opts.dryRun) {
       ctx.out.note(`dry run: nothing changed (image tag ${r.tag})`);
@@ -130,27 +144,40 @@ export async function destroyBranchCli(
   ctx: Ctx,
   project: string,
   branch: string,
-  o: { yes?: boolean },
+  o: { yes?: boolean; dryRun?: boolean; json?: boolean },
 ): Promise<number> {
   const { loadPlatformDir, requireProject } = await import('../platformdir/load.js');
   const { getBranch } = await import('../state/branches.js');
   const { branchTarget } = await import('../compose/branch.js');
   const spec = requireProject(await loadPlatformDir(ctx.dir), project).spec;
   const known = getBranch(ctx.dir, project, branch);
-  const { confirmDestroy } = await import('./confirm.js');
-  await confirmDestroy({ what: known?.stack ?? branchTarget(spec, branch).stackName, yes: o.yes });
+  if (!o.dryRun) {
+    const { confirmDestroy } = await import('./confirm.js');
+    await confirmDestroy({ what: known?.stack ?? branchTarget(spec, branch).stackName, yes: o.yes });
+  }
   const { openRuntime } = await import('../runtime.js');
-  const { removeBranch } = await import('../ops/instance/branches.js');
+  const { removeBranch } = await import('../ops/instance/branch-removal.js');
+  const { formatRemovalPlan } = await import('../plan/removal.js');
   const { engine, edge } = await openRuntime(ctx.dir);
-  const progress = makeProgress();
+  const progress = makeProgress({ json: o.json });
   try {
-    const r = await removeBranch(engine, ctx.dir, project, branch, { progress, edge });
-    if (!r.removed) {
+    const r = await removeBranch(engine, ctx.dir, project, branch, {
+      progress,
+      edge,
+      ...(o.dryRun ? { dryRun: true } : {}),
+    });
+    if (!r.plan) {
       throw new OdpError('NOT_FOUND', `${project} has no instance for branch ${branch}`, {
         hint: `odp branches ${project} lists them.`,
       });
     }
     progress.stop();
+    ctx.out.data({ ...r, dryRun: !!o.dryRun });
+    if (o.dryRun) {
+      ctx.out.line(formatRemovalPlan(r.plan));
+      ctx.out.note('dry run: nothing changed');
+      return 0;
+    }
     ctx.out.line(
       `removed the instance of branch ${branch}: ${r.objects.length} objects, its route and record`,
     );

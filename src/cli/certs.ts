@@ -3,6 +3,7 @@ import { ExitCode } from '../errors.js';
 import type { CertResult } from '../ops/edge/certs.js';
 import type { Out } from './output.js';
 import { handler, withJson } from './command.js';
+import { makeProgress } from './progress.js';
 
 export function registerCerts(program: Command): void {
   const certs = program
@@ -35,20 +36,35 @@ export function registerCerts(program: Command): void {
   const request = (name: string, description: string, force: boolean) =>
     withJson(certs.command(`${name} [domain]`).description(description))
       .option('--force', force ? 'renew even when not due' : 'ask again even when one is held')
+      .option('--dry-run', 'print which domains would be asked for, and why; change nothing')
       .action(
-        handler(async (ctx, domain: string | undefined, o: { force?: boolean }) => {
-          const { loadPlatformDir } = await import('../platformdir/load.js');
+        handler(async (ctx, domain: string | undefined, o: { force?: boolean; dryRun?: boolean }) => {
+          const { certify } = await import('../ops/edge/certify.js');
+          const { edgeStepSubject } = await import('../plan/edge.js');
+          const { formatSteps } = await import('../plan/step.js');
           const { openRuntime } = await import('../runtime.js');
-          const pd = await loadPlatformDir(ctx.dir);
-          const { engine, edge } = await openRuntime(pd);
-          await engine.ping();
-          const results = await edge.certify(pd, {
-            ...(domain ? { domains: [domain] } : {}),
-            force: Boolean(o.force),
-            onEvent: (e) =>
-              e.phase === 'requesting' ? ctx.out.note(`requesting ${e.domain}: ${e.reason}`) : undefined,
-          });
-          return report(ctx.out, results);
+          const { engine, edge } = await openRuntime(ctx.dir);
+          const progress = makeProgress({ json: ctx.out.json });
+          try {
+            const r = await certify(engine, ctx.dir, edge, {
+              ...(domain ? { domains: [domain] } : {}),
+              force: Boolean(o.force),
+              ...(o.dryRun ? { dryRun: true } : {}),
+              progress,
+              onEvent: (e) =>
+                e.phase === 'requesting' ? ctx.out.note(`requesting ${e.domain}: ${e.reason}`) : undefined,
+            });
+            progress.stop();
+            if (!o.dryRun) return report(ctx.out, r.certificates);
+            ctx.out.data({ plan: r.plan, certificates: r.certificates, dryRun: true });
+            const steps = formatSteps(r.plan.steps, edgeStepSubject);
+            ctx.out.line(steps.length ? ['certificates:', ...steps].join('\n') : 'certificates: nothing due');
+            for (const c of r.certificates) ctx.out.line(`${c.domain.padEnd(44)} kept`);
+            ctx.out.note('dry run: nothing changed');
+            return 0;
+          } finally {
+            progress.stop();
+          }
         }),
       );
   request('issue', 'request the certificates declared instances lack (or one domain)', false).addHelpText(

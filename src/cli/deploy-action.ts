@@ -4,11 +4,12 @@ import { OdpError } from '../errors.js';
 import { deployTest } from '../ops/instance/deploy-test.js';
 import { deployVersion } from '../ops/release/upgrade.js';
 import { formatUpgradePlan, isTier } from '../ops/release/upgrade-plan.js';
-import { formatPlan } from '../plan/plan.js';
+import { formatPlan, planSteps } from '../plan/plan.js';
 import type { Progress } from '../progress.js';
 import { loadPlatformDir, requireProject } from '../platformdir/load.js';
 import { openRuntime } from '../runtime.js';
-import { recorded, type OperationHandle } from '../state/history.js';
+import { runOperation } from '../ops/operation.js';
+import type { OperationHandle } from '../state/history.js';
 import { makeProgress } from './progress.js';
 import { type Ctx } from './command.js';
 import { engineOptions, type DeployFlags } from './deploy-flags.js';
@@ -45,16 +46,21 @@ export async function deployAction(
         },
       });
     // A dry run changes nothing, so it is not an operation to record.
-    const r = opts.dryRun
-      ? await run(progress)
-      : await recorded(
-          ctx.dir,
-          { project, instance, kind: 'deploy', version: await tagOf(ctx.dir, project, opts.tag) },
-          progress,
-          run,
-        );
+    const r = await runOperation(
+      {
+        dir: ctx.dir,
+        project,
+        instance,
+        kind: 'deploy',
+        version: await tagOf(ctx.dir, project, opts.tag),
+        progress,
+        wait: opts.wait,
+        ...(opts.dryRun ? { dryRun: true } : {}),
+      },
+      run,
+    );
     progress.stop();
-    ctx.out.data({ ...r, plan: undefined, steps: r.plan.steps.length });
+    ctx.out.data({ ...r, plan: undefined, steps: r.plan.steps.length, planSteps: planSteps(r.plan) });
     if (opts.dryRun || !r.applied) ctx.out.line(r.planText);
     if (opts.dryRun) {
       ctx.out.note('dry run: nothing changed');
@@ -91,9 +97,19 @@ async function deployPinned(ctx: Ctx, project: string, instance: string, opts: D
           if (!opts.json) progress.note(formatUpgradePlan(plan));
         },
       });
-    const r = opts.dryRun
-      ? await run(progress)
-      : await recorded(ctx.dir, { project, instance, kind: 'deploy', version }, progress, run);
+    const r = await runOperation(
+      {
+        dir: ctx.dir,
+        project,
+        instance,
+        kind: 'deploy',
+        version,
+        progress,
+        wait: opts.wait,
+        ...(opts.dryRun ? { dryRun: true } : {}),
+      },
+      run,
+    );
     progress.stop();
     ctx.out.data(r);
     if (opts.dryRun || !r.applied) ctx.out.line(formatUpgradePlan(r.plan));

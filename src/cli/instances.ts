@@ -84,15 +84,18 @@ export function registerInstances(program: Command): void {
       }),
     );
 
-  program
-    .command('destroy <project> <instance>')
-    .description('remove an instance: its containers, network and volumes')
-    .option('-y, --yes', 'do not ask')
-    .option('--confirm <stack>', 'for integration and prod: the stack name, typed out')
-    .option('--branch <name>', "test only: remove that branch's instance, its route and record")
+  withJson(
+    program
+      .command('destroy <project> <instance>')
+      .description('remove an instance: its containers, network and volumes')
+      .option('-y, --yes', 'do not ask')
+      .option('--confirm <stack>', 'for integration and prod: the stack name, typed out')
+      .option('--branch <name>', "test only: remove that branch's instance, its route and record")
+      .option('--dry-run', 'print the plan and change nothing'),
+  )
     .addHelpText(
       'after',
-      '\nExamples:\n  odp destroy neomedical test --yes\n  odp destroy neomedical test --branch feature/login --yes\n  odp destroy neomedical integration --yes --confirm neomedical-odoo-integration',
+      '\nExamples:\n  odp destroy neomedical test --dry-run\n  odp destroy neomedical test --yes\n  odp destroy neomedical test --branch feature/login --yes\n  odp destroy neomedical integration --yes --confirm neomedical-odoo-integration',
     )
     .action(
       handler(async (ctx, project: string, instance: string, o: DestroyFlags) => {
@@ -109,18 +112,37 @@ export function registerInstances(program: Command): void {
         if (!inst) throw new OdpError('USAGE', `instance must be one of ${instanceNames.join(', ')}`);
         const { engine } = await openRuntime(pd);
         const name = stackName(spec, inst);
-        await confirmDestroy({
-          what: name,
-          yes: o.yes,
-          confirm: o.confirm,
-          ...(inst === 'test' ? {} : { typeToConfirm: name }),
-        });
-        const progress = makeProgress();
+        if (!o.dryRun) {
+          await confirmDestroy({
+            what: name,
+            yes: o.yes,
+            confirm: o.confirm,
+            ...(inst === 'test' ? {} : { typeToConfirm: name }),
+          });
+        }
+        const progress = makeProgress({ json: o.json });
         try {
-          const { destroyInstance } = await import('../ops/instance/instances.js');
-          const { removed } = await destroyInstance(engine, ctx.dir, project, inst, progress);
+          const { destroyInstance } = await import('../ops/instance/destroy.js');
+          const { formatRemovalPlan, removedObjects } = await import('../plan/removal.js');
+          const r = await destroyInstance(engine, ctx.dir, project, inst, {
+            progress,
+            ...(o.dryRun ? { dryRun: true } : {}),
+          });
+          progress.stop();
+          ctx.out.data({
+            ...r,
+            dryRun: !!o.dryRun,
+            ...(o.dryRun ? { removes: removedObjects(r.plan) } : {}),
+          });
+          if (o.dryRun) {
+            ctx.out.line(formatRemovalPlan(r.plan));
+            ctx.out.note('dry run: nothing changed');
+            return 0;
+          }
           ctx.out.line(
-            removed.length ? `removed ${removed.length} objects of ${name}` : `${name} had nothing running`,
+            r.removed.length
+              ? `removed ${r.removed.length} objects of ${name}`
+              : `${name} had nothing running`,
           );
         } finally {
           progress.stop();
@@ -134,6 +156,8 @@ interface DestroyFlags {
   yes?: boolean;
   confirm?: string;
   branch?: string;
+  dryRun?: boolean;
+  json?: boolean;
 }
 
 interface LogFlags {

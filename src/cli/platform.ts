@@ -41,7 +41,7 @@ Examples:
     .action(
       handler(async (ctx, o: { dryRun?: boolean; passphraseFile?: string; json?: boolean }) => {
         const { platformUp } = await import('../ops/platform/platform.js');
-        const { formatPlan } = await import('../plan/plan.js');
+        const { formatPlan, planSteps } = await import('../plan/plan.js');
         const { openRuntime } = await import('../runtime.js');
         const progress = makeProgress({ json: o.json });
         try {
@@ -55,8 +55,10 @@ Examples:
           progress.stop();
           ctx.out.data({
             applied: r.applied,
+            dryRun: !!o.dryRun,
             steps: r.plan.steps.length,
             plan: r.planText,
+            planSteps: planSteps(r.plan),
             generatedSecrets: r.generatedSecrets,
             certificates: r.certificates,
           });
@@ -130,42 +132,65 @@ Examples:
       }),
     );
 
-  platform
-    .command('down')
-    .description('stop the shared services; volumes are kept unless --purge')
-    .option('--purge', 'also delete every volume: all databases, sessions, files and certificates')
-    .option('-y, --yes', 'do not ask')
-    .option('--confirm <platform>', 'with --purge: the platform name, typed out')
+  withJson(
+    platform
+      .command('down')
+      .description('stop the shared services; volumes are kept unless --purge')
+      .option('--purge', 'also delete every volume: all databases, sessions, files and certificates')
+      .option('-y, --yes', 'do not ask')
+      .option('--confirm <platform>', 'with --purge: the platform name, typed out')
+      .option('--dry-run', 'print the plan and change nothing'),
+  )
     .addHelpText(
       'after',
-      '\nExamples:\n  odp platform down --yes\n  odp platform down --purge --yes --confirm odoo-platform',
+      '\nExamples:\n  odp platform down --dry-run\n  odp platform down --yes\n  odp platform down --purge --yes --confirm odoo-platform',
     )
     .action(
-      handler(async (ctx, o: { purge?: boolean; yes?: boolean; confirm?: string }) => {
-        const { platformDown } = await import('../ops/platform/platform.js');
-        const { loadPlatformDir } = await import('../platformdir/load.js');
-        const { openRuntime } = await import('../runtime.js');
-        const pd = await loadPlatformDir(ctx.dir);
-        const { engine } = await openRuntime(pd);
-        const name = pd.platform.name;
-        await confirmDestroy({
-          what: o.purge
-            ? `the shared services of ${name} and ALL their data`
-            : `the shared services of ${name} (data kept)`,
-          yes: o.yes,
-          confirm: o.confirm,
-          ...(o.purge ? { typeToConfirm: name } : {}),
-        });
-        const progress = makeProgress();
-        try {
-          const r = await platformDown(engine, ctx.dir, { purge: Boolean(o.purge), progress });
-          ctx.out.line(
-            `removed ${r.removed.length} objects${r.kept.length ? `; kept ${r.kept.length} volumes` : ''}`,
-          );
-        } finally {
-          progress.stop();
-        }
-        return 0;
-      }),
+      handler(
+        async (
+          ctx,
+          o: { purge?: boolean; yes?: boolean; confirm?: string; dryRun?: boolean; json?: boolean },
+        ) => {
+          const { platformDown } = await import('../ops/platform/platform.js');
+          const { formatRemovalPlan } = await import('../plan/removal.js');
+          const { loadPlatformDir } = await import('../platformdir/load.js');
+          const { openRuntime } = await import('../runtime.js');
+          const pd = await loadPlatformDir(ctx.dir);
+          const { engine } = await openRuntime(pd);
+          const name = pd.platform.name;
+          if (!o.dryRun) {
+            await confirmDestroy({
+              what: o.purge
+                ? `the shared services of ${name} and ALL their data`
+                : `the shared services of ${name} (data kept)`,
+              yes: o.yes,
+              confirm: o.confirm,
+              ...(o.purge ? { typeToConfirm: name } : {}),
+            });
+          }
+          const progress = makeProgress({ json: o.json });
+          try {
+            const r = await platformDown(engine, ctx.dir, {
+              purge: Boolean(o.purge),
+              progress,
+              ...(o.dryRun ? { dryRun: true } : {}),
+            });
+            progress.stop();
+            ctx.out.data({ ...r, dryRun: !!o.dryRun });
+            if (o.dryRun) {
+              ctx.out.line(formatRemovalPlan(r.plan));
+              if (r.kept.length) ctx.out.line(`kept: ${r.kept.join(', ')}`);
+              ctx.out.note('dry run: nothing changed');
+              return 0;
+            }
+            ctx.out.line(
+              `removed ${r.removed.length} objects${r.kept.length ? `; kept ${r.kept.length} volumes` : ''}`,
+            );
+          } finally {
+            progress.stop();
+          }
+          return 0;
+        },
+      ),
     );
 }

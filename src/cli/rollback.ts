@@ -47,7 +47,7 @@ Examples:
         ) => {
           const { rollback, rollbackTarget, formatRollbackPlan } = await import('../ops/release/rollback.js');
           const { confirmAction } = await import('./confirm.js');
-          const { recorded } = await import('../state/history.js');
+          const { runOperation } = await import('../ops/operation.js');
           const { openRuntime } = await import('../runtime.js');
           const { engine, edge } = await openRuntime(ctx.dir);
           const progress = makeProgress({ json: o.json });
@@ -79,10 +79,8 @@ Examples:
               return 0;
             }
             const { to } = await rollbackTarget(ctx.dir, project, instance);
-            const r = await recorded(
-              ctx.dir,
-              { project, instance, kind: 'rollback', version: to },
-              progress,
+            const r = await runOperation(
+              { dir: ctx.dir, project, instance, kind: 'rollback', version: to, progress, wait: o.wait },
               run,
             );
             progress.stop();

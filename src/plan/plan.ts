@@ -1,32 +1,41 @@
 // desired Stack + observed units → an ordered plan. A plan is a DAG of steps,
 // each one engine call with the cause that requires it, so the same object
 // drives the dry run (printed) and the deploy (executed, in parallel where the
-// DAG allows). Pure: the image ids and the observation are inputs.
+// DAG allows). Pure: the image ids and the observation are inputs. Steps are
+// PlanSteps (step.ts): their id, `<kind>:<subject>`, is how the history names them.
 import type { Observed, ObservedUnit, PublishedPort, ReadinessProbe, UnitSpec } from '../engines/engine.js';
 import { type Service, type Stack, unitName } from '../model/stack.js';
 import { configHash } from './hash.js';
+import { edgeStepSubject, type EdgeStep } from './edge.js';
+import { formatSteps, stepSummary, type PlanStep } from './step.js';
 
-export type Step =
-  | { id: number; after: number[]; kind: 'create-network'; name: string; cause: string }
-  | { id: number; after: number[]; kind: 'create-volume'; name: string; cause: string }
-  | { id: number; after: number[]; kind: 'remove-volume'; name: string; cause: string }
-  | { id: number; after: number[]; kind: 'remove'; unit: string; cause: string }
-  | { id: number; after: number[]; kind: 'run'; unit: UnitSpec; cause: string }
-  | {
-      id: number;
-      after: number[];
-      kind: 'wait-healthy';
-      unit: string;
-      /** How odp tells it is ready while it waits: the service's health probe. */
-      probe?: ReadinessProbe;
-      cause: string;
-    };
+type StepBase = Omit<PlanStep, 'kind'>;
+
+export type Step = StepBase &
+  (
+    | { kind: 'create-network'; name: string }
+    | { kind: 'create-volume'; name: string }
+    | { kind: 'remove-volume'; name: string }
+    | { kind: 'remove'; unit: string }
+    | { kind: 'run'; unit: UnitSpec }
+    | {
+        kind: 'wait-healthy';
+        unit: string;
+        /** How odp tells it is ready while it waits: the service's health probe. */
+        probe?: ReadinessProbe;
+      }
+  );
+
+/** A step before it has its id. */
+type Draft = Step extends infer S ? (S extends Step ? Omit<S, 'id'> : never) : never;
 
 export interface Plan {
   stack: string;
   steps: Step[];
   /** Units left running as they are. */
   unchanged: string[];
+  /** The edge's steps once the stack's have run (routing the instance, its certificate); an operation adds them. */
+  edge: EdgeStep[];
 }
 
 export interface PlanInput {
@@ -98,13 +107,14 @@ export function planStack(input: PlanInput): Plan {
   const wanted = new Set(desired.map((u) => unitName(stack.name, u.service.name, u.replica)));
   const strays = observed.units.filter((o) => !wanted.has(o.name));
   const anyChange = [...changes.values()].some(Boolean) || strays.length > 0;
-  if (!anyChange) return { stack: stack.name, steps: [], unchanged: [...wanted] };
+  if (!anyChange) return { stack: stack.name, steps: [], unchanged: [...wanted], edge: [] };
 
   const steps: Step[] = [];
-  const add = <S extends Omit<Step, 'id'>>(s: S): number => {
-    const id = steps.length + 1;
-    steps.push({ ...s, id } as unknown as Step);
-    return id;
+  const add = (draft: Draft): string => {
+    const s = { ...draft, id: '' } as Step;
+    s.id = `${s.kind}:${stepSubject(s)}`;
+    steps.push(s);
+    return s.id;
   };
   const fresh = input.freshOnChange;
   const cause = (u: UnitSpec): string | undefined =>
@@ -115,24 +125,24 @@ export function planStack(input: PlanInput): Plan {
     : [add({ after: [], kind: 'create-network', name: stack.network, cause: 'not found' })];
 
   // Removals: units being replaced, and strays that no desired unit claims.
-  const removed = new Map<string, number>();
+  const removed = new Map<string, string>();
   for (const o of [...observed.units].sort(byName)) {
     const d = desired.find((u) => unitName(stack.name, u.service.name, u.replica) === o.name);
     const why = d ? cause(d) : 'no longer in the spec';
     if (why) removed.set(o.name, add({ after: [], kind: 'remove', unit: o.name, cause: why }));
   }
   // Volumes: a fresh rebuild wipes them (after the units using them are gone).
-  const volumeSteps = new Map<string, number>();
+  const volumeSteps = new Map<string, string>();
   for (const v of stack.volumes) {
     const users = stack.services.filter((s) => s.volumes.some((m) => m.volume === v));
     const usersGone = observed.units
       .filter((o) => users.some((s) => s.name === o.service))
-      .map((o) => removed.get(o.name) ?? 0);
+      .flatMap((o) => removed.get(o.name) ?? []);
     let after = [...net];
     if (fresh && observed.volumes.includes(v)) {
       after = [
         add({
-          after: usersGone.filter(Boolean),
+          after: usersGone,
           kind: 'remove-volume',
           name: v,
           cause: 'the test database starts empty',
@@ -144,8 +154,8 @@ export function planStack(input: PlanInput): Plan {
 
   // Runs, in dependency order: each waits for its dependencies to be healthy.
   // unit name → its run step and its wait step (units left as they are have neither)
-  const started = new Map<string, number>();
-  const healthy = new Map<string, number>();
+  const started = new Map<string, string>();
+  const healthy = new Map<string, string>();
   for (const u of orderByDependencies(desired)) {
     const name = unitName(stack.name, u.service.name, u.replica);
     const why = cause(u);
@@ -153,10 +163,10 @@ export function planStack(input: PlanInput): Plan {
     const gate = u.service.startsAfter === 'started' ? started : healthy;
     const deps = dependencyUnits(u, desired, stack.name)
       .map((d) => gate.get(d))
-      .filter((x): x is number => x !== undefined);
+      .filter((x): x is string => x !== undefined);
     const vols = u.service.volumes
       .map((m) => volumeSteps.get(m.volume))
-      .filter((x): x is number => x !== undefined);
+      .filter((x): x is string => x !== undefined);
     const old = removed.get(name);
     const run = add({
       after: [...net, ...vols, ...deps, ...(old ? [old] : [])],
@@ -177,7 +187,7 @@ export function planStack(input: PlanInput): Plan {
     );
   }
   const unchanged = [...wanted].filter((n) => !healthy.has(n));
-  return { stack: stack.name, steps, unchanged };
+  return { stack: stack.name, steps, unchanged, edge: [] };
 }
 
 /** The part of a health check odp probes with while a deploy waits. */
@@ -235,18 +245,43 @@ function orderByDependencies(units: UnitSpec[]): UnitSpec[] {
   return out;
 }
 
+/** The unit, network or volume a step is about: its id's subject. */
+export function stepSubject(s: Step): string {
+  if (s.kind === 'run') return unitName(s.unit.stack, s.unit.service.name, s.unit.replica);
+  return 'name' in s ? s.name : s.unit;
+}
+
 /** One line per step, the dry run's output and the tests' view of a plan. */
 export function formatPlan(plan: Plan): string {
-  if (plan.steps.length === 0)
-    return `${plan.stack}: nothing to do (${plan.unchanged.length} units up to date)`;
-  const lines = plan.steps.map((s) => {
-    const what =
-      s.kind === 'run'
-        ? `run ${unitName(s.unit.stack, s.unit.service.name, s.unit.replica)} (${s.unit.service.image})`
-        : `${s.kind} ${'name' in s ? s.name : s.unit}`;
-    const after = s.after.length ? ` after #${s.after.join(', #')}` : '';
-    return `#${s.id} ${what}: ${s.cause}${after}`;
-  });
+  const nothing = `${plan.stack}: nothing to do (${plan.unchanged.length} units up to date)`;
+  const all: (Step | EdgeStep)[] = [...plan.steps, ...plan.edge];
+  if (all.length === 0) return nothing;
+  const lines = formatSteps(all, (s) =>
+    s.kind === 'run'
+      ? `${stepSubject(s)} (${s.unit.service.image})`
+      : isStackStep(s)
+        ? stepSubject(s)
+        : edgeStepSubject(s),
+  );
   const kept = plan.unchanged.length ? [`unchanged: ${plan.unchanged.join(', ')}`] : [];
-  return [`${plan.stack}: ${plan.steps.length} steps`, ...lines, ...kept].join('\n');
+  const head = plan.steps.length ? `${plan.stack}: ${all.length} steps` : `${nothing}; ${all.length} steps`;
+  return [head, ...lines, ...kept].join('\n');
+}
+
+/** Every step, the stack's then the edge's, as `--json` and the history show them (no unit's whole specification). */
+export function planSteps(plan: Plan): PlanStep[] {
+  return [...plan.steps, ...plan.edge].map(stepSummary);
+}
+
+const stackKinds: ReadonlySet<string> = new Set<Step['kind']>([
+  'create-network',
+  'create-volume',
+  'remove-volume',
+  'remove',
+  'run',
+  'wait-healthy',
+]);
+
+export function isStackStep(s: PlanStep): s is Step {
+  return stackKinds.has(s.kind);
 }

@@ -43,6 +43,17 @@ export class StepList<S extends PlanStep> {
   }
 }
 
+/** A step as the history keeps it when its data is bulky (a unit's whole specification): what, why, after what. */
+export function stepSummary(s: PlanStep): PlanStep {
+  return { id: s.id, kind: s.kind, cause: s.cause, after: s.after };
+}
+
+/** The steps no other step waits for: what a step added after the whole plan waits for. */
+export function lastSteps(steps: readonly PlanStep[]): string[] {
+  const waitedFor = new Set(steps.flatMap((s) => s.after));
+  return steps.filter((s) => !waitedFor.has(s.id)).map((s) => s.id);
+}
+
 /** One line per step, the dry run's output: `  #n kind subject: cause  after #i, #j`. */
 export function formatSteps<S extends PlanStep>(steps: readonly S[], subject: (s: S) => string): string[] {
   const index = new Map(steps.map((s, i) => [s.id, i + 1]));

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { OdpError } from '../errors.js';
 import { openState, type StateDb } from './db.js';
-import { stateDir } from './lock.js';
+import { stateDir } from './state-dir.js';
 import { claimRedisPrefix } from './prefixes.js';
 
 export interface BranchRecord {

@@ -4,7 +4,7 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { stateDir } from './lock.js';
+import { stateDir } from './state-dir.js';
 
 export type StateDb = Database.Database;
 

@@ -1,24 +1,36 @@
 // One operation per instance at a time. A lock file per instance in the
 // platform's state directory, held with proper-lockfile (refreshed while held,
 // taken over when its holder died). The second deploy waits for the first, or
-// with wait=false stops at once with a clear message.
+// with wait=false stops at once with a clear message. An instance's lock is
+// taken under the platform lock, shared (platform-lock.ts): the shared services
+// do not change under an operation on an instance.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { OdpError } from '../errors.js';
+import { held, holding } from './lock-context.js';
+import { withPlatformLock } from './platform-lock.js';
+import { stateDir } from './state-dir.js';
 
-export function stateDir(platformDir: string): string {
-  return process.env.ODP_STATE_DIR ?? join(platformDir, '.odp-state');
-}
+export { stateDir } from './state-dir.js';
 
 export interface LockOptions {
   wait: boolean;
   /** How long to wait for the holder, when waiting. */
   waitMs?: number;
   onWait?: (holder: string) => void;
+  /** The operation, in words, for whoever waits for it. */
+  what?: string;
+  /** `none`: a lock that is not an instance's (the ACME account's): no platform lock. */
+  platform?: 'shared' | 'none';
 }
 
+/**
+ * `body` under the lock `key` (`<project>-<instance>`), and the platform lock
+ * shared, always taken first: one order, so no two operations wait for each
+ * other. A lock the calling operation holds is held for `body` already.
+ */
 export async function withInstanceLock<T>(
   platformDir: string,
   key: string,
@@ -26,8 +38,21 @@ export async function withInstanceLock<T>(
   body: () => Promise<T>,
 ): Promise<T> {
   const dir = join(stateDir(platformDir), 'locks');
-  await mkdir(dir, { recursive: true });
   const file = join(dir, `${key}.lock`);
+  if (held().files.has(file)) return body();
+  const locked = () => lockFile(dir, file, key, opts, () => holding({ file }, body));
+  if (opts.platform === 'none') return locked();
+  return withPlatformLock(platformDir, 'shared', opts, locked);
+}
+
+async function lockFile<T>(
+  dir: string,
+  file: string,
+  key: string,
+  opts: LockOptions,
+  body: () => Promise<T>,
+): Promise<T> {
+  await mkdir(dir, { recursive: true });
   const info = `${file}.holder`;
   await writeFile(file, '', { flag: 'a' });
   const deadline = Date.now() + (opts.waitMs ?? 30 * 60_000);

@@ -13,10 +13,12 @@ import { branchSlug, branchTarget } from '../../src/compose/branch.js';
 import { deployBranch, removeBranch } from '../../src/ops/instance/branches.js';
 import { edgeControl } from '../../src/ops/edge/edge-sync.js';
 import { platformUp } from '../../src/ops/platform/platform.js';
+import type { PlanStep } from '../../src/plan/step.js';
 import { silentProgress } from '../../src/progress.js';
 import { loadPlatformDir } from '../../src/platformdir/load.js';
 import { getBranch } from '../../src/state/branches.js';
 import { openState } from '../../src/state/db.js';
+import type { OperationRecord } from '../../src/state/history.js';
 import { viaEdge as edgeGet, withEdgeAndStorage, type EdgeReply } from '../helpers/edge.js';
 import { freePort, startPebble, type PebbleHandle } from '../helpers/pebble.js';
 import {
@@ -32,6 +34,7 @@ import {
   uniqueName,
   type TestPlatform,
 } from './helpers.js';
+import { assertRanAsPlanned } from './plan-helpers.js';
 
 let tp: TestPlatform;
 let pebble: PebbleHandle;
@@ -111,6 +114,15 @@ async function labelledWith(branch: string): Promise<string[]> {
   ].sort();
 }
 
+/** The branch instance's newest operation, which must be a `kind` that succeeded. */
+async function lastOperation(branch: string, kind: string): Promise<OperationRecord> {
+  const h = await odp(['history', tp.project, 'test', '--branch', branch, '--json']);
+  assert.equal(h.code, 0, h.stderr);
+  const [op] = (JSON.parse(h.stdout) as { operations: OperationRecord[] }).operations;
+  assert.deepEqual([op?.kind, op?.outcome], [kind, 'succeeded']);
+  return op!;
+}
+
 async function assertGone(branch: string): Promise<void> {
   assert.deepEqual(await labelledWith(branch), [], `${branch} leaves nothing labelled`);
   const r = await notRouted(domainOf(branch));
@@ -123,8 +135,14 @@ test('two branch instances beside the test instance, each on its own domain over
   const main = await odp(['deploy', tp.project, 'test']);
   assert.equal(main.code, 0, main.stderr);
 
+  // Its dry run prints the plan the deploy then runs: the stack's steps, then the edge's.
+  const dryA = await odp(['deploy', tp.project, 'test', '--branch', A, '--dry-run', '--json']);
+  assert.equal(dryA.code, 0, dryA.stderr);
+  const plannedA = (JSON.parse(dryA.stdout) as { planSteps: PlanStep[] }).planSteps;
+  assert.ok(plannedA.some((s) => s.id === `wait-routed:${domainOf(A)}`));
   const a = await odp(['deploy', tp.project, 'test', '--branch', A]);
   assert.equal(a.code, 0, a.stderr);
+  assertRanAsPlanned(plannedA, (await lastOperation(A, 'deploy')).steps);
   assert.match(a.stdout, new RegExp(`deployed ${tp.project}/test@${slugA} .*tag ${tagA2}`));
   assert.match(a.stdout, new RegExp(`url: +https://${domainOf(A).replace(/\./g, '\\.')}/`));
 
@@ -248,7 +266,12 @@ test('expiry removes the branch instance not deployed for too long and keeps a r
 
   const dry = await odp(['branches', 'expire', '--dry-run', '--json']);
   assert.equal(dry.code, 0, dry.stderr);
-  const planned = JSON.parse(dry.stdout) as { expired: { branch: string }[]; kept: { branch: string }[] };
+  const planned = JSON.parse(dry.stdout) as {
+    expired: { branch: string }[];
+    kept: { branch: string }[];
+    plans: { steps: PlanStep[] }[];
+  };
+  assert.equal(planned.plans[0]?.steps[0]?.id, `forget-branch:${A}`);
   assert.deepEqual(
     planned.expired.map((b) => b.branch),
     [A],
@@ -271,9 +294,20 @@ test('odp destroy --branch removes it; an unknown branch is an error there', asy
   assert.equal(unconfirmed.code, 2, unconfirmed.stderr);
   assert.equal(await versionAt(domainOf(C)), '3.0.0');
 
+  const dry = await odp(['destroy', tp.project, 'test', '--branch', C, '--dry-run', '--json']);
+  assert.equal(dry.code, 0, dry.stderr);
+  const { plan } = JSON.parse(dry.stdout) as { plan: { steps: PlanStep[] } };
+  assert.deepEqual(
+    plan.steps.slice(0, 4).map((s) => s.kind),
+    ['forget-branch', 'write-edge-config', 'check-edge-config', 'reload-edge'],
+    'its record and its route go before its units',
+  );
+  assert.equal(await versionAt(domainOf(C)), '3.0.0', 'a dry run removes nothing');
+
   const r = await odp(['destroy', tp.project, 'test', '--branch', C, '--yes']);
   assert.equal(r.code, 0, r.stderr);
   await assertGone(C);
+  assertRanAsPlanned(plan.steps, (await lastOperation(C, 'destroy')).steps);
 
   const again = await odp(['destroy', tp.project, 'test', '--branch', C, '--yes']);
   assert.equal(again.code, 7);

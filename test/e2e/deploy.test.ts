@@ -12,7 +12,9 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { deployTest, type DeployResult } from '../../src/ops/instance/deploy-test.js';
 import { instanceStatus } from '../../src/ops/instance/instances.js';
+import type { PlanStep } from '../../src/plan/step.js';
 import { silentProgress } from '../../src/progress.js';
+import type { OperationRecord } from '../../src/state/history.js';
 import { withInstanceLock } from '../../src/state/lock.js';
 import {
   anonymousVolumes,
@@ -32,6 +34,7 @@ import {
   type CliResult,
   type TestPlatform,
 } from './helpers.js';
+import { assertRanAsPlanned } from './plan-helpers.js';
 
 const HEALTH_TIMEOUT_MS = 180_000;
 let main: TestPlatform;
@@ -276,10 +279,27 @@ test('destroy leaves no container, network or volume with the project label', as
   assert.deepEqual(present.networks, [main.stack]);
   assert.deepEqual(present.volumes, [`${main.stack}-db`]);
   const anonymous = await anonymousVolumes(main.project);
+  const dry = await runCli(['-C', main.dir, 'destroy', main.project, 'test', '--dry-run', '--json'], {
+    timeoutMs: 120_000,
+  });
+  assert.equal(dry.code, 0, dry.stderr);
+  const { plan } = JSON.parse(dry.stdout) as { plan: { steps: PlanStep[] } };
+  assert.equal(plan.steps[0]?.id, `remove-unit:${main.stack}-nginx-1`, 'the sidecar goes first');
+  assert.deepEqual(await labelled(main.project), present, 'a dry run removes nothing');
+
   const r = await runCli(['-C', main.dir, 'destroy', main.project, 'test', '--yes'], { timeoutMs: 120_000 });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`removed 6 objects of ${main.stack}`));
   assert.deepEqual(await labelled(main.project), { containers: [], networks: [], volumes: [] });
   // Nor the unlabelled volumes Docker made for the images' VOLUMEs.
   assert.deepEqual(await existingVolumes(anonymous), []);
+  // Recorded with its plan, each step by kind and id: the dry run's steps.
+  const h = await runCli(['-C', main.dir, 'history', main.project, 'test', '--json']);
+  const [op] = (JSON.parse(h.stdout) as { operations: OperationRecord[] }).operations;
+  assert.deepEqual([op?.kind, op?.outcome], ['destroy', 'succeeded']);
+  assertRanAsPlanned(plan.steps, op!.steps);
+  assert.deepEqual(
+    (op!.plan as { steps: PlanStep[] }).steps.map((s) => s.id),
+    plan.steps.map((s) => s.id),
+  );
 });

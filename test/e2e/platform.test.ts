@@ -6,17 +6,24 @@
 // edge reloading ten times under load without a failed request.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { globalAgent } from 'node:https';
 import { request as httpRequest, Agent } from 'node:http';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect } from '../../src/backends/postgres/index.js';
 import { redisConnect } from '../../src/backends/redis/index.js';
 import { ObjectStorage } from '../../src/backends/s3/index.js';
 import { sharedUnit } from '../../src/compose/platform.js';
 import { edgeControl } from '../../src/ops/edge/edge-sync.js';
+import { PLATFORM_INSTANCE, PLATFORM_PROJECT } from '../../src/ops/operation.js';
 import { platformSecrets } from '../../src/ops/secrets/platform-secrets.js';
 import { loadPlatformDir } from '../../src/platformdir/load.js';
+import type { PlanStep } from '../../src/plan/step.js';
 import { Secret } from '../../src/secret.js';
+import { history } from '../../src/state/history.js';
+import { withInstanceLock } from '../../src/state/lock.js';
+import { platformLockDir } from '../../src/state/platform-lock.js';
 import { withEdgeAndStorage, viaEdge, type EdgePorts } from '../helpers/edge.js';
 import { freePort, startPebble, type PebbleHandle } from '../helpers/pebble.js';
 import {
@@ -31,6 +38,7 @@ import {
   uniqueName,
   type TestPlatform,
 } from './helpers.js';
+import { assertRanAsPlanned } from './plan-helpers.js';
 
 let tp: TestPlatform;
 let pebble: PebbleHandle;
@@ -54,8 +62,17 @@ after(async () => {
 const odp = (args: string[], timeoutMs = 300_000) => runCli(['--dir', tp.dir, ...args], { timeoutMs });
 
 test('platform up from nothing: every shared service healthy, certificates from Pebble', async () => {
+  const dry = await odp(['platform', 'up', '--dry-run', '--json']);
+  assert.equal(dry.code, 0, dry.stderr);
+  const planned = (JSON.parse(dry.stdout) as { planSteps: PlanStep[] }).planSteps;
+  assert.ok(planned.some((s) => s.id === 'check-edge-config:routes'));
+  assert.ok(planned.some((s) => s.id === 'request-certificates:declared'));
   const up = await odp(['platform', 'up']);
   assert.equal(up.code, 0, up.stderr);
+  // The dry run printed what ran: the stack's steps, then the edge's, recorded by kind and id.
+  const [op] = history(tp.dir, PLATFORM_PROJECT, PLATFORM_INSTANCE, 1);
+  assert.deepEqual([op?.kind, op?.outcome], ['platform-up', 'succeeded']);
+  assertRanAsPlanned(planned, op!.steps);
   assert.match(up.stdout, /is up/);
   assert.match(up.stdout, new RegExp(`certificate ${domain(tp.project).replace(/\./g, '\\.')}\\s+issued`));
   const status = await odp(['platform', 'status', '--json']);
@@ -109,8 +126,14 @@ test('the test instance over HTTPS through the edge, with a certificate chaining
 });
 
 test('provision: role, database, bucket and prefix; idempotent; tenancy enforced by PostgreSQL', async () => {
+  const dry = await odp(['provision', tp.project, 'prod', '--dry-run', '--json']);
+  assert.equal(dry.code, 0, dry.stderr);
+  const { plan } = JSON.parse(dry.stdout) as { plan: { steps: PlanStep[] } };
   const first = await odp(['provision', tp.project, 'prod', '--json']);
   assert.equal(first.code, 0, first.stderr);
+  const [op] = history(tp.dir, tp.project, 'prod', 1);
+  assert.deepEqual([op?.kind, op?.outcome], ['provision', 'succeeded']);
+  assertRanAsPlanned(plan.steps, op!.steps);
   const r = JSON.parse(first.stdout) as {
     role: string;
     database: string;
@@ -260,10 +283,25 @@ test('platform status reports a stopped service as down, with the reason', async
   assert.match(status.stdout, /redis-integration\s+down\s+.*exited with code/);
 });
 
-test('platform down keeps every volume', async () => {
-  const down = await odp(['platform', 'down', '--yes']);
+test('platform down waits for an operation on an instance, then keeps every volume', async () => {
+  // This process holds an instance's lock, as a deploy would: the platform lock shared.
+  let released = 0;
+  const { run } = await withInstanceLock(tp.dir, `${tp.project}-test`, { wait: false }, async () => {
+    const pending = odp(['platform', 'down', '--yes']);
+    const writer = join(platformLockDir(tp.dir), 'writer');
+    for (let i = 0; i < 240 && !existsSync(writer); i++) await sleep(250);
+    assert.ok(existsSync(writer), 'platform down waits for the platform lock');
+    await sleep(1000);
+    released = Date.now();
+    return { run: pending }; // not awaited here: the lock is released first
+  });
+  const down = await run;
   assert.equal(down.code, 0, down.stderr);
+  assert.match(down.stderr, new RegExp(`waiting for pid ${process.pid} on .*an instance operation`));
   assert.match(down.stdout, /kept \d+ volumes/);
+  const [op] = history(tp.dir, PLATFORM_PROJECT, PLATFORM_INSTANCE, 1);
+  assert.deepEqual([op?.kind, op?.outcome], ['platform-down', 'succeeded']);
+  assert.ok(Date.parse(op!.startedAt) >= released - 1000, 'it began once the instance operation had ended');
 });
 
 async function unitPort(unit: string, containerPort: number): Promise<number> {

@@ -65,6 +65,21 @@ describe('the test instance', () => {
         odoo.unit.publish.some((p) => p.container === 80 && p.host === 0 && p.ip === '127.0.0.1'),
     );
   });
+  test('each step is named <kind>:<subject>, once, and waits only for steps of its plan', () => {
+    const plan = planStack({ stack, imageIds: ids(stack), observed: empty, freshOnChange: true });
+    const names = plan.steps.map((s) => s.id);
+    assert.equal(new Set(names).size, names.length);
+    for (const s of plan.steps) {
+      assert.ok(s.id.startsWith(`${s.kind}:`), s.id);
+      for (const a of s.after) assert.ok(names.indexOf(a) >= 0 && names.indexOf(a) < names.indexOf(s.id));
+    }
+    assert.ok(names.includes('run:neomedical-odoo-test-odoo-1'));
+    assert.ok(names.includes('create-volume:neomedical-odoo-test-db'));
+    assert.match(
+      formatPlan(plan),
+      /^ {2}#3 run neomedical-odoo-test-db-1 \(odp\/postgres:15\): not running yet {2}after #1, #2$/m,
+    );
+  });
   test('nothing changed: nothing to do, and it says so', () => {
     const plan = planStack({
       stack,

@@ -7,14 +7,15 @@
 //   releases/<id>/   haproxy.cfg, acme.map, default.pem, certs/<domain>.pem
 //   current          symlink to the live release, swapped by rename(2)
 //
-// `apply` copies the release into the edge (Engine.copyInto), then one exec, holding a
-// lock on the volume (so two odp processes never interleave): `haproxy -c` on the
-// staged release as it will run (-C <release>); on failure the staging is dropped
-// and HAProxy's own message is thrown; on success the release moves into
-// releases/, `current` is swapped, the servers' state (addresses, health) is
-// dumped for the new workers, the master (PID 1) gets SIGUSR2, and the exec waits
-// until the runtime API answers from a new worker process. If none shows up,
-// `current` is put back and the master's last log lines are thrown.
+// A release goes live in three calls, the steps of an edge plan (src/plan/edge.ts):
+// `stage` copies it into the edge (Engine.copyInto); `check` runs `haproxy -c` on
+// it as it will run (-C <release>), and on failure the staging is dropped and
+// HAProxy's own message is thrown; `activate` moves it into releases/, swaps
+// `current`, dumps the servers' state (addresses, health) for the new workers,
+// sends the master (PID 1) SIGUSR2 and waits until the runtime API answers from a
+// new worker process; if none shows up, `current` is put back and the master's
+// last log lines are thrown. `apply` is the three in a row. Each runs holding a
+// lock on the volume (edge-scripts.ts), so two odp processes never interleave.
 //
 // ACME challenges change often and alone: `setChallenge` rewrites the live
 // release's acme.map (so reloads and restarts keep the token) and updates the
@@ -25,20 +26,12 @@ import { randomBytes } from 'node:crypto';
 import type { Engine, ExecResult, UnitFile } from '../../engines/engine.js';
 import { OdpError } from '../../errors.js';
 import { Secret } from '../../secret.js';
-import {
-  EDGE_DIR,
-  EDGE_FILES,
-  EDGE_SERVER_STATE,
-  EDGE_SOCKET,
-  certFile,
-  isEdgeDomain,
-} from '../../render/haproxy-cfg.js';
+import { EDGE_DIR, EDGE_FILES, EDGE_SOCKET, certFile, isEdgeDomain } from '../../render/haproxy-cfg.js';
+import { activateScript, checkScript, mapScript } from './edge-scripts.js';
 
 /** ACME tokens and key authorizations are base64url (RFC 8555 §8.1, §8.3); nothing else reaches a shell or the map. */
 const TOKEN = /^[A-Za-z0-9_-]{1,256}$/;
 const KEY_AUTHORIZATION = /^[A-Za-z0-9_-]{1,256}\.[A-Za-z0-9_-]{1,256}$/;
-/** Releases kept on the volume besides the live one, for a look at what ran before. */
-const KEEP_RELEASES = 5;
 
 export interface EdgeOptions {
   /** How long a reload may take before it counts as failed (seconds). */
@@ -56,81 +49,6 @@ export interface EdgeApplied {
   /** HAProxy's warnings about the new configuration (it was loaded anyway). */
   warnings: string[];
 }
-
-// Shell run inside the edge; positional parameters carry the values, so nothing is quoted into it.
-const prelude = `set -eu
-cd ${EDGE_DIR}
-mkdir -p .staging releases
-exec 9>.lock
-if ! flock -w "$LOCK_WAIT" 9; then echo "another change of the edge holds its lock" >&2; exit 75; fi
-cli() { printf '%s\\n' "$1" | socat -t 5 stdio unix-connect:${EDGE_SOCKET}; }
-worker() { cli 'show info' | sed -n 's/^Pid: //p'; }
-`;
-
-const applyScript = `${prelude}
-id=$1
-stage=.staging/$id
-# Uploads of applies that died before their check (never live).
-find .staging -mindepth 1 -maxdepth 1 -mmin +10 -exec rm -rf {} +
-cp default.pem "$stage/${EDGE_FILES.defaultCert}"
-# No challenges given: the live ones carry over (read under the lock, so none set meanwhile is lost).
-for map in ${EDGE_FILES.acmeMap} ${EDGE_FILES.maintenanceMap}; do
-  if [ ! -f "$stage/$map" ]; then cp "current/$map" "$stage/$map" 2>/dev/null || : >"$stage/$map"; fi
-done
-if ! out=$(haproxy -c -C "${EDGE_DIR}/$stage" -f "${EDGE_DIR}/$stage/${EDGE_FILES.cfg}" 2>&1); then
-  rm -rf "$stage"
-  printf '%s\\n' "$out"
-  exit 3
-fi
-printf '%s\\n' "$out" | grep -E '^\\[(WARNING|ALERT)\\]' | sed 's/^/warning: /' || true
-before=$(worker)
-previous=$(readlink current || true)
-mv "$stage" "releases/$id"
-ln -sfn "releases/$id" .current.new
-mv -T .current.new current
-# A server whose name now points elsewhere (another unit in its slot) must not
-# get its old address and name back from the state file: HAProxy applies the
-# file over the configuration. Such lines are dropped; the server resolves anew.
-if cli 'show servers state' >${EDGE_SERVER_STATE}.new; then
-  awk 'NR == FNR { if ($1 == "backend") b = $2; if ($1 == "server") { split($3, h, ":"); want[b " " $2] = h[1] }; next }
-       /^[0-9]+ / { k = $2 " " $4; if ((k in want) && $18 != "-" && $18 != want[k]) next }
-       { print }' "releases/$id/${EDGE_FILES.cfg}" ${EDGE_SERVER_STATE}.new >${EDGE_SERVER_STATE}
-  rm -f ${EDGE_SERVER_STATE}.new
-else
-  rm -f ${EDGE_SERVER_STATE}.new
-fi
-kill -USR2 1
-i=0
-while [ "$i" -lt "$RELOAD_TRIES" ]; do
-  sleep 0.1
-  now=$(worker || true)
-  if [ -n "$now" ] && [ "$now" != "$before" ]; then
-    echo "reloaded $before $now"
-    ls -1 releases | grep '^r[0-9]' | sort | head -n -${KEEP_RELEASES + 1} | while read -r old; do
-      [ "releases/$old" = "releases/$id" ] || rm -rf "releases/$old"
-    done
-    exit 0
-  fi
-  i=$((i + 1))
-done
-if [ -n "$previous" ]; then ln -sfn "$previous" .current.new && mv -T .current.new current; fi
-echo "no new worker after the reload (worker still $before); put $previous back"
-exit 4
-`;
-
-// One entry of a map ($4: acme.map or maintenance.map) set or deleted in the live
-// release's file (reloads and restarts keep it) and in the running workers.
-const mapScript = `${prelude}
-map=current/$4
-touch "$map"
-{ grep -v "^$1 " "$map" || true; if [ "$2" = set ]; then printf '%s %s\\n' "$1" "$3"; fi; } >"$map.new"
-mv "$map.new" "$map"
-cli "del map $4 $1" >/dev/null || true
-if [ "$2" = set ]; then
-  out=$(cli "add map $4 $1 $3")
-  if [ -n "$out" ]; then echo "$out" >&2; exit 5; fi
-fi
-`;
 
 export class Edge {
   private queue: Promise<unknown> = Promise.resolve();
@@ -152,13 +70,38 @@ export class Edge {
    * HAProxy's message) when the check fails: the edge keeps serving the last good
    * release. `acme` replaces the pending challenges; without it they carry over.
    */
-  apply(
+  async apply(
     cfg: string,
     certs: ReadonlyMap<string, string | Secret>,
     acme?: ReadonlyMap<string, string>,
     maintenance?: readonly string[],
   ): Promise<EdgeApplied> {
-    return this.serial(() => this.applyNow(cfg, certs, acme, maintenance));
+    const id = await this.stage(cfg, certs, acme, maintenance);
+    const warnings = await this.check(id);
+    return { ...(await this.activate(id)), warnings };
+  }
+
+  /** Uploads a release into the edge's staging area, nothing live changed; its id. */
+  stage(
+    cfg: string,
+    certs: ReadonlyMap<string, string | Secret>,
+    acme?: ReadonlyMap<string, string>,
+    maintenance?: readonly string[],
+  ): Promise<string> {
+    return this.serial(() => this.stageNow(cfg, certs, acme, maintenance));
+  }
+
+  /**
+   * HAProxy's own check of a staged release, as it will run; its warnings.
+   * Refused: OdpError ENGINE with HAProxy's message, the staging dropped.
+   */
+  check(id: string): Promise<string[]> {
+    return this.serial(() => this.checkNow(id));
+  }
+
+  /** Makes a checked release live and reloads without dropping a connection. */
+  activate(id: string): Promise<Omit<EdgeApplied, 'warnings'>> {
+    return this.serial(() => this.activateNow(id));
   }
 
   /** Puts a domain in maintenance, or takes it out, at once: no reload. */
@@ -217,12 +160,12 @@ export class Edge {
     return next;
   }
 
-  private async applyNow(
+  private async stageNow(
     cfg: string,
     certs: ReadonlyMap<string, string | Secret>,
     acme: ReadonlyMap<string, string> | undefined,
     maintenance: readonly string[] | undefined,
-  ): Promise<EdgeApplied> {
+  ): Promise<string> {
     for (const domain of certs.keys()) {
       if (!isEdgeDomain(domain))
         throw new OdpError('INTERNAL', `certificate for "${domain}": not a domain name`);
@@ -264,9 +207,13 @@ export class Edge {
     } catch (e) {
       throw await this.engineError(`cannot upload the new configuration to ${this.containerName}`, e);
     }
-    const r = await this.exec(['sh', '-c', applyScript, 'odp-edge-apply', id], {
+    return id;
+  }
+
+  private async checkNow(id: string): Promise<string[]> {
+    checkReleaseId(id);
+    const r = await this.exec(['sh', '-c', checkScript, 'odp-edge-check', id], {
       LOCK_WAIT: String(this.lockWait),
-      RELOAD_TRIES: String(this.reloadTries),
     });
     if (r.exitCode === 3) {
       const alerts = r.stdout
@@ -287,27 +234,39 @@ export class Edge {
         },
       );
     }
-    if (r.exitCode !== 0) {
-      const logs = await this.engine.lastLogs(this.containerName, 20).catch(() => '');
-      throw new OdpError(
-        'ENGINE',
-        `the edge did not reload: ${lastLine(r.stdout) || lastLine(r.stderr) || `exit ${r.exitCode}`}`,
-        {
-          detail: [r.stderr.trim(), logs].filter(Boolean).join('\n'),
-          hint: 'The edge keeps serving its last good configuration.',
-        },
-      );
-    }
+    if (r.exitCode !== 0) throw await this.notReloaded(r);
+    return r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('warning: '))
+      .map((l) => l.slice('warning: '.length).replace(/^\[\w+\]\s*\(\d+\)\s*:\s*(config : )?/, ''));
+  }
+
+  private async activateNow(id: string): Promise<Omit<EdgeApplied, 'warnings'>> {
+    checkReleaseId(id);
+    const r = await this.exec(['sh', '-c', activateScript, 'odp-edge-activate', id], {
+      LOCK_WAIT: String(this.lockWait),
+      RELOAD_TRIES: String(this.reloadTries),
+    });
+    if (r.exitCode !== 0) throw await this.notReloaded(r);
     const m = /^reloaded (\d+) (\d+)$/m.exec(r.stdout);
     return {
       release: `releases/${id}`,
       workerBefore: Number(m?.[1] ?? 0),
       workerAfter: Number(m?.[2] ?? 0),
-      warnings: r.stdout
-        .split('\n')
-        .filter((l) => l.startsWith('warning: '))
-        .map((l) => l.slice('warning: '.length).replace(/^\[\w+\]\s*\(\d+\)\s*:\s*(config : )?/, '')),
     };
+  }
+
+  /** A script that failed otherwise than by HAProxy's refusal: its words and the edge's last log lines. */
+  private async notReloaded(r: ExecResult): Promise<OdpError> {
+    const logs = await this.engine.lastLogs(this.containerName, 20).catch(() => '');
+    return new OdpError(
+      'ENGINE',
+      `the edge did not reload: ${lastLine(r.stdout) || lastLine(r.stderr) || `exit ${r.exitCode}`}`,
+      {
+        detail: [r.stderr.trim(), logs].filter(Boolean).join('\n'),
+        hint: 'The edge keeps serving its last good configuration.',
+      },
+    );
   }
 
   private async mapEntry(map: string, key: string, op: 'set' | 'del', value: string): Promise<void> {
@@ -358,9 +317,16 @@ function checkChallenge(token: string, keyAuth?: string): void {
   }
 }
 
+const RELEASE_ID = /^r\d{13}-[0-9a-f]{6}$/;
+
 /** `r<ms since epoch, 13 digits>-<random>`: sorts in time order, unique. */
 function releaseId(): string {
   return `r${String(Date.now()).padStart(13, '0')}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Only ids `stage` made reach the scripts (a path under .staging/). */
+function checkReleaseId(id: string): void {
+  if (!RELEASE_ID.test(id)) throw new OdpError('INTERNAL', `"${id}": not an edge release id`);
 }
 
 function lastLine(s: string): string {

@@ -27,6 +27,42 @@ export interface ProvisionResult {
 const MAX_IDENTIFIER_BYTES = 63;
 
 export async function provisionDatabase(admin: PgClient, want: DatabaseGrant): Promise<ProvisionResult> {
+  const role = await provisionRole(admin, want);
+  const database = await provisionOwnedDatabase(admin, want);
+  const connect = await provisionConnect(admin, want);
+  return { role, database, connect };
+}
+
+/** The instance's LOGIN role, created or its password set when it differs. */
+export function provisionRole(admin: PgClient, want: DatabaseGrant): Promise<Change> {
+  const password = want.password.reveal();
+  const verifier = scramVerifier(password);
+  return guarded(want, `cannot provision role ${want.role}`, [password, verifier], () =>
+    ensureRole(admin, want.role, password, verifier),
+  );
+}
+
+/** Its database, owned by the role (created UTF-8 from template0, or its owner set). */
+export function provisionOwnedDatabase(admin: PgClient, want: DatabaseGrant): Promise<Change> {
+  return guarded(want, `cannot provision database ${want.database}`, [want.password.reveal()], () =>
+    ensureDatabase(admin, want.database, want.role),
+  );
+}
+
+/** CONNECT on the database revoked from PUBLIC and granted to the role. */
+export function provisionConnect(admin: PgClient, want: DatabaseGrant): Promise<Change> {
+  return guarded(want, `cannot restrict CONNECT on database ${want.database}`, [want.password.reveal()], () =>
+    restrictConnect(admin, want.database, want.role),
+  );
+}
+
+/** Names checked first; any error of `body` without the secrets it may quote. */
+async function guarded(
+  want: DatabaseGrant,
+  step: string,
+  secrets: string[],
+  body: () => Promise<Change>,
+): Promise<Change> {
   for (const [what, name] of [
     ['role', want.role],
     ['database', want.database],
@@ -34,21 +70,11 @@ export async function provisionDatabase(admin: PgClient, want: DatabaseGrant): P
     if (!name || Buffer.byteLength(name) > MAX_IDENTIFIER_BYTES)
       throw new OdpError('USAGE', `${what} name "${name}" must be 1 to ${MAX_IDENTIFIER_BYTES} bytes long`);
   }
-  const password = want.password.reveal();
-  const verifier = scramVerifier(password);
-  const fail = (step: string) => (e: unknown) => {
-    throw e instanceof OdpError ? e : pgError(step, e, [password, verifier]);
-  };
-  const role = await ensureRole(admin, want.role, password, verifier).catch(
-    fail(`cannot provision role ${want.role}`),
-  );
-  const database = await ensureDatabase(admin, want.database, want.role).catch(
-    fail(`cannot provision database ${want.database}`),
-  );
-  const connect = await restrictConnect(admin, want.database, want.role).catch(
-    fail(`cannot restrict CONNECT on database ${want.database}`),
-  );
-  return { role, database, connect };
+  try {
+    return await body();
+  } catch (e) {
+    throw e instanceof OdpError ? e : pgError(step, e, secrets);
+  }
 }
 
 interface RoleRow {

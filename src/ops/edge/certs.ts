@@ -10,6 +10,7 @@ import { createAccountKey, isAcmeError, issueCertificate } from '../../backends/
 import { Route53Dns } from '../../backends/acme/route53.js';
 import type { DnsProvider, Http01Responder } from '../../backends/acme/types.js';
 import { OdpError } from '../../errors.js';
+import { certificateNeed } from '../../plan/edge.js';
 import type { Secret } from '../../secret.js';
 import type { PlatformSpec } from '../../platform-spec/platform-schema.js';
 import { CertStore, type CertOutcome } from '../../state/certs.js';
@@ -98,20 +99,8 @@ class Pass {
   async ensure(domain: string): Promise<CertResult> {
     const { acme } = this.o;
     const held = this.store.get(domain);
-    const left = held ? held.notAfter.getTime() - this.#now.getTime() : 0;
-    const sameCa = held?.directory === acme.directory;
-    if (held && sameCa && !this.o.force && left > acme.renewBeforeDays * DAY) {
-      return { domain, action: 'kept', notAfter: held.notAfter };
-    }
-    const need = !held
-      ? 'no certificate yet'
-      : !sameCa
-        ? `the certificate held comes from another ACME server (${held.directory})`
-        : left <= 0
-          ? 'the certificate held has expired'
-          : this.o.force
-            ? 'renewal forced'
-            : `the certificate held expires in ${Math.floor(left / DAY)} day(s)`;
+    const need = certificateNeed(held, acme, this.#now, this.o.force);
+    if (!need) return { domain, action: 'kept', notAfter: held!.notAfter };
     const current = held ? { notAfter: held.notAfter } : {};
 
     const recorded = this.store.retryAfter(domain, this.#now);

@@ -49,7 +49,8 @@ export function edgeRoutes(pd: PlatformDir): EdgeRoute[] {
   return routes;
 }
 
-export async function syncEdge(engine: Engine, pd: PlatformDir): Promise<EdgeApplied> {
+/** The edge's configuration as the spec and the state say now: routes, maintenance, certificates held. */
+function renderEdge(pd: PlatformDir): { cfg: string; certs: Map<string, Secret>; down: string[] } {
   // A project file that does not load has no routes here: syncing would take its sites offline.
   requireAllProjects(pd, 'updating the edge');
   const routes = edgeRoutes(pd);
@@ -72,12 +73,25 @@ export async function syncEdge(engine: Engine, pd: PlatformDir): Promise<EdgeApp
     routes: routes.map((r) => (maintenance.has(r.domain) ? { ...r, maintenance: true } : r)),
     certificates: [...certs.keys()],
   });
-  const down = routes.filter((r) => maintenance.has(r.domain)).map((r) => r.domain);
-  return edgeFor(engine, pd).apply(cfg, certs, undefined, down);
+  return { cfg, certs, down: routes.filter((r) => maintenance.has(r.domain)).map((r) => r.domain) };
 }
 
-/** Requests what is missing or due (all declared domains, or the ones named), then serves them. */
-export async function certifyThroughEdge(
+/** The configuration the state asks for, staged in the edge (nothing live changes); its release id. */
+export function writeEdge(engine: Engine, pd: PlatformDir): Promise<string> {
+  const r = renderEdge(pd);
+  return edgeFor(engine, pd).stage(r.cfg, r.certs, undefined, r.down);
+}
+
+/** Written, checked by the edge's haproxy, live: the edge plan's three steps in a row. */
+export async function syncEdge(engine: Engine, pd: PlatformDir): Promise<EdgeApplied> {
+  const edge = edgeFor(engine, pd);
+  const id = await writeEdge(engine, pd);
+  const warnings = await edge.check(id);
+  return { ...(await edge.activate(id)), warnings };
+}
+
+/** One ACME pass over the domains (all declared ones unless named); the edge answers the challenges. */
+async function requestCertificates(
   engine: Engine,
   pd: PlatformDir,
   o: { domains?: string[]; force?: boolean; onEvent?: (e: CertProgress) => void },
@@ -87,7 +101,7 @@ export async function certifyThroughEdge(
   const edge = edgeFor(engine, pd);
   const acme = pd.platform.acme;
   const caFile = acme.caFile && (isAbsolute(acme.caFile) ? acme.caFile : join(pd.dir, acme.caFile));
-  const results = await ensureCertificates({
+  return ensureCertificates({
     platformDir: pd.dir,
     acme,
     domains: o.domains ?? edgeRoutes(pd).map((r) => r.domain),
@@ -97,8 +111,22 @@ export async function certifyThroughEdge(
     ...(o.force ? { force: true } : {}),
     ...(o.onEvent ? { onEvent: o.onEvent } : {}),
   });
-  if (results.some((r) => r.action === 'issued' || r.action === 'renewed')) await syncEdge(engine, pd);
+}
+
+/** Requests what is missing or due (all declared domains, or the ones named), then serves them. */
+export async function certifyThroughEdge(
+  engine: Engine,
+  pd: PlatformDir,
+  o: { domains?: string[]; force?: boolean; onEvent?: (e: CertProgress) => void },
+): Promise<CertResult[]> {
+  const results = await requestCertificates(engine, pd, o);
+  if (results.some(isNew)) await syncEdge(engine, pd);
   return results;
+}
+
+/** A certificate the edge does not serve until it is reloaded. */
+export function isNew(r: CertResult): boolean {
+  return r.action === 'issued' || r.action === 'renewed';
 }
 
 /**
@@ -151,10 +179,23 @@ function healthStatus(at: Endpoint, domain: string): Promise<number> {
 
 /** What ops need of the edge; the CLI builds it for the engine it holds. */
 export interface EdgeControl {
+  /** Write, check and reload in a row (syncEdge). */
   sync(pd: PlatformDir): Promise<EdgeApplied>;
+  /** The configuration the state asks for, staged in the edge (nothing live changes); its release id. */
+  write(pd: PlatformDir): Promise<string>;
+  /** HAProxy's own check of a staged release; its warnings. Refused: an error, nothing live changed. */
+  check(pd: PlatformDir, release: string): Promise<string[]>;
+  /** A checked release live, reloaded without dropping a connection. */
+  reload(pd: PlatformDir, release: string): Promise<Omit<EdgeApplied, 'warnings'>>;
+  /** One ACME pass (certs.ts) over the domains named, or all declared; served once reloaded. */
+  requestCertificates(
+    pd: PlatformDir,
+    o?: { domains?: string[]; force?: boolean; onEvent?: (e: CertProgress) => void },
+  ): Promise<CertResult[]>;
   /** Whether the edge of this platform runs at all (an instance can live without it). */
   running(pd: PlatformDir): Promise<boolean>;
   waitRouted(pd: PlatformDir, domain: string, timeoutMs: number): Promise<boolean>;
+  /** requestCertificates, then a reload when any was issued or renewed. */
   certify(
     pd: PlatformDir,
     o?: { domains?: string[]; force?: boolean; onEvent?: (e: CertProgress) => void },
@@ -169,6 +210,10 @@ export interface EdgeControl {
 export function edgeControl(engine: Engine): EdgeControl {
   return {
     sync: (pd) => syncEdge(engine, pd),
+    write: (pd) => writeEdge(engine, pd),
+    check: (pd, release) => edgeFor(engine, pd).check(release),
+    reload: (pd, release) => edgeFor(engine, pd).activate(release),
+    requestCertificates: (pd, o = {}) => requestCertificates(engine, pd, o),
     running: async (pd) =>
       (await engine.explain(sharedUnit(pd.platform, 'edge')).catch(() => undefined))?.running === true,
     waitRouted: (pd, domain, timeoutMs) => waitRouted(engine, pd, domain, timeoutMs),

@@ -1,12 +1,12 @@
-// Runs a test instance's plan on an engine with the shared executor (run-dag.ts):
-// independent services start in parallel; the first failure is reported with
-// the failing step.
+// Runs a test instance's (or the platform's) plan on an engine with the shared
+// executor (run-plan.ts): independent services start in parallel, each step is
+// reported with its kind and id (the history records them); the first failure is
+// reported with the failing step.
 import type { Engine } from '../../engines/engine.js';
 import { unitName } from '../../model/stack.js';
-import { OdpError } from '../../errors.js';
 import type { Plan, Step } from '../../plan/plan.js';
 import type { Progress } from '../../progress.js';
-import { runDag } from '../run-dag.js';
+import { runSteps } from '../run-steps.js';
 
 export interface ApplyOptions {
   labels: Record<string, string>;
@@ -27,7 +27,7 @@ export function describeStep(s: Step): string {
   }
 }
 
-async function execute(engine: Engine, s: Step, o: ApplyOptions): Promise<void> {
+export async function executeStackStep(engine: Engine, s: Step, o: ApplyOptions): Promise<void> {
   switch (s.kind) {
     case 'create-network':
       return engine.ensureNetwork(s.name, o.labels);
@@ -49,29 +49,8 @@ async function execute(engine: Engine, s: Step, o: ApplyOptions): Promise<void> 
 }
 
 export async function applyPlan(engine: Engine, plan: Plan, o: ApplyOptions): Promise<void> {
-  const key = (s: Step) => String(s.id);
-  const { done, failure } = await runDag<number, Step>(plan.steps, (s) => execute(engine, s, o), {
-    start: (s) => o.progress.start(key(s), describeStep(s)),
-    done: (s) => o.progress.done(key(s)),
-    fail: (s, e) => o.progress.fail(key(s), e instanceof Error ? e.message : String(e)),
+  await runSteps(plan.steps, (s) => executeStackStep(engine, s, o), {
+    progress: o.progress,
+    describe: describeStep,
   });
-  if (failure) {
-    const e = failure.error;
-    const base = e instanceof OdpError ? e : undefined;
-    throw new OdpError(
-      'DEPLOY_FAILED',
-      `step #${failure.step.id} (${describeStep(failure.step)}) failed: ${base?.message ?? String(e)}`,
-      {
-        cause: e,
-        ...(base?.detail ? { detail: base.detail } : {}),
-        ...(base?.hint ? { hint: base.hint } : {}),
-      },
-    );
-  }
-  if (done.size !== plan.steps.length) {
-    throw new OdpError(
-      'INTERNAL',
-      `plan ${plan.stack} stalled after ${done.size} of ${plan.steps.length} steps`,
-    );
-  }
 }

@@ -3,24 +3,19 @@
 // small data set, its own database and Redis), recorded in the state so the
 // edge routes it, and removed when the branch is deleted or goes quiet.
 // `odp serve` calls these for webhooks (push, delete) and its scheduler.
-import { branchInstanceLabel, branchSlug, branchTarget, isBranchTag } from '../../compose/branch.js';
+import { branchTarget, isBranchTag } from '../../compose/branch.js';
 import type { Engine } from '../../engines/engine.js';
 import type { ImageStore } from '../../engines/images.js';
 import { OdpError } from '../../errors.js';
 import type { Plan } from '../../plan/plan.js';
 import { loadPlatformDir, requireProject } from '../../platformdir/load.js';
-import {
-  forgetBranch,
-  getBranch,
-  listBranches,
-  recordBranchDeploy,
-  slugOwner,
-  type BranchRecord,
-} from '../../state/branches.js';
-import { withInstanceLock } from '../../state/lock.js';
-import { deployTest, throughEdge, type DeployResult } from './deploy-test.js';
+import { recordBranchDeploy, slugOwner } from '../../state/branches.js';
+import { deployTest, type DeployResult } from './deploy-test.js';
 import type { EdgeControl } from '../edge/edge-sync.js';
-import { silentProgress, type Progress } from '../../progress.js';
+import type { Progress } from '../../progress.js';
+
+// Their removal (a deleted branch, expiry, `odp destroy --branch`) is a plan of its own.
+export { expireBranches, removeBranch, type RemoveBranchOptions } from './branch-removal.js';
 
 export interface DeployBranchOptions {
   /** The image tag; default: the newest local `<image>:<slug>-<sha>` that `odp publish` pushed. */
@@ -74,6 +69,8 @@ export async function deployBranch(
     tag,
     progress: o.progress,
     branchTarget: target,
+    // A branch not recorded yet is not routed yet: the edge learns its domain even if nothing else changes.
+    newRoute: owner === undefined,
     // Recorded before the edge is synced, so that sync routes the new domain.
     onApplied: () => {
       record();
@@ -87,7 +84,7 @@ export async function deployBranch(
     ...(o.onPlan ? { onPlan: o.onPlan } : {}),
   });
   // Nothing to change is still a deploy of the branch: it keeps it from expiring.
-  if (!o.dryRun && !recordedNow && record() === 'created') await throughEdge(pd, target.domain, o);
+  if (!o.dryRun && !recordedNow) record();
   return { ...r, branch, slug: target.slug, tag, domain: target.domain };
 }
 
@@ -132,112 +129,4 @@ function nanos(iso: string): bigint {
   if (!m) return BigInt(Date.parse(iso) || 0) * 1_000_000n;
   const seconds = BigInt(Math.floor(Date.parse(`${m[1]}${m[3]}`) / 1000));
   return seconds * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0').slice(0, 9));
-}
-
-export interface RemoveBranchOptions {
-  progress: Progress;
-  edge?: EdgeControl;
-}
-
-/**
- * Removes a branch instance: its route first (the edge stops sending requests
- * to units about to go), then its units, network and volumes, and its record.
- * An unknown branch is not an error here (a webhook for a branch that never had
- * an instance): `removed` says whether there was anything.
- */
-export async function removeBranch(
-  engine: Engine,
-  dir: string,
-  project: string,
-  branch: string,
-  o: RemoveBranchOptions,
-): Promise<{ removed: boolean; objects: string[] }> {
-  return removeIf(engine, dir, project, branch, o, () => true);
-}
-
-async function removeIf(
-  engine: Engine,
-  dir: string,
-  project: string,
-  branch: string,
-  o: RemoveBranchOptions,
-  still: (r: BranchRecord | undefined) => boolean,
-): Promise<{ removed: boolean; objects: string[] }> {
-  const pd = await loadPlatformDir(dir);
-  const slug = getBranch(dir, project, branch)?.slug ?? branchSlug(branch);
-  const instance = branchInstanceLabel(slug);
-  await engine.ping();
-  return withInstanceLock(dir, `${project}-${instance}`, { wait: true }, async () => {
-    // Read again under the lock: a deploy may have come in while waiting.
-    const row = getBranch(dir, project, branch);
-    if (!still(row)) return { removed: false, objects: [] };
-    const observed = await engine.observe({ platform: pd.platform.name, project, instance });
-    const found = observed.units.length + observed.networks.length + observed.volumes.length;
-    if (!row && found === 0) return { removed: false, objects: [] };
-    if (forgetBranch(dir, project, branch) && o.edge && (await o.edge.running(pd))) {
-      o.progress.start('edge', `stop routing ${row?.domain ?? slug}`);
-      await o.edge.sync(pd);
-      o.progress.done('edge');
-    }
-    const objects: string[] = [];
-    // Sidecars first: they live in their owner's network namespace.
-    const units = [...observed.units].sort(
-      (a, b) => Number(b.service === 'nginx') - Number(a.service === 'nginx'),
-    );
-    for (const u of units) {
-      o.progress.start(u.name, `remove ${u.name}`);
-      await engine.remove(u.name, 10);
-      o.progress.done(u.name);
-      objects.push(u.name);
-    }
-    for (const n of observed.networks) {
-      await engine.removeNetwork(n);
-      objects.push(`network ${n}`);
-    }
-    for (const v of observed.volumes) {
-      await engine.removeVolume(v);
-      objects.push(`volume ${v}`);
-    }
-    return { removed: true, objects };
-  });
-}
-
-export interface ExpireOptions {
-  /** Default: the platform's `branches.expireAfterHours`. */
-  olderThanMs?: number;
-  now?: Date | number;
-  dryRun?: boolean;
-  progress?: Progress;
-  edge?: EdgeControl;
-}
-
-/** Removes the branch instances whose last deploy is older than the limit. */
-export async function expireBranches(
-  engine: Engine,
-  dir: string,
-  o: ExpireOptions = {},
-): Promise<{ expired: BranchRecord[]; kept: BranchRecord[]; olderThanMs: number }> {
-  const pd = await loadPlatformDir(dir);
-  const olderThanMs = o.olderThanMs ?? pd.platform.branches.expireAfterHours * 3_600_000;
-  const now = o.now === undefined ? Date.now() : Number(o.now);
-  const stale = (r: BranchRecord | undefined) => !!r && now - Date.parse(r.lastDeployAt) > olderThanMs;
-  const all = listBranches(dir);
-  const expired = all.filter(stale);
-  const kept = all.filter((r) => !stale(r));
-  if (o.dryRun) return { expired, kept, olderThanMs };
-  const done: BranchRecord[] = [];
-  for (const r of expired) {
-    const progress = o.progress ?? silentProgress;
-    const { removed } = await removeIf(
-      engine,
-      dir,
-      r.project,
-      r.branch,
-      { progress, ...(o.edge ? { edge: o.edge } : {}) },
-      stale,
-    );
-    if (removed) done.push(r);
-    else if (getBranch(dir, r.project, r.branch)) kept.push(r); // deployed again meanwhile
-  }
-  return { expired: done, kept, olderThanMs };
 }

@@ -11,6 +11,7 @@ import type { Engine } from '../../engines/engine.js';
 import { OdpError } from '../../errors.js';
 import { serviceByRole, type Stack } from '../../model/stack.js';
 import { formatPlan, planStack, type Plan } from '../../plan/plan.js';
+import { lastSteps } from '../../plan/step.js';
 import { loadPlatformDir, requireProject, type PlatformDir } from '../../platformdir/load.js';
 import { revealEnv } from '../../secret.js';
 import { runRules } from '../../platform-spec/rules/index.js';
@@ -18,6 +19,7 @@ import { openState } from '../../state/db.js';
 import { withInstanceLock } from '../../state/lock.js';
 import { applyPlan } from './apply-plan.js';
 import type { Progress } from '../../progress.js';
+import { planEdgeRoute, runEdgePlan } from '../edge/edge-plan.js';
 import type { EdgeControl } from '../edge/edge-sync.js';
 import { resolveImages } from './preflight.js';
 import { loadProjectSecrets } from '../secrets/secrets.js';
@@ -38,6 +40,8 @@ export interface DeployTestOptions {
   branchTarget?: BranchTarget;
   /** Called under the instance's lock once the plan ran, before the edge is synced. */
   onApplied?: () => void;
+  /** The edge does not route the instance yet (a new branch): routed even when nothing else changes. */
+  newRoute?: boolean;
 }
 
 export interface DeployResult {
@@ -95,6 +99,8 @@ export async function deployTest(
         instance,
       });
       const plan = planStack({ stack, imageIds, observed, freshOnChange: true });
+      if (plan.steps.length > 0 || o.newRoute)
+        plan.edge = await planEdgeRoute(pd, stack.domain, o, lastSteps(plan.steps));
       const result: DeployResult = {
         project: projectName,
         instance,
@@ -103,7 +109,7 @@ export async function deployTest(
         applied: false,
         url: `https://${stack.domain}/`,
       };
-      if (o.dryRun || plan.steps.length === 0)
+      if (o.dryRun || (plan.steps.length === 0 && plan.edge.length === 0))
         return { ...result, ...(await localUrl(engine, pd, stack, instance)) };
       o.onPlan?.(plan);
       await applyPlan(engine, plan, {
@@ -117,40 +123,24 @@ export async function deployTest(
         progress: o.progress,
       });
       o.onApplied?.();
-      await throughEdge(pd, stack.domain, o);
-      return { ...result, applied: true, ...(await localUrl(engine, pd, stack, instance)) };
+      if (o.edge && plan.edge.length > 0) {
+        // The edge's own health checks must see the instance: the deploy's deadline, not a
+        // fixed minute, so a busy host is given the time the user allowed.
+        await runEdgePlan(plan.edge, {
+          pd,
+          edge: o.edge,
+          progress: o.progress,
+          timeoutMs: o.healthTimeoutMs ?? 10 * 60_000,
+          certificates: [],
+        });
+      }
+      return {
+        ...result,
+        applied: plan.steps.length > 0,
+        ...(await localUrl(engine, pd, stack, instance)),
+      };
     },
   );
-}
-
-/** With the platform's edge up: route the instance (a new project is a new route) and wait for it. */
-export async function throughEdge(
-  pd: PlatformDir,
-  domain: string,
-  o: Pick<DeployTestOptions, 'edge' | 'progress' | 'healthTimeoutMs'>,
-): Promise<void> {
-  if (!o.edge || !(await o.edge.running(pd))) return;
-  if (pd.broken.size > 0) {
-    // The edge keeps its routes until every project file loads again (see syncEdge).
-    o.progress.note(
-      `warning: the edge is not updated: ${[...pd.broken.keys()].join(', ')} do not load (odp check)`,
-    );
-    return;
-  }
-  o.progress.start('edge', `route ${domain} through the edge`);
-  await o.edge.sync(pd);
-  // The edge's own health checks must see the instance: the deploy's deadline, not a
-  // fixed minute, so a busy host is given the time the user allowed.
-  if (!(await o.edge.waitRouted(pd, domain, o.healthTimeoutMs ?? 10 * 60_000))) {
-    o.progress.fail('edge', 'the edge does not answer for it yet');
-    o.progress.note(`warning: ${domain} is up but the edge does not route it yet; see odp platform status`);
-    return;
-  }
-  o.progress.done('edge');
-  // A new instance gets its certificate now, not on go-live day; a held one is kept.
-  const [cert] = await o.edge.certify(pd, { domains: [domain] });
-  if (cert?.action === 'failed')
-    o.progress.note(`warning: no certificate for ${domain} yet: ${cert.reason ?? ''}`);
 }
 
 function refuseViolations(pd: PlatformDir, project: string): void {

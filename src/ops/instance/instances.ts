@@ -1,12 +1,9 @@
-// Reading and removing what runs: `odp status` and `odp destroy`.
+// Reading what runs: `odp status` (`odp destroy` is destroy.ts).
 import type { Engine, ObservedUnit } from '../../engines/engine.js';
 import { loadPlatformDir, requireProject } from '../../platformdir/load.js';
 import { instanceNames } from '../../platform-spec/project-schema.js';
 import { unsettledInterrupted } from '../../state/history.js';
-import { withInstanceLock } from '../../state/lock.js';
 import { maintenanceEntries } from '../../state/maintenance.js';
-import { clearServing } from '../../state/serving.js';
-import type { Progress } from '../../progress.js';
 import { settleStarting } from './settle-starting.js';
 
 export interface InstanceStatus {
@@ -91,40 +88,4 @@ export async function instanceStatus(
 
 function isUp(u: ObservedUnit): boolean {
   return u.state === 'running' && (u.health === 'healthy' || u.health === 'none');
-}
-
-/** Removes every container, network and volume of the instance. */
-export async function destroyInstance(
-  engine: Engine,
-  dir: string,
-  project: string,
-  instance: string,
-  progress: Progress,
-): Promise<{ removed: string[] }> {
-  const pd = await loadPlatformDir(dir);
-  requireProject(pd, project);
-  await engine.ping();
-  return withInstanceLock(dir, `${project}-${instance}`, { wait: true }, async () => {
-    const o = await engine.observe({ platform: pd.platform.name, project, instance });
-    const removed: string[] = [];
-    // Sidecars first: they live in their owner's network namespace.
-    const units = [...o.units].sort((a, b) => Number(b.service === 'nginx') - Number(a.service === 'nginx'));
-    for (const u of units) {
-      progress.start(u.name, `remove ${u.name}`);
-      await engine.remove(u.name, 10);
-      progress.done(u.name);
-      removed.push(u.name);
-    }
-    for (const n of o.networks) {
-      await engine.removeNetwork(n);
-      removed.push(`network ${n}`);
-    }
-    for (const v of o.volumes) {
-      await engine.removeVolume(v);
-      removed.push(`volume ${v}`);
-    }
-    // The edge no longer routes to units that are gone.
-    clearServing(dir, project, instance);
-    return { removed };
-  });
 }

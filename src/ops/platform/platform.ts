@@ -1,97 +1,18 @@
 // `odp platform up|status|down`: the original document's common stacks (lb,
 // redis, redis-integration, postgres-cluster, postgres-integration), run by odp
-// through the same plan and engine as instances. `up` converges; `down` keeps
-// every volume unless purging was asked for and confirmed.
-import {
-  composePlatform,
-  platformStackName,
-  sharedUnit,
-  tierNetwork,
-  edgeNetwork,
-} from '../../compose/platform.js';
+// through the same plan and engine as instances. `up` converges (platform-up.ts);
+// `down` keeps every volume unless purging was asked for and confirmed
+// (platform-down.ts); here, what `status` reads.
+import { composePlatform, sharedUnit } from '../../compose/platform.js';
 import type { Engine, ObservedUnit } from '../../engines/engine.js';
-import { OdpError } from '../../errors.js';
-import { formatPlan, planStack, type Plan } from '../../plan/plan.js';
-import { loadPlatformDir, type PlatformDir } from '../../platformdir/load.js';
-import { withInstanceLock } from '../../state/lock.js';
-import { applyPlan } from '../instance/apply-plan.js';
-import { platformSecrets } from '../secrets/platform-secrets.js';
-import { resolveImages } from '../instance/preflight.js';
-import type { Progress } from '../../progress.js';
+import type { PlatformDir } from '../../platformdir/load.js';
 import { settleStarting } from '../instance/settle-starting.js';
-import type { CertResult } from '../edge/certs.js';
-import type { EdgeControl } from '../edge/edge-sync.js';
+import { PLATFORM_PROJECT } from '../operation.js';
 
-export const PLATFORM_PROJECT = '_platform';
-
-export interface PlatformUpResult {
-  plan: Plan;
-  planText: string;
-  applied: boolean;
-  generatedSecrets: string[];
-  /** What happened to each declared domain's certificate (requested early, never on go-live day). */
-  certificates: CertResult[];
-}
-
-export async function platformUp(
-  engine: Engine,
-  dir: string,
-  o: {
-    dryRun?: boolean;
-    passphraseFile?: string;
-    progress: Progress;
-    onPlan?: (p: Plan) => void;
-    edge?: EdgeControl;
-  },
-): Promise<PlatformUpResult & { pd: PlatformDir }> {
-  const pd = await loadPlatformDir(dir);
-  o.progress.start('preflight', 'pre-flight checks');
-  const secrets = await platformSecrets(dir, { passphraseFile: o.passphraseFile, generate: !o.dryRun });
-  const { stack, missingSecrets } = composePlatform(pd.platform, secrets.values);
-  if (missingSecrets.length && !o.dryRun) {
-    throw new OdpError('INTERNAL', `platform secrets missing: ${missingSecrets.join(', ')}`);
-  }
-  await engine.ping();
-  const imageIds = await resolveImages(engine, stack);
-  o.progress.done('preflight');
-
-  return withInstanceLock(
-    dir,
-    PLATFORM_PROJECT,
-    { wait: true, onWait: (h) => o.progress.note(`waiting for ${h}`) },
-    async () => {
-      const observed = await engine.observe({ platform: pd.platform.name, project: PLATFORM_PROJECT });
-      const plan = planStack({ stack, imageIds, observed, freshOnChange: false });
-      const result = {
-        pd,
-        plan,
-        planText: formatPlan(plan),
-        applied: false,
-        generatedSecrets: secrets.generated,
-        certificates: [] as CertResult[],
-      };
-      if (o.dryRun) return result;
-      if (plan.steps.length > 0) {
-        o.onPlan?.(plan);
-        await applyPlan(engine, plan, {
-          labels: { 'odp.platform': pd.platform.name, 'odp.project': PLATFORM_PROJECT },
-          healthTimeoutMs: 5 * 60_000,
-          progress: o.progress,
-        });
-      }
-      if (!o.edge) return { ...result, applied: plan.steps.length > 0 };
-      o.progress.start('edge', 'route every declared instance through the edge');
-      await o.edge.sync(pd);
-      o.progress.done('edge');
-      // Certificates are asked for as soon as an instance is declared; a failure
-      // keeps what is held and is reported, it does not undo the platform.
-      o.progress.start('certs', 'certificates');
-      const certificates = await o.edge.certify(pd);
-      o.progress.done('certs');
-      return { ...result, applied: plan.steps.length > 0, certificates };
-    },
-  );
-}
+export { PLATFORM_PROJECT } from '../operation.js';
+// Bringing the shared services up and down are plans of their own.
+export { platformUp, type PlatformUpResult } from './platform-up.js';
+export { platformDown, type PlatformDownResult } from './platform-down.js';
 
 export interface ServiceStatus {
   service: string;
@@ -136,45 +57,4 @@ async function stateOf(engine: Engine, u: ObservedUnit): Promise<Pick<ServiceSta
     return { state: 'down', reason: `unhealthy: ${why.lastProbe || 'health check failing'}` };
   const exit = why.error ? `${why.error}` : `exited with code ${why.exitCode}`;
   return { state: 'down', reason: `${u.state}: ${exit}${why.restarting ? ' (restarting)' : ''}` };
-}
-
-export async function platformDown(
-  engine: Engine,
-  dir: string,
-  o: { purge: boolean; progress: Progress },
-): Promise<{ removed: string[]; kept: string[] }> {
-  const pd = await loadPlatformDir(dir);
-  await engine.ping();
-  return withInstanceLock(dir, PLATFORM_PROJECT, { wait: true }, async () => {
-    const observed = await engine.observe({ platform: pd.platform.name, project: PLATFORM_PROJECT });
-    const removed: string[] = [];
-    for (const u of observed.units) {
-      o.progress.start(u.name, `stop ${u.name}`);
-      await engine.remove(u.name, 30);
-      o.progress.done(u.name);
-      removed.push(u.name);
-    }
-    const name = platformStackName(pd.platform);
-    const nets = [
-      name,
-      tierNetwork(pd.platform, 'prod'),
-      tierNetwork(pd.platform, 'integration'),
-      edgeNetwork(pd.platform),
-    ];
-    for (const n of nets) {
-      // A network an instance still uses stays; it goes with the last instance.
-      await engine.removeNetwork(n).then(
-        () => removed.push(`network ${n}`),
-        () => undefined,
-      );
-    }
-    const kept: string[] = [];
-    for (const v of observed.volumes) {
-      if (o.purge) {
-        await engine.removeVolume(v);
-        removed.push(`volume ${v}`);
-      } else kept.push(v);
-    }
-    return { removed, kept };
-  });
 }
