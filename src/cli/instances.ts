@@ -30,7 +30,7 @@ export function registerInstances(program: Command): void {
             );
           }
           for (const s of i.services) {
-            const port = s.ports[80] ? `  http://127.0.0.1:${s.ports[80]}/` : '';
+            const port = s.endpoint ? `  http://${s.endpoint.host}:${s.endpoint.port}/` : '';
             ctx.out.line(
               `  ${`${s.name}-${s.replica}`.padEnd(10)} ${s.state.padEnd(8)} ${s.health.padEnd(9)} ${age(s.ageSeconds).padStart(5)}  ${s.image}${port}`,
             );

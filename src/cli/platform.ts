@@ -101,8 +101,7 @@ Examples:
         const health = await platformHealth(engine, pd, secrets?.values.get('POSTGRES_PASSWORD'));
         ctx.out.data({ platform: pd.platform.name, services, ...health });
         for (const s of services) {
-          const port = Object.values(s.ports)[0];
-          const where = port ? `  127.0.0.1:${port}` : '';
+          const where = s.endpoint ? `  ${s.endpoint.host}:${s.endpoint.port}` : '';
           ctx.out.line(
             `${s.service.padEnd(22)} ${s.state.padEnd(9)}${where}${s.reason ? `  ${s.reason}` : ''}`,
           );

@@ -1,5 +1,5 @@
 // Reading what runs: `odp status` (`odp destroy` is destroy.ts).
-import type { Engine, ObservedUnit } from '../../engines/engine.js';
+import type { Endpoint, Engine, ObservedUnit } from '../../engines/engine.js';
 import { loadPlatformDir, requireProject } from '../../platformdir/load.js';
 import { instanceNames } from '../../platform-spec/project-schema.js';
 import { unsettledInterrupted } from '../../state/history.js';
@@ -30,6 +30,8 @@ export interface InstanceStatus {
     health: string;
     ageSeconds: number;
     ports: Record<number, number>;
+    /** Where odp reaches the unit's published HTTP port, if it has one. */
+    endpoint?: Endpoint;
   }[];
 }
 
@@ -69,17 +71,25 @@ export async function instanceStatus(
               : units.every((u) => isUp(u) || (u.state === 'running' && u.health === 'starting'))
                 ? 'starting'
                 : 'degraded',
-        services: units
-          .sort((a, b) => a.name.localeCompare(b.name))
-          .map((u) => ({
-            name: u.service,
-            replica: u.replica,
-            image: u.image,
-            state: u.state,
-            health: u.health,
-            ageSeconds: Math.round((Date.now() - u.createdAt.getTime()) / 1000),
-            ports: u.ports,
-          })),
+        services: await Promise.all(
+          units
+            .sort((a, b) => a.name.localeCompare(b.name))
+            .map(async (u) => {
+              const endpoint = u.ports[80]
+                ? await engine.endpoint(u.name, 80).catch(() => undefined)
+                : undefined;
+              return {
+                name: u.service,
+                replica: u.replica,
+                image: u.image,
+                state: u.state,
+                health: u.health,
+                ageSeconds: Math.round((Date.now() - u.createdAt.getTime()) / 1000),
+                ports: u.ports,
+                ...(endpoint ? { endpoint } : {}),
+              };
+            }),
+        ),
       });
     }
   }

@@ -4,7 +4,7 @@
 // `down` keeps every volume unless purging was asked for and confirmed
 // (platform-down.ts); here, what `status` reads.
 import { composePlatform, sharedUnit } from '../../compose/platform.js';
-import type { Engine, ObservedUnit } from '../../engines/engine.js';
+import type { Endpoint, Engine, ObservedUnit } from '../../engines/engine.js';
 import type { PlatformDir } from '../../platformdir/load.js';
 import { settleStarting } from '../instance/settle-starting.js';
 import { PLATFORM_PROJECT } from '../operation.js';
@@ -22,6 +22,8 @@ export interface ServiceStatus {
   reason?: string;
   image?: string;
   ports: Record<number, number>;
+  /** Where odp reaches the service's first published port (the engine says where). */
+  endpoint?: Endpoint;
 }
 
 /** What runs of the platform stack, each service up or down with the reason. */
@@ -42,7 +44,17 @@ export async function platformServices(engine: Engine, pd: PlatformDir): Promise
           reason: 'not created: run odp platform up',
           ports: {},
         };
-      return { service: svc.name, unit, image: u.image, ports: u.ports, ...(await stateOf(engine, u)) };
+      const first = Object.keys(u.ports).map(Number)[0];
+      const endpoint =
+        first !== undefined ? await engine.endpoint(u.name, first).catch(() => undefined) : undefined;
+      return {
+        service: svc.name,
+        unit,
+        image: u.image,
+        ports: u.ports,
+        ...(endpoint ? { endpoint } : {}),
+        ...(await stateOf(engine, u)),
+      };
     }),
   );
 }
