@@ -6,66 +6,14 @@
 // history step by step, which is what `settle()` (settle.ts) reads when an
 // operation was interrupted. Pure (docs/decisions/0058).
 
-import { formatSteps, type PlanStep } from './step.js';
-
-export type Role = 'odoo' | 'nginx';
-
-type StepBase = Omit<PlanStep, 'kind'>;
-
-export type ReleaseStep = StepBase &
-  (
-    | { kind: 'take-restore-point' }
-    | { kind: 'create-network'; network: string }
-    /** Made before a maintenance window, so that the window only starts it. */
-    | { kind: 'create-unit'; unit: string; role: Role; replica: number; release: string; image: string }
-    /** `created`: made by a create-unit step of the plan, only started here. */
-    | {
-        kind: 'start-unit';
-        unit: string;
-        role: Role;
-        replica: number;
-        release: string;
-        image: string;
-        created?: true;
-      }
-    /** The migration's one-off unit, made ahead like the release's units. */
-    | { kind: 'create-job'; job: string; image: string }
-    | { kind: 'wait-healthy'; unit: string; role: Role }
-    | { kind: 'enter-maintenance'; domain: string }
-    | { kind: 'stop-unit'; unit: string; role: Role }
-    | { kind: 'run-migration'; job: string; image: string; versions: string[] }
-    /** `backup`: a backup id; empty for the restore point this operation took. */
-    | { kind: 'restore-database'; backup: string }
-    /** `previous`: what the edge routed to before, where an undo sends it back. */
-    | { kind: 'route-edge'; domain: string; servers: string[]; previous: string[] }
-    | { kind: 'leave-maintenance'; domain: string }
-    | { kind: 'drain'; seconds: number }
-    | { kind: 'remove-unit'; unit: string }
-    | { kind: 'resume-unit'; unit: string; role: Role }
-    | { kind: 'record-version'; version: string }
-  );
-
-export type StepKind = ReleaseStep['kind'];
-
-/** How the plan changes the instance. */
-export type Flow =
-  /** Nothing to do. */
-  | 'up-to-date'
-  /** New units beside the old ones, the edge switches, the old ones drain: no downtime. */
-  | 'rolling'
-  /** The database changes under running users: a restore point, then a maintenance window. */
-  | 'maintenance';
-
-export interface ReleasePlan {
-  project: string;
-  instance: string;
-  stack: string;
-  domain: string;
-  version: string;
-  release: string;
-  flow: Flow;
-  steps: ReleaseStep[];
-}
+import {
+  removeStep,
+  unitStep,
+  waitStep,
+  type ReleasePlan,
+  type ReleaseStep,
+  type Role,
+} from './release-steps.js';
 
 export interface DesiredUnit {
   name: string;
@@ -116,6 +64,8 @@ export function releaseId(version: string, odooConfigHash: string): string {
   return `${version.replace(/[^A-Za-z0-9]+/g, '-')}-${odooConfigHash.slice(0, 4)}`;
 }
 
+const CREATED = 'made before the window, started in it';
+
 const isUnit = (o: ObservedRef) => o.service === 'odoo' || o.service === 'nginx';
 
 /** Whether a desired unit runs as wanted already. */
@@ -124,6 +74,7 @@ function fine(d: DesiredUnit, o: ObservedRef | undefined): boolean {
 }
 
 export function planRelease(f: ReleaseFacts): ReleasePlan {
+  const at = (replica: number, role: Role) => ({ role, replica, release: f.release });
   const steps: ReleaseStep[] = [];
   const add = (s: ReleaseStep): string => {
     steps.push(s);
@@ -181,8 +132,8 @@ export function planRelease(f: ReleaseFacts): ReleasePlan {
     const base = [network, ...jobs].filter((x): x is string => !!x);
     for (const p of f.pairs) {
       if (seen.has(p.odoo.name) || seen.has(p.nginx.name)) continue;
-      const odoo = add(createStep(p.odoo, 'odoo', p.replica, f.release, base));
-      prepared.push(add(createStep(p.nginx, 'nginx', p.replica, f.release, [odoo])));
+      const odoo = add(unitStep('create-unit', p.odoo, at(p.replica, 'odoo'), base, CREATED));
+      prepared.push(add(unitStep('create-unit', p.nginx, at(p.replica, 'nginx'), [odoo], CREATED)));
       created.add(p.odoo.name).add(p.nginx.name);
     }
   }
@@ -257,10 +208,17 @@ export function planRelease(f: ReleaseFacts): ReleasePlan {
   for (const p of changed) {
     const made = created.has(p.odoo.name);
     const startOdoo = add(
-      startStep(p.odoo, 'odoo', p.replica, f.release, gate, 'the release runs here', made),
+      unitStep('start-unit', p.odoo, at(p.replica, 'odoo'), gate, 'the release runs here', made),
     );
     const startNginx = add(
-      startStep(p.nginx, 'nginx', p.replica, f.release, [startOdoo], `the sidecar of ${p.odoo.name}`, made),
+      unitStep(
+        'start-unit',
+        p.nginx,
+        at(p.replica, 'nginx'),
+        [startOdoo],
+        `the sidecar of ${p.odoo.name}`,
+        made,
+      ),
     );
     const waitOdoo = add(waitStep(p.odoo.name, 'odoo', [startOdoo]));
     waits.push(waitOdoo, add(waitStep(p.nginx.name, 'nginx', [startNginx, waitOdoo])));
@@ -320,102 +278,6 @@ export function planRelease(f: ReleaseFacts): ReleasePlan {
   return { ...head, flow: live ? 'maintenance' : 'rolling', steps };
 }
 
-function startStep(
-  u: DesiredUnit,
-  role: Role,
-  replica: number,
-  release: string,
-  after: string[],
-  cause: string,
-  created: boolean,
-): ReleaseStep {
-  return {
-    id: `start-unit:${u.name}`,
-    kind: 'start-unit',
-    unit: u.name,
-    role,
-    replica,
-    release,
-    image: u.image,
-    cause,
-    after,
-    ...(created ? { created: true as const } : {}),
-  };
-}
-
-function createStep(
-  u: DesiredUnit,
-  role: Role,
-  replica: number,
-  release: string,
-  after: string[],
-): ReleaseStep {
-  return {
-    id: `create-unit:${u.name}`,
-    kind: 'create-unit',
-    unit: u.name,
-    role,
-    replica,
-    release,
-    image: u.image,
-    cause: 'made before the window, started in it',
-    after,
-  };
-}
-
-/** A unit serves only once healthy: the step every start (and restart) is followed by. */
-export function waitStep(unit: string, role: Role, after: string[]): ReleaseStep {
-  return {
-    id: `wait-healthy:${unit}`,
-    kind: 'wait-healthy',
-    unit,
-    role,
-    cause: 'serves only once healthy',
-    after,
-  };
-}
-
-export function removeStep(unit: string, cause: string, after: string[]): ReleaseStep {
-  return { id: `remove-unit:${unit}`, kind: 'remove-unit', unit, cause, after };
-}
-
 function sameSet(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
-}
-
-/** The step's subject, as a person reads it. */
-export function stepSubject(s: ReleaseStep): string {
-  switch (s.kind) {
-    case 'start-unit':
-    case 'create-unit':
-      return `${s.unit} (${s.image})`;
-    case 'create-job':
-      return `${s.job} (${s.image})`;
-    case 'run-migration':
-      return `${s.versions.join(', ')} in ${s.job} (${s.image})`;
-    case 'restore-database':
-      return s.backup ? `from backup ${s.backup}` : 'from the restore point';
-    case 'route-edge':
-      return `${s.domain} → ${s.servers.join(', ') || 'nothing'}`;
-    case 'drain':
-      return `${s.seconds} s`;
-    case 'take-restore-point':
-      return 'backup of the database and attachments';
-    case 'create-network':
-      return s.network;
-    case 'enter-maintenance':
-    case 'leave-maintenance':
-      return s.domain;
-    case 'record-version':
-      return s.version;
-    default:
-      return s.unit;
-  }
-}
-
-/** One line per step: the dry run's output. */
-export function formatReleasePlan(p: ReleasePlan): string {
-  const head = `${p.project}/${p.instance} (${p.stack}) → ${p.version}, release ${p.release}: ${p.flow}`;
-  if (p.steps.length === 0) return `${head}\n  nothing to do`;
-  return [head, ...formatSteps(p.steps, stepSubject)].join('\n');
 }

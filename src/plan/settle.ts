@@ -9,7 +9,8 @@
 // database restored to the operation's restore point if a migration or a restore
 // began, the old units started again and routed, maintenance left); after it the
 // new release serves, so the operation is completed (the rest of its steps).
-import { removeStep, waitStep, type ObservedRef, type ReleasePlan, type ReleaseStep } from './release.js';
+import type { ObservedRef } from './release.js';
+import { removeStep, waitStep, type ReleasePlan, type ReleaseStep } from './release-steps.js';
 
 export type RecordedOutcome = 'ok' | 'failed' | 'running' | 'interrupted' | 'replaced';
 

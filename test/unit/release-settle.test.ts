@@ -5,13 +5,8 @@
 // database state that release expects, out of maintenance.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  planRelease,
-  releaseId,
-  type ReleaseFacts,
-  type ReleasePlan,
-  type ReleaseStep,
-} from '../../src/plan/release.js';
+import { planRelease, releaseId, type ReleaseFacts } from '../../src/plan/release.js';
+import type { ReleasePlan, ReleaseStep } from '../../src/plan/release-steps.js';
 import { settle, type RecordedStep } from '../../src/plan/settle.js';
 
 const STACK = 'acme-odoo-prod';

@@ -7,7 +7,7 @@ import type { Engine, ReadinessProbe, UnitSpec } from '../../engines/engine.js';
 import { OdpError } from '../../errors.js';
 import type { PlatformDir } from '../../platformdir/load.js';
 import { readinessProbe } from '../../plan/plan.js';
-import { stepSubject, type ReleasePlan, type ReleaseStep, type Role } from '../../plan/release.js';
+import { stepSubject, type ReleasePlan, type ReleaseStep, type Role } from '../../plan/release-steps.js';
 import { settle } from '../../plan/settle.js';
 import type { Progress } from '../../progress.js';
 import type { Annotations } from '../../state/history.js';

@@ -3,7 +3,8 @@
 // and what the plan does per replica, summed up for people (docs/decisions/0058).
 import { LABEL, type ObservedUnit, type UnitSpec } from '../../engines/engine.js';
 import { unitName } from '../../model/stack.js';
-import type { ReleaseFacts, ReleasePlan } from '../../plan/release.js';
+import type { ReleaseFacts } from '../../plan/release.js';
+import type { ReleasePlan } from '../../plan/release-steps.js';
 
 export interface ReplicaChange {
   replica: number;

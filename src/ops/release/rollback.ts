@@ -9,7 +9,7 @@ import { OdpError } from '../../errors.js';
 import { loadPlatformDir, requireProject } from '../../platformdir/load.js';
 import { history, type OperationRecord } from '../../state/history.js';
 import { lockedUnlessDryRun } from '../../state/lock.js';
-import { stepSubject, type ReleaseStep } from '../../plan/release.js';
+import { stepSubject, type ReleaseStep } from '../../plan/release-steps.js';
 import { planUpgrade, isTier } from './upgrade-plan.js';
 import type { ReleaseOptions } from './execute.js';
 import { settleInterrupted } from './upgrade-recover.js';

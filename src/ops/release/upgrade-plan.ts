@@ -12,15 +12,13 @@ import { redisConnect } from '../../backends/redis/index.js';
 import { LABEL, type Endpoint, type Engine } from '../../engines/engine.js';
 import { OdpError } from '../../errors.js';
 import { type Stack, unitName } from '../../model/stack.js';
+import { planRelease, releaseId, type ReleaseFacts } from '../../plan/release.js';
 import {
   formatReleasePlan,
-  planRelease,
-  releaseId,
   type Flow,
-  type ReleaseFacts,
   type ReleasePlan,
   type ReleaseStep,
-} from '../../plan/release.js';
+} from '../../plan/release-steps.js';
 import { serving } from '../../state/serving.js';
 import { migrationJob, pairs, replicaSummary, withRelease, type ReplicaChange } from './release-units.js';
 

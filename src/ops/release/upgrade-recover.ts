@@ -7,7 +7,7 @@
 // executor runs that. The interrupted operation is then marked settled.
 import type { Engine } from '../../engines/engine.js';
 import { OdpError } from '../../errors.js';
-import type { ReleasePlan } from '../../plan/release.js';
+import type { ReleasePlan } from '../../plan/release-steps.js';
 import { settle as settlement, type RecordedOutcome } from '../../plan/settle.js';
 import { history, settle, type OperationRecord } from '../../state/history.js';
 import { silentProgress } from '../../progress.js';
