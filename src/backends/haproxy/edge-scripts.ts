@@ -79,6 +79,10 @@ kill -USR2 1
 i=0
 while [ "$i" -lt "$RELOAD_TRIES" ]; do
   sleep 0.1
+  # A master that has just started serves through its worker before it handles
+  # signals, and PID 1 drops a signal it has no handler for: ask again every 3 s.
+  # A second reload of the same release is harmless.
+  if [ "$i" -gt 0 ] && [ $((i % 30)) -eq 0 ]; then kill -USR2 1; fi
   now=$(worker || true)
   if [ -n "$now" ] && [ "$now" != "$before" ]; then
     echo "reloaded $before $now"
