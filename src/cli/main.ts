@@ -1,5 +1,6 @@
 // odp's entry point: builds the command tree; each group lives in its own file.
-import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
 import { ExitCode } from '../errors.js';
 import { takeExitCode } from './command.js';
 import { registerBackup } from './backup.js';
@@ -32,8 +33,16 @@ const exitCodes = Object.entries(ExitCode)
 export function buildProgram(): Command {
   const program = new Command('odp')
     .description('Odoo Platform: host many Odoo projects (test, integration, prod) from a declarative spec.')
+    // Options before the command are odp's own, so `odp --version` and `deploy --version X.Y.Z`
+    // do not meet; -C and --debug are accepted after the command too (hidden copies below).
+    .enablePositionalOptions()
     .option('-C, --dir <dir>', 'platform directory (default: $ODP_DIR or the current directory)')
     .option('--debug', 'print stack traces on errors')
+    .option('-V, --version', "print odp's version")
+    .on('option:version', () => {
+      process.stdout.write(`${odpVersion()}\n`);
+      throw new CommanderError(0, 'commander.version', odpVersion());
+    })
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
@@ -69,7 +78,23 @@ ${exitCodes}`,
   registerBackup(program);
   registerRelease(program);
   registerPublish(program);
+  for (const c of program.commands) acceptGlobalsAfter(c);
   return program;
+}
+
+/** `odp deploy P test -C dir --debug` works as `odp -C dir --debug deploy P test` does. */
+function acceptGlobalsAfter(c: Command): void {
+  c.addOption(new Option('-C, --dir <dir>').hideHelp());
+  c.addOption(new Option('--debug').hideHelp());
+  c.commands.forEach(acceptGlobalsAfter);
+}
+
+/** package.json's version, read when asked: `odp --help` does not pay for it. */
+export function odpVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
 }
 
 export async function main(argv: string[]): Promise<number> {
