@@ -8,7 +8,10 @@ export interface SourceLocation {
   column: number;
 }
 
-/** Exit codes are part of the CLI contract; `odp --help` lists them. */
+/**
+ * Exit codes are part of the CLI contract: one per kind of error, whatever the
+ * command (src/cli/conventions.ts says what each means; `odp --help` lists them).
+ */
 export const ExitCode = {
   ok: 0,
   failure: 1,
@@ -18,6 +21,7 @@ export const ExitCode = {
   engine: 5,
   busy: 6,
   notFound: 7,
+  conflict: 8,
   aborted: 130,
 } as const;
 export type ExitCodeName = keyof typeof ExitCode;
@@ -33,6 +37,7 @@ export type ErrorCode =
   | 'SECRETS_NOT_RECIPIENT'
   | 'NOT_FOUND'
   | 'ALREADY_EXISTS'
+  | 'CONFLICT'
   | 'USAGE'
   | 'IMPORT_INVALID'
   | 'ENGINE'
@@ -41,7 +46,8 @@ export type ErrorCode =
   | 'ABORTED'
   | 'INTERNAL';
 
-const exitFor: Record<ErrorCode, ExitCodeName> = {
+/** The exit code of each error code: the table `odp --help` and docs/cli-conventions.md show. */
+export const EXIT_FOR_ERROR: Readonly<Record<ErrorCode, ExitCodeName>> = {
   SPEC_INVALID: 'invalidSpec',
   SPEC_NOT_FOUND: 'notFound',
   CHECK_FAILED: 'invalidSpec',
@@ -51,7 +57,8 @@ const exitFor: Record<ErrorCode, ExitCodeName> = {
   SECRETS_NO_KEY: 'secrets',
   SECRETS_NOT_RECIPIENT: 'secrets',
   NOT_FOUND: 'notFound',
-  ALREADY_EXISTS: 'failure',
+  ALREADY_EXISTS: 'conflict',
+  CONFLICT: 'conflict',
   USAGE: 'usage',
   IMPORT_INVALID: 'invalidSpec',
   ENGINE: 'engine',
@@ -90,7 +97,7 @@ export class OdpError extends Error {
   }
 
   get exitCode(): number {
-    return ExitCode[exitFor[this.code]];
+    return ExitCode[EXIT_FOR_ERROR[this.code]];
   }
 
   toJSON(): object {

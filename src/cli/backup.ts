@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { stackName } from '../compose/instance.js';
 import { handler, withJson } from './command.js';
+import { FLAGS } from './conventions.js';
 import { confirmDestroy } from './confirm.js';
 import { silentProgress } from '../progress.js';
 import { makeProgress } from './progress.js';
@@ -10,6 +11,7 @@ export function registerBackup(program: Command): void {
     program
       .command('backup <project> <instance>')
       .description('back up an integration or prod instance: its database (pg_dump) and its attachments')
+      .option(FLAGS.dryRun.flags, 'print what would be read, where it would go and which old backups go')
       .option('--passphrase-file <file>', 'secrets passphrase file'),
   )
     .addHelpText(
@@ -21,12 +23,32 @@ a copy of every attachment object into the platform's backups bucket
 then keeps the newest backups.keep (default 7) and deletes older ones.
 
 Examples:
+  odp backup neomedical prod --dry-run
   odp backup neomedical prod
   odp backup neomedical integration --json`,
     )
     .action(
       handler(
-        async (ctx, project: string, instance: string, o: { passphraseFile?: string; json?: boolean }) => {
+        async (
+          ctx,
+          project: string,
+          instance: string,
+          o: { passphraseFile?: string; json?: boolean; dryRun?: boolean },
+        ) => {
+          if (o.dryRun) {
+            const { backupPlan } = await import('../ops/backup/backup-plan.js');
+            const plan = await backupPlan(ctx.dir, project, instance, o);
+            ctx.out.data({ dryRun: true, ...plan });
+            ctx.out.line(`would back up ${plan.project}/${plan.instance}`);
+            ctx.out.line(`  database     ${plan.database}  (pg_dump in ${plan.unit})`);
+            ctx.out.line(`  attachments  every object of ${plan.attachments}`);
+            ctx.out.line(`  into         ${plan.destination}`);
+            ctx.out.line(
+              `  then keep    the newest ${plan.keep}: ${plan.deletes.length ? `delete ${plan.deletes.join(', ')}` : 'nothing to delete'}`,
+            );
+            ctx.out.note('dry run: nothing changed');
+            return 0;
+          }
           // Loaded on use: the S3 and PostgreSQL clients would slow every other command's start.
           const { formatBytes, takeBackup } = await import('../ops/backup/backup.js');
           const { openRuntime } = await import('../runtime.js');

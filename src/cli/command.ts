@@ -4,6 +4,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { OdpError } from '../errors.js';
 import { resolveDir } from '../platformdir/dir.js';
+import { commandPath, FLAGS } from './conventions.js';
 import { makeOut, reportError, type GlobalOptions, type Out } from './output.js';
 
 export interface Ctx {
@@ -32,6 +33,7 @@ export function handler<A extends unknown[]>(
     const globals = command.optsWithGlobals<GlobalOptions>();
     const ctx: Ctx = { out: makeOut(globals), globals, dir: resolveDir(globals.dir) };
     try {
+      if (globals.json) jsonBeforeCommand(command);
       exitCode = (await body(ctx, ...(args.slice(0, -1) as A))) ?? 0;
     } catch (e) {
       exitCode = reportError(e, globals);
@@ -39,9 +41,22 @@ export function handler<A extends unknown[]>(
   };
 }
 
-/** Adds `--json` to a read command, with the same wording everywhere. */
+/** Adds `--json` to a command, with the same wording everywhere (src/cli/conventions.ts). */
 export function withJson(cmd: Command): Command {
-  return cmd.option('--json', 'print one JSON document on stdout');
+  return cmd.option(FLAGS.json.flags, FLAGS.json.description);
+}
+
+/**
+ * `odp --json CMD` is `odp CMD --json`: the command sees its own flag set. A command
+ * without JSON output says so rather than print text where JSON is expected.
+ */
+function jsonBeforeCommand(command: Command): void {
+  if (!command.options.some((o) => o.long === '--json')) {
+    throw new OdpError('USAGE', `odp ${commandPath(command)} has no JSON output`, {
+      hint: `Run it without --json; \`odp ${commandPath(command)} --help\` says what it prints.`,
+    });
+  }
+  command.setOptionValue('json', true);
 }
 
 /**
@@ -77,4 +92,9 @@ export function wholeNumber(v: string, flag: string, min = 1, max = 65535): numb
     throw new OdpError('USAGE', `${flag} expects a whole number from ${min} to ${max}, not ${v}`);
   }
   return n;
+}
+
+/** Ends a command's --help with its examples, one command line each. */
+export function withExamples(cmd: Command, examples: readonly string[]): Command {
+  return cmd.addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}`);
 }

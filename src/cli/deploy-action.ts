@@ -13,6 +13,7 @@ import type { OperationHandle } from '../state/history.js';
 import { makeProgress } from './progress.js';
 import { type Ctx } from './command.js';
 import { engineOptions, type DeployFlags } from './deploy-flags.js';
+import { requireInstanceName } from '../platform-spec/instance-names.js';
 
 /** test: rebuilt from scratch; integration and prod: a pinned version. */
 export async function deployAction(
@@ -24,9 +25,7 @@ export async function deployAction(
   if (opts.branch !== undefined && instance !== 'test')
     throw new OdpError('USAGE', '--branch is for test: a branch instance is an ephemeral test instance');
   if (isTier(instance)) return deployPinned(ctx, project, instance, opts);
-  if (instance !== 'test') {
-    throw new OdpError('USAGE', `unknown instance ${instance}: test, integration or prod`);
-  }
+  requireInstanceName(instance); // test: what is left
   if (opts.version) throw new OdpError('USAGE', '--version is for integration and prod; test takes --tag');
   if (opts.branch !== undefined) {
     const { deployBranchCli } = await import('./branches.js');

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { OdpError } from '../errors.js';
-import { instanceNames } from '../platform-spec/instance-names.js';
+import { requireInstanceName } from '../platform-spec/instance-names.js';
 import { checked, handler, wholeNumber, withJson } from './command.js';
 
 export function registerHistory(program: Command): void {
@@ -32,9 +32,7 @@ export function registerHistory(program: Command): void {
           const { loadPlatformDir, requireProject } = await import('../platformdir/load.js');
           const { history } = await import('../state/history.js');
           requireProject(await loadPlatformDir(ctx.dir), project);
-          if (!instanceNames.some((n) => n === name)) {
-            throw new OdpError('USAGE', `instance must be one of ${instanceNames.join(', ')}`);
-          }
+          requireInstanceName(name);
           if (o.branch !== undefined && name !== 'test') {
             throw new OdpError('USAGE', '--branch is for test: branch instances are test instances');
           }

@@ -2,8 +2,7 @@
 // (a Rancher stack directory) under odp: projects/<name>.yaml plus the
 // project's encrypted secrets, such that rendering it gives the stack back.
 import type { Command } from 'commander';
-import { OdpError } from '../errors.js';
-import { instanceNames, type InstanceName } from '../platform-spec/instance-names.js';
+import { instanceNames, requireInstanceName, type InstanceName } from '../platform-spec/instance-names.js';
 import { handler, withJson } from './command.js';
 
 interface ImportOptions {
@@ -57,12 +56,7 @@ Examples:
     )
     .action(
       handler(async (ctx, stackDir: string, opts: ImportOptions) => {
-        const instance = instanceNames.find((i) => i === opts.instance);
-        if (!instance) {
-          throw new OdpError('USAGE', `unknown instance "${opts.instance}"`, {
-            hint: `Use one of: ${instanceNames.join(', ')}.`,
-          });
-        }
+        const instance = requireInstanceName(opts.instance);
         const { importRancher } = await import('../ops/project/import-rancher.js');
         const r = await importRancher({
           dir: ctx.dir,

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { handler } from './command.js';
+import { FLAGS } from './conventions.js';
 import { odpCommand } from './next.js';
 
 export function registerInit(program: Command): void {
@@ -9,17 +10,26 @@ export function registerInit(program: Command): void {
     .option('--domain <domain>', 'parent domain of the instances', 'odoo.example.com')
     .option('--email <email>', 'ACME contact email', 'admin@example.com')
     .option('--name <name>', 'platform name (default: the directory name)')
+    .option(FLAGS.dryRun.flags, 'print the files it would create and create nothing')
     .addHelpText(
       'after',
-      '\nExamples:\n  odp init my-platform --domain odoo.example.ch --email ops@example.ch',
+      '\nExamples:\n  odp init my-platform --domain odoo.example.ch --email ops@example.ch\n  odp init my-platform --dry-run',
     )
     .action(
       handler(
-        async (ctx, dir: string | undefined, opts: { domain: string; email: string; name?: string }) => {
+        async (
+          ctx,
+          dir: string | undefined,
+          opts: { domain: string; email: string; name?: string; dryRun?: boolean },
+        ) => {
           const target = dir ?? ctx.dir;
           const { initPlatform } = await import('../ops/project/init.js');
           const written = await initPlatform(target, opts);
-          for (const f of written) ctx.out.line(`created ${f}`);
+          for (const f of written) ctx.out.line(`${opts.dryRun ? 'would create' : 'created'} ${f}`);
+          if (opts.dryRun) {
+            ctx.out.note('dry run: nothing written');
+            return 0;
+          }
           ctx.out.line(
             `next: ${odpCommand(ctx, 'project new NAME --client "Customer SA" --plan standard', dir ?? ctx.globals.dir)}   (NAME: lower-case letters, digits, dashes)`,
           );

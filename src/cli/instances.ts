@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { OdpError } from '../errors.js';
 import { stackName } from '../compose/instance.js';
-import { instanceNames } from '../platform-spec/instance-names.js';
+import { requireInstanceName } from '../platform-spec/instance-names.js';
 import { checked, handler, wholeNumber, withJson } from './command.js';
 import { confirmDestroy } from './confirm.js';
+import { FLAGS } from './conventions.js';
 import { makeProgress } from './progress.js';
 
 export function registerInstances(program: Command): void {
@@ -51,9 +52,10 @@ export function registerInstances(program: Command): void {
       checked((v) => wholeNumber(v, '--tail', 0, 1_000_000)),
     )
     .option('--replica <n>', 'which replica', '1')
+    .option(FLAGS.jsonLines.flags, `${FLAGS.jsonLines.description}: {"unit", "line"}`)
     .addHelpText(
       'after',
-      '\nExamples:\n  odp logs neomedical test\n  odp logs neomedical test nginx --since 10m -f',
+      '\nExamples:\n  odp logs neomedical test\n  odp logs neomedical test nginx --since 10m -f\n  odp logs neomedical prod --since 1h --json | jq -r \'select(.line | test("ERROR")) | .line\'',
     )
     .action(
       handler(async (ctx, project: string, instance: string, service: string | undefined, o: LogFlags) => {
@@ -61,8 +63,7 @@ export function registerInstances(program: Command): void {
         const { openRuntime } = await import('../runtime.js');
         const pd = await loadPlatformDir(ctx.dir);
         const spec = requireProject(pd, project).spec;
-        const inst = instanceNames.find((n) => n === instance);
-        if (!inst) throw new OdpError('USAGE', `instance must be one of ${instanceNames.join(', ')}`);
+        const inst = requireInstanceName(instance);
         const unit = `${stackName(spec, inst)}-${service ?? 'odoo'}-${o.replica}`;
         const { engine } = await openRuntime(pd);
         await engine.ping();
@@ -78,8 +79,15 @@ export function registerInstances(program: Command): void {
               hint: `odp status ${project}`,
             });
           });
-        stream.pipe(process.stdout);
-        await new Promise((r) => stream.on('end', r));
+        if (!o.json) {
+          stream.pipe(process.stdout);
+          await new Promise((r) => stream.on('end', r));
+          return 0;
+        }
+        const { createInterface } = await import('node:readline');
+        for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
+          process.stdout.write(`${JSON.stringify({ unit, line })}\n`);
+        }
         return 0;
       }),
     );
@@ -108,8 +116,7 @@ export function registerInstances(program: Command): void {
         const { openRuntime } = await import('../runtime.js');
         const pd = await loadPlatformDir(ctx.dir);
         const spec = requireProject(pd, project).spec;
-        const inst = instanceNames.find((n) => n === instance);
-        if (!inst) throw new OdpError('USAGE', `instance must be one of ${instanceNames.join(', ')}`);
+        const inst = requireInstanceName(instance);
         const { engine } = await openRuntime(pd);
         const name = stackName(spec, inst);
         if (!o.dryRun) {
@@ -165,6 +172,7 @@ interface LogFlags {
   since?: string;
   tail?: number;
   replica: string;
+  json?: boolean;
 }
 
 function age(s: number): string {

@@ -1,8 +1,10 @@
 // odp's entry point: builds the command tree; each group lives in its own file.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode } from '../errors.js';
+import { ExitCode, OdpError, type ExitCodeName } from '../errors.js';
 import { takeExitCode } from './command.js';
+import { EXIT_MEANINGS, FLAGS } from './conventions.js';
+import { reportError } from './output.js';
 import { registerBackup } from './backup.js';
 import { registerBranches } from './branches.js';
 import { registerCerts } from './certs.js';
@@ -27,7 +29,10 @@ import { registerJobs } from './jobs.js';
 import { registerSecrets } from './secrets.js';
 
 const exitCodes = Object.entries(ExitCode)
-  .map(([name, code]) => `  ${String(code).padStart(3)}  ${name}`)
+  .map(
+    ([name, code]) =>
+      `  ${String(code).padStart(3)}  ${name.padEnd(11)} ${EXIT_MEANINGS[name as ExitCodeName]}`,
+  )
   .join('\n');
 
 export function buildProgram(): Command {
@@ -37,6 +42,7 @@ export function buildProgram(): Command {
     // do not meet; -C and --debug are accepted after the command too (hidden copies below).
     .enablePositionalOptions()
     .option('-C, --dir <dir>', 'platform directory (default: $ODP_DIR or the current directory)')
+    .option(FLAGS.json.flags, `${FLAGS.json.description}, as the command's own --json does`)
     .option('--debug', 'print stack traces on errors')
     .option('-V, --version', "print odp's version")
     .on('option:version', () => {
@@ -52,8 +58,10 @@ Examples:
   odp project new neomedical --client "Neomedical SA" --plan standard
   odp check
   odp render neomedical prod --format rancher
+  odp --json status | jq '.instances[].state'
 
-Exit codes:
+Every read command takes --json, every change --dry-run, and -y/--yes where it
+asks first (docs/cli-conventions.md). Exit codes, the same for every command:
 ${exitCodes}`,
     );
   registerInit(program);
@@ -99,9 +107,12 @@ export function odpVersion(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  // Usage errors anywhere in the tree become exit code 2, not commander's own exit.
+  // Usage errors anywhere in the tree become exit code 2, not commander's own exit;
+  // with --json they are a JSON error on stdout, as every other error is.
+  const json = wantsJson(argv.slice(2));
   const override = (c: Command): void => {
     c.exitOverride();
+    if (json) c.configureOutput({ outputError: () => undefined });
     c.commands.forEach(override);
   };
   override(program);
@@ -110,9 +121,19 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) {
       // --help and --version are successes; anything else is a usage error.
-      return e.exitCode === 0 ? 0 : ExitCode.usage;
+      if (e.exitCode === 0) return 0;
+      const message = e.message.replace(/^error: /, '');
+      return json
+        ? reportError(new OdpError('USAGE', message, { hint: 'Run with --help for usage.' }), { json })
+        : ExitCode.usage;
     }
     throw e;
   }
   return takeExitCode();
+}
+
+/** `--json` anywhere before `--`: the caller reads stdout as JSON, even when the command line is wrong. */
+function wantsJson(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).includes('--json');
 }

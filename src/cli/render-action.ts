@@ -12,7 +12,7 @@ import { MASK, Secret } from '../secret.js';
 import { formatEnvFile } from '../secrets/envfile.js';
 import { encryptWithLock, secretsExist } from '../secrets/store.js';
 import { newFileLock, type SecretsLock } from '../secrets/lock.js';
-import { instanceNames, type InstanceName } from '../platform-spec/instance-names.js';
+import { requireInstanceName, type InstanceName } from '../platform-spec/instance-names.js';
 import type { Ctx } from './command.js';
 
 export interface RenderOptions {
@@ -30,11 +30,7 @@ export async function renderAction(
   instance: string,
   opts: RenderOptions,
 ): Promise<number> {
-  const inst = instanceNames.find((i) => i === instance);
-  if (!inst)
-    throw new OdpError('USAGE', `unknown instance "${instance}"`, {
-      hint: `Use one of: ${instanceNames.join(', ')}.`,
-    });
+  const inst = requireInstanceName(instance);
   const pd = await loadPlatformDir(ctx.dir);
   const spec = requireProject(pd, project).spec;
 

@@ -12,7 +12,7 @@ export function registerRollback(program: Command): void {
         'back to the version before the last deploy (and to its restore point if that deploy migrated)',
       )
       .option('--dry-run', 'print what would be rolled back and change nothing')
-      .option('--yes', 'do not ask before restoring the database (the current data is backed up first)')
+      .option('-y, --yes', 'do not ask before restoring the database (the current data is backed up first)')
       .option(
         '--health-timeout <seconds>',
         'how long a replica may take to become healthy',

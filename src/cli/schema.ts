@@ -2,19 +2,22 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { OdpError } from '../errors.js';
 import type { SpecKind } from '../platform-spec/json-schema.js';
-import { handler } from './command.js';
+import { handler, withJson } from './command.js';
 
 export function registerSchema(program: Command): void {
-  program
-    .command('schema')
-    .description('print the JSON Schema of platform.yaml and projects/*.yaml')
-    .option('--kind <kind>', 'only one schema: platform or project')
-    .option('--out <dir>', 'write platform.schema.json and project.schema.json into DIR')
+  withJson(
+    program
+      .command('schema')
+      .description('print the JSON Schema of platform.yaml and projects/*.yaml')
+      .option('--kind <kind>', 'only one schema: platform or project')
+      .option('--out <dir>', 'write platform.schema.json and project.schema.json into DIR'),
+  )
     .addHelpText(
       'after',
       `
 Examples:
   odp schema --kind project > project.schema.json
+  odp schema --json | jq '.project.properties | keys'   # the schema is JSON with or without --json
   odp schema --out .schemas    # then, first line of a YAML file:
                                # yaml-language-server: $schema=../.schemas/project.schema.json`,
     )
@@ -24,11 +27,14 @@ Examples:
         const { writeFileAtomic } = await import('../platformdir/atomic-write.js');
         const kinds: SpecKind[] = opts.kind ? [parseKind(opts.kind)] : ['platform', 'project'];
         if (opts.out) {
+          const written: string[] = [];
           for (const k of kinds) {
             const file = join(opts.out, `${k}.schema.json`);
             await writeFileAtomic(file, `${JSON.stringify(jsonSchema(k), null, 2)}\n`);
+            written.push(file);
             ctx.out.note(`wrote ${file}`);
           }
+          ctx.out.data({ written });
           return 0;
         }
         const doc =

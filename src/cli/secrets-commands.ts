@@ -8,7 +8,7 @@ import type { SecretsTarget } from '../ops/secrets/secrets.js';
 import { Secret } from '../secret.js';
 import type { KeySource } from '../secrets/lock.js';
 import { secretsForInstance } from '../secrets/scope.js';
-import { handler, withJson, type Ctx } from './command.js';
+import { handler, withExamples, withJson, type Ctx } from './command.js';
 
 // Loaded on use, not at start-up: the store brings OpenPGP, the loader YAML and the schemas.
 const ops = () => import('../ops/secrets/secrets.js');
@@ -53,41 +53,53 @@ export function addSecretsCommands(group: Command, kind: Kind): void {
   };
   const instanceFlag = (c: Command, text: string) =>
     kind === 'project' ? c.option('--instance <env>', text) : c;
+  // The examples name the example platform's project, or the platform's own file.
+  const [odp, key] =
+    kind === 'project'
+      ? ['odp secrets', 'AWS_SECRET_ACCESS_KEY']
+      : ['odp platform secrets', 'WEBHOOK_SECRET'];
+  const p = kind === 'project' ? ' neomedical' : '';
 
-  withJson(cmd('show'))
+  const show = withJson(cmd('show'))
     .description(
       kind === 'project'
         ? 'list the keys by scope (all instances, test, integration, prod), values masked'
         : 'list the keys, values masked',
     )
-    .option('--reveal', 'print the values instead of masks')
-    .action(
-      targeted(kind, async (ctx, t, _args, opts) => {
-        const s = await (await ops()).openTarget(t, opts);
-        const groups = (await ops()).groupByScope(s.values, Boolean(opts.reveal));
-        ctx.out.data({
-          ...(t.project ? { project: t.label } : {}),
-          file: s.file,
-          mode: s.lock.mode,
-          scopes: groups,
-        });
-        for (const scope of (await ops()).SCOPES) {
-          const entries = Object.entries(groups[scope]);
-          if (entries.length === 0) continue;
-          const indent = t.project ? '  ' : '';
-          if (t.project) ctx.out.line(scope === 'all' ? 'all instances:' : `${scope}:`);
-          const width = Math.max(...entries.map(([k]) => k.length));
-          for (const [k, v] of entries) ctx.out.line(`${indent}${k.padEnd(width)}  ${v}`);
-        }
-        if (s.values.size === 0) ctx.out.line('(no secrets)');
-      }),
-    );
+    .option('--reveal', 'print the values instead of masks');
+  withExamples(show, [`${odp} show${p}`, `${odp} show${p} --json | jq '.scopes'`]).action(
+    targeted(kind, async (ctx, t, _args, opts) => {
+      const s = await (await ops()).openTarget(t, opts);
+      const groups = (await ops()).groupByScope(s.values, Boolean(opts.reveal));
+      ctx.out.data({
+        ...(t.project ? { project: t.label } : {}),
+        file: s.file,
+        mode: s.lock.mode,
+        scopes: groups,
+      });
+      for (const scope of (await ops()).SCOPES) {
+        const entries = Object.entries(groups[scope]);
+        if (entries.length === 0) continue;
+        const indent = t.project ? '  ' : '';
+        if (t.project) ctx.out.line(scope === 'all' ? 'all instances:' : `${scope}:`);
+        const width = Math.max(...entries.map(([k]) => k.length));
+        for (const [k, v] of entries) ctx.out.line(`${indent}${k.padEnd(width)}  ${v}`);
+      }
+      if (s.values.size === 0) ctx.out.line('(no secrets)');
+    }),
+  );
 
-  withJson(
+  const get = withJson(
     instanceFlag(
       cmd('get').argument('<key>').description('print one value'),
       'test, integration or prod: its scoped value, else the shared one',
     ),
+  );
+  withExamples(
+    get,
+    kind === 'project'
+      ? [`${odp} get${p} DB_PASSWORD --instance prod`, `${odp} get${p} ${key} --json`]
+      : [`${odp} get ${key}`, `${odp} get ${key} --json | jq -r .value`],
   ).action(
     targeted(kind, async (ctx, t, [key], opts) => {
       const instance = (await ops()).parseInstance(opts.instance as string | undefined);
@@ -110,7 +122,7 @@ export function addSecretsCommands(group: Command, kind: Kind): void {
     }),
   );
 
-  instanceFlag(
+  const set = instanceFlag(
     cmd('set')
       .argument('<key>')
       .description('set one value, read from a file, stdin or a prompt (never from the command line)'),
@@ -122,48 +134,51 @@ export function addSecretsCommands(group: Command, kind: Kind): void {
     .addHelpText(
       'after',
       '\nCreates the file if absent: encrypted to the keys in keys/ when there are any, else under a passphrase (asked twice).',
-    )
-    .action(
-      targeted(kind, async (ctx, t, [key], opts) => {
-        const stored = (await ops()).storedKey(
-          key!,
-          (await ops()).parseInstance(opts.instance as string | undefined),
-        );
-        if (opts.valueFile && opts.stdin) throw new OdpError('USAGE', 'use either --value-file or --stdin');
-        // A file or stdin is read first: a missing file should not cost a passphrase prompt.
-        const given = opts.valueFile || opts.stdin ? await readValue(opts, stored) : undefined;
-        const s = await (await ops()).openTarget(t, { ...opts, create: true });
-        const value = given ?? (await readValue(opts, stored));
-        const existed = s.values.get(stored);
-        if (existed?.equals(value)) {
-          ctx.out.line(`${stored} unchanged`);
-          return;
-        }
-        const what = `${existed ? 'updated' : 'added'} ${stored} in ${s.file}${s.original ? '' : ' (new file)'}`;
-        if (opts.dryRun) {
-          ctx.out.line(`would have ${what}; dry run: nothing written`);
-          return;
-        }
-        s.values.set(stored, value);
-        await (await ops()).saveSecrets(s, s.values);
-        ctx.out.line(what);
-      }),
     );
+  withExamples(set, [
+    `printf %s "$VALUE" | ${odp} set${p} ${key} --stdin`,
+    `${odp} set${p} ${key} --value-file ./value.txt --dry-run`,
+  ]).action(
+    targeted(kind, async (ctx, t, [key], opts) => {
+      const stored = (await ops()).storedKey(
+        key!,
+        (await ops()).parseInstance(opts.instance as string | undefined),
+      );
+      if (opts.valueFile && opts.stdin) throw new OdpError('USAGE', 'use either --value-file or --stdin');
+      // A file or stdin is read first: a missing file should not cost a passphrase prompt.
+      const given = opts.valueFile || opts.stdin ? await readValue(opts, stored) : undefined;
+      const s = await (await ops()).openTarget(t, { ...opts, create: true });
+      const value = given ?? (await readValue(opts, stored));
+      const existed = s.values.get(stored);
+      if (existed?.equals(value)) {
+        ctx.out.line(`${stored} unchanged`);
+        return;
+      }
+      const what = `${existed ? 'updated' : 'added'} ${stored} in ${s.file}${s.original ? '' : ' (new file)'}`;
+      if (opts.dryRun) {
+        ctx.out.line(`would have ${what}; dry run: nothing written`);
+        return;
+      }
+      s.values.set(stored, value);
+      await (await ops()).saveSecrets(s, s.values);
+      ctx.out.line(what);
+    }),
+  );
 
-  cmd('edit')
+  const edit = cmd('edit')
     .description('decrypt into a private temp file, open $VISUAL/$EDITOR (default vi), re-encrypt')
     .addHelpText(
       'after',
       "\nThe editor runs without odp's secret variables (ODP_*, *PASSWORD*, *SECRET*, *TOKEN*…).\nIf the result does not parse, nothing changes and the temp file is kept so the edit is not lost.",
-    )
-    .action(
-      targeted(kind, async (ctx, t, _args, opts) => {
-        const diff = await (await import('../ops/secrets/secrets-edit.js')).editSecrets(t, opts);
-        const parts = (['added', 'changed', 'removed'] as const).filter((k) => diff[k].length > 0);
-        if (parts.length === 0) ctx.out.line('no changes');
-        for (const k of parts) ctx.out.line(`${k}: ${diff[k].join(', ')}`);
-      }),
     );
+  withExamples(edit, [`${odp} edit${p}`, `EDITOR=nano ${odp} edit${p}`]).action(
+    targeted(kind, async (ctx, t, _args, opts) => {
+      const diff = await (await import('../ops/secrets/secrets-edit.js')).editSecrets(t, opts);
+      const parts = (['added', 'changed', 'removed'] as const).filter((k) => diff[k].length > 0);
+      if (parts.length === 0) ctx.out.line('no changes');
+      for (const k of parts) ctx.out.line(`${k}: ${diff[k].join(', ')}`);
+    }),
+  );
 
   addRecipientsCommands(group, kind);
 }
@@ -186,12 +201,18 @@ Examples:
   ${base} add ${who}ada.asc            # also converts a passphrase file
   ${base} remove ${who}0123456789ABCDEF  # re-encrypts without that key`,
     );
+  const p = kind === 'project' ? ' neomedical' : '';
+  const examples: Record<'list' | 'add' | 'remove', string[]> = {
+    list: [`${base} list${p}`, `${base} list${p} --json`],
+    add: [`${base} add${p} ada.asc --dry-run`, `${base} add${p} ada.asc bob.asc`],
+    remove: [`${base} remove${p} 0123456789ABCDEF --dry-run`, `${base} remove${p} 0123456789ABCDEF`],
+  };
   const sub = (name: string) => {
     const c = keyFlags(r.command(name).exitOverride());
     return kind === 'project' ? c.argument('<project>') : c;
   };
 
-  withJson(sub('list'))
+  withExamples(withJson(sub('list')), examples.list)
     .description('who can open the file (read from the file: needs no key)')
     .action(
       targeted(kind, async (ctx, t) => {
@@ -207,7 +228,7 @@ Examples:
     );
 
   for (const action of ['add', 'remove'] as const) {
-    withJson(sub(action))
+    withExamples(withJson(sub(action)), examples[action])
       .argument(
         '<keys...>',
         action === 'add' ? 'key files (.asc) or fingerprints in keys/' : 'fingerprints or key IDs',

@@ -7,6 +7,7 @@ import { OdpError } from '../errors.js';
 import { GENERATED_KEYS } from '../secrets/generated-keys.js';
 import type { KeySource } from '../secrets/lock.js';
 import { handler, withJson } from './command.js';
+import { FLAGS } from './conventions.js';
 import { addSecretsCommands, keyFlags } from './secrets-commands.js';
 
 type Common = KeySource;
@@ -54,17 +55,22 @@ Examples:
     )
     .option('--new-passphrase-file <file>', 're-encrypt under the passphrase on the first line of FILE')
     .option('--new-passphrase', 're-encrypt under a new passphrase asked on the terminal')
+    .option(
+      FLAGS.dryRun.flags,
+      'list the keys that would be rotated and write nothing (asks no new passphrase)',
+    )
     .addHelpText(
       'after',
       `
 Without --new-passphrase(-file) the passwords are rotated; with it alone, only
 the passphrase changes; with it and --instance/--key, both.
-A rotated DB_PASSWORD must then be applied to the database role: run
-\`odp provision PROJECT\`, then redeploy the instance.
+A rotated DB_PASSWORD of integration or prod must then be applied to the
+database role: run \`odp provision PROJECT INSTANCE\`, then redeploy the
+instance (test's database is rebuilt by \`odp deploy PROJECT test\`).
 
 Examples:
   odp secrets rotate neomedical
-  odp secrets rotate neomedical --instance prod --key ADMIN_PASSWD
+  odp secrets rotate neomedical --instance prod --key ADMIN_PASSWD --dry-run
   odp secrets rotate neomedical --new-passphrase-file ~/new-passphrase`,
     )
     .action(
@@ -77,6 +83,7 @@ Examples:
             key?: string[];
             newPassphraseFile?: string;
             newPassphrase?: boolean;
+            dryRun?: boolean;
           },
         ) => {
           const { openSecrets, parseInstance, projectInstances, rotatePasswords, saveSecrets } = await ops();
@@ -94,7 +101,7 @@ Examples:
           if (opts.newPassphraseFile) {
             const { readPassphraseFile } = await import('../secrets/passphrase.js');
             lock = { mode: 'passphrase', passphrase: await readPassphraseFile(opts.newPassphraseFile) };
-          } else if (opts.newPassphrase) {
+          } else if (opts.newPassphrase && !opts.dryRun) {
             const { askHidden } = await import('../secrets/passphrase.js');
             const asked = await askHidden('New passphrase: ', 'Repeat the new passphrase: ');
             if (!asked)
@@ -106,12 +113,23 @@ Examples:
           const rotated = rotate
             ? rotatePasswords(s.values, instances, keys.length > 0 ? keys : GENERATED_KEYS)
             : [];
-          await saveSecrets(s, s.values, lock);
-          ctx.out.data({ project, file: s.file, rotated, reencrypted: newPass });
-          for (const k of rotated) ctx.out.line(`rotated ${k}`);
-          if (newPass) ctx.out.line(`re-encrypted ${s.file} under the new passphrase`);
-          if (rotated.some((k) => k.endsWith('__DB_PASSWORD'))) {
-            ctx.out.note(`Apply the new database passwords to the roles: odp provision ${project}`);
+          const dry = Boolean(opts.dryRun);
+          if (!dry) await saveSecrets(s, s.values, lock);
+          ctx.out.data({ project, file: s.file, rotated, reencrypted: newPass, dryRun: dry });
+          for (const k of rotated) ctx.out.line(`${dry ? 'would rotate' : 'rotated'} ${k}`);
+          if (newPass)
+            ctx.out.line(`${dry ? 'would re-encrypt' : 're-encrypted'} ${s.file} under the new passphrase`);
+          if (dry) {
+            ctx.out.note('dry run: nothing written');
+            return;
+          }
+          for (const k of rotated.filter((k) => k.endsWith('__DB_PASSWORD'))) {
+            const instance = k.split('__')[0]!.toLowerCase();
+            ctx.out.note(
+              instance === 'test'
+                ? `Apply the new test database password: odp deploy ${project} test`
+                : `Apply the new database password to the role: odp provision ${project} ${instance}, then redeploy ${instance}`,
+            );
           }
         },
       ),

@@ -83,7 +83,7 @@ export async function contextHash(dir: string, parentId: string): Promise<string
 }
 
 /** The image's id and input-hash label, or undefined when there is no such tag. */
-async function inspectTag(
+export async function inspectTag(
   images: ImageStore,
   tag: string,
 ): Promise<{ id: string; hash?: string } | undefined> {

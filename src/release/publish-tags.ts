@@ -50,7 +50,7 @@ export function detectRef(f: RefFacts): DetectedRef {
     const sha = f.env?.GITHUB_SHA;
     if (sha && sha !== f.sha)
       throw new OdpError(
-        'USAGE',
+        'CONFLICT',
         `GITHUB_REF describes commit ${sha.slice(0, 12)} (GITHUB_SHA) but HEAD is ${f.sha.slice(0, 12)}`,
         { hint: 'Publish the commit the CI job checked out, or unset GITHUB_REF and GITHUB_SHA.' },
       );
@@ -68,12 +68,16 @@ export function detectRef(f: RefFacts): DetectedRef {
   const versions = f.tagsAtHead.filter(isReleaseVersion).sort();
   if (versions.length === 1) return { kind: 'tag', name: versions[0]!, source: 'git' };
   if (versions.length > 1)
-    throw new OdpError('USAGE', `HEAD is detached and carries several release tags: ${versions.join(', ')}`, {
-      hint: CI_HINT,
-    });
+    throw new OdpError(
+      'CONFLICT',
+      `HEAD is detached and carries several release tags: ${versions.join(', ')}`,
+      {
+        hint: CI_HINT,
+      },
+    );
   const other = f.tagsAtHead.length ? ` (its tags ${f.tagsAtHead.join(', ')} are not release versions)` : '';
   throw new OdpError(
-    'USAGE',
+    'CONFLICT',
     `HEAD is detached at ${f.sha.slice(0, SHORT_SHA)}${other}: cannot tell which branch or release this build is`,
     { hint: CI_HINT },
   );
@@ -96,7 +100,7 @@ export function publishTags(ref: DetectedRef, o: TagInput): string[] {
   if (ref.kind === 'pull') return [];
   if (ref.kind === 'tag') {
     if (ref.name !== o.version)
-      throw new OdpError('USAGE', `tag ${ref.name} differs from odoo/VERSION (${o.version || 'empty'})`, {
+      throw new OdpError('CONFLICT', `tag ${ref.name} differs from odoo/VERSION (${o.version || 'empty'})`, {
         hint: 'The image tag is the release version: tag the commit whose odoo/VERSION says it (`odp release bump` does both).',
       });
     return [ref.name];

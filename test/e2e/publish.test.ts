@@ -257,7 +257,7 @@ describe('odp publish', { timeout: 900_000 }, () => {
     await repo.git.checkout(['--detach', '10.2.0']);
     const before = await open.tags(image);
     const r = await publish(['--registry', open.host], { GITHUB_REF: 'refs/tags/10.2.0', GITHUB_SHA: sha });
-    assert.equal(r.code, 2, show(r));
+    assert.equal(r.code, 8, show(r));
     assert.match(r.stderr, /error: tag 10\.2\.0 differs from odoo\/VERSION \(10\.1\.0\)/);
     assert.deepEqual(await open.tags(image), before);
     // Nothing was built: no local image carries this commit.
@@ -282,7 +282,7 @@ describe('odp publish', { timeout: 900_000 }, () => {
     await writeFile(path.join(repo.dir, 'odoo/VERSION'), '10.9.0\n');
     try {
       const r = await publish(['--registry', open.host, '--dry-run']);
-      assert.equal(r.code, 2, show(r));
+      assert.equal(r.code, 8, show(r));
       assert.match(r.stderr, /error: odoo\/ has uncommitted changes: odoo\/VERSION/);
     } finally {
       await repo.git.checkout(['--', 'odoo/VERSION']);

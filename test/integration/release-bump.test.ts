@@ -227,7 +227,7 @@ describe('odp release bump', () => {
       await make();
       const before = await snapshot(dir, git);
       const run = await odp(['release', 'bump', '--feature'], dir);
-      assert.equal(run.code, 2, `${what}: ${run.stderr}`);
+      assert.equal(run.code, 8, `${what}: ${run.stderr}`);
       assert.match(
         run.stderr,
         /error: the working tree of .* is not clean \(1 path\(s\)\): nothing changed/,
@@ -255,12 +255,12 @@ describe('odp release bump', () => {
     };
 
     await git.raw(['tag', '-a', '10.1.0', '-m', 'Released elsewhere']);
-    await refused(['--feature'], 1, /error: tag 10\.1\.0 already exists .*: nothing changed/);
-    await refused(['--feature', '--dry-run'], 1, /tag 10\.1\.0 already exists/);
+    await refused(['--feature'], 8, /error: tag 10\.1\.0 already exists .*: nothing changed/);
+    await refused(['--feature', '--dry-run'], 8, /tag 10\.1\.0 already exists/);
     await git.raw(['tag', '-d', '10.1.0']);
 
     await git.raw(['checkout', '-q', '--detach']);
-    await refused(['--patch'], 2, /error: HEAD is detached at [0-9a-f]+ in .*\nhint: Check out the branch/);
+    await refused(['--patch'], 8, /error: HEAD is detached at [0-9a-f]+ in .*\nhint: Check out the branch/);
     await git.raw(['checkout', '-q', 'master']);
 
     await refused([], 2, /error: say which part to bump/);

@@ -24,6 +24,7 @@ import { type Progress } from '../../progress.js';
 import { sharedEndpoint } from '../platform/shared-endpoint.js';
 import { loadProjectSecrets } from '../secrets/secrets.js';
 import { compareVersions, PINNED_VERSION } from '../../versions.js';
+import { requireInstanceName } from '../../platform-spec/instance-names.js';
 
 /** Backup ids are their UTC start time, to the second: they sort as they were made. */
 export const BACKUP_ID = /^\d{8}T\d{6}Z$/;
@@ -105,13 +106,14 @@ export interface BackupLocation {
 }
 
 export function parseTier(instance: string, what: string): Tier {
-  if (instance !== 'prod' && instance !== 'integration') {
+  const inst = requireInstanceName(instance);
+  if (inst === 'test') {
     throw new OdpError(
       'USAGE',
       `${what} is for integration and prod; ${instance} is rebuilt from scratch and keeps no data`,
     );
   }
-  return instance;
+  return inst;
 }
 
 export function backupsBucketName(pd: PlatformDir): string {
@@ -207,6 +209,18 @@ export async function superuserConnection(
 }
 
 /** The tier's PostgreSQL container, where pg_dump and pg_restore run. */
+/**
+ * The backups retention deletes once `justMade` is complete: complete ones beyond
+ * the newest `keep` (`justMade` always kept), and incomplete ones (failed, never
+ * cleaned) older than all that is kept.
+ */
+export function retentionDoomed(all: readonly BackupSummary[], justMade: string, keep: number): string[] {
+  const complete = all.filter((b) => b.complete && b.id !== justMade);
+  const kept = new Set([justMade, ...complete.slice(0, Math.max(0, keep - 1)).map((b) => b.id)]);
+  const oldestKept = [...kept].sort()[0]!;
+  return all.filter((b) => !kept.has(b.id) && (b.complete || b.id < oldestKept)).map((b) => b.id);
+}
+
 export function postgresUnit(loc: BackupLocation): string {
   return sharedUnit(loc.pd.platform, `postgres-${loc.instance}`);
 }

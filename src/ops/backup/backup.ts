@@ -27,6 +27,7 @@ import {
   superuserConnection,
   postgresUnit,
   pgToolEnv,
+  retentionDoomed,
   toolOutput,
   stepError,
   tracked,
@@ -292,18 +293,7 @@ async function applyRetention(
   justMade: string,
   keep: number,
 ): Promise<string[]> {
-  const all = await listBackups(bucket, prefix);
-  const complete = all.filter((b) => b.complete);
-  const kept = new Set([
-    justMade,
-    ...complete
-      .filter((b) => b.id !== justMade)
-      .slice(0, Math.max(0, keep - 1))
-      .map((b) => b.id),
-  ]);
-  const oldestKept = [...kept].sort()[0]!;
-  // Complete ones beyond the count; incomplete ones (failed, never cleaned) older than all that is kept.
-  const doomed = all.filter((b) => !kept.has(b.id) && (b.complete || b.id < oldestKept)).map((b) => b.id);
+  const doomed = retentionDoomed(await listBackups(bucket, prefix), justMade, keep);
   for (const id of doomed) await bucket.deletePrefix(`${prefix}${id}/`);
   return doomed;
 }

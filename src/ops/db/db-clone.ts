@@ -38,6 +38,7 @@ import {
 } from './db-server.js';
 import { streamDatabase } from './stream-database.js';
 import { neutralize, verifyNeutralized, type NeutralityCheck, type NeutralizeResult } from './neutralize.js';
+import { requireInstanceName } from '../../platform-spec/instance-names.js';
 
 export interface CloneResult {
   project: string;
@@ -59,6 +60,8 @@ export interface CloneResult {
 
 /** Refuses, before anything is asked or touched, what `db clone` never does. */
 export function assertClonable(project: string, from: string, to: string): void {
+  requireInstanceName(to, 'instance (--to)');
+  requireInstanceName(from, 'instance (--from)');
   if (to === 'prod') {
     throw new OdpError(
       'USAGE',
@@ -77,7 +80,6 @@ export function assertClonable(project: string, from: string, to: string): void 
       },
     );
   }
-  if (to !== 'integration') throw new OdpError('USAGE', `unknown instance "${to}" for --to`);
   if (from !== 'prod') {
     throw new OdpError('USAGE', `--from ${from}: only prod's data is cloned (into integration)`, {
       hint: `odp db clone ${project} --from prod --to integration`,

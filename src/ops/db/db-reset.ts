@@ -17,6 +17,7 @@ import { loadPlatformDir, requireProject, type PlatformDir } from '../../platfor
 import { lockedUnlessDryRun } from '../../state/lock.js';
 import { runDataPlan, unexpectedStep, unstartedError, type DataOpOptions } from '../run-data-plan.js';
 import { platformSecrets } from '../secrets/platform-secrets.js';
+import { requireInstanceName } from '../../platform-spec/instance-names.js';
 import {
   connectAdmin,
   createDatabase,
@@ -44,12 +45,13 @@ export interface ResetResult {
 
 /** Refuses, before anything is asked or touched, what `db reset` never does. */
 export function assertResettable(project: string, instance: string): asserts instance is 'integration' {
-  if (instance === 'prod') {
+  const inst = requireInstanceName(instance);
+  if (inst === 'prod') {
     throw new OdpError('USAGE', `refusing to reset the prod database of ${project}: prod is never reset`, {
       hint: `To try a release on the customer's data, use integration: odp db clone ${project} --from prod --to integration`,
     });
   }
-  if (instance === 'test') {
+  if (inst === 'test') {
     throw new OdpError(
       'USAGE',
       `the test database of ${project} is its own container: nothing to reset here`,
@@ -57,9 +59,6 @@ export function assertResettable(project: string, instance: string): asserts ins
         hint: `odp deploy ${project} test rebuilds the test instance with a fresh database.`,
       },
     );
-  }
-  if (instance !== 'integration') {
-    throw new OdpError('USAGE', `unknown instance "${instance}"`, { hint: 'Only integration can be reset.' });
   }
 }
 

@@ -12,6 +12,8 @@ export interface InitOptions {
   domain: string;
   email: string;
   name?: string;
+  /** Check everything and return what would be written, writing nothing. */
+  dryRun?: boolean;
 }
 
 export async function initPlatform(dir: string, opts: InitOptions): Promise<string[]> {
@@ -32,14 +34,12 @@ export async function initPlatform(dir: string, opts: InitOptions): Promise<stri
       },
     );
   }
+  const ignore = join(dir, '.gitignore');
+  const written = existsSync(ignore) ? [platformPath] : [platformPath, ignore];
+  if (opts.dryRun) return written;
   await mkdir(join(dir, PROJECTS_DIR), { recursive: true });
   await writeFileAtomic(platformPath, platformTemplate(name, opts.domain, opts.email));
-  const written = [platformPath];
-  const ignore = join(dir, '.gitignore');
-  if (!existsSync(ignore)) {
-    await writeFileAtomic(ignore, gitignoreTemplate);
-    written.push(ignore);
-  }
+  if (written.includes(ignore)) await writeFileAtomic(ignore, gitignoreTemplate);
   return written;
 }
 

@@ -277,7 +277,7 @@ async function refuseDirty(git: SimpleGit): Promise<void> {
   const changed = lines(await git.raw(['status', '--porcelain', '--untracked-files=all', '--', 'odoo']));
   if (changed.length)
     throw new OdpError(
-      'USAGE',
+      'CONFLICT',
       `odoo/ has uncommitted changes: ${changed.map((l) => l.slice(3)).join(', ')}`,
       {
         hint: 'The image is labelled with the commit it is built from: commit or remove the changes first.',

@@ -87,7 +87,7 @@ async function checkRepository(git: SimpleGit, repo: string): Promise<string> {
   if (!branch) {
     const at = await quiet(git, ['rev-parse', '--short', 'HEAD']);
     throw new OdpError(
-      'USAGE',
+      'CONFLICT',
       `HEAD is detached${at ? ` at ${at}` : ''} in ${repo}: a release is made on a branch`,
       {
         hint: 'Check out the branch to release first, e.g. `git switch master`.',
@@ -104,7 +104,7 @@ async function checkRepository(git: SimpleGit, repo: string): Promise<string> {
     const shown =
       status.slice(0, 10).join('\n') + (status.length > 10 ? `\n… and ${status.length - 10} more` : '');
     throw new OdpError(
-      'USAGE',
+      'CONFLICT',
       `the working tree of ${repo} is not clean (${status.length} path(s)): nothing changed`,
       {
         detail: shown,

@@ -15,6 +15,7 @@ import { readSecretsBytes, secretsExist, writeSecrets } from '../../secrets/stor
 import { generatePassword } from '../../secrets/generate.js';
 import { instanceNames, type InstanceName, type ProjectSpec } from '../../platform-spec/project-schema.js';
 import { platformSecretsFile } from './platform-secrets.js';
+import { requireInstanceName } from '../../platform-spec/instance-names.js';
 
 export { GENERATED_KEYS } from '../../secrets/generate.js';
 /** Paths as the user would type them: relative below the current directory, absolute elsewhere. */
@@ -126,12 +127,7 @@ export async function saveSecrets(
 
 export function parseInstance(name: string | undefined): InstanceName | undefined {
   if (name === undefined) return undefined;
-  const inst = instanceNames.find((i) => i === name);
-  if (!inst)
-    throw new OdpError('USAGE', `unknown instance "${name}"`, {
-      hint: `Use one of: ${instanceNames.join(', ')}.`,
-    });
-  return inst;
+  return requireInstanceName(name);
 }
 
 /** The key as stored: `PROD__DB_PASSWORD` for `--instance prod DB_PASSWORD`. */
