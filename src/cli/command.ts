@@ -3,8 +3,9 @@
 // exit codes in one place.
 import { Command, InvalidArgumentError } from 'commander';
 import { OdpError } from '../errors.js';
-import { resolveDir } from '../platformdir/dir.js';
-import { commandPath, FLAGS } from './conventions.js';
+import { requirePlatformDir, resolveDir } from '../platformdir/dir.js';
+import { readingState } from '../state/read-only.js';
+import { commandPath, COMMANDS, FLAGS } from './conventions.js';
 import { makeOut, reportError, type GlobalOptions, type Out } from './output.js';
 
 export interface Ctx {
@@ -32,9 +33,16 @@ export function handler<A extends unknown[]>(
     const command = args[args.length - 1] as Command;
     const globals = command.optsWithGlobals<GlobalOptions>();
     const ctx: Ctx = { out: makeOut(globals), globals, dir: resolveDir(globals.dir) };
+    const conv = COMMANDS[commandPath(command)];
+    const run = async () => (await body(ctx, ...(args.slice(0, -1) as A))) ?? 0;
     try {
       if (globals.json) jsonBeforeCommand(command);
-      exitCode = (await body(ctx, ...(args.slice(0, -1) as A))) ?? 0;
+      if (conv?.kind !== 'read') exitCode = await run();
+      else {
+        // A read creates nothing: outside a platform it says so, and state is read, never created.
+        if (!conv.anywhere) requirePlatformDir(ctx.dir);
+        exitCode = await readingState(run);
+      }
     } catch (e) {
       exitCode = reportError(e, globals);
     }

@@ -24,7 +24,11 @@ export function conventionsMarkdown(program: Command): string {
   const rows = runnableCommands(program).map((c) => {
     const path = commandPath(c);
     const conv = COMMANDS[path];
-    const note = conv?.noDryRun ? `no --dry-run: ${conv.noDryRun}` : conv?.jsonLines ? 'JSON lines' : '';
+    const note = conv?.noDryRun
+      ? `no --dry-run: ${conv.noDryRun}`
+      : [conv?.jsonLines ? 'JSON lines' : '', conv?.anywhere ? 'needs no platform directory' : '']
+          .filter(Boolean)
+          .join('; ');
     return `| \`odp ${path}\` | ${conv?.kind ?? '?'} | ${mark(has(c, '--json'))} | ${mark(has(c, '--dry-run'))} | ${mark(has(c, '--yes'))} | ${note} |`;
   });
   return `<!-- Generated from src/cli/conventions.ts by \`npm run docs:cli\`; test/unit/cli-conventions.test.ts fails when it is stale. -->

@@ -29,6 +29,8 @@ export interface CommandConvention {
   jsonLines?: boolean;
   /** A change without `--dry-run`, and why none is needed. */
   noDryRun?: string;
+  /** A read that needs no platform directory (the others refuse to run outside one). */
+  anywhere?: boolean;
 }
 
 const read: CommandConvention = { kind: 'read' };
@@ -42,7 +44,7 @@ const editor: CommandConvention = {
 /** Every command of `odp`, by its path (`secrets recipients add`); groups are not listed. */
 export const COMMANDS: Readonly<Record<string, CommandConvention>> = {
   init: change,
-  schema: read,
+  schema: { kind: 'read', anywhere: true },
   check: read,
   render: read,
   'project new': change,

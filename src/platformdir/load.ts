@@ -9,6 +9,7 @@ import { parsePlain, type Parsed } from '../platform-spec/parse-plain.js';
 import { platformSchema, type PlatformSpec } from '../platform-spec/platform-schema.js';
 import { projectSchema, type ProjectSpec } from '../platform-spec/project-schema.js';
 import { MAX_YAML_BYTES } from '../platform-spec/yaml-limits.js';
+import { PLATFORM_FILE, requirePlatformDir } from './dir.js';
 
 export interface LoadedProject {
   spec: ProjectSpec;
@@ -30,7 +31,7 @@ export interface PlatformDir {
   broken: Map<string, OdpError>;
 }
 
-export const PLATFORM_FILE = 'platform.yaml';
+export { PLATFORM_FILE } from './dir.js';
 export const PROJECTS_DIR = 'projects';
 
 export function projectFile(dir: string, name: string): string {
@@ -44,12 +45,8 @@ export function secretsFile(dir: string, name: string): string {
 export { resolveDir } from './dir.js';
 
 export async function loadPlatformDir(dir: string): Promise<PlatformDir> {
+  requirePlatformDir(dir);
   const platformPath = join(dir, PLATFORM_FILE);
-  if (!existsSync(platformPath)) {
-    throw new OdpError('SPEC_NOT_FOUND', `no ${PLATFORM_FILE} in ${dir}`, {
-      hint: 'Run `odp init DIR` to create a platform directory, or pass --dir / set ODP_DIR.',
-    });
-  }
   // Paths as the user would type them: relative below the current directory, absolute elsewhere.
   const show = (p: string) => {
     const rel = relative(process.cwd(), p);

@@ -1,9 +1,10 @@
 // The platform's state: an embedded SQLite database in the state directory
 // (certificates and ACME accounts, deploy history, the job queue). Migrations
 // are numbered and applied in order at open, inside one transaction each.
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { isReadingState } from './read-only.js';
 import { stateDir } from './state-dir.js';
 
 export type StateDb = Database.Database;
@@ -165,8 +166,14 @@ const migrations: string[] = [
 
 export function openState(platformDir: string): StateDb {
   const dir = stateDir(platformDir);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, 'state.sqlite');
+  if (isReadingState() && !existsSync(file)) {
+    // Nothing recorded yet: an empty database in memory answers as the file would.
+    const empty = new Database(':memory:');
+    migrate(empty);
+    return empty;
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   // Private keys live here: the file is created owner-only before SQLite opens it.
   closeSync(openSync(file, 'a', 0o600));
   const db = new Database(file);
