@@ -53,7 +53,7 @@ Examples:
           const { formatBytes, takeBackup } = await import('../ops/backup/backup.js');
           const { openRuntime } = await import('../runtime.js');
           const { engine } = await openRuntime(ctx.dir);
-          const progress = makeProgress({ json: o.json });
+          const progress = makeProgress();
           try {
             const r = await takeBackup(engine, ctx.dir, project, instance, { ...o, progress });
             progress.stop();

@@ -59,7 +59,7 @@ Examples:
         const { openRuntime } = await import('../runtime.js');
         const { expireBranches } = await import('../ops/instance/branch-removal.js');
         const { engine, edge } = await openRuntime(ctx.dir);
-        const progress = makeProgress({ json: o.json });
+        const progress = makeProgress();
         try {
           const r = await expireBranches(engine, ctx.dir, {
             ...(o.dryRun ? { dryRun: true } : {}),
@@ -96,7 +96,7 @@ export async function deployBranchCli(ctx: Ctx, project: string, opts: DeployFla
   const { formatPlan, planSteps } = await import('../plan/plan.js');
   const { engineOptions } = await import('./deploy-flags.js');
   const instance = branchInstanceLabel(branchSlug(branch));
-  const progress = makeProgress({ json: opts.json });
+  const progress = makeProgress();
   try {
     const { engine, images, edge } = await openRuntime(ctx.dir);
     const run = (p: Progress) =>
@@ -159,7 +159,7 @@ export async function destroyBranchCli(
   const { removeBranch } = await import('../ops/instance/branch-removal.js');
   const { formatRemovalPlan } = await import('../plan/removal.js');
   const { engine, edge } = await openRuntime(ctx.dir);
-  const progress = makeProgress({ json: o.json });
+  const progress = makeProgress();
   try {
     const r = await removeBranch(engine, ctx.dir, project, branch, {
       progress,

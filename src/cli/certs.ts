@@ -44,7 +44,7 @@ export function registerCerts(program: Command): void {
           const { formatSteps } = await import('../plan/step.js');
           const { openRuntime } = await import('../runtime.js');
           const { engine, edge } = await openRuntime(ctx.dir);
-          const progress = makeProgress({ json: ctx.out.json });
+          const progress = makeProgress();
           try {
             const r = await certify(engine, ctx.dir, edge, {
               ...(domain ? { domains: [domain] } : {}),

@@ -28,7 +28,7 @@ export async function recordedPlanRun<T>(
   json: boolean | undefined,
   body: (o: PlanRunOptions) => Promise<T>,
 ): Promise<T> {
-  const progress = makeProgress({ json });
+  const progress = makeProgress();
   try {
     return await recorded(ctx.dir, meta, progress, (p, op) =>
       body({

@@ -31,7 +31,7 @@ export async function deployAction(
     const { deployBranchCli } = await import('./branches.js');
     return deployBranchCli(ctx, project, opts);
   }
-  const progress = makeProgress({ json: opts.json });
+  const progress = makeProgress();
   try {
     const { engine, edge } = await openRuntime(ctx.dir);
     const run = (p: Progress) =>
@@ -83,7 +83,7 @@ async function deployPinned(ctx: Ctx, project: string, instance: string, opts: D
   if (!version || version === 'latest') {
     throw new OdpError('USAGE', `${project}/${instance} needs a pinned version: --version X.Y.Z`);
   }
-  const progress = makeProgress({ json: opts.json });
+  const progress = makeProgress();
   try {
     const { engine, edge } = await openRuntime(ctx.dir);
     const run = (p: Progress, op?: OperationHandle) =>

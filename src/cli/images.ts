@@ -52,7 +52,7 @@ Examples:
             ctx.out.note('dry run: nothing built');
             return 0;
           }
-          const progress = makeProgress({ json: opts.json });
+          const progress = makeProgress();
           const onProgress = (e: BuildProgress) => {
             if (e.phase === 'building' && !e.detail?.startsWith('Step') && !e.detail?.startsWith('I:'))
               progress.start(e.image, `build ${e.image}`);

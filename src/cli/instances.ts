@@ -127,7 +127,7 @@ export function registerInstances(program: Command): void {
             ...(inst === 'test' ? {} : { typeToConfirm: name }),
           });
         }
-        const progress = makeProgress({ json: o.json });
+        const progress = makeProgress();
         try {
           const { destroyInstance } = await import('../ops/instance/destroy.js');
           const { formatRemovalPlan, removedObjects } = await import('../plan/removal.js');

@@ -50,7 +50,7 @@ export function registerJobs(program: Command): void {
             const sha = typeof j.payload.sha === 'string' ? ` ${j.payload.sha.slice(0, 12)}` : '';
             const when =
               j.state === 'queued'
-                ? `not before ${j.notBefore.slice(11, 19)}Z`
+                ? `not before ${j.notBefore.slice(0, 19)}Z`
                 : (j.finishedAt ?? j.startedAt ?? j.createdAt).slice(0, 19) + 'Z';
             ctx.out.line(
               `#${j.id} ${j.state.padEnd(10)} ${`${j.project}/${j.instance}`.padEnd(28)} ${j.kind}${sha}  attempts ${j.attempts}  ${when}` +

@@ -43,7 +43,7 @@ Examples:
         const { platformUp } = await import('../ops/platform/platform.js');
         const { formatPlan, planSteps } = await import('../plan/plan.js');
         const { openRuntime } = await import('../runtime.js');
-        const progress = makeProgress({ json: o.json });
+        const progress = makeProgress();
         try {
           const { engine, edge } = await openRuntime(ctx.dir);
           const r = await platformUp(engine, ctx.dir, {
@@ -167,7 +167,7 @@ Examples:
               ...(o.purge ? { typeToConfirm: name } : {}),
             });
           }
-          const progress = makeProgress({ json: o.json });
+          const progress = makeProgress();
           try {
             const r = await platformDown(engine, ctx.dir, {
               purge: Boolean(o.purge),

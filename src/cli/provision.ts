@@ -34,7 +34,7 @@ Examples:
           const { formatProvisionPlan } = await import('../plan/provision.js');
           const { openRuntime } = await import('../runtime.js');
           const { engine } = await openRuntime(ctx.dir);
-          const progress = makeProgress({ json: o.json });
+          const progress = makeProgress();
           try {
             const { plan, outcome: r } = await provision(engine, ctx.dir, project, instance, {
               ...o,

@@ -90,7 +90,7 @@ Examples:
           ctx.out.note('dry run: nothing was built, pushed or posted');
           return 0;
         }
-        const progress = makeProgress({ json: opts.json });
+        const progress = makeProgress();
         let result: PublishResult;
         try {
           result = await runPublish((await openRuntime()).images, plan, secrets, progress);

@@ -50,7 +50,7 @@ Examples:
           const { runOperation } = await import('../ops/operation.js');
           const { openRuntime } = await import('../runtime.js');
           const { engine, edge } = await openRuntime(ctx.dir);
-          const progress = makeProgress({ json: o.json });
+          const progress = makeProgress();
           try {
             const run = (p: Progress, op?: OperationHandle) =>
               rollback(engine, ctx.dir, project, instance, {

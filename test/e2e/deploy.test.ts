@@ -240,7 +240,9 @@ test('two deploys at once do not interleave: the second waits for the first', as
   // Steps: every progress line inside the lock (pre-flight checks run before it).
   const steps = (r: CliResult): CliLine[] =>
     r.stderrLines.filter(
-      (l) => /^\[\d\d:\d\d:\d\d\] /.test(l.text) && !/pre-flight checks|waiting for pid /.test(l.text),
+      (l) =>
+        /^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\] /.test(l.text) &&
+        !/pre-flight checks|waiting for pid /.test(l.text),
     );
   const [a, b] = runs.map(steps) as [CliLine[], CliLine[]];
   assert.ok(a.length > 0 && b.length > 0, 'both deploys had steps to run');
