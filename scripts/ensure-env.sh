@@ -21,6 +21,8 @@ have pebble || need+=(pebble)
 have docker-registry || need+=(docker-registry)
 # Keeps the cores busy for the busy-machine run of the suite (README, "Testing notes").
 have stress-ng || need+=(stress-ng)
+# zsh, for the test of `odp completion zsh`.
+have zsh || need+=(zsh)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

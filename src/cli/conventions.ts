@@ -89,6 +89,7 @@ export const COMMANDS: Readonly<Record<string, CommandConvention>> = {
   restore: asks,
   'release bump': change,
   publish: change,
+  completion: { kind: 'read', anywhere: true },
 };
 
 /** What each exit code means, whatever the command. */

@@ -9,6 +9,7 @@ import { registerBackup } from './backup.js';
 import { registerBranches } from './branches.js';
 import { registerCerts } from './certs.js';
 import { registerCheck } from './check.js';
+import { registerCompletion } from './completion.js';
 import { registerDb } from './db.js';
 import { registerDeploy } from './deploy.js';
 import { registerInstances } from './instances.js';
@@ -86,6 +87,7 @@ ${exitCodes}`,
   registerBackup(program);
   registerRelease(program);
   registerPublish(program);
+  registerCompletion(program);
   for (const c of program.commands) acceptGlobalsAfter(c);
   return program;
 }

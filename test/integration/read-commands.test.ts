@@ -33,6 +33,7 @@ const READS: Record<string, string[]> = {
   'secrets get': ['secrets', 'get', 'neomedical', 'DB_PASSWORD', '--instance', 'prod'],
   'secrets recipients list': ['secrets', 'recipients', 'list', 'neomedical'],
   backups: ['backups', 'neomedical', 'prod'],
+  completion: ['completion', 'bash'],
 };
 /** Reads that reach the engine or the backups bucket: not run on the fresh platform here. */
 const NEEDS_SERVICES = new Set(['status', 'logs', 'platform status', 'backups']);
