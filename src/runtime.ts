@@ -3,6 +3,7 @@
 // and the server open a runtime and hand its parts to operations; nothing else
 // names an engine's class. The engine's folder loads on use (a chunk of its own
 // in the bundle, docs/decisions/0052): `odp --help` and `odp check` never pay for it.
+import type { Cluster } from './engines/cluster.js';
 import type { Engine } from './engines/engine.js';
 import type { ImageStore } from './engines/images.js';
 import { OdpError } from './errors.js';
@@ -24,17 +25,17 @@ export async function openRuntime(from?: string | PlatformFile): Promise<Runtime
   const pf = typeof from === 'string' ? await loadPlatformFile(from) : from;
   const kind = pf?.platform.engine ?? 'docker';
   if (kind !== 'docker') {
-    throw new OdpError('USAGE', `engine ${kind} is not implemented yet`, {
+    throw new OdpError('USAGE', `engine ${kind} does not run units yet`, {
       problems: pf
         ? [
             {
               path: 'engine',
-              message: `${kind} is not implemented yet; docker is`,
+              message: `${kind} manages hosts (odp hosts) but does not run units yet; docker does`,
               location: pf.locatePlatform(['engine']),
             },
           ]
         : [],
-      hint: 'Set `engine: docker` (one host) in platform.yaml; docs/decisions/0056 says what Swarm needs.',
+      hint: 'Set `engine: docker` (one host) in platform.yaml to deploy; `odp hosts` works on a swarm now.',
     });
   }
   const { DockerEngine, DockerImages, makeDocker } = await import('./engines/docker/index.js');
@@ -62,4 +63,32 @@ function lazyEdge(engine: Engine): EdgeControl {
     maintenance: async (pd, domain, on) => (await load()).maintenance(pd, domain, on),
     runtime: async (pd, commands) => (await load()).runtime(pd, commands),
   };
+}
+
+/**
+ * The cluster of the platform in `from`, for the commands that manage its hosts.
+ * Only a swarm has one; odp reaches a manager where DOCKER_HOST points (or the
+ * local socket when odp runs on a manager).
+ */
+export async function openCluster(from: string | PlatformFile): Promise<Cluster> {
+  const pf = typeof from === 'string' ? await loadPlatformFile(from) : from;
+  if (pf.platform.engine !== 'swarm') {
+    throw new OdpError(
+      'USAGE',
+      `engine ${pf.platform.engine} runs on one host: it has no cluster to manage`,
+      {
+        problems: [
+          {
+            path: 'engine',
+            message: 'odp hosts manages the nodes of a swarm',
+            location: pf.locatePlatform(['engine']),
+          },
+        ],
+        hint: 'Set `engine: swarm` in platform.yaml once the servers form a swarm (docs/swarm.md).',
+      },
+    );
+  }
+  const { makeDocker } = await import('./engines/docker/index.js');
+  const { SwarmCluster } = await import('./engines/swarm/index.js');
+  return new SwarmCluster(makeDocker(), process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock');
 }

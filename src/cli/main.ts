@@ -16,6 +16,7 @@ import { registerInstances } from './instances.js';
 import { registerPlatform } from './platform.js';
 import { registerProvision } from './provision.js';
 import { registerHistory } from './history.js';
+import { registerHosts } from './hosts.js';
 import { registerImages } from './images.js';
 import { registerImport } from './import.js';
 import { registerInit } from './init.js';
@@ -77,6 +78,7 @@ ${exitCodes}`,
   registerBranches(program);
   registerHistory(program);
   registerPlatform(program);
+  registerHosts(program);
   registerProvision(program);
   registerDb(program);
   registerCerts(program);

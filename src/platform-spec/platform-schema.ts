@@ -127,7 +127,9 @@ export const platformSchema = z
     engine: z
       .enum(['docker', 'swarm'])
       .default('docker')
-      .describe('What runs the units: docker (one host). swarm is reserved and not implemented yet.'),
+      .describe(
+        'What runs the units: docker (one host), or swarm: the hosts are the nodes of a Docker Swarm (`odp hosts`; units on a swarm are not implemented yet).',
+      ),
     backups: backupsSchema.default(backupsSchema.parse({})),
     branches: branchesSchema
       .default(branchesSchema.parse({}))

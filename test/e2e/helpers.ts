@@ -36,7 +36,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
  */
 export const SLOW_MACHINE_MS = 180_000;
 
-type Data = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type Data = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** `<prefix>` + 4 random lower-case letters or digits: a valid, unique project name. */
 export function uniqueName(prefix: string): string {

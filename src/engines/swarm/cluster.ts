@@ -1,0 +1,89 @@
+// The nodes of a Docker Swarm, through a manager's API (dockerode). Only what
+// Engine API 1.41 (Docker 20.10) documents: GET /nodes, POST /nodes/{id}/update,
+// GET /swarm, GET /info.
+import type Dockerode from 'dockerode';
+import { OdpError } from '../../errors.js';
+import type { ClusterNode } from '../../plan/hosts-plan.js';
+import type { Cluster, JoinCommand } from '../cluster.js';
+import { messageOf, statusOf } from '../docker/api-errors.js';
+
+interface NodeInfo {
+  ID: string;
+  Version?: { Index?: number };
+  Spec?: { Name?: string; Labels?: Record<string, string>; Role?: string; Availability?: string };
+  Description?: { Hostname?: string };
+  Status?: { State?: string; Addr?: string };
+  ManagerStatus?: { Leader?: boolean; Addr?: string; Reachability?: string };
+}
+
+export class SwarmCluster implements Cluster {
+  constructor(
+    private readonly docker: Dockerode,
+    readonly endpoint: string,
+  ) {}
+
+  async nodes(): Promise<ClusterNode[]> {
+    const list = (await this.call('list the swarm nodes', () => this.docker.listNodes())) as NodeInfo[];
+    return list.map(toNode).sort((a, b) => a.hostname.localeCompare(b.hostname));
+  }
+
+  async setNodeLabels(nodeId: string, version: number, labels: Record<string, string>): Promise<void> {
+    const node = this.docker.getNode(nodeId);
+    const info = (await this.call(`read node ${nodeId}`, () => node.inspect())) as NodeInfo;
+    if ((info.Version?.Index ?? 0) !== version) {
+      throw new OdpError('CONFLICT', `node ${nodeId} changed since it was read`, {
+        hint: 'Run the command again: it reads the nodes anew.',
+      });
+    }
+    // The whole spec goes back: a node update replaces it, role and availability included.
+    const spec = { ...info.Spec, Labels: labels };
+    await this.call(`update node ${nodeId}`, () =>
+      node.update({ _query: { version }, _body: spec } as unknown as object),
+    );
+  }
+
+  async joinCommand(role: 'worker' | 'manager'): Promise<JoinCommand> {
+    const swarm = (await this.call('read the swarm', () => this.docker.swarmInspect())) as {
+      JoinTokens?: { Worker?: string; Manager?: string };
+    };
+    const token = role === 'manager' ? swarm.JoinTokens?.Manager : swarm.JoinTokens?.Worker;
+    if (!token) throw new OdpError('ENGINE', 'the swarm gave no join token: is this engine a manager?');
+    const managers = (await this.nodes())
+      .filter((n) => n.role === 'manager' && n.state === 'ready')
+      .sort((a, b) => Number(b.leader) - Number(a.leader))
+      .flatMap((n) => (n.managerAddr ? [n.managerAddr] : []));
+    if (managers.length === 0) throw new OdpError('ENGINE', 'the swarm has no reachable manager');
+    return { command: `docker swarm join --token ${token} ${managers[0]}`, managers, role };
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (statusOf(e) === 503 || /not part of a swarm|not a swarm manager/i.test(messageOf(e))) {
+        throw new OdpError('ENGINE', `${what}: ${this.endpoint} is not a swarm manager`, {
+          hint: 'Point DOCKER_HOST at a manager of the swarm (docker swarm init on the first server).',
+        });
+      }
+      throw new OdpError('ENGINE', `${what}: ${messageOf(e)}`);
+    }
+  }
+}
+
+function toNode(n: NodeInfo): ClusterNode {
+  // A manager's Status.Addr may be 0.0.0.0 (Docker 20.10); its ManagerStatus.Addr has the port.
+  const managerAddr = n.ManagerStatus?.Addr;
+  const addr = n.Status?.Addr && n.Status.Addr !== '0.0.0.0' ? n.Status.Addr : managerAddr?.split(':')[0];
+  return {
+    id: n.ID,
+    hostname: n.Description?.Hostname ?? n.ID,
+    addr: addr ?? '',
+    ...(n.ManagerStatus ? { managerAddr: managerAddr ?? `${addr}:2377` } : {}),
+    role: n.Spec?.Role === 'manager' ? 'manager' : 'worker',
+    leader: !!n.ManagerStatus?.Leader,
+    state: n.Status?.State ?? 'unknown',
+    availability: n.Spec?.Availability ?? 'active',
+    labels: { ...(n.Spec?.Labels ?? {}) },
+    version: n.Version?.Index ?? 0,
+  };
+}

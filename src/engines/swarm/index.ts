@@ -1,0 +1,2 @@
+// The Swarm engine's folder, as the runtime loads it (one chunk, on use).
+export { SwarmCluster } from './cluster.js';

@@ -1,0 +1,131 @@
+// A Docker Swarm of several nodes on this one machine, made by the tests
+// themselves: each node a Docker Engine in a container (docker-in-docker, the
+// recipe of machines.md), on a bridge network the test makes. The first node
+// initialises the swarm; its API is published on 127.0.0.1 so odp reaches the
+// manager through DOCKER_HOST, as an operator's machine would.
+import path from 'node:path';
+import { buildDockerfileImage, parentImageId } from '../../src/images/build.js';
+import { DEBIAN_BASE } from '../../src/images/catalog.js';
+import { docker, execIn, images, repoRoot, sleep, SLOW_MACHINE_MS } from './helpers.js';
+
+export const NODE_IMAGE = 'odp-test/swarm-node:1';
+
+export interface TestNode {
+  container: string;
+  hostname: string;
+  ip: string;
+}
+
+export interface TestSwarm {
+  network: string;
+  nodes: TestNode[];
+  /** DOCKER_HOST for odp: the first node's (a manager's) API on 127.0.0.1. */
+  dockerHost: string;
+  remove(): Promise<void>;
+}
+
+export async function buildNodeImage(): Promise<void> {
+  await buildDockerfileImage(
+    images,
+    {
+      kind: 'dockerfile',
+      name: 'swarm-node',
+      tag: NODE_IMAGE,
+      context: path.join(repoRoot, 'test/e2e/swarm-node'),
+      parent: DEBIAN_BASE,
+    },
+    await parentImageId(images, DEBIAN_BASE),
+    () => undefined,
+  );
+}
+
+async function until(what: string, fn: () => Promise<boolean>): Promise<void> {
+  const end = Date.now() + SLOW_MACHINE_MS;
+  while (Date.now() < end) {
+    if (await fn().catch(() => false)) return;
+    await sleep(500);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function must(container: string, cmd: string[]): Promise<string> {
+  const r = await execIn(container, cmd);
+  if (r.code !== 0) throw new Error(`${container}: ${cmd.join(' ')} exited ${r.code}: ${r.out}`);
+  return r.out.trim();
+}
+
+/**
+ * `hostnames.length` nodes named `<prefix>-<hostname>`; the first is the
+ * manager, the others join as workers. Labels are left to the test.
+ */
+export async function startSwarm(prefix: string, hostnames: string[]): Promise<TestSwarm> {
+  await buildNodeImage();
+  const network = `${prefix}-net`;
+  await docker.createNetwork({ Name: network, Driver: 'bridge', Labels: { 'odp.test': prefix } });
+  const nodes: TestNode[] = [];
+  const swarm: TestSwarm = {
+    network,
+    nodes,
+    dockerHost: '',
+    remove: async () => {
+      for (const n of nodes)
+        await docker
+          .getContainer(n.container)
+          .remove({ force: true, v: true })
+          .catch(() => {});
+      await docker
+        .getNetwork(network)
+        .remove()
+        .catch(() => {});
+    },
+  };
+  try {
+    for (const [i, hostname] of hostnames.entries()) {
+      const container = `${prefix}-${hostname}`;
+      const c = await docker.createContainer({
+        name: container,
+        Hostname: hostname,
+        Image: NODE_IMAGE,
+        Labels: { 'odp.test': prefix },
+        ExposedPorts: { '2375/tcp': {} },
+        HostConfig: {
+          NetworkMode: network,
+          CapAdd: ['ALL'],
+          CapDrop: ['SYS_RESOURCE'],
+          SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+          Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:rw'],
+          Tmpfs: { '/var/lib/docker': 'exec' },
+          // Only the manager's API is published, and only on loopback.
+          ...(i === 0 ? { PortBindings: { '2375/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
+        },
+      });
+      await c.start();
+      const info = await c.inspect();
+      nodes.push({ container, hostname, ip: info.NetworkSettings.Networks[network]!.IPAddress });
+    }
+    for (const n of nodes)
+      await until(
+        `${n.container}'s engine`,
+        async () => (await execIn(n.container, ['docker', 'info'])).code === 0,
+      );
+    const [manager, ...workers] = nodes;
+    await must(manager!.container, ['docker', 'swarm', 'init', '--advertise-addr', manager!.ip]);
+    const token = await must(manager!.container, ['docker', 'swarm', 'join-token', '-q', 'worker']);
+    for (const w of workers) {
+      await must(w.container, ['docker', 'swarm', 'join', '--token', token, `${manager!.ip}:2377`]);
+    }
+    await until('every node ready', async () => {
+      const out = await must(manager!.container, ['docker', 'node', 'ls', '--format', '{{.Status}}']);
+      const states = out.split('\n').filter(Boolean);
+      return states.length === nodes.length && states.every((s) => s === 'Ready');
+    });
+    const port = (await docker.getContainer(manager!.container).inspect()).NetworkSettings.Ports[
+      '2375/tcp'
+    ]?.[0]?.HostPort;
+    swarm.dockerHost = `tcp://127.0.0.1:${port}`;
+    return swarm;
+  } catch (e) {
+    await swarm.remove();
+    throw e;
+  }
+}
