@@ -115,7 +115,10 @@ const acme = z
     dnsProvider: z
       .enum(['route53'])
       .optional()
-      .describe("DNS API for dns-01: route53 (credentials from the AWS SDK's default chain)."),
+      .meta({
+        description: "DNS API for dns-01: route53 (credentials from the AWS SDK's default chain).",
+        examples: ['route53'],
+      }),
     renewBeforeDays: z
       .number()
       .int()
@@ -149,8 +152,12 @@ export const planSchema = z.strictObject({
     .min(0)
     .max(16)
     .describe('MAX_CRON_THREADS: threads running scheduled actions.'),
-  memorySoft: z.number().int().positive().describe('LIMIT_MEMORY_SOFT, bytes'),
-  memoryHard: z.number().int().positive().describe('LIMIT_MEMORY_HARD, bytes'),
+  memorySoft: z
+    .number()
+    .int()
+    .positive()
+    .describe('LIMIT_MEMORY_SOFT: bytes a worker may use before it is recycled.'),
+  memoryHard: z.number().int().positive().describe('LIMIT_MEMORY_HARD: bytes at which a worker is killed.'),
   limitRequest: z
     .number()
     .int()
@@ -211,7 +218,9 @@ export const branchesSchema = z.strictObject({
     .min(1)
     .max(24 * 365)
     .default(72)
-    .describe('A branch instance without a new deploy for this long is removed by `odp branches expire`.'),
+    .describe(
+      'A branch instance without a new deploy for this long is removed by `odp branches expire` (hourly under `odp serve`).',
+    ),
 });
 
 export const platformSchema = z
