@@ -3,7 +3,7 @@
 // Every field says what it is (`.describe`, or `.meta` with examples): `odp schema`
 // gives editors the texts and docs/reference/platform-yaml.md is generated from them.
 import * as z from 'zod';
-import { hostname, port, slug, text, word } from './common.js';
+import { bucketName, hostname, port, slug, text, word } from './common.js';
 
 const label = z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected a label such as application or production');
 
@@ -197,17 +197,10 @@ export const backupsSchema = z
       .max(1000)
       .default(7)
       .describe('Backups kept per instance; older ones are deleted.'),
-    bucket: z
-      .string()
-      .regex(
-        /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
-        'expected an S3 bucket name: 3 to 63 lower-case letters, digits, dots and dashes',
-      )
-      .optional()
-      .meta({
-        description: 'Where `odp backup` writes; defaults to <platform>-backups on the platform storage.',
-        examples: ['acme-odoo-backups'],
-      }),
+    bucket: bucketName.optional().meta({
+      description: 'Where `odp backup` writes; defaults to <platform>-backups on the platform storage.',
+      examples: ['acme-odoo-backups'],
+    }),
   })
   .describe('Backups of integration and prod instances (`odp backup`, `odp restore`).');
 

@@ -2,7 +2,7 @@
 // says what it is: `odp schema` gives editors the texts and
 // docs/reference/project-yaml.md is generated from them.
 import * as z from 'zod';
-import { databaseName, envMap, hostname, slug, text, version } from './common.js';
+import { bucketName, databaseName, envMap, hostname, slug, text, version } from './common.js';
 
 export { instanceNames, type InstanceName } from './instance-names.js';
 
@@ -59,17 +59,10 @@ const pinnedInstance = z.strictObject({
     .optional()
     .meta({ description: 'PostgreSQL role; defaults to the database name.', examples: ['coastal_oak_5654'] }),
   marabuntaMode: marabuntaMode.default('full').describe('MARABUNTA_MODE: the data set the migration loads.'),
-  bucket: z
-    .string()
-    .regex(
-      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
-      'expected an S3 bucket name: 3 to 63 lower-case letters, digits, dots and dashes',
-    )
-    .optional()
-    .meta({
-      description: 'Attachment bucket; defaults to <project>-odoo-<instance>.',
-      examples: ['neomedical-odoo-prod'],
-    }),
+  bucket: bucketName.optional().meta({
+    description: 'Attachment bucket; defaults to <project>-odoo-<instance>.',
+    examples: ['neomedical-odoo-prod'],
+  }),
   replicas: z
     .number()
     .int()
