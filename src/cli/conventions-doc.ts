@@ -1,25 +1,22 @@
 // docs/cli-conventions.md, generated from the conventions (src/cli/conventions.ts)
-// and the command tree itself: `npm run docs:cli` writes it, and the
-// command-tree test fails while the file differs from what this returns.
+// and the command tree itself, and the exit-code table of docs/troubleshooting.md:
+// `npm run docs:cli` writes them, and the command-tree test fails while a file
+// differs from what this returns.
 import type { Command } from 'commander';
 import { EXIT_FOR_ERROR, ExitCode, type ExitCodeName } from '../errors.js';
 import { commandPath, COMMANDS, EXIT_MEANINGS, FLAGS, runnableCommands } from './conventions.js';
 
 export const CONVENTIONS_DOC = 'docs/cli-conventions.md';
+export const TROUBLESHOOTING_DOC = 'docs/troubleshooting.md';
+
+/** Around the generated part of the troubleshooting page; the rest of it is written by hand. */
+const BEGIN = '<!-- exit codes: generated from src/cli/conventions.ts by `npm run docs:cli` -->';
+const END = '<!-- end of the generated exit codes -->';
 
 const has = (c: Command, long: string) => c.options.some((o) => o.long === long && !o.hidden);
 
 export function conventionsMarkdown(program: Command): string {
   const globals = program.options.map((o) => `| \`${o.flags}\` | ${o.description} |`);
-  const errorsOf = (name: string) =>
-    Object.entries(EXIT_FOR_ERROR)
-      .filter(([, exit]) => exit === name)
-      .map(([code]) => `\`${code}\``)
-      .join(', ');
-  const codes = Object.entries(ExitCode).map(
-    ([name, code]) =>
-      `| ${code} | \`${name}\` | ${EXIT_MEANINGS[name as ExitCodeName]} | ${errorsOf(name) || '—'} |`,
-  );
   const mark = (yes: boolean) => (yes ? '✓' : '');
   const rows = runnableCommands(program).map((c) => {
     const path = commandPath(c);
@@ -63,9 +60,7 @@ ${globals.join('\n')}
 
 One code per kind of error, whatever the command. \`odp --help\` lists them too.
 
-| Code | Name | Meaning | Error codes (\`--json\`'s \`error.code\`) |
-| --- | --- | --- | --- |
-${codes.join('\n')}
+${exitCodeTable()}
 
 ## Commands
 
@@ -73,4 +68,28 @@ ${codes.join('\n')}
 | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 `;
+}
+
+/** Each exit code: its number, name, meaning and the error codes (`--json`'s `error.code`) it stands for. */
+function exitCodeTable(): string {
+  const errorsOf = (name: string) =>
+    Object.entries(EXIT_FOR_ERROR)
+      .filter(([, exit]) => exit === name)
+      .map(([code]) => `\`${code}\``)
+      .join(', ');
+  const codes = Object.entries(ExitCode).map(
+    ([name, code]) =>
+      `| ${code} | \`${name}\` | ${EXIT_MEANINGS[name as ExitCodeName]} | ${errorsOf(name) || '—'} |`,
+  );
+  return `| Code | Name | Meaning | Error codes (\`--json\`'s \`error.code\`) |
+| --- | --- | --- | --- |
+${codes.join('\n')}`;
+}
+
+/** The troubleshooting page with its exit-code table made from the conventions again. */
+export function troubleshootingMarkdown(page: string): string {
+  const from = page.indexOf(BEGIN);
+  const to = page.indexOf(END);
+  if (from < 0 || to < from) throw new Error(`${TROUBLESHOOTING_DOC} lost its markers: ${BEGIN} … ${END}`);
+  return `${page.slice(0, from + BEGIN.length)}\n\n${exitCodeTable()}\n\n${page.slice(to)}`;
 }

@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, OdpError, type ExitCodeName } from '../errors.js';
 import { takeExitCode } from './command.js';
 import { EXIT_MEANINGS, FLAGS } from './conventions.js';
+import { environmentHelp } from './environment.js';
 import { reportError } from './output.js';
 import { registerBackup } from './backup.js';
 import { registerBranches } from './branches.js';
@@ -64,7 +65,9 @@ Examples:
 
 Every read command takes --json, every change --dry-run, and -y/--yes where it
 asks first (docs/cli-conventions.md). Exit codes, the same for every command:
-${exitCodes}`,
+${exitCodes}
+
+${environmentHelp()}`,
     );
   registerInit(program);
   registerSchema(program);

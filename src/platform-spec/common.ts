@@ -61,6 +61,14 @@ export const version = z
   .string()
   .regex(PINNED_VERSION, 'expected a pinned version such as 10.0.0 or 14.0.1.2.0');
 
+/** An S3 bucket name, as S3-compatible services accept it. */
+export const bucketName = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    'expected an S3 bucket name: 3 to 63 lower-case letters, digits, dots and dashes',
+  );
+
 export const databaseName = z
   .string()
   .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a PostgreSQL name: lower-case letters, digits and underscores');

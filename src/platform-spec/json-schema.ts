@@ -10,6 +10,15 @@ export function jsonSchema(kind: SpecKind): Record<string, unknown> {
   const schema = kind === 'platform' ? platformSchema : projectSchema;
   return {
     $id: `https://odoo-platform.dev/schema/${kind}.json`,
-    ...z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }),
+    ...z.toJSONSchema(schema, {
+      io: 'input',
+      unrepresentable: 'any',
+      // zod leaves out the examples of a schema that transforms its input (env values
+      // become strings); ours are written as the YAML input, so they stay.
+      override: ({ zodSchema, jsonSchema }) => {
+        const examples = z.globalRegistry.get(zodSchema)?.examples;
+        if (Array.isArray(examples) && !jsonSchema.examples) jsonSchema.examples = examples;
+      },
+    }),
   };
 }

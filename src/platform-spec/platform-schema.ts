@@ -1,108 +1,208 @@
 // platform.yaml: the hosts, the shared services, ACME, customer plans and the
 // images of the platform's own services. One per platform directory.
+// Every field says what it is (`.describe`, or `.meta` with examples): `odp schema`
+// gives editors the texts and docs/reference/platform-yaml.md is generated from them.
 import * as z from 'zod';
-import { hostname, port, slug, text, word } from './common.js';
+import { bucketName, hostname, port, slug, text, word } from './common.js';
 
 const label = z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected a label such as application or production');
 
 export const hostSchema = z.strictObject({
-  address: word(253).optional().describe('How other hosts reach this one (IP or DNS name).'),
+  address: word(253).optional().describe("The host's IP address or DNS name; no command reads it yet."),
   datacentre: text(100).describe('Data centre name; the replica must sit in another one.'),
   labels: z
     .array(label)
     .default([])
-    .describe('Scheduling labels: application, production, integration, database…'),
-});
-
-const hostRef = slug.describe('A host name declared under hosts.');
-
-const postgresCluster = z.strictObject({
-  primary: hostRef,
-  replica: hostRef.optional(),
-  port: port.default(5432),
-});
-
-const standalone = (defaultPort: number) =>
-  z.strictObject({ host: hostRef, port: port.default(defaultPort) });
-
-const storage = z.strictObject({
-  endpoint: z.url().describe('S3-compatible endpoint (AWS, Exoscale, MinIO, the embedded server).'),
-  region: word(64).default('us-east-1'),
-  embedded: z.boolean().default(false).describe('Run the embedded local S3-compatible server (single host).'),
-});
-
-const edge = z.strictObject({
-  hosts: z.array(hostRef).min(1),
-  bind: word(253).default('0.0.0.0').describe('Address the edge listens on.'),
-  httpPort: port.default(80),
-  httpsPort: port.default(443),
-});
-
-const statsd = z.strictObject({ host: word(253), port: port.default(8125) });
-
-export const servicesSchema = z.strictObject({
-  postgres: postgresCluster,
-  postgresIntegration: standalone(5432),
-  redis: standalone(6379),
-  redisIntegration: standalone(6379),
-  storage,
-  edge,
-  statsd: statsd.optional(),
-});
-
-const acme = z.strictObject({
-  directory: z.url().default('https://acme-v02.api.letsencrypt.org/directory'),
-  email: z.email(),
-  challenge: z.enum(['http-01', 'dns-01']).default('http-01'),
-  dnsProvider: z.enum(['route53']).optional(),
-  renewBeforeDays: z.number().int().min(1).max(60).default(30),
-  caFile: text(4096)
-    .optional()
-    .describe("CA bundle trusting a private ACME server's HTTPS (step-ca, Pebble)."),
-  verifyChallenges: z
-    .boolean()
-    .default(true)
     .describe(
-      'Check each challenge from this host before asking the CA (off for test CAs with their own DNS).',
+      'Scheduling labels: integration runs on hosts labelled application+integration, prod on ' +
+        'application+production (by default one Odoo replica per such host).',
     ),
 });
 
+const hostRef = (what: string) => slug.describe(`The host (under hosts) that runs ${what}.`);
+
+const postgresCluster = z
+  .strictObject({
+    primary: hostRef('the primary'),
+    replica: hostRef('the read-only streaming replica, in another data centre than the primary')
+      .optional()
+      .meta({ examples: ['db2'] }),
+    port: port
+      .default(5432)
+      .describe("DB_PORT given to prod's Odoo (odp's PostgreSQL unit listens on 5432)."),
+  })
+  .describe("Prod's PostgreSQL cluster: a primary and an optional streaming replica.");
+
+const standalone = (what: string, defaultPort: number, portText: string) =>
+  z.strictObject({ host: hostRef(what), port: port.default(defaultPort).describe(portText) });
+
+const storage = z
+  .strictObject({
+    endpoint: z
+      .url()
+      .describe(
+        'S3-compatible endpoint (AWS, Exoscale, MinIO); with embedded, where this host reaches the embedded server.',
+      ),
+    region: word(64).default('us-east-1').describe('Region of the buckets.'),
+    embedded: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Run the embedded S3-compatible server (images.s3) on this host; Odoo reaches it as s3:4569.',
+      ),
+  })
+  .describe("Object storage for integration's and prod's attachments and for the backups.");
+
+const edge = z
+  .strictObject({
+    hosts: z.array(hostRef('the edge')).min(1).describe('The hosts that run the edge (at least one).'),
+    bind: word(253)
+      .default('0.0.0.0')
+      .meta({ description: "Host address the edge's ports are published on.", examples: ['127.0.0.1'] }),
+    httpPort: port
+      .default(80)
+      .describe('Host port for HTTP: ACME challenges; everything else is redirected to HTTPS.'),
+    httpsPort: port.default(443).describe('Host port for HTTPS.'),
+  })
+  .describe(
+    "The HTTPS edge (HAProxy): routes each instance's domain to its nginx, terminates TLS, answers ACME challenges.",
+  );
+
+const statsd = z
+  .strictObject({
+    host: word(253).describe('Address of the StatsD server (STATSD_HOST).'),
+    port: port.default(8125).describe('Its port (STATSD_PORT).'),
+  })
+  .describe("A StatsD server that prod's Odoo sends metrics to (ODOO_STATSD=1); none without it.");
+
+export const servicesSchema = z
+  .strictObject({
+    postgres: postgresCluster,
+    postgresIntegration: standalone(
+      'the server',
+      5432,
+      "DB_PORT given to integration's Odoo (odp's PostgreSQL unit listens on 5432).",
+    ).describe('The standalone PostgreSQL server of integration instances.'),
+    redis: standalone(
+      'the server',
+      6379,
+      'No command reads it yet: the Redis unit listens on 6379, where Odoo reaches it as `redis`.',
+    ).describe("Redis for prod's sessions (append-only, so sessions survive a restart)."),
+    redisIntegration: standalone(
+      'the server',
+      6379,
+      'No command reads it yet: the Redis unit listens on 6379, where Odoo reaches it as `redis`.',
+    ).describe("Redis for integration's sessions."),
+    storage,
+    edge,
+    statsd: statsd.optional(),
+  })
+  .describe(
+    'The shared services of integration and prod (a test instance runs its own PostgreSQL and Redis).',
+  );
+
+const acme = z
+  .strictObject({
+    directory: z
+      .url()
+      .default('https://acme-v02.api.letsencrypt.org/directory')
+      .describe('ACME v2 directory URL; a certificate held from another directory is requested again.'),
+    email: z.email().describe('Contact email of the ACME account.'),
+    challenge: z
+      .enum(['http-01', 'dns-01'])
+      .default('http-01')
+      .describe('http-01: answered by the edge on httpPort; dns-01: a TXT record set through dnsProvider.'),
+    dnsProvider: z
+      .enum(['route53'])
+      .optional()
+      .meta({
+        description: "DNS API for dns-01: route53 (credentials from the AWS SDK's default chain).",
+        examples: ['route53'],
+      }),
+    renewBeforeDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(60)
+      .default(30)
+      .describe(
+        'A certificate is renewed when fewer days than this are left (`odp certs renew`, `odp serve`).',
+      ),
+    caFile: text(4096)
+      .optional()
+      .meta({
+        description:
+          "CA bundle (PEM, relative to the platform directory) trusting a private ACME server's HTTPS (step-ca, Pebble).",
+        examples: ['pebble.minica.pem'],
+      }),
+    verifyChallenges: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Check each challenge from this host before asking the CA (off for test CAs with their own DNS).',
+      ),
+  })
+  .describe("Certificates for every instance domain, from an ACME v2 CA (Let's Encrypt by default).");
+
 export const planSchema = z.strictObject({
-  workers: z.number().int().min(0).max(64),
-  cronThreads: z.number().int().min(0).max(16),
-  memorySoft: z.number().int().positive().describe('LIMIT_MEMORY_SOFT, bytes'),
-  memoryHard: z.number().int().positive().describe('LIMIT_MEMORY_HARD, bytes'),
-  limitRequest: z.number().int().positive().default(8192),
-  timeCpu: z.number().int().positive().default(86400),
-  timeReal: z.number().int().positive().default(86400),
-  dbMaxConn: z.number().int().positive().default(5),
-});
-
-export const imagesSchema = z.strictObject({
-  postgres: word(255).default('odp/postgres:15'),
-  redis: word(255).default('odp/redis:7'),
-  nginx: word(255).default('odp/nginx:1.22'),
-  haproxy: word(255).default('odp/haproxy:2.6'),
-  s3: word(255).default('odp/s3rver:3').describe('The embedded S3-compatible server (storage.embedded).'),
-});
-
-export const backupsSchema = z.strictObject({
-  keep: z
+  workers: z.number().int().min(0).max(64).describe("WORKERS: Odoo's HTTP worker processes."),
+  cronThreads: z
     .number()
     .int()
-    .min(1)
-    .max(1000)
-    .default(7)
-    .describe('Backups kept per instance; older ones are deleted.'),
-  bucket: z
-    .string()
-    .regex(
-      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
-      'expected an S3 bucket name: 3 to 63 lower-case letters, digits, dots and dashes',
-    )
-    .optional()
-    .describe('Where `odp backup` writes; defaults to <platform>-backups on the platform storage.'),
+    .min(0)
+    .max(16)
+    .describe('MAX_CRON_THREADS: threads running scheduled actions.'),
+  memorySoft: z
+    .number()
+    .int()
+    .positive()
+    .describe('LIMIT_MEMORY_SOFT: bytes a worker may use before it is recycled.'),
+  memoryHard: z.number().int().positive().describe('LIMIT_MEMORY_HARD: bytes at which a worker is killed.'),
+  limitRequest: z
+    .number()
+    .int()
+    .positive()
+    .default(8192)
+    .describe('LIMIT_REQUEST: requests a worker serves before it is recycled.'),
+  timeCpu: z.number().int().positive().default(86400).describe('LIMIT_TIME_CPU: CPU seconds per request.'),
+  timeReal: z.number().int().positive().default(86400).describe('LIMIT_TIME_REAL: seconds per request.'),
+  dbMaxConn: z
+    .number()
+    .int()
+    .positive()
+    .default(5)
+    .describe('DB_MAXCONN: database connections per Odoo process.'),
 });
+
+const image = (what: string, defaultImage: string) => word(255).default(defaultImage).describe(what);
+
+export const imagesSchema = z
+  .strictObject({
+    postgres: image("PostgreSQL: the shared servers and each test instance's own.", 'odp/postgres:15'),
+    redis: image("Redis: the shared servers and each test instance's own.", 'odp/redis:7'),
+    nginx: image('The nginx sidecar beside every Odoo unit.', 'odp/nginx:1.22'),
+    haproxy: image('The edge.', 'odp/haproxy:2.6'),
+    s3: image('The embedded S3-compatible server (storage.embedded).', 'odp/s3rver:3'),
+  })
+  .describe(
+    "Images of the platform's own services; `odp images build` builds the odp/* defaults from Debian.",
+  );
+
+export const backupsSchema = z
+  .strictObject({
+    keep: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(7)
+      .describe('Backups kept per instance; older ones are deleted.'),
+    bucket: bucketName.optional().meta({
+      description: 'Where `odp backup` writes; defaults to <platform>-backups on the platform storage.',
+      examples: ['acme-odoo-backups'],
+    }),
+  })
+  .describe('Backups of integration and prod instances (`odp backup`, `odp restore`).');
 
 export const branchesSchema = z.strictObject({
   expireAfterHours: z
@@ -111,17 +211,33 @@ export const branchesSchema = z.strictObject({
     .min(1)
     .max(24 * 365)
     .default(72)
-    .describe('A branch instance without a new deploy for this long is removed by `odp branches expire`.'),
+    .describe(
+      'A branch instance without a new deploy for this long is removed by `odp branches expire` (hourly under `odp serve`).',
+    ),
 });
 
 export const platformSchema = z
   .strictObject({
-    name: slug,
-    domain: hostname.describe('Parent domain; instance domains default to names under it.'),
-    hosts: z.record(slug, hostSchema).refine((h) => Object.keys(h).length > 0, 'declare at least one host'),
+    name: slug.describe(
+      "The platform's name: it names the shared services' stack (<name>-shared), their networks and the default backups bucket.",
+    ),
+    domain: hostname.describe(
+      'Parent domain: `odp project new` names instances test.<project>.<domain>, integration.<project>.<domain> and <project>.<domain>.',
+    ),
+    hosts: z
+      .record(slug, hostSchema)
+      .refine((h) => Object.keys(h).length > 0, 'declare at least one host')
+      .describe(
+        "The machines, by name (at least one). The docker engine runs everything on its one host; hosts feed `odp check`'s rules, prod's replica count and `odp render --format rancher`.",
+      ),
     services: servicesSchema,
     acme,
-    plans: z.record(slug, planSchema).refine((p) => Object.keys(p).length > 0, 'declare at least one plan'),
+    plans: z
+      .record(slug, planSchema)
+      .refine((p) => Object.keys(p).length > 0, 'declare at least one plan')
+      .describe(
+        'Customer plans, by name (at least one): Odoo workers and limits, given to Odoo as its variables.',
+      ),
     testPlan: slug.default('test').describe('Plan used by every test instance unless it names its own.'),
     images: imagesSchema.default(imagesSchema.parse({})),
     engine: z

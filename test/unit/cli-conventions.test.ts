@@ -1,13 +1,19 @@
 // The command tree against the conventions (src/cli/conventions.ts): every
 // command of `odp` is walked, as main() builds it, and held to its kind's flags;
 // every command has a description and examples; every error code has an exit
-// code with a meaning; docs/cli-conventions.md is what the table generates.
+// code with a meaning; docs/cli-conventions.md is what the table generates, and
+// docs/troubleshooting.md carries the same exit codes, each with a section.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { CONVENTIONS_DOC, conventionsMarkdown } from '../../src/cli/conventions-doc.js';
+import {
+  CONVENTIONS_DOC,
+  conventionsMarkdown,
+  TROUBLESHOOTING_DOC,
+  troubleshootingMarkdown,
+} from '../../src/cli/conventions-doc.js';
 import { commandPath, COMMANDS, EXIT_MEANINGS, runnableCommands } from '../../src/cli/conventions.js';
 import { buildProgram } from '../../src/cli/main.js';
 import { EXIT_FOR_ERROR, ExitCode } from '../../src/errors.js';
@@ -85,4 +91,13 @@ test('every error code has an exit code, and every exit code a meaning', () => {
 test(`${CONVENTIONS_DOC} is current (npm run docs:cli rewrites it)`, () => {
   const file = fileURLToPath(new URL(`../../${CONVENTIONS_DOC}`, import.meta.url));
   assert.equal(readFileSync(file, 'utf8'), conventionsMarkdown(program));
+});
+
+test(`${TROUBLESHOOTING_DOC} has the exit codes of the table, and a section for each`, () => {
+  const page = readFileSync(fileURLToPath(new URL(`../../${TROUBLESHOOTING_DOC}`, import.meta.url)), 'utf8');
+  assert.equal(page, troubleshootingMarkdown(page), 'its table is stale: npm run docs:cli');
+  const missing = Object.entries(ExitCode)
+    .filter(([name, code]) => code !== 0 && !page.includes(`\n## Exit ${code} (${name})\n`))
+    .map(([name, code]) => `## Exit ${code} (${name})`);
+  assert.deepEqual(missing, [], 'exit codes without a section saying what to do');
 });
