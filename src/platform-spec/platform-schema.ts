@@ -8,7 +8,11 @@ import { bucketName, hostname, port, slug, text, word } from './common.js';
 const label = z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected a label such as application or production');
 
 export const hostSchema = z.strictObject({
-  address: word(253).optional().describe("The host's IP address or DNS name; no command reads it yet."),
+  address: word(253)
+    .optional()
+    .describe(
+      "The host's IP address or DNS name. On a swarm, a node reporting this address is this host until `odp hosts sync` labels it.",
+    ),
   datacentre: text(100).describe('Data centre name; the replica must sit in another one.'),
   labels: z
     .array(label)
