@@ -96,6 +96,7 @@ Examples:
       handler(async (ctx, o: ServeFlags) => {
         const { openRuntime } = await import('../runtime.js');
         const { serve, log } = await import('../server/server.js');
+        const { branchExpiry, certificateRenewal } = await import('../server/scheduled.js');
         const { deployTestRunner, deployBranchRunner, removeBranchRunner } =
           await import('../server/runners.js');
         const { engine, images, edge } = await openRuntime(ctx.dir);
@@ -129,7 +130,6 @@ Examples:
           host: o.host,
           port: o.port,
           edge,
-          renewEveryMs: o.renewEvery * 3_600_000,
           webhookSecret: secret,
           runners,
           mainBranch: o.mainBranch,
@@ -138,16 +138,8 @@ Examples:
           parallel: o.parallel,
           requestTimeoutMs: o.requestTimeout * 1000,
           scheduled: [
-            {
-              // Branch instances idle longer than branches.expireAfterHours go.
-              name: 'branch-expiry',
-              everyMs: 3_600_000,
-              run: async () => {
-                const { expireBranches } = await import('../ops/instance/branches.js');
-                const r = await expireBranches(engine, ctx.dir, { edge });
-                return `${r.expired.length} expired, ${r.kept.length} kept`;
-              },
-            },
+            certificateRenewal({ engine, dir: ctx.dir, edge, everyMs: o.renewEvery * 3_600_000 }),
+            branchExpiry({ engine, dir: ctx.dir, edge }),
           ],
         });
         log({ event: 'listening', url: s.url, webhooks: secret ? 'enabled' : 'disabled: no webhook secret' });

@@ -1,6 +1,6 @@
 // `odp serve`: the platform's long-running process. It receives webhooks
 // (src/server/hooks.ts), runs the job queue they fill (src/server/worker.ts)
-// and the scheduled work (certificate renewal), and exposes /healthz and a
+// and the scheduled work it is given (scheduled.ts), and exposes /healthz and a
 // small read API. Logs are JSON lines on stdout.
 import { createServer, type Server } from 'node:http';
 import { OdpError } from '../errors.js';
@@ -18,7 +18,6 @@ export interface ServeOptions {
   host: string;
   port: number;
   edge: EdgeControl;
-  renewEveryMs: number;
   /** Signs the webhooks; without one they answer 503. */
   webhookSecret?: Secret;
   /** What runs each job kind (`deploy-test`, `deploy-branch`, `remove-branch`). */
@@ -37,7 +36,7 @@ export interface ServeOptions {
   requestTimeoutMs?: number;
   /** Where the JSON log lines go (default: stdout). */
   log?: Log;
-  /** More scheduled work besides certificate renewal (branch expiry). */
+  /** Scheduled work (scheduled.ts: certificate renewal, branch expiry). */
   scheduled?: ScheduledJob[];
 }
 
@@ -58,7 +57,7 @@ export async function serve(o: ServeOptions): Promise<Serving> {
   await loadPlatformDir(o.dir); // a broken spec stops the server before it listens
   const say = o.log ?? log;
   const db = openState(o.dir);
-  const scheduler = new Scheduler([certificateRenewal(o), ...(o.scheduled ?? [])], say);
+  const scheduler = new Scheduler(o.scheduled ?? [], say);
   const worker = new Worker({
     db,
     runners: o.runners ?? {},
@@ -123,26 +122,4 @@ export async function serve(o: ServeOptions): Promise<Serving> {
     db.close();
   };
   return { server, scheduler, worker, url: `http://${o.host}:${addr.port}`, close };
-}
-
-/** Reads the spec afresh each time: a project added since start gets its certificate. */
-function certificateRenewal(o: ServeOptions) {
-  return {
-    name: 'certificate-renewal',
-    everyMs: o.renewEveryMs,
-    run: async () => {
-      const pd = await loadPlatformDir(o.dir);
-      if (!(await o.edge.running(pd))) return 'edge not running: nothing to renew through';
-      const results = await o.edge.certify(pd);
-      const counts = results.reduce<Record<string, number>>(
-        (m, r) => ({ ...m, [r.action]: (m[r.action] ?? 0) + 1 }),
-        {},
-      );
-      return (
-        Object.entries(counts)
-          .map(([k, v]) => `${v} ${k}`)
-          .join(', ') || 'no domains'
-      );
-    },
-  };
 }

@@ -252,12 +252,14 @@ test('the edge reloads ten times under load without a failed request', async () 
 
 test('odp serve answers /healthz and its scheduler renews through the edge (nothing due: kept)', async () => {
   const { serve } = await import('../../src/server/server.js');
+  const { certificateRenewal } = await import('../../src/server/scheduled.js');
+  const edge = edgeControl(engine);
   const { server, scheduler, url } = await serve({
     dir: tp.dir,
     host: '127.0.0.1',
     port: 0,
-    edge: edgeControl(engine),
-    renewEveryMs: 3_600_000,
+    edge,
+    scheduled: [certificateRenewal({ engine, dir: tp.dir, edge, everyMs: 3_600_000 })],
   });
   try {
     let job: { lastOutcome?: string; lastDetail?: string } | undefined;

@@ -44,7 +44,6 @@ before(async () => {
     host: '127.0.0.1',
     port: 0,
     edge: edgeControl(new DockerEngine()),
-    renewEveryMs: 3_600_000,
     webhookSecret: new Secret(SECRET),
     // A job never runs to the end here: it waits for an image that never comes.
     runners: {

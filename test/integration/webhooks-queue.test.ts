@@ -76,7 +76,6 @@ describe('the queue, with injected runners', () => {
       host: '127.0.0.1',
       port: 0,
       edge: edgeControl(new DockerEngine()),
-      renewEveryMs: 3_600_000,
       webhookSecret: new Secret(SECRET),
       runners,
       retryEveryMs: 100,

@@ -19,6 +19,8 @@ export interface CertifyOptions {
   /** Ask again even when the one held is not due. */
   force?: boolean;
   dryRun?: boolean;
+  /** Wait for the holders of the platform lock (default), or stop at once with BUSY. */
+  wait?: boolean;
   progress: Progress;
   onEvent?: (e: CertProgress) => void;
 }
