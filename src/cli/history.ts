@@ -41,9 +41,7 @@ export function registerHistory(program: Command): void {
           const ops = history(ctx.dir, project, instance, o.limit);
           ctx.out.data({ operations: ops });
           if (ops.length === 0) ctx.out.line(`no operation recorded for ${project}/${instance}`);
-          const { table } = await import('./table.js');
-          const { coloursFor, tone } = await import('./colour.js');
-          const c = coloursFor(process.stdout);
+          const { table, paintState } = await import('./table.js');
           const lines = table(
             ops.map((op) => [
               `#${op.id}`,
@@ -51,7 +49,7 @@ export function registerHistory(program: Command): void {
               op.kind,
               op.version ?? '',
               `by ${op.actor}`,
-              tone(c, op.outcome),
+              paintState(op.outcome),
               op.finishedAt
                 ? `${((Date.parse(op.finishedAt) - Date.parse(op.startedAt)) / 1000).toFixed(1)}s`
                 : '',
@@ -63,7 +61,7 @@ export function registerHistory(program: Command): void {
             if (op.detail) ctx.out.line(`    ${op.detail}`);
             if (!o.steps) return;
             const steps = op.steps.map((s) => [
-              tone(c, s.outcome),
+              paintState(s.outcome),
               `${(s.seconds ?? 0).toFixed(1)}s`,
               `${s.step}${s.detail ? `: ${s.detail}` : ''}`,
             ]);

@@ -19,12 +19,10 @@ export function registerInstances(program: Command): void {
         const { engine } = await openRuntime(ctx.dir);
         const all = await instanceStatus(engine, ctx.dir, project);
         ctx.out.data({ instances: all });
-        const { table, age } = await import('./table.js');
-        const { coloursFor, tone } = await import('./colour.js');
-        const c = coloursFor(process.stdout);
+        const { table, age, paintState } = await import('./table.js');
         for (const i of all) {
           ctx.out.line(
-            `${i.project}/${i.instance}${i.version ? ` ${i.version}` : ''}  ${tone(c, i.state)}  https://${i.domain}/`,
+            `${i.project}/${i.instance}${i.version ? ` ${i.version}` : ''}  ${paintState(i.state)}  https://${i.domain}/`,
           );
           if (i.maintenanceSince) ctx.out.line(`  in maintenance at the edge since ${i.maintenanceSince}`);
           if (i.interrupted) {
@@ -35,8 +33,8 @@ export function registerInstances(program: Command): void {
           }
           const services = i.services.map((s) => [
             `${s.name}-${s.replica}`,
-            tone(c, s.state),
-            tone(c, s.health),
+            paintState(s.state),
+            paintState(s.health),
             age(s.ageSeconds),
             s.image,
             s.endpoint ? `http://${s.endpoint.host}:${s.endpoint.port}/` : '',

@@ -46,13 +46,11 @@ export function registerJobs(program: Command): void {
               .map(([k, v]) => `${v} ${k}`)
               .join(', '),
           );
-          const { table } = await import('./table.js');
-          const { coloursFor, tone } = await import('./colour.js');
-          const c = coloursFor(process.stdout);
+          const { table, paintState } = await import('./table.js');
           const lines = table(
             jobs.map((j) => [
               `#${j.id}`,
-              tone(c, j.state),
+              paintState(j.state),
               `${j.project}/${j.instance}`,
               j.kind,
               typeof j.payload.sha === 'string' ? j.payload.sha.slice(0, 12) : '',

@@ -100,13 +100,11 @@ Examples:
         const secrets = await platformSecrets(ctx.dir, { ...o, generate: false }).catch(() => undefined);
         const health = await platformHealth(engine, pd, secrets?.values.get('POSTGRES_PASSWORD'));
         ctx.out.data({ platform: pd.platform.name, services, ...health });
-        const { table } = await import('./table.js');
-        const { coloursFor, tone } = await import('./colour.js');
-        const paint = coloursFor(process.stdout);
+        const { table, paintState } = await import('./table.js');
         // Services and replication: name, state, then where and why.
         const rows = services.map((s) => [
           s.service,
-          tone(paint, s.state),
+          paintState(s.state),
           s.endpoint ? `${s.endpoint.host}:${s.endpoint.port}` : '',
           s.reason ?? '',
         ]);
@@ -114,7 +112,7 @@ Examples:
         if (r && 'error' in r) rows.push(['replication', 'unknown', r.error, '']);
         else if (r) {
           const secs = r.lagSeconds === null ? 'idle' : `${r.lagSeconds.toFixed(1)} s`;
-          const state = tone(paint, r.connected ? 'streaming' : 'broken');
+          const state = paintState(r.connected ? 'streaming' : 'broken');
           rows.push(['replication', state, `lag ${r.lagBytes} bytes, ${secs}`, r.detail ?? '']);
         }
         // Redis and certificates: what each says of itself.

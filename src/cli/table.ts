@@ -4,6 +4,7 @@
 // where padEnd counted code units and escape codes (docs/decisions/0068).
 // Loaded by the actions that print a list, never when the commands register.
 import Table from 'cli-table3';
+import { coloursFor, tone, type Colours } from './colour.js';
 
 const GAP = '  ';
 const NO_BORDER = {
@@ -56,4 +57,12 @@ export function age(s: number): string {
   if (s < 7200) return `${Math.round(s / 60)}m`;
   if (s < 172800) return `${Math.round(s / 3600)}h`;
   return `${Math.round(s / 86400)}d`;
+}
+
+let stdout: Colours | undefined;
+
+/** A state word (running, failed, queued…) painted for stdout, where the tables go. */
+export function paintState(word: string): string {
+  stdout ??= coloursFor(process.stdout);
+  return tone(stdout, word);
 }

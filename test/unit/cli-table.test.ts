@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { stripVTControlCharacters as plain } from 'node:util';
-import { coloursFor } from '../../src/cli/colour.js';
+import { coloursFor, tone } from '../../src/cli/colour.js';
 import { age, table } from '../../src/cli/table.js';
 
 test('columns line up by display width: accents, wide characters, colour codes', () => {
@@ -48,4 +48,12 @@ test('ages in the unit a person reads', () => {
     '48h',
     '2d',
   ]);
+});
+
+test('state words: green when well, red when not, yellow while pending, others as they are', () => {
+  const c = coloursFor({ isTTY: false } as NodeJS.WriteStream, { FORCE_COLOR: '1' });
+  assert.equal(tone(c, 'running'), c.green('running'));
+  assert.equal(tone(c, 'failed'), c.red('failed'));
+  assert.equal(tone(c, 'queued'), c.yellow('queued'));
+  assert.equal(tone(c, 'superseded'), 'superseded');
 });
