@@ -1,7 +1,8 @@
 // Bundles the CLI into dist/cli/ (docs/decisions/0052): Node then reads a few
 // files instead of some 250 (zod alone is 95 modules, yaml 73). `await import()`
 // stays a separate chunk, so `odp --help` still loads only the registrations.
-// commander, zod and yaml are bundled; every other dependency stays external,
+// commander, zod, yaml and picocolors (one small file, painting progress from the
+// first line: docs/decisions/0068) are bundled; every other dependency stays external,
 // loaded from node_modules as before (native modules, dockerode's optional
 // bits, the AWS SDK, acme-client's own axios). Type-checking is tsc's job
 // (`npm run build` runs it first); this only transpiles.
@@ -15,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 const repo = fileURLToPath(new URL('../', import.meta.url));
 
 /** The packages inside the bundle: what `odp --help` and `odp check` load. */
-export const BUNDLED = ['commander', 'zod', 'yaml'];
+export const BUNDLED = ['commander', 'zod', 'yaml', 'picocolors'];
 
 /**
  * Writes the bundle to `outdir` (emptied first) with `meta.json`, esbuild's

@@ -95,13 +95,15 @@ Examples:
         const r = await instanceBackups(ctx.dir, project, instance, o);
         ctx.out.data(r);
         if (r.backups.length === 0) ctx.out.line(`no backups of ${project}/${r.instance} in ${r.bucket}`);
-        for (const b of r.backups) {
-          const size = b.bytes === undefined ? '' : formatBytes(b.bytes);
-          const detail = b.complete
-            ? `${b.attachments?.objects ?? 0} attachments  version ${b.imageVersion ?? 'unknown'}`
-            : 'incomplete';
-          ctx.out.line(`${b.id}  ${size.padStart(10)}  ${age(b.ageSeconds).padStart(5)} ago  ${detail}`);
-        }
+        const { age, table } = await import('./table.js');
+        const rows = r.backups.map((b) => [
+          b.id,
+          b.bytes === undefined ? '' : formatBytes(b.bytes),
+          `${age(b.ageSeconds)} ago`,
+          b.complete ? `${b.attachments?.objects ?? 0} attachments` : 'incomplete',
+          b.complete ? `version ${b.imageVersion ?? 'unknown'}` : '',
+        ]);
+        for (const l of table(rows, { right: [1, 2] })) ctx.out.line(l);
         return 0;
       }),
     );
@@ -179,11 +181,4 @@ Examples:
         },
       ),
     );
-}
-
-function age(s: number): string {
-  if (s < 120) return `${s}s`;
-  if (s < 7200) return `${Math.round(s / 60)}m`;
-  if (s < 172800) return `${Math.round(s / 3600)}h`;
-  return `${Math.round(s / 86400)}d`;
 }

@@ -38,11 +38,18 @@ Examples:
         }));
         ctx.out.data({ branches: rows });
         if (rows.length === 0) ctx.out.line(`no branch instance${project ? ` of ${project}` : ''}`);
-        for (const b of rows) {
-          ctx.out.line(
-            `${b.project} ${b.branch}  ${b.url}  tag ${b.tag}  age ${age(b.ageSeconds)}  last deploy ${age(b.sinceDeploySeconds)} ago`,
-          );
-        }
+        const { age, table } = await import('./table.js');
+        const lines = table(
+          rows.map((b) => [
+            b.project,
+            b.branch,
+            b.url,
+            `tag ${b.tag}`,
+            `age ${age(b.ageSeconds)}`,
+            `last deploy ${age(b.sinceDeploySeconds)} ago`,
+          ]),
+        );
+        for (const l of lines) ctx.out.line(l);
         return 0;
       }),
     );
@@ -189,11 +196,4 @@ export async function destroyBranchCli(
 
 function secondsSince(iso: string, now: number): number {
   return Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-}
-
-function age(s: number): string {
-  if (s < 120) return `${s}s`;
-  if (s < 7200) return `${Math.round(s / 60)}m`;
-  if (s < 172800) return `${Math.round(s / 3600)}h`;
-  return `${Math.round(s / 86400)}d`;
 }

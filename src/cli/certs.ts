@@ -21,14 +21,17 @@ export function registerCerts(program: Command): void {
         const held = new Map(certStatus(pd.dir).map((c) => [c.domain, c]));
         const rows = edgeRoutes(pd).map((r) => held.get(r.domain) ?? { domain: r.domain });
         ctx.out.data({ certificates: rows });
-        for (const c of rows) {
-          const state =
+        const { table } = await import('./table.js');
+        const lines = table(
+          rows.map((c) => [
+            c.domain,
             'daysLeft' in c && c.daysLeft !== undefined
               ? `${c.daysLeft} days left (${c.issuer})`
-              : 'none yet';
-          const last = 'last' in c && c.last ? `  last: ${c.last.outcome} ${c.last.at.toISOString()}` : '';
-          ctx.out.line(`${c.domain.padEnd(44)} ${state}${last}`);
-        }
+              : 'none yet',
+            'last' in c && c.last ? `last: ${c.last.outcome} ${c.last.at.toISOString()}` : '',
+          ]),
+        );
+        for (const l of lines) ctx.out.line(l);
         return 0;
       }),
     );

@@ -1,9 +1,8 @@
 // Asking before destroying. Non-interactive runs must say yes explicitly, and
-// for integration and prod also name what they destroy.
+// for integration and prod also name what they destroy. The questions are
+// src/prompts.ts's; without a terminal none is asked.
 import { OdpError } from '../errors.js';
-
-// Loaded when a question is asked: registering the commands does not pay for readline.
-const readline = () => import('node:readline/promises');
+import { askText, askYesNo } from '../prompts.js';
 
 export async function confirmDestroy(opts: {
   what: string;
@@ -22,17 +21,11 @@ export async function confirmDestroy(opts: {
       hint: needed ? `Pass --yes --confirm ${needed}.` : 'Pass --yes.',
     });
   }
-  const rl = (await readline()).createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const prompt = needed
-      ? `This removes ${opts.what} and its data. Type ${needed} to confirm: `
-      : `This removes ${opts.what} and its data. Continue? [y/N] `;
-    const answer = (await rl.question(prompt)).trim();
-    const ok = needed ? answer === needed : /^y(es)?$/i.test(answer);
-    if (!ok) throw new OdpError('ABORTED', 'not confirmed; nothing was removed');
-  } finally {
-    rl.close();
-  }
+  const question = `This removes ${opts.what} and its data.`;
+  const ok = needed
+    ? (await askText(`${question} Type ${needed} to confirm:`)).trim() === needed
+    : await askYesNo(`${question} Continue?`);
+  if (!ok) throw new OdpError('ABORTED', 'not confirmed; nothing was removed');
 }
 
 /** A yes/no question before a change that sets data aside; --yes answers it in scripts. */
@@ -41,11 +34,5 @@ export async function confirmAction(opts: { question: string; yes?: boolean }): 
   if (!process.stdin.isTTY) {
     throw new OdpError('USAGE', `refusing without confirmation: ${opts.question}`, { hint: 'Pass --yes.' });
   }
-  const rl = (await readline()).createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = (await rl.question(`${opts.question} [y/N] `)).trim();
-    if (!/^y(es)?$/i.test(answer)) throw new OdpError('ABORTED', 'not confirmed; nothing was changed');
-  } finally {
-    rl.close();
-  }
+  if (!(await askYesNo(opts.question))) throw new OdpError('ABORTED', 'not confirmed; nothing was changed');
 }

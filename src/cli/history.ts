@@ -41,20 +41,32 @@ export function registerHistory(program: Command): void {
           const ops = history(ctx.dir, project, instance, o.limit);
           ctx.out.data({ operations: ops });
           if (ops.length === 0) ctx.out.line(`no operation recorded for ${project}/${instance}`);
-          for (const op of ops) {
-            const took = op.finishedAt
-              ? `${((Date.parse(op.finishedAt) - Date.parse(op.startedAt)) / 1000).toFixed(1)}s`
-              : '';
-            ctx.out.line(
-              `#${op.id} ${op.startedAt.slice(0, 19)}Z ${op.kind} ${op.version ?? ''} by ${op.actor}: ${op.outcome} ${took}${op.detail ? `\n    ${op.detail}` : ''}`,
-            );
-            if (o.steps) {
-              for (const s of op.steps)
-                ctx.out.line(
-                  `    ${s.outcome.padEnd(6)} ${(s.seconds ?? 0).toFixed(1).padStart(6)}s  ${s.step}${s.detail ? `: ${s.detail}` : ''}`,
-                );
-            }
-          }
+          const { table, paintState } = await import('./table.js');
+          const lines = table(
+            ops.map((op) => [
+              `#${op.id}`,
+              `${op.startedAt.slice(0, 19)}Z`,
+              op.kind,
+              op.version ?? '',
+              `by ${op.actor}`,
+              paintState(op.outcome),
+              op.finishedAt
+                ? `${((Date.parse(op.finishedAt) - Date.parse(op.startedAt)) / 1000).toFixed(1)}s`
+                : '',
+            ]),
+            { right: [6] },
+          );
+          ops.forEach((op, i) => {
+            ctx.out.line(lines[i]);
+            if (op.detail) ctx.out.line(`    ${op.detail}`);
+            if (!o.steps) return;
+            const steps = op.steps.map((s) => [
+              paintState(s.outcome),
+              `${(s.seconds ?? 0).toFixed(1)}s`,
+              `${s.step}${s.detail ? `: ${s.detail}` : ''}`,
+            ]);
+            for (const l of table(steps, { right: [1], indent: '    ' })) ctx.out.line(l);
+          });
           return 0;
         },
       ),

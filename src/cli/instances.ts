@@ -19,9 +19,10 @@ export function registerInstances(program: Command): void {
         const { engine } = await openRuntime(ctx.dir);
         const all = await instanceStatus(engine, ctx.dir, project);
         ctx.out.data({ instances: all });
+        const { table, age, paintState } = await import('./table.js');
         for (const i of all) {
           ctx.out.line(
-            `${i.project}/${i.instance}${i.version ? ` ${i.version}` : ''}  ${i.state}  https://${i.domain}/`,
+            `${i.project}/${i.instance}${i.version ? ` ${i.version}` : ''}  ${paintState(i.state)}  https://${i.domain}/`,
           );
           if (i.maintenanceSince) ctx.out.line(`  in maintenance at the edge since ${i.maintenanceSince}`);
           if (i.interrupted) {
@@ -30,12 +31,15 @@ export function registerInstances(program: Command): void {
               `  ${x.kind} #${x.id}${x.version ? ` to ${x.version}` : ''} was interrupted (${x.startedAt}): the next deploy or rollback completes or undoes it`,
             );
           }
-          for (const s of i.services) {
-            const port = s.endpoint ? `  http://${s.endpoint.host}:${s.endpoint.port}/` : '';
-            ctx.out.line(
-              `  ${`${s.name}-${s.replica}`.padEnd(10)} ${s.state.padEnd(8)} ${s.health.padEnd(9)} ${age(s.ageSeconds).padStart(5)}  ${s.image}${port}`,
-            );
-          }
+          const services = i.services.map((s) => [
+            `${s.name}-${s.replica}`,
+            paintState(s.state),
+            paintState(s.health),
+            age(s.ageSeconds),
+            s.image,
+            s.endpoint ? `http://${s.endpoint.host}:${s.endpoint.port}/` : '',
+          ]);
+          for (const l of table(services, { right: [3], indent: '  ' })) ctx.out.line(l);
         }
         return 0;
       }),
@@ -173,11 +177,4 @@ interface LogFlags {
   tail?: number;
   replica: string;
   json?: boolean;
-}
-
-function age(s: number): string {
-  if (s < 120) return `${s}s`;
-  if (s < 7200) return `${Math.round(s / 60)}m`;
-  if (s < 172800) return `${Math.round(s / 3600)}h`;
-  return `${Math.round(s / 86400)}d`;
 }

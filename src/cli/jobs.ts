@@ -46,17 +46,24 @@ export function registerJobs(program: Command): void {
               .map(([k, v]) => `${v} ${k}`)
               .join(', '),
           );
-          for (const j of jobs) {
-            const sha = typeof j.payload.sha === 'string' ? ` ${j.payload.sha.slice(0, 12)}` : '';
-            const when =
+          const { table, paintState } = await import('./table.js');
+          const lines = table(
+            jobs.map((j) => [
+              `#${j.id}`,
+              paintState(j.state),
+              `${j.project}/${j.instance}`,
+              j.kind,
+              typeof j.payload.sha === 'string' ? j.payload.sha.slice(0, 12) : '',
+              `attempts ${j.attempts}`,
               j.state === 'queued'
                 ? `not before ${j.notBefore.slice(0, 19)}Z`
-                : (j.finishedAt ?? j.startedAt ?? j.createdAt).slice(0, 19) + 'Z';
-            ctx.out.line(
-              `#${j.id} ${j.state.padEnd(10)} ${`${j.project}/${j.instance}`.padEnd(28)} ${j.kind}${sha}  attempts ${j.attempts}  ${when}` +
-                (j.detail ? `\n    ${j.detail}` : ''),
-            );
-          }
+                : (j.finishedAt ?? j.startedAt ?? j.createdAt).slice(0, 19) + 'Z',
+            ]),
+          );
+          jobs.forEach((j, i) => {
+            ctx.out.line(lines[i]);
+            if (j.detail) ctx.out.line(`    ${j.detail}`);
+          });
           if (ignored.length) ctx.out.line('ignored deliveries, newest first:');
           for (const d of ignored) {
             ctx.out.line(

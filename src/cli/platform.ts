@@ -100,29 +100,32 @@ Examples:
         const secrets = await platformSecrets(ctx.dir, { ...o, generate: false }).catch(() => undefined);
         const health = await platformHealth(engine, pd, secrets?.values.get('POSTGRES_PASSWORD'));
         ctx.out.data({ platform: pd.platform.name, services, ...health });
-        for (const s of services) {
-          const where = s.endpoint ? `  ${s.endpoint.host}:${s.endpoint.port}` : '';
-          ctx.out.line(
-            `${s.service.padEnd(22)} ${s.state.padEnd(9)}${where}${s.reason ? `  ${s.reason}` : ''}`,
-          );
-        }
+        const { table, paintState } = await import('./table.js');
+        // Services and replication: name, state, then where and why.
+        const rows = services.map((s) => [
+          s.service,
+          paintState(s.state),
+          s.endpoint ? `${s.endpoint.host}:${s.endpoint.port}` : '',
+          s.reason ?? '',
+        ]);
         const r = health.replication;
-        if (r && 'error' in r) ctx.out.line(`replication            unknown   ${r.error}`);
+        if (r && 'error' in r) rows.push(['replication', 'unknown', r.error, '']);
         else if (r) {
           const secs = r.lagSeconds === null ? 'idle' : `${r.lagSeconds.toFixed(1)} s`;
-          ctx.out.line(
-            `replication            ${r.connected ? 'streaming' : 'broken'}  lag ${r.lagBytes} bytes, ${secs}${r.detail ? `  ${r.detail}` : ''}`,
-          );
+          const state = paintState(r.connected ? 'streaming' : 'broken');
+          rows.push(['replication', state, `lag ${r.lagBytes} bytes, ${secs}`, r.detail ?? '']);
         }
-        for (const [tier, st] of Object.entries(health.redis)) {
-          const text = 'error' in st ? st.error : `${st.keys} keys, AOF ${st.aofEnabled ? 'on' : 'OFF'}`;
-          ctx.out.line(`redis ${tier.padEnd(16)} ${text}`);
-        }
+        // Redis and certificates: what each says of itself.
+        const facts = Object.entries(health.redis).map(([tier, st]) => [
+          `redis ${tier}`,
+          'error' in st ? (st.error ?? 'down') : `${st.keys} keys, AOF ${st.aofEnabled ? 'on' : 'OFF'}`,
+        ]);
         for (const c of health.certificates) {
           const left =
             'daysLeft' in c && c.daysLeft !== undefined ? `${c.daysLeft} days left` : 'no certificate yet';
-          ctx.out.line(`certificate ${c.domain.padEnd(40)} ${left}`);
+          facts.push([`certificate ${c.domain}`, left]);
         }
+        for (const l of [...table(rows), ...table(facts)]) ctx.out.line(l);
         // A unit the engine has not checked yet is running, not failing: its first check
         // comes every 60 s (docs/decisions/0050), and `platform up` saw it answer already.
         return services.every((s) => s.state === 'up' || s.state === 'starting')

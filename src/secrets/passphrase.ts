@@ -6,6 +6,7 @@ import { openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { ReadStream, WriteStream } from 'node:tty';
 import { OdpError } from '../errors.js';
+import { askSecret } from '../prompts.js';
 
 export const PASSPHRASE_ENV = 'ODP_PASSPHRASE';
 export const PASSPHRASE_HINT =
@@ -84,80 +85,58 @@ export async function readPassphraseFile(path: string): Promise<string> {
 /** True when a controlling terminal exists to prompt on. */
 export function hasTerminal(): boolean {
   const t = openTerminal();
-  t?.close();
+  if (t) close(t);
   return t !== undefined;
 }
 
 /**
- * Reads a line from the terminal without echo; with `confirmPrompt`, twice,
- * and they must match. Undefined when there is no terminal (CI, cron, pipes
- * under setsid), so callers can fall back or explain the other ways.
+ * Reads a line from the terminal without echo (src/prompts.ts); with
+ * `confirmPrompt`, twice, and they must match. Undefined when there is no
+ * terminal (CI, cron, pipes under setsid), so callers can fall back or explain
+ * the other ways.
  */
 export async function askHidden(prompt: string, confirmPrompt?: string): Promise<string | undefined> {
+  const first = await askOnTerminal(prompt);
+  if (first === undefined || confirmPrompt === undefined) return first;
+  if ((await askOnTerminal(confirmPrompt)) !== first) {
+    throw new OdpError('USAGE', 'the two entries do not match; nothing was changed');
+  }
+  return first;
+}
+
+/**
+ * One question on /dev/tty, on streams of its own: the prompt ends its output
+ * stream once answered. The prompts given here read as lines ("Passphrase: ");
+ * the prompt library adds its own marks.
+ */
+async function askOnTerminal(prompt: string): Promise<string | undefined> {
   const term = openTerminal();
   if (!term) return undefined;
   try {
-    const first = await term.ask(prompt);
-    if (confirmPrompt !== undefined && (await term.ask(confirmPrompt)) !== first) {
-      throw new OdpError('USAGE', 'the two entries do not match; nothing was changed');
-    }
-    return first;
+    return await askSecret(prompt.replace(/:\s*$/, ''), term);
   } finally {
-    term.close();
+    close(term);
   }
 }
 
 interface Terminal {
-  ask(prompt: string): Promise<string>;
-  close(): void;
+  input: ReadStream;
+  output: WriteStream;
 }
 
 function openTerminal(): Terminal | undefined {
-  let input: ReadStream;
-  let output: WriteStream;
   try {
     // Two descriptors: a tty stream owns (and closes) its own.
-    input = new ReadStream(openSync('/dev/tty', 'r'));
-    output = new WriteStream(openSync('/dev/tty', 'w'));
+    return {
+      input: new ReadStream(openSync('/dev/tty', 'r')),
+      output: new WriteStream(openSync('/dev/tty', 'w')),
+    };
   } catch {
     return undefined; // ENXIO: no controlling terminal
   }
-  return {
-    ask: (prompt) => readLine(input, output, prompt),
-    close: () => {
-      input.destroy();
-      output.destroy();
-    },
-  };
 }
 
-function readLine(input: ReadStream, output: WriteStream, prompt: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buf: string[] = [];
-    output.write(prompt);
-    input.setRawMode(true);
-    input.setEncoding('utf8');
-    const finish = (err?: Error) => {
-      input.off('data', onData);
-      input.setRawMode(false);
-      input.pause();
-      output.write('\n');
-      if (err) reject(err);
-      else resolve(buf.join(''));
-    };
-    const onData = (chunk: string) => {
-      for (const ch of chunk) {
-        if (ch === '\r' || ch === '\n') return finish();
-        if (ch === '\u0003' || (ch === '\u0004' && buf.length === 0)) {
-          return finish(new OdpError('ABORTED', 'aborted at the prompt; nothing was changed'));
-        }
-        if (ch === '\u007f' || ch === '\b') buf = buf.slice(0, -1);
-        else if (ch === '\u0015')
-          buf = []; // Ctrl-U clears the line, as in a shell
-        else if (ch >= ' ') buf.push(ch);
-      }
-    };
-    input.on('data', onData);
-    input.resume();
-  });
+function close(t: Terminal): void {
+  t.input.destroy();
+  t.output.destroy();
 }

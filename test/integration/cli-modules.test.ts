@@ -30,6 +30,8 @@ const heavy = [
   '@aws-sdk',
   'acme-client',
 ];
+/** The terminal's libraries (docs/decisions/0068): loaded when a prompt, a live region or a table is shown. */
+const terminal = ['@inquirer', 'log-update', 'cli-table3'];
 
 let work = '';
 let dir = '';
@@ -145,7 +147,7 @@ for (const how of ['sources', 'bundle'] as const) {
     const { packages, status } = await packagesLoaded(how, ['--help']);
     assert.equal(status, 0);
     assert.ok(packages.has('commander'), 'the recording works');
-    assertNone(packages, [...heavy, 'openpgp', 'zod', 'yaml', 'simple-git']);
+    assertNone(packages, [...heavy, ...terminal, 'openpgp', 'zod', 'yaml', 'simple-git']);
   });
 
   test(`${how}: odp check loads the spec and the secrets code, OpenPGP only for what the fast paths decline`, async () => {
@@ -153,7 +155,7 @@ for (const how of ['sources', 'bundle'] as const) {
     assert.equal(bare.status, 0);
     assert.ok(bare.packages.has('zod'), 'the recording works');
     // Plain, valid files are read without the YAML library (src/platform-spec/parse-plain.ts).
-    assertNone(bare.packages, [...heavy, 'openpgp', 'simple-git', 'yaml']);
+    assertNone(bare.packages, [...heavy, ...terminal, 'openpgp', 'simple-git', 'yaml']);
 
     // A file the plain reader declines is read, and its problems reported, by the library.
     const broken = await packagesLoaded(how, ['-C', brokenDir, 'check']);
