@@ -31,14 +31,18 @@ odp.<label>=true) and changes nothing else.`,
       const pf = await loadPlatformFile(ctx.dir);
       const r = await hostsStatus(await openCluster(pf), pf);
       ctx.out.data(r);
-      for (const h of r.hosts) {
+      const { paintState, table } = await import('./table.js');
+      const rows = r.hosts.map((h) => {
         const n = h.node;
-        const node = n
-          ? `${n.hostname} ${n.addr} ${n.role}${n.leader ? ' (leader)' : ''} ${n.state} ${n.availability}`
-          : 'no node';
-        ctx.out.line(`${h.host.padEnd(16)} ${h.datacentre.padEnd(8)} ${node}`);
-        for (const d of h.drift) ctx.out.line(`  drift: ${d}`);
-      }
+        if (!n) return [h.host, h.datacentre, 'no node'];
+        const role = `${n.role}${n.leader ? ' (leader)' : ''}`;
+        return [h.host, h.datacentre, n.hostname, n.addr, role, paintState(n.state), n.availability];
+      });
+      // Each host's line, then what differs on it.
+      table(rows).forEach((line, i) => {
+        ctx.out.line(line);
+        for (const d of r.hosts[i]!.drift) ctx.out.line(`  drift: ${d}`);
+      });
       for (const n of r.otherNodes)
         ctx.out.line(`node ${n.hostname} (${n.addr}, ${n.state}) is no host of the spec`);
       ctx.out.line(r.drift === 0 ? 'every host as the spec says' : `${r.drift} differences from the spec`);

@@ -96,7 +96,7 @@ test('hosts status: each host with its node, and what differs from the spec', as
     assert.match(by[missing]!.drift.join(), /no node/);
   }
   const text = await odp(['hosts', 'status']);
-  assert.match(text.stdout, /^db1 +dc1 +node3 \S+ worker ready active$/m);
+  assert.match(text.stdout, /^db1 +dc1 +node3 +\S+ +worker +ready +active$/m);
   assert.match(text.stdout, /drift: label odp.production=true missing/);
 });
 
