@@ -2,7 +2,7 @@
 // engine: what `init`, `project new` and `check` print must be true, and the
 // `next:` step they print must work. Each test says which finding it holds.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -48,4 +48,99 @@ test('check names a missing secrets file instead of asking for a passphrase', as
     r.stdout,
     /^not checked: the secrets of 1 project \(no secrets file: \S*neomedical\.env\.gpg/m,
   );
+});
+
+/** A platform made by `odp init`, its storage switched to an external S3 endpoint (whose keys only the user has). */
+async function externalStoragePlatform(name: string): Promise<string> {
+  const dir = join(work, name);
+  const init = await odp(['init', dir, '--domain', 'odoo.example.ch', '--email', 'ops@example.ch']);
+  assert.equal(init.code, 0, init.stderr);
+  const file = join(dir, 'platform.yaml');
+  const text = readFileSync(file, 'utf8').replace(
+    /^ {2}storage: .*$/m,
+    '  storage: { endpoint: "https://sos-ch-gva-2.exo.io", region: ch-gva-2 }',
+  );
+  writeFileSync(file, text);
+  return dir;
+}
+
+/** The command of a `next:` line, without `odp` and the explanation after three spaces. */
+function nextCommand(stdout: string): string[] {
+  const line = /^next: (.+)$/m.exec(stdout)?.[1];
+  assert.ok(line, `no next step:\n${stdout}`);
+  const words = line.replace(/\s{3}\(.*\)$/, '').split(' ');
+  assert.equal(words.shift(), 'odp', line);
+  return words;
+}
+
+test('project new with external storage: next is the secret to set, and once they are set check passes', async () => {
+  const dir = await externalStoragePlatform('external');
+  const env = { ODP_PASSPHRASE: 'first hour' };
+  const r = await odp(
+    [
+      '--dir',
+      dir,
+      'project',
+      'new',
+      'acme',
+      '--client',
+      'ACME Corp',
+      '--plan',
+      'standard',
+      '--image',
+      'ghcr.io/acme/acme_odoo',
+    ],
+    env,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const next = nextCommand(r.stdout);
+  assert.deepEqual(next, [
+    '--dir',
+    dir,
+    'secrets',
+    'set',
+    'acme',
+    'AWS_ACCESS_KEY_ID',
+    '--instance',
+    'integration',
+  ]);
+  assert.match(r.stdout, /then the other 3 under "to fill in:", then odp --dir \S+ check\)$/m);
+  // Before they are set, check fails: that is why it is not the next step.
+  const early = await odp(['--dir', dir, 'check'], env);
+  assert.equal(early.code, 3, early.stdout);
+  const commands = [...r.stdout.matchAll(/^ {2}.*: odp (--dir .*secrets set .*)$/gm)].map((m) =>
+    m[1]!.split(' '),
+  );
+  assert.equal(commands.length, 4, r.stdout);
+  assert.deepEqual(commands[0], next);
+  for (const c of commands) {
+    const set = await odp([...c, '--stdin'], env, 'not-a-real-key\n');
+    assert.equal(set.code, 0, set.stderr);
+  }
+  const check = await odp(['--dir', dir, 'check'], env);
+  assert.equal(check.code, 0, check.stdout + check.stderr);
+  assert.match(check.stdout, /^ok: platform external, 1 project, 13 rules$/m);
+});
+
+test('project new --dry-run shows what the run writes: the random name as <random>, drawn when written', async () => {
+  const dir = join(work, 'dry');
+  copyExamplePlatform(dir);
+  const args = ['--dir', dir, 'project', 'new', 'acme', '--client', 'ACME Corp', '--plan', 'standard'];
+  const dry = await odp([...args, '--dry-run', '--json']);
+  assert.equal(dry.code, 0, dry.stderr);
+  const shown = JSON.parse(dry.stdout) as { yaml: string; database: string; written: boolean };
+  assert.equal(shown.database, '<random>');
+  assert.equal(shown.written, false);
+  assert.equal(existsSync(join(dir, 'projects', 'acme.yaml')), false);
+  const text = await odp([...args, '--dry-run']);
+  assert.match(text.stdout, /^ {4}database: <random>$/m);
+  assert.match(text.stdout, /^# <random>: a random name .* drawn when the file is written$/m);
+
+  const run = await odp(args, { ODP_PASSPHRASE: 'first hour' });
+  assert.equal(run.code, 0, run.stderr);
+  const written = readFileSync(join(dir, 'projects', 'acme.yaml'), 'utf8');
+  const database = /^ {4}database: (\w+)$/m.exec(written)?.[1];
+  assert.ok(database, written);
+  // Everything else is what the dry run showed, line for line.
+  assert.equal(written, shown.yaml.replaceAll('<random>', database));
 });

@@ -6,7 +6,7 @@
 // failure reproduces.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { draftProject } from '../../src/ops/project/project-new.js';
+import { draftProject } from '../../src/ops/project/project-draft.js';
 import { offsetOf, parseSpec } from '../../src/platform-spec/parse.js';
 import { platformSchema } from '../../src/platform-spec/platform-schema.js';
 import { projectSchema } from '../../src/platform-spec/project-schema.js';
