@@ -144,3 +144,38 @@ test('project new --dry-run shows what the run writes: the random name as <rando
   // Everything else is what the dry run showed, line for line.
   assert.equal(written, shown.yaml.replaceAll('<random>', database));
 });
+
+test('init refuses what check would refuse, before writing anything', async () => {
+  for (const [flags, message] of [
+    [['--domain', 'Odoo_Bad..ch'], /--domain: "Odoo_Bad\.\.ch": expected a lower-case DNS name/],
+    [['--email', 'ops-at-acme.ch'], /--email: "ops-at-acme\.ch": Invalid email/],
+    [['--domain', 'acme.ch\nbogus: 1'], /--domain: "acme\.ch\\nbogus: 1"/],
+    [['--name', 'My Platform'], /--name: "My Platform": expected lower-case/],
+  ] as const) {
+    const dir = join(work, 'refused');
+    const r = await odp(['init', dir, ...flags]);
+    assert.equal(r.code, 2, `${flags.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.match(r.stderr, /nothing was written/);
+    assert.equal(existsSync(dir), false, `${flags.join(' ')} created ${dir}`);
+  }
+});
+
+test("init starts on Let's Encrypt's staging directory, says so, and check accepts what it wrote", async () => {
+  const dir = join(work, 'staging');
+  const r = await odp(['init', dir, '--domain', 'odoo.acme.ch', '--email', 'ops@acme.ch']);
+  assert.equal(r.code, 0, r.stderr);
+  const at =
+    /^acme: Let's Encrypt's staging directory .* edit (\S+):(\d+) to https:\/\/acme-v02\.api\.letsencrypt\.org\/directory$/m.exec(
+      r.stdout,
+    );
+  assert.ok(at, r.stdout);
+  const lines = readFileSync(at[1]!, 'utf8').split('\n');
+  assert.equal(
+    lines[Number(at[2]) - 1],
+    '  directory: https://acme-staging-v02.api.letsencrypt.org/directory',
+  );
+  assert.match(lines.slice(0, Number(at[2])).join('\n'), /# .*switch to production: https:\/\/acme-v02/);
+  const check = await odp(['-C', dir, 'check']);
+  assert.equal(check.code, 0, check.stdout + check.stderr);
+});
