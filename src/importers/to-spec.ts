@@ -189,10 +189,6 @@ export function applyImport(input: ApplyInput): ApplyResult {
       `the stack was ${stack.global ? '' : 'not '}global; odp runs ${inst} ${final.instance.placement.global ? 'on every matching host' : 'as replicas'}`,
     );
   }
-  for (const [other, spec] of Object.entries(project.instances)) {
-    if (other !== inst && spec?.domain === stack.domain)
-      warnings.push(`${other} has the same domain ${stack.domain}`);
-  }
   return {
     yaml: doc.toString({ lineWidth: 0, flowCollectionPadding: false }),
     project,
@@ -207,8 +203,12 @@ export function applyImport(input: ApplyInput): ApplyResult {
 
 function newProject(input: ApplyInput, warnings: string[]): Document {
   const { stack, projectName: name } = input;
+  // The stack does not name the customer: the project's name stands in, and says so.
+  const client = input.client ?? clientFromName(name);
   if (!input.client) {
-    throw new OdpError('USAGE', `project ${name} does not exist; creating it needs --client "Customer name"`);
+    warnings.push(
+      `client "${client}" is the project's name: put the customer's own name in the project file (client:), or import with --client "Customer SA"`,
+    );
   }
   let series = input.odooSeries;
   if (!series) {
@@ -223,7 +223,7 @@ function newProject(input: ApplyInput, warnings: string[]): Document {
   }
   const doc = new Document({
     name,
-    client: input.client,
+    client,
     image: stack.repository,
     flavour: 'camptocamp',
     odooSeries: series,
@@ -236,6 +236,15 @@ function newProject(input: ApplyInput, warnings: string[]): Document {
   doc.commentBefore = ` Imported from a Rancher stack by \`odp import rancher\`; check it with \`odp check\`.`;
   (doc.get('serverWideModules', true) as { flow?: boolean }).flow = true;
   return doc;
+}
+
+/** `acme-corp` → `Acme Corp`: a project name read as a customer's. */
+export function clientFromName(name: string): string {
+  return name
+    .split('-')
+    .filter(Boolean)
+    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .join(' ');
 }
 
 /**

@@ -18,6 +18,7 @@ import { decodeText, newFileLock, type KeySource } from '../../secrets/lock.js';
 import { getPassphrase } from '../../secrets/passphrase.js';
 import { secretsExist, writeSecrets } from '../../secrets/store.js';
 import { openTarget, saveSecrets, type SecretsTarget } from '../secrets/secrets.js';
+import { refuseCollisions } from './import-collisions.js';
 import type { InstanceName } from '../../platform-spec/project-schema.js';
 import { MAX_YAML_BYTES } from '../../platform-spec/yaml-read.js';
 
@@ -137,6 +138,11 @@ export async function importRancher(opts: ImportRancherOptions): Promise<ImportR
     odooSeries: opts.odooSeries,
     stack,
     secrets: current,
+  });
+  const dbName = stack.env.get('DB_NAME')?.at;
+  refuseCollisions(pd, result.project, opts.instance, {
+    file: show(yamlPath),
+    fields: { domain: stack.domainAt, ...(dbName ? { database: dbName } : {}) },
   });
   const report: ImportReport = {
     ...result,
