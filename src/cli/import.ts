@@ -87,6 +87,7 @@ Examples:
           secrets: r.changedSecrets,
           diff: r.diff,
           warnings: r.warnings,
+          schemas: r.schemas,
         });
         if (opts.dryRun) {
           ctx.out.line(r.diff === '' ? `${r.projectFile}: no change` : r.diff.replace(/\n$/, ''));
@@ -101,6 +102,7 @@ Examples:
         ctx.out.line(
           `${r.created ? 'created' : 'updated'} ${r.projectFile} (${opts.project}/${instance}, plan ${r.plan})`,
         );
+        for (const f of r.schemas) ctx.out.line(`created ${f}`);
         const overrides = Object.keys(r.env);
         if (overrides.length > 0) ctx.out.line(`env overrides: ${overrides.join(', ')}`);
         if (r.changedSecrets.length > 0)

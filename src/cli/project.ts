@@ -47,7 +47,7 @@ Examples:
             `# ${r.database}: a random name (such as coastal_oak_5654, never the customer's), drawn when the file is written`,
           );
         } else {
-          ctx.out.line(`created ${r.file}`);
+          for (const f of [r.file, ...r.schemas]) ctx.out.line(`created ${f}`);
           ctx.out.line(`  database    ${r.database} (integration: ${r.database}_integration)`);
           for (const [inst, d] of Object.entries(r.domains)) ctx.out.line(`  ${inst.padEnd(12)}https://${d}`);
           ctx.out.line(`  buckets     ${Object.values(r.buckets).join(', ')}`);

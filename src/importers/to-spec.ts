@@ -16,6 +16,7 @@ import type { PlanSpec, PlatformSpec } from '../platform-spec/platform-schema.js
 import { projectSchema, type InstanceName, type ProjectSpec } from '../platform-spec/project-schema.js';
 import { invalid, type ImportedStack, type StackFile } from './rancher.js';
 import { own } from '../platform-spec/own.js';
+import { schemaModeline } from '../platform-spec/schema-modeline.js';
 import { PINNED_VERSION } from '../versions.js';
 
 export interface ApplyInput {
@@ -233,7 +234,7 @@ function newProject(input: ApplyInput, warnings: string[]): Document {
     plan: '',
     instances: {},
   });
-  doc.commentBefore = ` Imported from a Rancher stack by \`odp import rancher\`; check it with \`odp check\`.`;
+  doc.commentBefore = ` ${schemaModeline('project')}\n Imported from a Rancher stack by \`odp import rancher\`; check it with \`odp check\`.`;
   (doc.get('serverWideModules', true) as { flow?: boolean }).flow = true;
   return doc;
 }

@@ -1,6 +1,7 @@
 // The platform.yaml that `odp init` writes: a single Docker host running
 // everything, commented so a newcomer can grow it into the multi-host layout
 // (see examples/platform for the original document's six servers).
+import { schemaModeline } from '../platform-spec/schema-modeline.js';
 /** Let's Encrypt's ACME directories: a new platform starts on staging. */
 export const LETS_ENCRYPT = {
   staging: 'https://acme-staging-v02.api.letsencrypt.org/directory',
@@ -8,7 +9,8 @@ export const LETS_ENCRYPT = {
 } as const;
 
 export function platformTemplate(name: string, domain: string, email: string): string {
-  return `# odp platform spec. Check it with \`odp check\`; \`odp schema\` gives editors its JSON Schema.
+  return `# ${schemaModeline('platform')}
+# odp platform spec. Check it with \`odp check\`; the line above points editors at its JSON Schema.
 name: ${name}
 # Parent domain: instances get test.<project>.${domain}, integration.<project>.${domain}, <project>.${domain}
 domain: ${domain}

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { odpSpawned } from '../helpers/cli-in-process.js';
 import { copyExamplePlatform } from '../helpers/specs.js';
@@ -178,4 +178,37 @@ test("init starts on Let's Encrypt's staging directory, says so, and check accep
   assert.match(lines.slice(0, Number(at[2])).join('\n'), /# .*switch to production: https:\/\/acme-v02/);
   const check = await odp(['-C', dir, 'check']);
   assert.equal(check.code, 0, check.stdout + check.stderr);
+});
+
+test('the spec files odp writes start with a schema line editors resolve, offline, to what odp schema prints', async () => {
+  const dir = join(work, 'schema');
+  assert.equal((await odp(['init', dir])).code, 0);
+  const env = { ODP_PASSPHRASE: 'first hour' };
+  const created = await odp(
+    ['-C', dir, 'project', 'new', 'acme', '--client', 'ACME Corp', '--plan', 'standard'],
+    env,
+  );
+  assert.equal(created.code, 0, created.stderr);
+  const stack = join(import.meta.dirname, '..', 'fixtures', 'original', 'integration');
+  const imported = await odp(
+    ['-C', dir, 'import', 'rancher', stack, '--project', 'neo', '--instance', 'integration'],
+    env,
+  );
+  assert.equal(imported.code, 0, imported.stderr);
+  for (const [file, kind] of [
+    ['platform.yaml', 'platform'],
+    ['projects/acme.yaml', 'project'],
+    ['projects/neo.yaml', 'project'],
+  ] as const) {
+    const first = readFileSync(join(dir, file), 'utf8').split('\n')[0]!;
+    const schema = /^# yaml-language-server: \$schema=(\S+)$/.exec(first)?.[1];
+    assert.ok(schema, `${file} starts with ${first}`);
+    // yaml-language-server resolves a relative path from the file's own directory.
+    const path = join(dirname(join(dir, file)), schema);
+    const printed = await odp(['schema', '--kind', kind]);
+    assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')), JSON.parse(printed.stdout), file);
+  }
+  // To odp the line is a comment: the files load (check would report them otherwise).
+  const check = await odp(['-C', dir, 'check'], env);
+  assert.doesNotMatch(check.stderr, /problem/, check.stderr);
 });

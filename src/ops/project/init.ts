@@ -6,6 +6,7 @@ import type * as z from 'zod';
 import { OdpError, type Problem } from '../../errors.js';
 import { writeFileAtomic } from '../../platformdir/atomic-write.js';
 import { PLATFORM_FILE, PROJECTS_DIR } from '../../platformdir/load.js';
+import { schemaFiles, writeSchemaFiles } from '../../platformdir/schema-files.js';
 import { gitignoreTemplate, platformTemplate } from '../../platformdir/template.js';
 import { slug } from '../../platform-spec/common.js';
 import { parseSpec } from '../../platform-spec/parse.js';
@@ -55,13 +56,14 @@ export async function initPlatform(dir: string, opts: InitOptions): Promise<Init
   const text = platformTemplate(name, opts.domain, opts.email);
   parseSpec(platformPath, text, platformSchema); // what is written loads, or nothing is
   const ignore = join(dir, '.gitignore');
-  const written = existsSync(ignore) ? [platformPath] : [platformPath, ignore];
+  const written = [platformPath, ...(existsSync(ignore) ? [] : [ignore]), ...schemaFiles(dir)];
   const line = text.split('\n').findIndex((l) => l.startsWith('  directory:')) + 1;
   const result = { written, acmeDirectory: `${platformPath}:${line}` };
   if (opts.dryRun) return result;
   await mkdir(join(dir, PROJECTS_DIR), { recursive: true });
   await writeFileAtomic(platformPath, text);
   if (written.includes(ignore)) await writeFileAtomic(ignore, gitignoreTemplate);
+  await writeSchemaFiles(dir);
   return result;
 }
 

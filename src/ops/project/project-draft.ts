@@ -13,6 +13,7 @@ import { instanceNames, projectSchema, type ProjectSpec } from '../../platform-s
 import { forbiddenTokens } from '../../platform-spec/rules/naming.js';
 import { own } from '../../platform-spec/own.js';
 import { PLACEHOLDER_REGISTRY } from '../../platform-spec/placeholder-image.js';
+import { schemaModeline } from '../../platform-spec/schema-modeline.js';
 
 /** The options of `project new` that become spec. */
 export interface DraftOptions {
@@ -165,7 +166,7 @@ export function validateOptions(data: Record<string, unknown>): ProjectSpec {
 /** The YAML of the new project, made by the yaml library with the comments a newcomer needs. */
 function projectYaml(i: ProjectInput): string {
   const doc = new Document(projectData(i));
-  doc.commentBefore = ` Project ${i.name}: made by \`odp project new\`. Secrets are in ${i.name}.env.gpg.`;
+  doc.commentBefore = ` ${schemaModeline('project')}\n Project ${i.name}: made by \`odp project new\`. Secrets are in ${i.name}.env.gpg.`;
   (doc.get('serverWideModules', true) as YAMLSeq).flow = true;
   comment(doc, ['image'], ' The image CI builds: tagged latest on master, X.Y.Z on a release tag.');
   comment(

@@ -7,6 +7,7 @@ import { databaseFor } from '../../compose/instance.js';
 import { OdpError } from '../../errors.js';
 import { writeFileAtomic } from '../../platformdir/atomic-write.js';
 import { loadPlatformDir, projectFile, secretsFile } from '../../platformdir/load.js';
+import { writeSchemaFiles } from '../../platformdir/schema-files.js';
 import { Secret } from '../../secret.js';
 import { newFileLock } from '../../secrets/lock.js';
 import { writeSecrets } from '../../secrets/store.js';
@@ -59,6 +60,8 @@ export interface NewProjectResult {
   imageIsPlaceholder: boolean;
   toFill: ToFill[];
   written: boolean;
+  /** The JSON Schema files the project file's first line points at, when this run (re)wrote them. */
+  schemas: string[];
 }
 
 export async function newProject(
@@ -141,6 +144,7 @@ export async function newProject(
     imageIsPlaceholder,
     toFill,
     written: false,
+    schemas: [],
   };
   // The name is drawn when the file is written: a dry run cannot show the one a run will write.
   if (opts.dryRun) return { ...result, yaml: draft.preview(), database: DRAWN_WHEN_WRITTEN };
@@ -149,5 +153,5 @@ export async function newProject(
   // Secrets first: if they cannot be written, no project file points at missing secrets.
   await writeSecrets(secretsFile(dir, name), secrets, lock);
   await writeFileAtomic(file, yaml);
-  return { ...result, written: true };
+  return { ...result, written: true, schemas: await writeSchemaFiles(dir) };
 }
