@@ -14,9 +14,9 @@ import { isSecret, revealEnv, Secret, type EnvValue } from '../secret.js';
 import { scopedKey, secretsForInstance } from '../secrets/scope.js';
 import type { PlanSpec, PlatformSpec } from '../platform-spec/platform-schema.js';
 import { projectSchema, type InstanceName, type ProjectSpec } from '../platform-spec/project-schema.js';
+import { newProjectDoc } from './new-project.js';
 import { invalid, type ImportedStack, type StackFile } from './rancher.js';
 import { own } from '../platform-spec/own.js';
-import { schemaModeline } from '../platform-spec/schema-modeline.js';
 import { PINNED_VERSION } from '../versions.js';
 
 export interface ApplyInput {
@@ -75,7 +75,11 @@ export function applyImport(input: ApplyInput): ApplyResult {
       );
     }
   } else {
-    doc = newProject(input, warnings);
+    doc = newProjectDoc(
+      { name: input.projectName, client: input.client, odooSeries: input.odooSeries },
+      input.stack,
+      warnings,
+    );
   }
   const others = Object.keys(current?.instances ?? {}).filter((i) => i !== inst);
   const projectWide = (what: string) => {
@@ -200,52 +204,6 @@ export function applyImport(input: ApplyInput): ApplyResult {
     created: !current,
     warnings,
   };
-}
-
-function newProject(input: ApplyInput, warnings: string[]): Document {
-  const { stack, projectName: name } = input;
-  // The stack does not name the customer: the project's name stands in, and says so.
-  const client = input.client ?? clientFromName(name);
-  if (!input.client) {
-    warnings.push(
-      `client "${client}" is the project's name: put the customer's own name in the project file (client:), or import with --client "Customer SA"`,
-    );
-  }
-  let series = input.odooSeries;
-  if (!series) {
-    const m = /^(\d+\.\d+)\.\d+\.\d+\.\d+$/.exec(stack.tag) ?? /^(\d+\.0)\.\d+$/.exec(stack.tag);
-    if (!m) {
-      throw new OdpError('USAGE', `cannot tell the Odoo series from the image tag "${stack.tag}"`, {
-        hint: 'Pass --odoo-series, e.g. --odoo-series 16.0.',
-      });
-    }
-    series = m[1] as string;
-    warnings.push(`assumed odooSeries ${series} from version ${stack.tag}; check it`);
-  }
-  const doc = new Document({
-    name,
-    client,
-    image: stack.repository,
-    flavour: 'camptocamp',
-    odooSeries: series,
-    serverWideModules: stack.serverWideModules,
-    // Set here only to sit beside the other project fields; applyImport decides.
-    ...(stack.env.get('STATSD_CUSTOMER') ? { statsdCustomer: stack.env.get('STATSD_CUSTOMER')?.value } : {}),
-    plan: '',
-    instances: {},
-  });
-  doc.commentBefore = ` ${schemaModeline('project')}\n Imported from a Rancher stack by \`odp import rancher\`; check it with \`odp check\`.`;
-  (doc.get('serverWideModules', true) as { flow?: boolean }).flow = true;
-  return doc;
-}
-
-/** `acme-corp` → `Acme Corp`: a project name read as a customer's. */
-export function clientFromName(name: string): string {
-  return name
-    .split('-')
-    .filter(Boolean)
-    .map((w) => w[0]!.toUpperCase() + w.slice(1))
-    .join(' ');
 }
 
 /**
