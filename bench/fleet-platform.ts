@@ -12,7 +12,7 @@ import { copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as openpgp from 'openpgp';
-import { draftProject, type TakenNames } from '../src/ops/project/project-new.js';
+import { draftProject, type TakenNames } from '../src/ops/project/project-draft.js';
 import { Secret } from '../src/secret.js';
 import { decryptText, encryptText, encryptToKeys } from '../src/secrets/crypto.js';
 import { formatEnvFile } from '../src/secrets/envfile.js';

@@ -18,9 +18,11 @@ export function registerCheck(program: Command): void {
       'after',
       `
 Exits ${ExitCode.invalidSpec} with one line per violation (file:line:column: rule: message).
-Without a passphrase (or key) the secrets are not checked: the output says so
-under "not checked:" and the exit is still ${ExitCode.ok} when nothing else is
-wrong (what was checked passed); --require-secrets makes it exit ${ExitCode.secrets}.
+Without a passphrase (or key) the secrets are not checked: the output says
+"ok (secrets not checked)" and why under "not checked:", and the exit is still
+${ExitCode.ok} when nothing else is wrong (what was checked passed);
+--require-secrets makes it exit ${ExitCode.secrets}. A project file that does not
+load is reported with what the rules found in the others (exit ${ExitCode.invalidSpec}).
 "to fill in:" lists what odp could not know (placeholder images): not a failure.
 
 Examples:
@@ -41,10 +43,11 @@ Examples:
             return ExitCode.ok;
           }
           const { checkPlatform } = await import('../ops/project/check.js');
-          const { pd, violations, secretsChecked } = await checkPlatform(ctx.dir, opts);
+          const { pd, violations, secretsChecked, notChecked, secretRulesRan } = await checkPlatform(
+            ctx.dir,
+            opts,
+          );
           const n = pd.projects.size;
-          const notChecked =
-            secretsChecked || n === 0 ? [] : [`the secrets of ${n} project${n === 1 ? '' : 's'}`];
           // What odp could not know and a person must still give: not a violation.
           const toFill = [...pd.projects.values()]
             .filter((p) => isPlaceholderImage(p.spec.image))
@@ -55,17 +58,16 @@ Examples:
           ctx.out.data({ ok: violations.length === 0, secretsChecked, notChecked, toFill, violations });
           for (const v of violations) ctx.out.line(formatProblem({ ...v, path: v.rule }));
           if (violations.length === 0) {
-            ctx.out.line(
-              `ok: platform ${pd.platform.name}, ${n} project${n === 1 ? '' : 's'}, ${rules.length} rules`,
-            );
+            // Never a bare "ok" over a check that skipped something: the line says what.
+            const ran = secretRulesRan || n === 0 ? rules : rules.filter((r) => !r.needsSecrets);
+            const counted =
+              ran.length === rules.length ? `${rules.length}` : `${ran.length} of ${rules.length}`;
+            const what = `platform ${pd.platform.name}, ${n} project${n === 1 ? '' : 's'}, ${counted} rules`;
+            ctx.out.line(notChecked.length > 0 ? `ok (secrets not checked): ${what}` : `ok: ${what}`);
           } else {
             ctx.out.note(`${violations.length} violation${violations.length === 1 ? '' : 's'}`);
           }
-          for (const what of notChecked) {
-            ctx.out.line(
-              `not checked: ${what} (no passphrase or key: set ODP_PASSPHRASE, or ODP_KEY_FILE for recipients files)`,
-            );
-          }
+          for (const what of notChecked) ctx.out.line(`not checked: ${what}`);
           if (toFill.length > 0) ctx.out.line('to fill in:');
           for (const t of toFill) ctx.out.line(`  ${t}`);
           if (notChecked.length > 0 && opts.requireSecrets) return ExitCode.secrets;

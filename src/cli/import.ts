@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { instanceNames, requireInstanceName, type InstanceName } from '../platform-spec/instance-names.js';
 import { handler, withJson } from './command.js';
+import { odpCommand } from './next.js';
 
 interface ImportOptions {
   project: string;
@@ -27,7 +28,10 @@ export function registerImport(program: Command): void {
     )
     .requiredOption('--project <name>', 'the odp project to create or update')
     .requiredOption('--instance <instance>', `which instance the stack is: ${instanceNames.join(', ')}`)
-    .option('--client <name>', 'the customer name (needed to create a new project)')
+    .option(
+      '--client <name>',
+      "the customer's name, for a new project (default: the project's name, capitalised, with a warning)",
+    )
     .option('--odoo-series <series>', 'Odoo series such as 16.0, when the image tag does not tell it')
     .option(
       '--passphrase-file <file>',
@@ -83,6 +87,7 @@ Examples:
           secrets: r.changedSecrets,
           diff: r.diff,
           warnings: r.warnings,
+          schemas: r.schemas,
         });
         if (opts.dryRun) {
           ctx.out.line(r.diff === '' ? `${r.projectFile}: no change` : r.diff.replace(/\n$/, ''));
@@ -97,11 +102,13 @@ Examples:
         ctx.out.line(
           `${r.created ? 'created' : 'updated'} ${r.projectFile} (${opts.project}/${instance}, plan ${r.plan})`,
         );
+        for (const f of r.schemas) ctx.out.line(`created ${f}`);
         const overrides = Object.keys(r.env);
         if (overrides.length > 0) ctx.out.line(`env overrides: ${overrides.join(', ')}`);
         if (r.changedSecrets.length > 0)
           ctx.out.line(`secrets written to ${r.secretsFile}: ${r.changedSecrets.join(', ')}`);
-        ctx.out.line(`next: odp check && odp render ${opts.project} ${instance} --format rancher`);
+        const render = odpCommand(ctx, `render ${opts.project} ${instance} --format rancher`);
+        ctx.out.line(`next: ${odpCommand(ctx, 'check')} && ${render}`);
         return 0;
       }),
     );

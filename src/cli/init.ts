@@ -24,8 +24,12 @@ export function registerInit(program: Command): void {
         ) => {
           const target = dir ?? ctx.dir;
           const { initPlatform } = await import('../ops/project/init.js');
-          const written = await initPlatform(target, opts);
+          const { written, acmeDirectory } = await initPlatform(target, opts);
           for (const f of written) ctx.out.line(`${opts.dryRun ? 'would create' : 'created'} ${f}`);
+          const { LETS_ENCRYPT } = await import('../platformdir/template.js');
+          ctx.out.line(
+            `acme: Let's Encrypt's staging directory (test certificates browsers do not trust); for real ones, edit ${acmeDirectory} to ${LETS_ENCRYPT.production}`,
+          );
           if (opts.dryRun) {
             ctx.out.note('dry run: nothing written');
             return 0;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import type { NewProjectOptions } from '../ops/project/project-new.js';
-import { handler, withJson } from './command.js';
+import type { NewProjectOptions, ToFill } from '../ops/project/project-new.js';
+import { handler, withJson, type Ctx } from './command.js';
 import { odpCommand } from './next.js';
 
 export function registerProject(program: Command): void {
@@ -36,31 +36,53 @@ Examples:
       handler(async (ctx, name: string, opts: NewProjectFlags) => {
         const { newProject } = await import('../ops/project/project-new.js');
         const r = await newProject(ctx.dir, name, opts);
-        ctx.out.data(r);
+        // The commands to fill things in, as they paste: with --dir when it was given.
+        const toFill = r.toFill.map((f) => ({ ...f, how: f.command ? odpCommand(ctx, f.command) : f.how }));
+        ctx.out.data({ ...r, toFill });
         if (opts.dryRun) {
-          ctx.out.line(r.yaml);
+          ctx.out.line(`# ==> ${r.file} <==`);
+          ctx.out.line(r.yaml.replace(/\n$/, ''));
           ctx.out.line(`# secrets (generated, not shown): ${r.secretKeys.join(', ')}`);
+          ctx.out.line(
+            `# ${r.database}: a random name (such as coastal_oak_5654, never the customer's), drawn when the file is written`,
+          );
+        } else {
+          for (const f of [r.file, ...r.schemas]) ctx.out.line(`created ${f}`);
+          ctx.out.line(`  database    ${r.database} (integration: ${r.database}_integration)`);
+          for (const [inst, d] of Object.entries(r.domains)) ctx.out.line(`  ${inst.padEnd(12)}https://${d}`);
+          ctx.out.line(`  buckets     ${Object.values(r.buckets).join(', ')}`);
+          const passwords = r.secretKeys.filter((k) => k.includes('__')).length;
+          const storage = r.secretKeys.length > passwords ? ' and the embedded storage keys' : '';
+          ctx.out.line(`  secrets     ${passwords} generated passwords${storage}, encrypted`);
+          ctx.out.line(`  image       ${r.image}${r.imageIsPlaceholder ? '   (a placeholder)' : ''}`);
+        }
+        if (toFill.length > 0) {
+          ctx.out.line('to fill in:');
+          for (const f of toFill) ctx.out.line(`  ${f.what}: ${f.how}`);
+        }
+        if (opts.dryRun) {
           ctx.out.note('dry run: nothing written');
           return 0;
         }
-        ctx.out.line(`created ${r.file}`);
-        ctx.out.line(`  database    ${r.database} (integration: ${r.database}_integration)`);
-        for (const [inst, d] of Object.entries(r.domains)) ctx.out.line(`  ${inst.padEnd(12)}https://${d}`);
-        ctx.out.line(`  buckets     ${Object.values(r.buckets).join(', ')}`);
-        const passwords = r.secretKeys.filter((k) => k.includes('__')).length;
-        const storage = r.secretKeys.length > passwords ? ' and the embedded storage keys' : '';
-        ctx.out.line(`  secrets     ${passwords} generated passwords${storage}, encrypted`);
-        ctx.out.line(`  image       ${r.image}${r.imageIsPlaceholder ? '   (a placeholder)' : ''}`);
-        if (r.toFill.length > 0) {
-          ctx.out.line('to fill in:');
-          for (const f of r.toFill) ctx.out.line(`  ${f.what}: ${f.how}`);
-        }
-        ctx.out.line(
-          `next: ${odpCommand(ctx, 'check')}   (the spec, the rules and every instance's secrets)`,
-        );
+        ctx.out.line(`next: ${nextStep(ctx, toFill)}`);
         return 0;
       }),
     );
+}
+
+/**
+ * The step that works next: a secret only the user has (check would fail
+ * without it), else `check`. A placeholder image is no failure of check: it
+ * lists it to fill in.
+ */
+function nextStep(ctx: Ctx, toFill: ToFill[]): string {
+  const check = odpCommand(ctx, 'check');
+  const commands = toFill.filter((f) => f.command);
+  const first = commands[0];
+  if (!first) return `${check}   (the spec, the rules and every instance's secrets)`;
+  const rest = commands.length - 1;
+  const then = rest > 0 ? `then the other ${rest} under "to fill in:", then ${check}` : `then ${check}`;
+  return `${first.how}   (asks for the value; ${then})`;
 }
 
 type NewProjectFlags = NewProjectOptions;

@@ -18,8 +18,9 @@ export function registerSchema(program: Command): void {
 Examples:
   odp schema --kind project > project.schema.json
   odp schema --json | jq '.project.properties | keys'   # the schema is JSON with or without --json
-  odp schema --out .schemas    # then, first line of a YAML file:
-                               # yaml-language-server: $schema=../.schemas/project.schema.json`,
+  odp schema --out .odp/schema   # what init, project new and import write; the spec files
+                                 # they write start with a line pointing at it:
+                                 # yaml-language-server: $schema=../.odp/schema/project.schema.json`,
     )
     .action(
       handler(async (ctx, opts: { kind?: string; out?: string }) => {

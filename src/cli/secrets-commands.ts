@@ -9,6 +9,8 @@ import { Secret } from '../secret.js';
 import type { KeySource } from '../secrets/lock.js';
 import { secretsForInstance } from '../secrets/scope.js';
 import { handler, withExamples, withJson, type Ctx } from './command.js';
+import { missingKey } from './missing-secret.js';
+import { odpCommand } from './next.js';
 
 // Loaded on use, not at start-up: the store brings OpenPGP, the loader YAML and the schemas.
 const ops = () => import('../ops/secrets/secrets.js');
@@ -105,18 +107,7 @@ export function addSecretsCommands(group: Command, kind: Kind): void {
       const instance = (await ops()).parseInstance(opts.instance as string | undefined);
       const s = await (await ops()).openTarget(t, opts);
       const value = instance ? secretsForInstance(s.values, instance).get(key!) : s.values.get(key!);
-      if (!value) {
-        const scoped = !instance && t.project && [...s.values.keys()].some((k) => k.endsWith(`__${key}`));
-        throw new OdpError(
-          'NOT_FOUND',
-          `no secret ${key}${instance ? ` for ${instance}` : ''} in ${s.file}`,
-          {
-            hint: scoped
-              ? `${key} is set per instance: add --instance test|integration|prod.`
-              : `\`odp ${kind === 'project' ? `secrets show ${t.label}` : 'platform secrets show'}\` lists the keys.`,
-          },
-        );
-      }
+      if (!value) throw missingKey(kind, t.label, key!, instance, s, (rest) => odpCommand(ctx, rest));
       ctx.out.data({ key, ...(instance ? { instance } : {}), value: value.reveal() });
       ctx.out.line(value.reveal());
     }),

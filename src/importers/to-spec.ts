@@ -14,6 +14,7 @@ import { isSecret, revealEnv, Secret, type EnvValue } from '../secret.js';
 import { scopedKey, secretsForInstance } from '../secrets/scope.js';
 import type { PlanSpec, PlatformSpec } from '../platform-spec/platform-schema.js';
 import { projectSchema, type InstanceName, type ProjectSpec } from '../platform-spec/project-schema.js';
+import { newProjectDoc } from './new-project.js';
 import { invalid, type ImportedStack, type StackFile } from './rancher.js';
 import { own } from '../platform-spec/own.js';
 import { PINNED_VERSION } from '../versions.js';
@@ -74,7 +75,11 @@ export function applyImport(input: ApplyInput): ApplyResult {
       );
     }
   } else {
-    doc = newProject(input, warnings);
+    doc = newProjectDoc(
+      { name: input.projectName, client: input.client, odooSeries: input.odooSeries },
+      input.stack,
+      warnings,
+    );
   }
   const others = Object.keys(current?.instances ?? {}).filter((i) => i !== inst);
   const projectWide = (what: string) => {
@@ -189,10 +194,6 @@ export function applyImport(input: ApplyInput): ApplyResult {
       `the stack was ${stack.global ? '' : 'not '}global; odp runs ${inst} ${final.instance.placement.global ? 'on every matching host' : 'as replicas'}`,
     );
   }
-  for (const [other, spec] of Object.entries(project.instances)) {
-    if (other !== inst && spec?.domain === stack.domain)
-      warnings.push(`${other} has the same domain ${stack.domain}`);
-  }
   return {
     yaml: doc.toString({ lineWidth: 0, flowCollectionPadding: false }),
     project,
@@ -203,39 +204,6 @@ export function applyImport(input: ApplyInput): ApplyResult {
     created: !current,
     warnings,
   };
-}
-
-function newProject(input: ApplyInput, warnings: string[]): Document {
-  const { stack, projectName: name } = input;
-  if (!input.client) {
-    throw new OdpError('USAGE', `project ${name} does not exist; creating it needs --client "Customer name"`);
-  }
-  let series = input.odooSeries;
-  if (!series) {
-    const m = /^(\d+\.\d+)\.\d+\.\d+\.\d+$/.exec(stack.tag) ?? /^(\d+\.0)\.\d+$/.exec(stack.tag);
-    if (!m) {
-      throw new OdpError('USAGE', `cannot tell the Odoo series from the image tag "${stack.tag}"`, {
-        hint: 'Pass --odoo-series, e.g. --odoo-series 16.0.',
-      });
-    }
-    series = m[1] as string;
-    warnings.push(`assumed odooSeries ${series} from version ${stack.tag}; check it`);
-  }
-  const doc = new Document({
-    name,
-    client: input.client,
-    image: stack.repository,
-    flavour: 'camptocamp',
-    odooSeries: series,
-    serverWideModules: stack.serverWideModules,
-    // Set here only to sit beside the other project fields; applyImport decides.
-    ...(stack.env.get('STATSD_CUSTOMER') ? { statsdCustomer: stack.env.get('STATSD_CUSTOMER')?.value } : {}),
-    plan: '',
-    instances: {},
-  });
-  doc.commentBefore = ` Imported from a Rancher stack by \`odp import rancher\`; check it with \`odp check\`.`;
-  (doc.get('serverWideModules', true) as { flow?: boolean }).flow = true;
-  return doc;
 }
 
 /**

@@ -5,6 +5,7 @@
 import { isMap, isScalar, type Document, type Node as YamlNode } from 'yaml';
 import type * as z from 'zod';
 import { OdpError, type Problem, type SourceLocation } from '../errors.js';
+import { knownKeys, nearest } from './did-you-mean.js';
 import { parsePlain, type Parsed } from './parse-plain.js';
 import { quotable, readYaml, yamlData } from './yaml-read.js';
 
@@ -48,7 +49,7 @@ function parseUnguarded<S extends z.ZodType>(file: string, text: string, schema:
   }
   const result = schema.safeParse(data);
   if (!result.success) {
-    const problems = result.error.issues.flatMap((issue) => issueProblems(issue, locate, doc));
+    const problems = result.error.issues.flatMap((issue) => issueProblems(issue, locate, doc, schema));
     throw invalid(file, problems);
   }
   return { value: result.data, locate };
@@ -77,11 +78,13 @@ function issueProblems(
   issue: z.core.$ZodIssue,
   locate: (p: readonly PropertyKey[]) => SourceLocation,
   doc: Document,
+  schema: z.ZodType,
 ): Problem[] {
   const path = issue.path;
   if (issue.code === 'unrecognized_keys') {
+    const known = knownKeys(schema, path);
     return issue.keys.map((key) => ({
-      message: `unknown field "${key}"`,
+      message: `unknown field "${key}"${didYouMean(key, known)}`,
       path: dotted([...path, key]),
       location: locate([...path, key]),
     }));
@@ -89,6 +92,15 @@ function issueProblems(
   return [
     { message: describeIssue(issue, doc), path: dotted(path) || '(top level)', location: locate(path) },
   ];
+}
+
+/** `; did you mean "plan"?` when a known key is near enough to be what was meant. */
+function didYouMean(key: string, known: readonly string[]): string {
+  const near = nearest(
+    key,
+    known.filter((k) => !known.includes(key) && k !== key),
+  );
+  return near ? `; did you mean "${near}"?` : '';
 }
 
 function describeIssue(issue: z.core.$ZodIssue, doc: Document): string {

@@ -196,10 +196,14 @@ export function brokenProblems(pd: PlatformDir): Problem[] {
   return [...pd.broken.values()].flatMap((e) => e.problems);
 }
 
-export function platformInvalid(dir: string, problems: Problem[]): OdpError {
+export function platformInvalid(
+  dir: string,
+  problems: Problem[],
+  hint = 'Fix the lines above; `odp schema` prints the JSON Schema for editors.',
+): OdpError {
   return new OdpError('SPEC_INVALID', `the platform spec in ${dir} has ${problems.length} problem(s)`, {
     problems,
-    hint: 'Fix the lines above; `odp schema` prints the JSON Schema for editors.',
+    hint,
   });
 }
 

@@ -1,8 +1,16 @@
 // The platform.yaml that `odp init` writes: a single Docker host running
 // everything, commented so a newcomer can grow it into the multi-host layout
 // (see examples/platform for the original document's six servers).
+import { schemaModeline } from '../platform-spec/schema-modeline.js';
+/** Let's Encrypt's ACME directories: a new platform starts on staging. */
+export const LETS_ENCRYPT = {
+  staging: 'https://acme-staging-v02.api.letsencrypt.org/directory',
+  production: 'https://acme-v02.api.letsencrypt.org/directory',
+} as const;
+
 export function platformTemplate(name: string, domain: string, email: string): string {
-  return `# odp platform spec. Check it with \`odp check\`; \`odp schema\` gives editors its JSON Schema.
+  return `# ${schemaModeline('platform')}
+# odp platform spec. Check it with \`odp check\`; the line above points editors at its JSON Schema.
 name: ${name}
 # Parent domain: instances get test.<project>.${domain}, integration.<project>.${domain}, <project>.${domain}
 domain: ${domain}
@@ -29,8 +37,10 @@ services:
   # statsd: { host: 10.0.0.5, port: 8125 }
 
 acme:
-  # Let's Encrypt production; use its staging directory while trying things out.
-  directory: https://acme-v02.api.letsencrypt.org/directory
+  # Let's Encrypt's staging directory: test certificates that browsers do not
+  # trust, under generous rate limits, while you try things out. Once the
+  # platform serves, switch to production: ${LETS_ENCRYPT.production}
+  directory: ${LETS_ENCRYPT.staging}
   email: ${email}
   challenge: http-01
   renewBeforeDays: 30

@@ -4,7 +4,7 @@
 // packet per recipient). Errors never contain a passphrase, a key or plaintext.
 import * as openpgp from 'openpgp';
 import { OdpError } from '../errors.js';
-import { PASSPHRASE_HINT } from './passphrase.js';
+import { wrongPassphraseHint } from './passphrase.js';
 
 // Only what GnuPG 2.2 (still the Debian default) reads: v4 SKESK/PKESK v3 and a
 // SEIPD v1 (MDC) packet; GnuPG 2.2 cannot read AEAD (SEIPD v2) or Argon2 S2K.
@@ -71,7 +71,7 @@ export async function decryptWithPassphrase(
     // With a well-formed message, a failed decryption is the passphrase (or,
     // much more rarely, a damaged file: the MDC check cannot tell them apart).
     throw new OdpError('SECRETS_BAD_PASSPHRASE', `wrong passphrase for ${file}`, {
-      hint: `${PASSPHRASE_HINT} (If the passphrase is right, the file may be damaged: restore it from git.)`,
+      hint: wrongPassphraseHint(),
       cause: scrub(e),
     });
   }

@@ -23,6 +23,21 @@ export interface PassphraseOptions {
 /** A passphrase a long-running process keeps in memory instead of its environment. */
 let held: string | undefined;
 
+/** Where the last passphrase getPassphrase gave came from, and what to do when it is wrong. */
+let source: { who: string; fix: string } | undefined;
+
+/**
+ * The hint for a passphrase that does not open a file: it names where that
+ * passphrase came from (telling a user with a wrong ODP_PASSPHRASE to set
+ * ODP_PASSPHRASE sends them round in a circle).
+ */
+export function wrongPassphraseHint(): string {
+  const damaged = 'If it is right, the file may be damaged: restore it from git.';
+  return source
+    ? `${source.who} does not open it: ${source.fix}. ${damaged}`
+    : `${PASSPHRASE_HINT} (${damaged})`;
+}
+
 /**
  * Keeps `passphrase` for every later getPassphrase of this process (after an
  * explicit --passphrase-file): `odp serve` reads it once and removes it from
@@ -38,10 +53,21 @@ export function passphraseAtHand(opts: Pick<PassphraseOptions, 'passphraseFile'>
 }
 
 export async function getPassphrase(opts: PassphraseOptions): Promise<string> {
-  if (opts.passphraseFile !== undefined) return readPassphraseFile(opts.passphraseFile);
-  if (held) return held;
+  if (opts.passphraseFile !== undefined) {
+    source = { who: `The first line of ${opts.passphraseFile} (--passphrase-file)`, fix: 'check that file' };
+    return readPassphraseFile(opts.passphraseFile);
+  }
+  if (held) {
+    source ??= { who: 'The passphrase odp was started with', fix: 'start it again with the right one' };
+    return held;
+  }
   const env = process.env[PASSPHRASE_ENV];
-  if (env) return env; // an empty variable counts as unset, as shells make those easily
+  if (env) {
+    // An empty variable counts as unset, as shells make those easily.
+    source = { who: `The passphrase in ${PASSPHRASE_ENV}`, fix: 'check its value, or unset it to be asked' };
+    return env;
+  }
+  source = { who: 'The passphrase typed', fix: 'try again' };
   const label = opts.purpose ? `Passphrase for ${opts.purpose}: ` : 'Passphrase: ';
   const answer = await askHidden(label, opts.confirm ? 'Repeat the passphrase: ' : undefined);
   if (answer === undefined) {

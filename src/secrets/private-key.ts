@@ -50,7 +50,9 @@ async function unlock(path: string, shown: string): Promise<openpgp.PrivateKey[]
   } catch {
     forgetKeyPassphrase(path);
     throw new OdpError('SECRETS_BAD_PASSPHRASE', `wrong passphrase for the key in ${shown}`, {
-      hint: `Check ${KEY_PASSPHRASE_ENV}, or unset it to be prompted.`,
+      hint: process.env[KEY_PASSPHRASE_ENV]
+        ? `The passphrase in ${KEY_PASSPHRASE_ENV} does not unlock it: check its value, or unset it to be asked.`
+        : 'The passphrase typed does not unlock it: try again.',
     });
   }
 }

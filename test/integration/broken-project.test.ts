@@ -3,12 +3,12 @@
 // of another project keeps working, and a command on the broken project fails
 // with that file's own error. Through the real CLI, on a copy of the example.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCli } from '../e2e/helpers.js';
-import { copyExamplePlatform, otherProjectText } from '../helpers/specs.js';
+import { copyExamplePlatform, mutate, otherProjectText } from '../helpers/specs.js';
 
 let dir = '';
 const env = { ODP_PASSPHRASE: 'odp-demo' };
@@ -28,6 +28,49 @@ test('check reports the broken file with its line and exits 3', async () => {
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /projects\/broken\.yaml:2:9: alias to an anchor that is not defined/);
   assert.doesNotMatch(r.stderr, /ReferenceError|\n\s+at /);
+});
+
+test('check also runs the rules over the projects that load: a domain two of them share is reported', async () => {
+  const dup = join(dir, 'projects/dup.yaml');
+  writeFileSync(
+    dup,
+    mutate(otherProjectText(), (d) => {
+      d.name = 'dup';
+      d.instances.prod.database = 'green_moss_4242';
+      d.instances.integration.domain = 'integration.dup.odoo.example.ch';
+      d.instances.prod.domain = 'dup.odoo.example.ch';
+    }),
+  );
+  const dupSecrets = join(dir, 'projects/dup.env.gpg');
+  copyFileSync(join(dir, 'projects/neomedical.env.gpg'), dupSecrets);
+  try {
+    const r = await runCli(['-C', dir, 'check', '--json']);
+    assert.equal(r.code, 3, r.stderr);
+    const { error } = JSON.parse(r.stdout) as { error: { problems: { file: string; message: string }[] } };
+    const seen = error.problems.map((p) => `${p.file.replace(/^.*\/projects/, 'projects')}: ${p.message}`);
+    assert.ok(
+      seen.some((l) => /^projects\/broken\.yaml: alias/.test(l)),
+      seen.join('\n'),
+    );
+    assert.ok(
+      seen.some((l) =>
+        /^projects\/(dup|acme)\.yaml: domain test\.acme\.odoo\.example\.ch is also used/.test(l),
+      ),
+      seen.join('\n'),
+    );
+    // The deploy of one of them is refused for it before any engine is asked,
+    // with a warning that the broken file could not be compared.
+    const deploy = await runCli(['-C', dir, 'deploy', 'dup', 'test', '--dry-run'], { env });
+    assert.equal(deploy.code, 3, deploy.stderr);
+    assert.match(deploy.stderr, /warning: \S*projects\/broken\.yaml:2:9: .*dup was not compared with it/);
+    assert.match(
+      deploy.stderr,
+      /domain-unique: domain test\.acme\.odoo\.example\.ch is also used by acme\/test/,
+    );
+  } finally {
+    rmSync(dup);
+    rmSync(dupSecrets);
+  }
 });
 
 test('render of another project works; render of the broken one fails with its own error', async () => {

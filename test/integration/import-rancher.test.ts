@@ -35,11 +35,21 @@ function platformCopy(name: string): string {
   return dir;
 }
 
+/**
+ * The document's prod stack says `DOMAIN_NAME=integration.…`, a copy-paste slip
+ * (test/fixtures/original/README.md): imported beside integration it is refused.
+ * These tests import prod with the domain its spec declares, as the golden test does.
+ */
+const PROD_DOMAIN = 'DOMAIN_NAME=neomedical.odoo.camptocamp.ch';
+const fixProdDomain = (text: string) =>
+  text.replace('DOMAIN_NAME=integration.neomedical.odoo.camptocamp.ch', PROD_DOMAIN);
+
 function fixture(inst: string): ResolvedStack {
   const read = (f: string) => readFileSync(join(FIXTURES, inst, f), 'utf8');
+  const publicEnv = read('rancher.public.env');
   return resolveRancherStack({
     compose: read('docker-compose.yml'),
-    publicEnv: read('rancher.public.env'),
+    publicEnv: inst === 'prod' ? fixProdDomain(publicEnv) : publicEnv,
     secretEnv: read('rancher.env'),
   });
 }
@@ -83,11 +93,12 @@ function snapshot(dir: string): Record<string, string> {
 
 describe('odp import rancher: the document stacks into the example platform', () => {
   let dir: string;
+  const prodStack = join(tmp, 'neomedical-odoo-prod');
   before(async () => {
     dir = platformCopy('example');
     // prod comes as the original kept it: rancher.env.gpg only, no plaintext.
-    const prodStack = join(tmp, 'neomedical-odoo-prod');
     cpSync(join(FIXTURES, 'prod'), prodStack, { recursive: true });
+    edit(prodStack, 'rancher.public.env', fixProdDomain);
     writeFileSync(
       join(prodStack, 'rancher.env.gpg'),
       await encryptText(readFileSync(join(prodStack, 'rancher.env'), 'utf8'), PASSPHRASE),
@@ -168,9 +179,29 @@ describe('odp import rancher: the document stacks into the example platform', ()
 
   it('importing the same stack again changes nothing', async () => {
     const before = snapshot(dir);
-    const r = await importRancher(dir, join(FIXTURES, 'prod'), 'prod', '--json');
+    const r = await importRancher(dir, prodStack, 'prod', '--json');
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout).secrets, []);
+    assert.deepEqual(snapshot(dir), before);
+  });
+
+  it("the document's prod stack as written (integration's domain) is refused: exit 8, nothing written", async () => {
+    const before = snapshot(dir);
+    for (const dry of [['--dry-run'], []]) {
+      const r = await importRancher(dir, join(FIXTURES, 'prod'), 'prod', '--json', ...dry);
+      assert.equal(r.code, 8, r.stdout + r.stderr);
+      const err = (
+        JSON.parse(r.stdout) as {
+          error: { code: string; problems: { file: string; line: number; message: string }[] };
+        }
+      ).error;
+      assert.equal(err.code, 'CONFLICT');
+      assert.match(
+        err.problems[0]!.message,
+        /domain integration\.neomedical\.odoo\.camptocamp\.ch is also used by neomedical\/integration/,
+      );
+      assert.match(`${err.problems[0]!.file}:${err.problems[0]!.line}`, /prod\/rancher\.public\.env:1$/);
+    }
     assert.deepEqual(snapshot(dir), before);
   });
 });
@@ -202,10 +233,15 @@ describe('odp import rancher: values the spec does not compute', () => {
   it('creates a new project (with --client), picking the plan whose numbers match', async () => {
     const dir = platformCopy('new');
     rmSync(join(dir, 'projects', 'neomedical.yaml'));
-    const refused = await importRancher(dir, join(FIXTURES, 'prod'), 'prod');
-    assert.equal(refused.code, 2);
-    assert.match(refused.stderr, /needs --client/);
-    const r = await importRancher(dir, join(FIXTURES, 'prod'), 'prod', '--client', 'Neomedical SA');
+    // Without --client, as the README's example: the project's name stands in, and it says so.
+    const named = await importRancher(dir, join(FIXTURES, 'prod'), 'prod', '--dry-run');
+    assert.equal(named.code, 0, named.stderr);
+    assert.match(named.stdout, /^\+client: Neomedical$/m);
+    assert.match(named.stderr, /warning: client "Neomedical" is the project's name: .*--client/);
+    const prodStack = join(tmp, 'prod-for-new');
+    cpSync(join(FIXTURES, 'prod'), prodStack, { recursive: true });
+    edit(prodStack, 'rancher.public.env', fixProdDomain);
+    const r = await importRancher(dir, prodStack, 'prod', '--client', 'Neomedical SA');
     assert.equal(r.code, 0, r.stderr);
     const text = readFileSync(join(dir, 'projects', 'neomedical.yaml'), 'utf8');
     assert.match(text, /^client: Neomedical SA$/m);
@@ -215,6 +251,22 @@ describe('odp import rancher: values the spec does not compute', () => {
     const check = await odp('-C', dir, 'check');
     assert.equal(check.code, 0, check.stdout + check.stderr);
     assertSameStack(await renderBack(dir, 'neomedical', 'prod'), fixture('prod'));
+  });
+
+  it("a new project's integration stack whose domain prod already has is refused: exit 8, nothing written", async () => {
+    const dir = platformCopy('collide');
+    rmSync(join(dir, 'projects', 'neomedical.yaml'));
+    const prod = await importRancher(dir, join(FIXTURES, 'prod'), 'prod');
+    assert.equal(prod.code, 0, prod.stderr);
+    const before = snapshot(dir);
+    const r = await importRancher(dir, join(FIXTURES, 'integration'), 'integration');
+    assert.equal(r.code, 8, r.stdout + r.stderr);
+    assert.match(r.stderr, /^error: neomedical\/integration would share what another instance has$/m);
+    assert.match(
+      r.stderr,
+      /integration\/rancher\.public\.env:1:\d+: domain-unique: domain integration\.neomedical\.odoo\.camptocamp\.ch is also used by neomedical\/prod/,
+    );
+    assert.deepEqual(snapshot(dir), before);
   });
 
   it('round-trips a test stack (own db, ODOO_BASE_URL="https://${DOMAIN_NAME}") into a new project', async () => {

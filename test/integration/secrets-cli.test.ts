@@ -76,6 +76,16 @@ test('set from stdin creates the file (0600); set from a file; get prints the va
   assert.deepEqual([r.code, r.stdout], [0, `${AWS}\n`], 'an instance sees the shared value');
   r = await odp(['secrets', 'get', 'neomedical', 'DB_PASSWORD', '--instance', 'integration']);
   assert.equal(r.code, 7);
+  assert.match(r.stderr, /^error: DB_PASSWORD is set per instance \(prod\), not for integration$/m);
+  // Without --instance: not "no such key", but the flag that reads it (issue 17).
+  r = await odp(['secrets', 'get', 'neomedical', 'DB_PASSWORD']);
+  assert.equal(r.code, 7);
+  assert.match(r.stderr, /^error: DB_PASSWORD is set per instance \(prod\), not for the whole project$/m);
+  assert.match(
+    r.stderr,
+    /^hint: Add --instance prod: `odp --dir \S+ secrets get neomedical DB_PASSWORD --instance prod`\.$/m,
+  );
+  assert.ok(!r.stderr.includes('prod-db-password'));
   r = await odp(['secrets', 'get', 'nope', 'DB_PASSWORD']);
   assert.equal(r.code, 7);
 });
@@ -115,6 +125,9 @@ test('a wrong passphrase exits 4 and changes nothing; no passphrase at all says 
       r.stderr,
       /wrong passphrase for projects\/neomedical\.env\.gpg|wrong passphrase for .*neomedical\.env\.gpg/,
     );
+    // The passphrase in ODP_PASSPHRASE is wrong: not "set ODP_PASSPHRASE" (issue 17).
+    assert.match(r.stderr, /^hint: The passphrase in ODP_PASSPHRASE does not open it: check its value/m);
+    assert.doesNotMatch(r.stderr, /Set ODP_PASSPHRASE/);
     assert.ok(!r.stderr.includes('wrong\n'));
     assert.deepEqual(bytes(), before);
   }
@@ -122,6 +135,7 @@ test('a wrong passphrase exits 4 and changes nothing; no passphrase at all says 
   writeFileSync(passFile, 'wrong\n');
   let r = await odp(['secrets', 'get', 'neomedical', 'DB_PASSWORD', '--passphrase-file', passFile]);
   assert.equal(r.code, 4);
+  assert.match(r.stderr, /^hint: The first line of \S+wrong-pass \(--passphrase-file\) does not open it/m);
   r = await odp(['secrets', 'show', 'neomedical'], { env: { ODP_PASSPHRASE: undefined } });
   assert.equal(r.code, 4);
   assert.match(r.stderr, /ODP_PASSPHRASE/);

@@ -219,6 +219,7 @@ test('a wrong key passphrase and a missing key file say so, with a hint', async 
   let r = await odp(['secrets', 'show', 'neomedical'], { ...ada, pass: 'wrong' });
   assert.equal(r.code, 4);
   assert.match(r.stderr, /wrong passphrase for the key in/);
+  assert.match(r.stderr, /^hint: The passphrase in ODP_KEY_PASSPHRASE does not unlock it: check its value/m);
   r = await odp(['secrets', 'show', 'neomedical'], { ...ada, key: join(work, 'nope.asc') });
   assert.equal(r.code, 4);
   assert.match(r.stderr, /cannot read the key file .*\nhint: /);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Secret } from '../../src/secret.js';
-import { rules, runRules } from '../../src/platform-spec/rules/index.js';
+import { rules, runRules, violationsOf } from '../../src/platform-spec/rules/index.js';
 import { forbiddenTokens } from '../../src/platform-spec/rules/naming.js';
 import type { Rule, RuleInput } from '../../src/platform-spec/rules/types.js';
 import { input, otherProject, project } from '../helpers/specs.js';
@@ -278,5 +278,23 @@ describe('secrets-present', () => {
     const v = violations('secrets-present', { ...input(), secrets: new Map([['neomedical', some]]) });
     assert.equal(v.length, 1);
     assert.match(v[0]!.message, /prod needs ADMIN_PASSWD/);
+  });
+});
+
+describe('violationsOf: one project judged against every project that loads', () => {
+  const shared = () => otherProject((d) => (d.instances.prod.domain = 'neomedical.odoo.example.ch'));
+  test('a domain it shares with another project is its violation, whichever came first', () => {
+    for (const name of ['neomedical', 'acme']) {
+      const v = violationsOf(input({ projects: [project(), shared()] }), name);
+      assert.deepEqual(
+        v.map((x) => [x.rule, x.location?.file]),
+        [['domain-unique', `projects/${name}.yaml`]],
+      );
+    }
+  });
+  test("another project's own violations are not its", () => {
+    const unpinned = otherProject((d) => (d.instances.prod.version = 'latest'));
+    assert.deepEqual(violationsOf(input({ projects: [project(), unpinned] }), 'neomedical'), []);
+    assert.equal(violationsOf(input({ projects: [project(), unpinned] }), 'acme').length, 1);
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { OdpError } from '../../src/errors.js';
+import { editDistance, nearest } from '../../src/platform-spec/did-you-mean.js';
 import { parseSpec } from '../../src/platform-spec/parse.js';
 import { platformSchema } from '../../src/platform-spec/platform-schema.js';
 import { projectSchema } from '../../src/platform-spec/project-schema.js';
@@ -82,4 +83,45 @@ test('platform: a host reference to an undeclared label type is a schema error',
     platformSchema,
   );
   assert.ok(ps.some((p) => p.path?.startsWith('hosts.db1.labels')));
+});
+
+test('an unknown key near a known one asks "did you mean", wherever it is in the file', () => {
+  const cases: [string, string, typeof projectSchema | typeof platformSchema, RegExp][] = [
+    ['plan: standard', 'plna: standard', projectSchema, /^unknown field "plna"; did you mean "plan"\?$/],
+    [
+      'odooSeries:',
+      'odooseries:',
+      projectSchema,
+      /^unknown field "odooseries"; did you mean "odooSeries"\?$/,
+    ],
+    [
+      'datacentre:',
+      'datacenter:',
+      platformSchema,
+      /^unknown field "datacenter"; did you mean "datacentre"\?$/,
+    ],
+    ['renewBeforeDays:', 'renewBeforDays:', platformSchema, /did you mean "renewBeforeDays"\?$/],
+  ];
+  for (const [from, to, schema, message] of cases) {
+    const text = (schema === projectSchema ? exampleProjectText : examplePlatformText).replace(from, to);
+    assert.notEqual(text, schema === projectSchema ? exampleProjectText : examplePlatformText, from);
+    const unknown = problems(text, schema).filter((p) => p.message.startsWith('unknown field'));
+    assert.equal(unknown.length, 1, to);
+    assert.match(unknown[0]!.message, message);
+  }
+  // Nothing near enough: no guess.
+  const far = problems(exampleProjectText.replace('plan: standard', 'plan: standard\nbudget: 3'));
+  assert.deepEqual(
+    far.map((p) => p.message),
+    ['unknown field "budget"'],
+  );
+});
+
+test('editDistance and nearest: swaps count once, case is ignored, far words get no guess', () => {
+  assert.equal(editDistance('plna', 'plan'), 1);
+  assert.equal(editDistance('kitten', 'sitting'), 3);
+  assert.equal(editDistance('', 'abc'), 3);
+  assert.equal(nearest('Domain', ['domain', 'name']), 'domain');
+  assert.equal(nearest('imgae', ['image', 'images']), 'image');
+  assert.equal(nearest('xyz', ['name', 'domain']), undefined);
 });

@@ -6,10 +6,11 @@
 // failure reproduces.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { draftProject } from '../../src/ops/project/project-new.js';
+import { draftProject } from '../../src/ops/project/project-draft.js';
 import { offsetOf, parseSpec } from '../../src/platform-spec/parse.js';
 import { platformSchema } from '../../src/platform-spec/platform-schema.js';
 import { projectSchema } from '../../src/platform-spec/project-schema.js';
+import { platformTemplate } from '../../src/platformdir/template.js';
 import { readPlainYaml } from '../../src/platform-spec/yaml-plain.js';
 import { readYaml, yamlData } from '../../src/platform-spec/yaml-read.js';
 import { examplePlatformText, exampleProjectText, mutate } from '../helpers/specs.js';
@@ -296,6 +297,7 @@ test('the files odp writes and the examples take the fast path', () => {
     flavour: 'camptocamp',
     series: '16.0',
   });
+  const platform = platformTemplate('acme', 'odoo.acme.ch', 'ops@acme.ch');
   for (const text of [
     exampleProjectText,
     examplePlatformText,
@@ -304,6 +306,13 @@ test('the files odp writes and the examples take the fast path', () => {
   ]) {
     assert.ok(agrees(text), text);
   }
+  // Their first line, the editors' schema modeline, is a comment to both readers.
+  assert.match(d.yaml, /^# yaml-language-server: \$schema=\.\.\/\.odp\/schema\/project\.schema\.json\n/);
+  assert.match(platform, /^# yaml-language-server: \$schema=\.odp\/schema\/platform\.schema\.json\n/);
+  // (The template's quoted flow values send it to the library anyway; the modeline changes nothing.)
+  const withoutModeline = platform.slice(platform.indexOf('\n') + 1);
+  assert.equal(Boolean(readPlainYaml(platform)), Boolean(readPlainYaml(withoutModeline)));
+  assert.equal(parseSpec('platform.yaml', platform, platformSchema).value.name, 'acme');
   // And parseSpec gives the same value by either path.
   const viaPlain = parseSpec('p.yaml', d.yaml, projectSchema);
   const viaLibrary = parseSpec('p.yaml', `%YAML 1.2\n---\n${d.yaml}`, projectSchema);

@@ -14,14 +14,13 @@ import { formatPlan, planStack, type Plan } from '../../plan/plan.js';
 import { lastSteps } from '../../plan/step.js';
 import { loadPlatformDir, requireProject, type PlatformDir } from '../../platformdir/load.js';
 import { revealEnv } from '../../secret.js';
-import { runRules } from '../../platform-spec/rules/index.js';
 import { openState } from '../../state/db.js';
 import { withInstanceLock } from '../../state/lock.js';
 import { applyPlan } from './apply-plan.js';
 import type { Progress } from '../../progress.js';
 import { planEdgeRoute, runEdgePlan } from '../edge/edge-plan.js';
 import type { EdgeControl } from '../edge/edge-sync.js';
-import { resolveImages } from './preflight.js';
+import { refuseViolations, resolveImages } from './preflight.js';
 import { loadProjectSecrets } from '../secrets/secrets.js';
 import { unitUrl } from '../platform/shared-endpoint.js';
 
@@ -73,7 +72,7 @@ export async function deployTest(
   o.progress.start('preflight', 'pre-flight checks');
   const secrets = await loadProjectSecrets(dir, projectName, { passphraseFile: o.passphraseFile });
   if (!secrets) throw new OdpError('SECRETS_NO_PASSPHRASE', `no secrets for ${projectName}`);
-  refuseViolations(pd, projectName);
+  refuseViolations(pd, projectName, o.progress);
   const { stack, missingSecrets } = composeStack(pd.platform, spec, 'test', secrets, o.branchTarget);
   if (missingSecrets.length) {
     throw new OdpError('DEPLOY_FAILED', `${stack.name} lacks secrets: ${missingSecrets.join(', ')}`, {
@@ -141,22 +140,6 @@ export async function deployTest(
       };
     },
   );
-}
-
-function refuseViolations(pd: PlatformDir, project: string): void {
-  const loaded = pd.projects.get(project)!;
-  const violations = runRules({
-    platform: pd.platform,
-    platformFile: pd.platformFile,
-    locatePlatform: pd.locatePlatform,
-    projects: [loaded],
-    trackedPlaintextSecrets: [],
-  });
-  if (violations.length) {
-    throw new OdpError('CHECK_FAILED', `${project} does not pass odp check`, {
-      problems: violations.map((v) => ({ ...v, path: v.rule })),
-    });
-  }
 }
 
 /**

@@ -11,6 +11,7 @@ import { applyImport, type ApplyResult } from '../../importers/to-spec.js';
 import { invalid, parseRancherStack, type StackFile } from '../../importers/rancher.js';
 import { writeFileAtomic } from '../../platformdir/atomic-write.js';
 import { loadPlatformDir, projectFile, secretsFile } from '../../platformdir/load.js';
+import { writeSchemaFiles } from '../../platformdir/schema-files.js';
 import type { Secret } from '../../secret.js';
 import { decryptText, messageMode, readMessage } from '../../secrets/crypto.js';
 import { loadKeyring } from '../../secrets/keyring.js';
@@ -18,6 +19,7 @@ import { decodeText, newFileLock, type KeySource } from '../../secrets/lock.js';
 import { getPassphrase } from '../../secrets/passphrase.js';
 import { secretsExist, writeSecrets } from '../../secrets/store.js';
 import { openTarget, saveSecrets, type SecretsTarget } from '../secrets/secrets.js';
+import { refuseCollisions } from './import-collisions.js';
 import type { InstanceName } from '../../platform-spec/project-schema.js';
 import { MAX_YAML_BYTES } from '../../platform-spec/yaml-read.js';
 
@@ -42,6 +44,8 @@ export interface ImportReport extends ApplyResult {
   /** Unified diff of the project YAML (old → new). */
   diff: string;
   written: boolean;
+  /** The JSON Schema files a new project file's first line points at, when this run (re)wrote them. */
+  schemas: string[];
 }
 
 const show = (p: string) => relative(process.cwd(), p) || p;
@@ -138,6 +142,11 @@ export async function importRancher(opts: ImportRancherOptions): Promise<ImportR
     stack,
     secrets: current,
   });
+  const dbName = stack.env.get('DB_NAME')?.at;
+  refuseCollisions(pd, result.project, opts.instance, {
+    file: show(yamlPath),
+    fields: { domain: stack.domainAt, ...(dbName ? { database: dbName } : {}) },
+  });
   const report: ImportReport = {
     ...result,
     warnings: [...notes, ...result.warnings],
@@ -150,6 +159,7 @@ export async function importRancher(opts: ImportRancherOptions): Promise<ImportR
       show(yamlPath),
     ),
     written: false,
+    schemas: [],
   };
   if (opts.dryRun) return report;
 
@@ -164,6 +174,7 @@ export async function importRancher(opts: ImportRancherOptions): Promise<ImportR
   }
   if (result.yaml !== existing?.text) await writeFileAtomic(yamlPath, result.yaml);
   report.written = true;
+  if (!existing) report.schemas = (await writeSchemaFiles(opts.dir)).map(show);
   return report;
 }
 

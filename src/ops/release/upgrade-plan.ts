@@ -28,10 +28,9 @@ import { desiredUnits } from '../../plan/plan.js';
 import { loadPlatformDir, requireProject, type PlatformDir } from '../../platformdir/load.js';
 import { Secret } from '../../secret.js';
 import { secretsForInstance } from '../../secrets/scope.js';
-import { runRules } from '../../platform-spec/rules/index.js';
 import type { ProjectSpec } from '../../platform-spec/project-schema.js';
 import { parseMigrationVersions, pendingMigrations, type DoneVersion } from './migrations.js';
-import { resolveImages } from '../instance/preflight.js';
+import { refuseViolations, resolveImages } from '../instance/preflight.js';
 import type { Progress } from '../../progress.js';
 import { sharedEndpoint } from '../platform/shared-endpoint.js';
 import { loadProjectSecrets } from '../secrets/secrets.js';
@@ -127,7 +126,7 @@ export async function planUpgrade(
   o.progress.start('preflight', 'pre-flight checks');
   const all = await loadProjectSecrets(dir, projectName, { passphraseFile: o.passphraseFile });
   if (!all) throw new OdpError('SECRETS_NO_PASSPHRASE', `no secrets for ${projectName}`);
-  refuseViolations(pd, projectName);
+  refuseViolations(pd, projectName, o.progress);
   const composed = composeStack(pd.platform, spec, instance, all);
   if (composed.missingSecrets.length) {
     throw new OdpError(
@@ -234,21 +233,6 @@ export async function planUpgrade(
       labels,
     },
   };
-}
-
-function refuseViolations(pd: PlatformDir, project: string): void {
-  const violations = runRules({
-    platform: pd.platform,
-    platformFile: pd.platformFile,
-    locatePlatform: pd.locatePlatform,
-    projects: [pd.projects.get(project)!],
-    trackedPlaintextSecrets: [],
-  });
-  if (violations.length) {
-    throw new OdpError('CHECK_FAILED', `${project} does not pass odp check`, {
-      problems: violations.map((v) => ({ ...v, path: v.rule })),
-    });
-  }
 }
 
 /** marabunta_version as the instance's role; undefined when the table does not exist (fresh database). */

@@ -19,6 +19,7 @@ export const noTrackedPlaintext: Rule = {
 export const secretsPresent: Rule = {
   id: 'secrets-present',
   description: 'Each instance has the secrets it needs (checked when a passphrase is available).',
+  needsSecrets: true,
   check({ platform, projects, secrets }) {
     if (!secrets) return [];
     const out: Violation[] = [];

@@ -32,5 +32,7 @@ export interface Violation {
 export interface Rule {
   id: string;
   description: string;
+  /** Runs only with the decrypted secrets (`check` without a passphrase skips it, and says so). */
+  needsSecrets?: boolean;
   check(input: RuleInput): Violation[];
 }
