@@ -119,6 +119,19 @@ test('hosts sync: the dry run changes nothing; the run labels each node and keep
   const run = await odp(['hosts', 'sync']);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /labelled 3 nodes/);
+  // Recorded as an operation on the shared services, step by step.
+  const h = await odp(['history', '--platform', '--steps', '--json']);
+  assert.equal(h.code, 0, h.stderr);
+  const [op] = (
+    JSON.parse(h.stdout) as { operations: { kind: string; outcome: string; steps: { id: string }[] }[] }
+  ).operations;
+  assert.equal(op?.kind, 'hosts-sync');
+  assert.equal(op?.outcome, 'succeeded');
+  assert.deepEqual(op?.steps.map((s) => s.id).sort(), [
+    'label-node:app1',
+    'label-node:app2',
+    'label-node:db1',
+  ]);
   assert.deepEqual(await nodeLabels('app1'), {
     team: 'blue',
     'odp.host': 'app1',
