@@ -27,6 +27,9 @@ const READS: Record<string, string[]> = {
   'platform secrets get': ['platform', 'secrets', 'get', 'WEBHOOK_SECRET'],
   'platform secrets recipients list': ['platform', 'secrets', 'recipients', 'list'],
   'platform status': ['platform', 'status'],
+  // On a one-engine platform these say there is no cluster: still nothing created.
+  'hosts status': ['hosts', 'status'],
+  'hosts join-command': ['hosts', 'join-command'],
   'certs status': ['certs', 'status'],
   jobs: ['jobs'],
   'secrets show': ['secrets', 'show', 'neomedical'],
