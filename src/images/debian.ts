@@ -12,7 +12,7 @@ import { OdpError } from '../errors.js';
 import type { DebootstrapImage } from './catalog.js';
 
 /** Bump when the rootfs customisation below changes, so cached bases are rebuilt. */
-const BASE_RECIPE = 2;
+const BASE_RECIPE = 3;
 
 export interface AptSource {
   types: string[];
@@ -209,6 +209,9 @@ export async function buildDebianBase(
 ): Promise<void> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'odp-rootfs-'));
   try {
+    // mkdtemp makes it 0700, and the image's / would keep that: overlay2 hides it, but
+    // on vfs (nested engines, the swarm test nodes) only root could enter /.
+    await chmod(root, 0o755);
     await run('debootstrap', [`--variant=${img.variant}`, img.suite, root, src.mirror], onLine);
     await customise(root, src);
     const tar = spawn('tar', ['--numeric-owner', '-C', root, '-cf', '-', '.'], {

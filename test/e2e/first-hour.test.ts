@@ -30,14 +30,14 @@ after(async () => {
   if (file) writeFileSync(file, page(transcript));
 });
 
-/** `odp ARGS`, recorded as typed, the user's home shown as `~`. */
+/** `odp ARGS`, recorded as typed (progress on stderr, then the result), the user's home shown as `~`. */
 async function odp(args: string[]): Promise<CliResult> {
   const r = await runCli(args);
   const shown = (s: string) => s.replaceAll(home, '~');
   const typed = args.map((a) => (/^[\w./@:=+-]+$/.test(a) ? a : `"${a}"`)).join(' ');
   transcript.push(
     `$ odp ${shown(typed)}`,
-    ...[r.stdout, r.stderr].filter(Boolean).map((s) => shown(s.trimEnd())),
+    ...[r.stderr, r.stdout].filter(Boolean).map((s) => shown(s.trimEnd())),
   );
   if (r.code !== 0) transcript.push(`(exit ${r.code})`);
   return r;
@@ -72,7 +72,7 @@ test('the first hour: init, project new, what it says to fill in, check, deploy 
   assert.match(lines[Number(fill[2]) - 1]!, /^image: /);
   lines[Number(fill[2]) - 1] = `image: ${IMAGE}`;
   writeFileSync(file, lines.join('\n'));
-  transcript.push(`(edited ${path.relative(home, file)}:${fill[2]}: image: ${IMAGE})`);
+  transcript.push(`(edited ~/${path.relative(home, file)}:${fill[2]}: image: ${IMAGE})`);
 
   const check = await odp(next(made));
   assert.equal(check.code, 0, check.stdout + check.stderr);
