@@ -71,6 +71,12 @@ export interface UnitSpec {
   sharesNetworkWithUnit?: string;
   /** Container ports published on the host (port 0: ephemeral). */
   publish: PublishedPort[];
+  /**
+   * Where an engine of many hosts may run it: Swarm placement constraints on
+   * node labels (`node.labels.odp.production==true`, compose/placement.ts). An
+   * engine of one host ignores them.
+   */
+  placement?: { constraints: string[] };
 }
 
 export interface UnitExplanation {
