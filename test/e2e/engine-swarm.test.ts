@@ -32,7 +32,7 @@ const nodes: Record<string, string> = {};
 function redis(
   name: string,
   constraints: string[],
-  o: { volume?: string; publish?: boolean } = {},
+  o: { volume?: string; publish?: boolean; intervalSeconds?: number } = {},
 ): UnitSpec {
   const service: Service = {
     name,
@@ -46,7 +46,7 @@ function redis(
     dependsOn: [],
     health: {
       command: ['redis-cli', 'ping'],
-      intervalSeconds: 2,
+      intervalSeconds: o.intervalSeconds ?? 2,
       timeoutSeconds: 5,
       retries: 3,
       startPeriodSeconds: 60,
@@ -251,10 +251,14 @@ test('one-off jobs: exit code and output; a failure is final, never retried', as
   await engine.remove(job);
 });
 
-test('exec reaches a task on the manager’s node only; elsewhere it says what is missing', async () => {
-  const local = redis('local', [`node.labels.odp.host==app1`]);
+test('exec reaches a task on the manager’s node only (its readiness probe too); elsewhere it says what is missing', async () => {
+  // Swarm's own first check comes after 10 minutes: only odp's probe, run in the
+  // task's container on the manager's node, can tell it is ready before that.
+  const local = redis('local', [`node.labels.odp.host==app1`], { intervalSeconds: 600 });
   await engine.run(local);
-  await engine.waitReady(nameOf(local), undefined, wait);
+  await engine.waitReady(nameOf(local), { command: ['redis-cli', 'ping'], timeoutSeconds: 5 }, wait);
+  const seen = (await engine.observe({ platform: P })).units.find((x) => x.name === nameOf(local));
+  assert.deepEqual([seen?.state, seen?.health], ['running', 'starting']);
   const r = await engine.exec(nameOf(local), ['redis-cli', 'ping']);
   assert.deepEqual([r.exitCode, r.stdout], [0, 'PONG\n']);
   assert.equal(await engine.checkNow(nameOf(local)), true);

@@ -99,13 +99,9 @@ export class SwarmEngine implements Engine {
     const tasks = names.length
       ? ((await this.docker.listTasks({ filters: { name: names } })) as SwarmTask[])
       : [];
+    const own = (s: ServiceInfo) => tasks.filter((t) => t.ServiceID === s.ID);
     return {
-      units: services.map((s) =>
-        observedUnit(
-          s,
-          tasks.filter((t) => t.ServiceID === s.ID),
-        ),
-      ),
+      units: services.map((s) => observedUnit(s, own(s))),
       networks,
       volumes: (volumes.Volumes ?? []).map((v) => v.Name),
     };
@@ -169,7 +165,14 @@ export class SwarmEngine implements Engine {
   private async createService(spec: UnitSpec, replicas: 0 | 1): Promise<string> {
     const body = serviceSpec(spec, replicas, await this.local.features());
     await this.externalNetworks(spec);
-    const imageId = await this.local.resolveImage(spec.service.image);
+    // The manager's copy, never pulled here (resolveImage did that, when it could).
+    const imageId = await this.docker
+      .getImage(spec.service.image)
+      .inspect()
+      .then(
+        (i) => i.Id,
+        () => undefined,
+      );
     if (imageId) body.Labels = { ...body.Labels, [IMAGE_ID_LABEL]: imageId };
     try {
       return (await this.docker.createService(body)).id;

@@ -107,7 +107,7 @@ async function jobResult(docker: Dockerode, name: string): Promise<OneOffResult>
 async function taskEnd(docker: Dockerode, svc: ServiceInfo, name: string): Promise<SwarmTask> {
   const since = Date.now();
   let last: SwarmTask | undefined;
-  return until(`job ${name} to end`, Number.MAX_SAFE_INTEGER, async () => {
+  return until(`job ${name} to end`, Infinity, async () => {
     const tasks = newestFirst(await tasksOf(docker, svc));
     last = tasks[0];
     const ended = tasks.find(hasEnded);
