@@ -18,31 +18,31 @@ export interface Runtime {
 
 /**
  * The runtime of the platform in `from` (a platform directory, or one already
- * loaded), as its `engine:` says. Without one (`odp publish` in CI, `odp images
+ * loaded), as its `engine:` says: Docker on one host, or the Swarm whose
+ * manager DOCKER_HOST names. Without one (`odp publish` in CI, `odp images
  * build` before `odp init`), the default engine: Docker on this host.
  */
 export async function openRuntime(from?: string | PlatformFile): Promise<Runtime> {
   const pf = typeof from === 'string' ? await loadPlatformFile(from) : from;
-  const kind = pf?.platform.engine ?? 'docker';
-  if (kind !== 'docker') {
-    throw new OdpError('USAGE', `engine ${kind} does not run units yet`, {
-      problems: pf
-        ? [
-            {
-              path: 'engine',
-              message: `${kind} manages hosts (odp hosts) but does not run units yet; docker does`,
-              location: pf.locatePlatform(['engine']),
-            },
-          ]
-        : [],
-      hint: 'Set `engine: docker` (one host) in platform.yaml to deploy; `odp hosts` works on a swarm now.',
-    });
-  }
   const { DockerEngine, DockerImages, makeDocker } = await import('./engines/docker/index.js');
   const docker = makeDocker();
+  if (pf?.platform.engine === 'swarm') {
+    const { SwarmEngine } = await import('./engines/swarm/index.js');
+    const engine = new SwarmEngine(docker, managerAddress());
+    // What a swarm does not do yet (issue 12, docs/decisions/0069): the image store
+    // is the manager's own (a build or an import lands on the manager alone; the
+    // other nodes need a registry or a load of their own), and the edge's control
+    // copies and execs into the edge, which works only while the edge's task runs
+    // on the manager's node. exec-based operations (backups, restores, db reset and
+    // clone) are refused the same way for a task on another node.
+    return { engine, images: new DockerImages(docker), edge: lazyEdge(engine) };
+  }
   const engine = new DockerEngine(docker);
   return { engine, images: new DockerImages(docker), edge: lazyEdge(engine) };
 }
+
+/** Where odp reaches the swarm's manager, for messages. */
+const managerAddress = (): string => process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
 
 /**
  * The edge's control, its module loaded on first use: most commands that open a
@@ -90,5 +90,5 @@ export async function openCluster(from: string | PlatformFile): Promise<Cluster>
   }
   const { makeDocker } = await import('./engines/docker/index.js');
   const { SwarmCluster } = await import('./engines/swarm/index.js');
-  return new SwarmCluster(makeDocker(), process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock');
+  return new SwarmCluster(makeDocker(), managerAddress());
 }

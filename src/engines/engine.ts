@@ -46,6 +46,20 @@ export interface ObservedUnit {
   ports: Record<number, number>;
 }
 
+/** What a unit's labels say it is: the part of an observation every engine reads from them. */
+export function labelledUnit(
+  l: Readonly<Record<string, string>>,
+): Pick<ObservedUnit, 'project' | 'instance' | 'service' | 'replica' | 'release' | 'configHash'> {
+  return {
+    project: l[LABEL.project] ?? '',
+    instance: l[LABEL.instance] ?? '',
+    service: l[LABEL.service] ?? '',
+    replica: Number(l[LABEL.replica] ?? 1),
+    release: l[LABEL.release] ?? '',
+    configHash: l[LABEL.configHash] ?? '',
+  };
+}
+
 export interface Observed {
   units: ObservedUnit[];
   networks: string[];
@@ -71,6 +85,12 @@ export interface UnitSpec {
   sharesNetworkWithUnit?: string;
   /** Container ports published on the host (port 0: ephemeral). */
   publish: PublishedPort[];
+  /**
+   * Where an engine of many hosts may run it: Swarm placement constraints on
+   * node labels (`node.labels.odp.production==true`, compose/placement.ts). An
+   * engine of one host ignores them.
+   */
+  placement?: { constraints: string[] };
 }
 
 export interface UnitExplanation {

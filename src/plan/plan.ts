@@ -5,6 +5,7 @@
 // PlanSteps (step.ts): their id, `<kind>:<subject>`, is how the history names them.
 import type { Observed, ObservedUnit, PublishedPort, ReadinessProbe, UnitSpec } from '../engines/engine.js';
 import { type Service, type Stack, unitName } from '../model/stack.js';
+import { placementConstraints } from '../compose/placement.js';
 import { configHash } from './hash.js';
 import { edgeStepSubject, type EdgeStep } from './edge.js';
 import { formatSteps, stepSummary, type PlanStep } from './step.js';
@@ -85,6 +86,8 @@ export function desiredUnits(stack: Stack, imageIds: Readonly<Record<string, str
         configHash: hash,
         ...(ownerUnit ? { sharesNetworkWithUnit: ownerUnit } : {}),
         publish,
+        // Not part of the hash: one host ignores it, and a rule change must not recreate its units.
+        placement: { constraints: placementConstraints(stack, owner ?? service) },
       });
     }
   }

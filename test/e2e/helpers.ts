@@ -343,10 +343,19 @@ export function request(
 
 export const get = (url: string, timeoutMs = 30_000): Promise<Reply> => request(url, { timeoutMs });
 
-/** Runs a command in a running container; its exit code and output (stdout and stderr). */
-export async function execIn(container: string, cmd: string[]): Promise<{ code: number; out: string }> {
-  const e = await docker.getContainer(container).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = await e.start({ hijack: true, stdin: false });
+/**
+ * Runs a command in a running container; its exit code and output (stdout and
+ * stderr). `stdin` is fed to the command, whose input closes when it ends.
+ */
+export async function execIn(
+  container: string,
+  cmd: string[],
+  stdin?: NodeJS.ReadableStream,
+): Promise<{ code: number; out: string }> {
+  const e = await docker
+    .getContainer(container)
+    .exec({ Cmd: cmd, AttachStdin: !!stdin, AttachStdout: true, AttachStderr: true });
+  const stream = await e.start({ hijack: true, stdin: !!stdin });
   const chunks: Buffer[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -355,10 +364,12 @@ export async function execIn(container: string, cmd: string[]): Promise<{ code: 
     },
   });
   docker.modem.demuxStream(stream, sink, sink);
-  await new Promise((resolve, reject) => {
+  const ended = new Promise((resolve, reject) => {
     stream.on('end', resolve);
     stream.on('error', reject);
   });
+  stdin?.pipe(stream); // its end half-closes the connection: the command reads end of file
+  await ended;
   const { ExitCode } = await e.inspect();
   return { code: ExitCode ?? -1, out: Buffer.concat(chunks).toString() };
 }

@@ -86,6 +86,9 @@ export async function startSwarm(prefix: string, hostnames: string[]): Promise<T
         name: container,
         Hostname: hostname,
         Image: NODE_IMAGE,
+        // No registry here: a node runs the image it holds (loaded by the test) without
+        // trying Docker Hub first (swarm-facts.md).
+        Env: ['DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1'],
         Labels: { 'odp.test': prefix },
         ExposedPorts: { '2375/tcp': {} },
         HostConfig: {
@@ -128,4 +131,27 @@ export async function startSwarm(prefix: string, hostnames: string[]): Promise<T
     await swarm.remove();
     throw e;
   }
+}
+
+/**
+ * Copies images from this machine's engine onto every node (`docker save`
+ * piped into `docker load` inside each node): what an offline swarm needs
+ * before it can schedule a task of them.
+ */
+export async function loadImages(swarm: TestSwarm, refs: string[]): Promise<void> {
+  await Promise.all(
+    swarm.nodes.map(async (n) => {
+      for (const ref of refs) await loadImage(n.container, ref);
+      // The Debian base's root directory is 0700 (its rootfs was a mkdtemp directory):
+      // overlay2 hides that behind the container's own upper directory, vfs copies it
+      // into every container, where no user but root may then enter `/`.
+      const r = await execIn(n.container, ['sh', '-c', 'chmod 755 /var/lib/docker/vfs/dir/*']);
+      if (r.code !== 0) throw new Error(`${n.container}: chmod of the image layers failed: ${r.out}`);
+    }),
+  );
+}
+
+async function loadImage(container: string, ref: string): Promise<void> {
+  const r = await execIn(container, ['docker', 'load', '-q'], await docker.getImage(ref).get());
+  if (r.code !== 0) throw new Error(`${container}: docker load ${ref} exited ${r.code}: ${r.out}`);
 }

@@ -5,6 +5,7 @@ import { OdpError } from '../../errors.js';
 import { makeDocker } from './client.js';
 import {
   LABEL,
+  labelledUnit,
   type Engine,
   type ExecOptions,
   type Endpoint,
@@ -72,12 +73,7 @@ export class DockerEngine implements Engine {
     return {
       id: c.Id,
       name: (c.Names[0] ?? '').replace(/^\//, ''),
-      project: l[LABEL.project] ?? '',
-      instance: l[LABEL.instance] ?? '',
-      service: l[LABEL.service] ?? '',
-      replica: Number(l[LABEL.replica] ?? 1),
-      release: l[LABEL.release] ?? '',
-      configHash: l[LABEL.configHash] ?? '',
+      ...labelledUnit(l),
       // A container whose tag moved on shows the old image's id as its image: keep
       // the name we asked for (its label) so people read a tag, not a digest.
       image: l[LABEL.image] ?? c.Image,

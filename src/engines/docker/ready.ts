@@ -146,7 +146,7 @@ async function probeHttp(
 }
 
 /** The probe run inside the unit, bounded by the check's own timeout. */
-async function probeInside(docker: Dockerode, unit: string, probe: ReadinessProbe): Promise<Verdict> {
+export async function probeInside(docker: Dockerode, unit: string, probe: ReadinessProbe): Promise<Verdict> {
   const command = probe.http ? httpProbe(probe.http.path, probe.http.port).slice(1) : (probe.command ?? []);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<Verdict>((resolve) => {

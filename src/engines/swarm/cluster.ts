@@ -7,7 +7,7 @@ import type { ClusterNode } from '../../plan/hosts-plan.js';
 import type { Cluster, JoinCommand } from '../cluster.js';
 import { messageOf, statusOf } from '../docker/api-errors.js';
 
-interface NodeInfo {
+export interface NodeInfo {
   ID: string;
   Version?: { Index?: number };
   Spec?: { Name?: string; Labels?: Record<string, string>; Role?: string; Availability?: string };
@@ -70,7 +70,7 @@ export class SwarmCluster implements Cluster {
   }
 }
 
-function toNode(n: NodeInfo): ClusterNode {
+export function toNode(n: NodeInfo): ClusterNode {
   // A manager's Status.Addr may be 0.0.0.0 (Docker 20.10); its ManagerStatus.Addr has the port.
   const managerAddr = n.ManagerStatus?.Addr;
   const addr = n.Status?.Addr && n.Status.Addr !== '0.0.0.0' ? n.Status.Addr : managerAddr?.split(':')[0];

@@ -1,0 +1,159 @@
+// UnitSpec → a Swarm ServiceSpec: one service per unit (docs/decisions/0069).
+// The container part is Docker's own translation (container-spec.ts), moved
+// into a task template, so both engines run a unit with the same image,
+// command, environment, labels, health check and mounts. Pure: checked
+// without a swarm (test/unit/swarm-spec.test.ts).
+import type Dockerode from 'dockerode';
+import { OdpError } from '../../errors.js';
+import { containerSpec, type EngineFeatures } from '../docker/container-spec.js';
+import { LABEL, type UnitSpec } from '../engine.js';
+
+const NS = 1_000_000_000;
+
+/** How long a task has to stop after SIGTERM before it is killed (Docker's StopTimeout for units). */
+export const STOP_GRACE_SECONDS = 30;
+
+/** Set on a job (a one-off or a task), so a sweep can tell them from units. */
+export const JOB_LABEL = 'odp.job';
+
+/** The labels a unit's named volumes are made with on the node its task lands on. */
+const VOLUME_LABELS = [LABEL.platform, LABEL.project, LABEL.instance];
+
+/**
+ * The service that runs `u`: replicated with `replicas` tasks (0: created and
+ * not started), on its networks (the unit's own with its service name as an
+ * alias), placed by its constraints.
+ */
+export function serviceSpec(
+  u: UnitSpec,
+  replicas: 0 | 1,
+  features?: EngineFeatures,
+): Dockerode.CreateServiceOptions {
+  if (u.sharesNetworkWithUnit) {
+    // Swarm has no `container:` network mode: a sidecar cannot live in its owner's namespace.
+    throw new OdpError(
+      'ENGINE',
+      `${u.service.name} shares the network of ${u.sharesNetworkWithUnit}: Swarm has no shared network namespace`,
+      {
+        hint: 'The nginx sidecar does not run on Swarm yet (issue 12: into the edge, or a service of its own).',
+      },
+    );
+  }
+  const c = containerSpec(u, features);
+  const labels = c.Labels ?? {};
+  return {
+    Name: c.name!,
+    Labels: labels,
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: c.Image!,
+        // Docker's Cmd is the image's arguments; a service's Command would replace its entrypoint.
+        ...(c.Cmd ? { Args: c.Cmd as string[] } : {}),
+        Env: c.Env ?? [],
+        Labels: labels,
+        ...(c.Hostname ? { Hostname: c.Hostname } : {}),
+        ...(c.Healthcheck ? { HealthCheck: c.Healthcheck } : {}),
+        Mounts: u.service.volumes.map((v) => ({
+          Type: 'volume' as const,
+          Source: v.volume,
+          Target: v.target,
+          // Made by the node's engine when the task first lands there, with these labels.
+          VolumeOptions: {
+            NoCopy: false,
+            Labels: pick(labels, VOLUME_LABELS),
+            DriverConfig: { Name: 'local', Options: {} },
+          },
+        })),
+        StopGracePeriod: STOP_GRACE_SECONDS * NS,
+      },
+      // A unit that exits 0 has finished; one that fails is started again (Docker's
+      // unless-stopped, less the restart of a clean exit: Swarm has no such policy).
+      RestartPolicy: { Condition: 'on-failure' },
+      Placement: { Constraints: u.placement?.constraints ?? [] },
+      // Docker's legacy links (`db` → the tier's PostgreSQL, for this container only) have
+      // no Swarm equivalent: a consumer reaches a shared service on the tier network by
+      // its service name. The aliases of external networks are therefore not mapped.
+      Networks: [
+        { Target: u.network, Aliases: [u.service.name] },
+        ...u.service.externalNetworks.map((n) => ({ Target: n.name })),
+      ],
+      LogDriver: { Name: 'json-file', Options: { 'max-size': '20m', 'max-file': '3' } },
+    },
+    Mode: { Replicated: { Replicas: replicas } },
+    EndpointSpec: {
+      // No IPVS on the machines this runs on (no VIPs, no routing mesh): each task gets
+      // its own DNS record, and published ports bind on the task's node only.
+      Mode: 'dnsrr',
+      Ports: u.publish.map((p) => ({
+        Protocol: 'tcp' as const,
+        TargetPort: p.container,
+        // Host mode binds all of the node's addresses: the spec's bind address is not kept.
+        ...(p.host ? { PublishedPort: p.host } : {}),
+        PublishMode: 'host' as const,
+      })),
+    },
+  };
+}
+
+/**
+ * A job that runs `command` once to its end in a unit made like `u` (its
+ * networks, environment, placement), without its ports or health check: a
+ * failure is final, never retried (restart condition none; an image's own
+ * HEALTHCHECK would kill it, so it is switched off).
+ */
+export function jobSpec(u: UnitSpec, command: string[]): Dockerode.CreateServiceOptions {
+  const { health: _health, ...service } = u.service;
+  const s = serviceSpec({ ...u, service, publish: [] }, 1);
+  const task = s.TaskTemplate as Dockerode.ContainerTaskSpec;
+  return asJob({
+    ...s,
+    TaskTemplate: { ...task, ContainerSpec: { ...task.ContainerSpec, Args: command } },
+  });
+}
+
+/** A job of `image` alone: no network of the platform's, no volume, anywhere in the swarm. */
+export function oneOffSpec(
+  name: string,
+  image: string,
+  command: string[],
+  env: Record<string, string>,
+): Dockerode.CreateServiceOptions {
+  return asJob({
+    Name: name,
+    Labels: { 'odp.one-off': 'true' },
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: image,
+        Args: command,
+        Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        Labels: { 'odp.one-off': 'true' },
+      },
+    },
+  });
+}
+
+/**
+ * A job: one task, restart condition none, so it runs once and one failure is
+ * final. Not Swarm's `replicated-job` mode: on Docker 20.10 the tasks of a
+ * removed job, and their containers, are never removed (moby/moby#44312, fixed
+ * in Moby 24); a replicated service of one task that is never restarted runs
+ * the same way and goes without a trace (docs/decisions/0069).
+ */
+function asJob(s: Dockerode.CreateServiceOptions): Dockerode.CreateServiceOptions {
+  const task = s.TaskTemplate as Dockerode.ContainerTaskSpec;
+  return {
+    ...s,
+    Labels: { ...s.Labels, [JOB_LABEL]: 'true' },
+    TaskTemplate: {
+      ...task,
+      ContainerSpec: { ...task.ContainerSpec, HealthCheck: { Test: ['NONE'] } },
+      RestartPolicy: { Condition: 'none' },
+    },
+    Mode: { Replicated: { Replicas: 1 } },
+    EndpointSpec: { Mode: 'dnsrr' },
+  };
+}
+
+function pick(from: Record<string, string>, keys: readonly string[]): Record<string, string> {
+  return Object.fromEntries(keys.flatMap((k) => (from[k] === undefined ? [] : [[k, from[k]]])));
+}
