@@ -22,7 +22,7 @@ const onLabel = (label: string): string => `node.labels.${nodeLabel(label)}==tru
  * node labelled `odp.host=<name>`; its data lives on that node's volumes) or to
  * the hosts of its other labels. The edge's (`edge`) is a role, not a host
  * label: Swarm's constraints cannot say "one of these hosts", so the edge hosts
- * must carry `odp.edge=true`, which `odp hosts sync` does not set yet.
+ * carry `odp.edge=true`, which `odp hosts sync` sets from services.edge.hosts.
  */
 export function placementConstraints(
   stack: Pick<Stack, 'instance'>,

@@ -6,9 +6,10 @@
 //   odp.host=<host name>        which spec host this node is
 //   odp.datacentre=<name>       the host's data centre
 //   odp.<label>=true            one per label of the host (application, production…)
+//   odp.<role>=true             one per role the services give it (edge: services.edge.hosts)
 // Placement constraints name these (`node.labels.odp.production==true`); an
 // operator's own labels are never read, changed or removed.
-import type { HostSpec } from '../platform-spec/platform-schema.js';
+import type { HostSpec, PlatformSpec } from '../platform-spec/platform-schema.js';
 import type { OperationPlan, PlanStep } from './step.js';
 
 export const NODE_LABEL_PREFIX = 'odp.';
@@ -37,13 +38,26 @@ export interface ClusterNode {
 /** The label a spec host's label becomes on its node. */
 export const nodeLabel = (label: string): string => `${NODE_LABEL_PREFIX}${label}`;
 
+/** Each host's roles among the shared services that run on several hosts (the edge). */
+export type HostRoles = Readonly<Record<string, readonly string[]>>;
+
+/**
+ * The roles the spec's services give its hosts. Swarm constraints cannot say "one
+ * of these hosts", so a service on several named hosts needs a label of its own.
+ */
+export function hostRoles(platform: Pick<PlatformSpec, 'services'>): HostRoles {
+  const roles: Record<string, string[]> = {};
+  for (const h of platform.services.edge?.hosts ?? []) (roles[h] ??= []).push('edge');
+  return roles;
+}
+
 /** The `odp.` labels a host's node must carry, and only those. */
-export function wantedLabels(name: string, host: HostSpec): Record<string, string> {
+export function wantedLabels(name: string, host: HostSpec, roles: HostRoles = {}): Record<string, string> {
   const labels: Record<string, string> = {
     [NODE_HOST_LABEL]: name,
     [NODE_DATACENTRE_LABEL]: host.datacentre,
   };
-  for (const l of host.labels) labels[nodeLabel(l)] = 'true';
+  for (const l of [...host.labels, ...(roles[name] ?? [])]) labels[nodeLabel(l)] = 'true';
   return labels;
 }
 
@@ -106,7 +120,11 @@ export interface HostsReport {
 }
 
 /** Each spec host, its node and what differs; then the nodes the spec does not know. */
-export function hostsReport(hosts: Record<string, HostSpec>, nodes: readonly ClusterNode[]): HostsReport {
+export function hostsReport(
+  hosts: Record<string, HostSpec>,
+  nodes: readonly ClusterNode[],
+  roles: HostRoles = {},
+): HostsReport {
   const match = matchNodes(hosts, nodes);
   const reports = Object.entries(hosts).map(([name, h]): HostReport => {
     const n = match.get(name);
@@ -116,7 +134,7 @@ export function hostsReport(hosts: Record<string, HostSpec>, nodes: readonly Clu
     const drift: string[] = [];
     if (n.state !== 'ready') drift.push(`node ${n.state}`);
     if (n.availability !== 'active') drift.push(`node availability ${n.availability}`);
-    drift.push(...labelDrift(ownedLabels(n.labels), wantedLabels(name, h)));
+    drift.push(...labelDrift(ownedLabels(n.labels), wantedLabels(name, h, roles)));
     const { id, hostname, addr, role, leader, state, availability, labels } = n;
     return { ...base, node: { id, hostname, addr, role, leader, state, availability, labels }, drift };
   });
@@ -154,13 +172,17 @@ export interface LabelChange {
  * nothing else of odp's. Hosts without a node are left out (joining is the
  * operator's act); nodes the spec does not know keep their labels.
  */
-export function planLabelSync(hosts: Record<string, HostSpec>, nodes: readonly ClusterNode[]): LabelChange[] {
+export function planLabelSync(
+  hosts: Record<string, HostSpec>,
+  nodes: readonly ClusterNode[],
+  roles: HostRoles = {},
+): LabelChange[] {
   const match = matchNodes(hosts, nodes);
   const changes: LabelChange[] = [];
   for (const [name, h] of Object.entries(hosts)) {
     const n = match.get(name);
     if (!n) continue;
-    const want = wantedLabels(name, h);
+    const want = wantedLabels(name, h, roles);
     const have = ownedLabels(n.labels);
     const set = Object.fromEntries(Object.entries(want).filter(([k, v]) => have[k] !== v));
     const remove = Object.keys(have).filter((k) => !(k in want));
@@ -191,8 +213,9 @@ export interface LabelNodeStep extends PlanStep {
 export function planHostsSync(
   hosts: Record<string, HostSpec>,
   nodes: readonly ClusterNode[],
+  roles: HostRoles = {},
 ): OperationPlan<LabelNodeStep> {
-  const steps = planLabelSync(hosts, nodes).map((change): LabelNodeStep => ({
+  const steps = planLabelSync(hosts, nodes, roles).map((change): LabelNodeStep => ({
     id: `label-node:${change.host}`,
     kind: 'label-node',
     change,

@@ -248,7 +248,7 @@ export const platformSchema = z
       .enum(['docker', 'swarm'])
       .default('docker')
       .describe(
-        'What runs the units: docker (one host), or swarm: the hosts are the nodes of a Docker Swarm (`odp hosts`; units on a swarm are not implemented yet).',
+        'What runs the units: docker (one host), or swarm: the hosts are the nodes of a Docker Swarm (`odp hosts`; units run as Swarm services; the sidecar, the edge and backups not yet: docs/swarm.md).',
       ),
     backups: backupsSchema.default(backupsSchema.parse({})),
     branches: branchesSchema

@@ -138,6 +138,7 @@ test('hosts sync: the dry run changes nothing; the run labels each node and keep
     'odp.datacentre': 'dc1',
     'odp.application': 'true',
     'odp.production': 'true',
+    'odp.edge': 'true',
   });
   assert.deepEqual(await nodeLabels('node3'), {
     'odp.host': 'db1',

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  hostRoles,
   hostsReport,
   matchNodes,
   planHostsSync,
@@ -97,4 +98,15 @@ test('sync sets what differs, removes odp labels the spec dropped, keeps the ope
   // Applying the plan's labels leaves nothing to do.
   const after = nodes.map((n) => (n.id === 'app1' ? { ...n, labels: c.labels } : n));
   assert.deepEqual(planHostsSync(hosts, after).steps, []);
+});
+
+test('the edge hosts carry odp.edge: a role from the services, not a host label', () => {
+  const roles = hostRoles({ services: { edge: { hosts: ['app2'] } } } as never);
+  assert.deepEqual(roles, { app2: ['edge'] });
+  const plan = planHostsSync(hosts, [node('app1'), node('app2')], roles);
+  const labels = Object.fromEntries(plan.steps.map((s) => [s.change.host, s.change.labels]));
+  assert.equal(labels.app2?.['odp.edge'], 'true');
+  assert.equal(labels.app1?.['odp.edge'], undefined);
+  const report = hostsReport(hosts, [node('app2', { labels: wantedLabels('app2', hosts.app2!) })], roles);
+  assert.deepEqual(report.hosts.find((h) => h.host === 'app2')?.drift, ['label odp.edge=true missing']);
 });

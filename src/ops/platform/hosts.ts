@@ -3,7 +3,13 @@
 // everything after it is odp's: `sync` gives each node its host's labels and
 // changes nothing else, as a plan recorded under the platform lock.
 import type { Cluster, JoinCommand } from '../../engines/cluster.js';
-import { hostsReport, planHostsSync, type HostsReport, type LabelNodeStep } from '../../plan/hosts-plan.js';
+import {
+  hostRoles,
+  hostsReport,
+  planHostsSync,
+  type HostsReport,
+  type LabelNodeStep,
+} from '../../plan/hosts-plan.js';
 import type { OperationPlan } from '../../plan/step.js';
 import type { PlatformFile } from '../../platformdir/load.js';
 import type { Progress } from '../../progress.js';
@@ -11,7 +17,7 @@ import { platformOperation, recordOperation, withOperationLocks } from '../opera
 import { runSteps } from '../run-steps.js';
 
 export async function hostsStatus(cluster: Cluster, pf: PlatformFile): Promise<HostsReport> {
-  return hostsReport(pf.platform.hosts, await cluster.nodes());
+  return hostsReport(pf.platform.hosts, await cluster.nodes(), hostRoles(pf.platform));
 }
 
 export interface HostsSyncResult {
@@ -31,7 +37,7 @@ export async function hostsSync(
 ): Promise<HostsSyncResult> {
   const op = platformOperation(pf.dir, 'hosts-sync', o);
   return withOperationLocks(op, async () => {
-    const plan = planHostsSync(pf.platform.hosts, await cluster.nodes());
+    const plan = planHostsSync(pf.platform.hosts, await cluster.nodes(), hostRoles(pf.platform));
     if (o.dryRun || plan.steps.length === 0) return { plan, applied: false };
     await recordOperation(op, async (progress, h) => {
       h.annotate({ plan });
