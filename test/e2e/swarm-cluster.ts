@@ -54,6 +54,52 @@ async function must(container: string, cmd: string[]): Promise<string> {
   return r.out.trim();
 }
 
+/** A node's engine, started on the swarm's network; not joined. Only the manager's API is published, on loopback. */
+async function startNode(
+  prefix: string,
+  network: string,
+  hostname: string,
+  publish: boolean,
+): Promise<TestNode> {
+  const container = `${prefix}-${hostname}`;
+  const c = await docker.createContainer({
+    name: container,
+    Hostname: hostname,
+    Image: NODE_IMAGE,
+    // No registry here: a node runs the image it holds (loaded by the test) without
+    // trying Docker Hub first (swarm-facts.md).
+    Env: ['DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1'],
+    Labels: { 'odp.test': prefix },
+    ExposedPorts: { '2375/tcp': {} },
+    HostConfig: {
+      NetworkMode: network,
+      CapAdd: ['ALL'],
+      CapDrop: ['SYS_RESOURCE'],
+      SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+      Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:rw'],
+      Tmpfs: { '/var/lib/docker': 'exec' },
+      ...(publish ? { PortBindings: { '2375/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
+    },
+  });
+  await c.start();
+  const info = await c.inspect();
+  return { container, hostname, ip: info.NetworkSettings.Networks[network]!.IPAddress };
+}
+
+const engineAnswers = (n: TestNode): Promise<void> =>
+  until(`${n.container}'s engine`, async () => (await execIn(n.container, ['docker', 'info'])).code === 0);
+
+/**
+ * One more server with its engine answering, not joined (a test joins it as an
+ * operator would); removed with the swarm.
+ */
+export async function addServer(swarm: TestSwarm, prefix: string, hostname: string): Promise<TestNode> {
+  const n = await startNode(prefix, swarm.network, hostname, false);
+  swarm.nodes.push(n);
+  await engineAnswers(n);
+  return n;
+}
+
 /**
  * `hostnames.length` nodes named `<prefix>-<hostname>`; the first is the
  * manager, the others join as workers. Labels are left to the test.
@@ -80,37 +126,9 @@ export async function startSwarm(prefix: string, hostnames: string[]): Promise<T
     },
   };
   try {
-    for (const [i, hostname] of hostnames.entries()) {
-      const container = `${prefix}-${hostname}`;
-      const c = await docker.createContainer({
-        name: container,
-        Hostname: hostname,
-        Image: NODE_IMAGE,
-        // No registry here: a node runs the image it holds (loaded by the test) without
-        // trying Docker Hub first (swarm-facts.md).
-        Env: ['DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1'],
-        Labels: { 'odp.test': prefix },
-        ExposedPorts: { '2375/tcp': {} },
-        HostConfig: {
-          NetworkMode: network,
-          CapAdd: ['ALL'],
-          CapDrop: ['SYS_RESOURCE'],
-          SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
-          Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:rw'],
-          Tmpfs: { '/var/lib/docker': 'exec' },
-          // Only the manager's API is published, and only on loopback.
-          ...(i === 0 ? { PortBindings: { '2375/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
-        },
-      });
-      await c.start();
-      const info = await c.inspect();
-      nodes.push({ container, hostname, ip: info.NetworkSettings.Networks[network]!.IPAddress });
-    }
-    for (const n of nodes)
-      await until(
-        `${n.container}'s engine`,
-        async () => (await execIn(n.container, ['docker', 'info'])).code === 0,
-      );
+    for (const [i, hostname] of hostnames.entries())
+      nodes.push(await startNode(prefix, network, hostname, i === 0));
+    for (const n of nodes) await engineAnswers(n);
     const [manager, ...workers] = nodes;
     await must(manager!.container, ['docker', 'swarm', 'init', '--advertise-addr', manager!.ip]);
     const token = await must(manager!.container, ['docker', 'swarm', 'join-token', '-q', 'worker']);

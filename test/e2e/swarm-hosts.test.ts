@@ -7,17 +7,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import type { HostsReport } from '../../src/plan/hosts-plan.js';
-import {
-  docker,
-  execIn,
-  makePlatform,
-  runCli,
-  setUp,
-  uniqueName,
-  type Data,
-  type TestPlatform,
-} from './helpers.js';
-import { NODE_IMAGE, startSwarm, type TestSwarm } from './swarm-cluster.js';
+import { execIn, makePlatform, runCli, setUp, uniqueName, type Data, type TestPlatform } from './helpers.js';
+import { addServer, startSwarm, type TestSwarm } from './swarm-cluster.js';
 
 let swarm: TestSwarm;
 let tp: TestPlatform;
@@ -73,10 +64,6 @@ before(async () => {
 
 after(async () => {
   await swarm?.remove();
-  await docker
-    .getContainer(`${prefix}-node4`)
-    .remove({ force: true, v: true })
-    .catch(() => {});
 });
 
 test('hosts status: each host with its node, and what differs from the spec', async () => {
@@ -184,25 +171,8 @@ test('hosts join-command: the printed command joins a new server, which status t
   assert.equal(join.managers[0], `${swarm.nodes[0]!.ip}:2377`);
   assert.match(join.command, /^docker swarm join --token SWMTKN-\S+ \S+:2377$/);
   // A fourth server, as an operator would add one.
-  const name = `${prefix}-node4`;
-  const c = await docker.createContainer({
-    name,
-    Hostname: 'node4',
-    Image: NODE_IMAGE,
-    HostConfig: {
-      NetworkMode: swarm.network,
-      CapAdd: ['ALL'],
-      CapDrop: ['SYS_RESOURCE'],
-      SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
-      Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:rw'],
-      Tmpfs: { '/var/lib/docker': 'exec' },
-    },
-  });
-  await c.start();
-  const deadline = Date.now() + 120_000;
-  while ((await execIn(name, ['docker', 'info'])).code !== 0 && Date.now() < deadline)
-    await new Promise((res) => setTimeout(res, 500));
-  const joined = await execIn(name, ['sh', '-c', join.command]);
+  const server = await addServer(swarm, prefix, 'node4');
+  const joined = await execIn(server.container, ['sh', '-c', join.command]);
   assert.equal(joined.code, 0, joined.out);
   const status = await odp(['hosts', 'status', '--json']);
   const report = JSON.parse(status.stdout) as HostsReport;

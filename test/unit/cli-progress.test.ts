@@ -87,7 +87,9 @@ test('on a terminal: finished steps stay as lines, running ones are redrawn, sto
   const p = makeProgress(term);
   p.start('a', 'run db-1');
   p.start('b', 'run redis-1');
-  for (let i = 0; i < 100 && !written.includes('run redis-1'); i++) await sleep(10);
+  // Polled with a generous deadline: log-update draws when the event loop gets to it.
+  for (const end = Date.now() + 30_000; Date.now() < end && !written.includes('run redis-1');)
+    await sleep(10);
   assert.match(written, /run db-1 \d+\.\ds\n.*run redis-1/, 'both running steps are shown');
   p.done('a');
   p.stop();
