@@ -44,8 +44,24 @@ export interface Service {
   env: Map<string, EnvValue>;
   /** Run in another service's network namespace (the nginx sidecar shares Odoo's). */
   sharesNetworkWith?: string;
+  /**
+   * For an engine that cannot share a network namespace (Swarm): the variable
+   * through which the sidecar is told its owner unit's name, which it reaches
+   * over the stack's network instead of 127.0.0.1 (docs/decisions/0072).
+   */
+  peerHostEnv?: string;
   /** Shared-platform networks joined besides the instance's own (with aliases for db/redis). */
-  externalNetworks: { name: string; aliases: Record<string, string> }[];
+  externalNetworks: {
+    name: string;
+    /** Legacy links for this service only: `db` → the unit it names (Docker's, as Rancher's external_links). */
+    aliases: Record<string, string>;
+    /**
+     * Names this service answers to on that network, for every member (a shared
+     * service's `db`, `redis`, `s3` on its tier's network): how consumers find it
+     * where links do not exist (Swarm, docs/decisions/0072).
+     */
+    answersAs?: string[];
+  }[];
   /**
    * Container ports. `published` puts one on the host: 0 for an ephemeral port on
    * loopback (how odp itself reaches a service), N for that fixed port on `hostIp`.

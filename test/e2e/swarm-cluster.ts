@@ -14,6 +14,8 @@ export interface TestNode {
   container: string;
   hostname: string;
   ip: string;
+  /** The node's ports published on this machine's loopback, by the node's port (its engine's 2375 on the manager). */
+  ports: Record<number, number>;
 }
 
 export interface TestSwarm {
@@ -54,12 +56,16 @@ async function must(container: string, cmd: string[]): Promise<string> {
   return r.out.trim();
 }
 
-/** A node's engine, started on the swarm's network; not joined. Only the manager's API is published, on loopback. */
+/**
+ * A node's engine, started on the swarm's network; not joined. `publish`: the
+ * node's ports put on this machine's loopback (the manager's API; an edge node's
+ * 80 and 443, where load tests send their requests).
+ */
 async function startNode(
   prefix: string,
   network: string,
   hostname: string,
-  publish: boolean,
+  publish: number[],
 ): Promise<TestNode> {
   const container = `${prefix}-${hostname}`;
   const c = await docker.createContainer({
@@ -70,7 +76,7 @@ async function startNode(
     // trying Docker Hub first (swarm-facts.md).
     Env: ['DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1'],
     Labels: { 'odp.test': prefix },
-    ExposedPorts: { '2375/tcp': {} },
+    ExposedPorts: Object.fromEntries([2375, ...publish].map((p) => [`${p}/tcp`, {}])),
     HostConfig: {
       NetworkMode: network,
       CapAdd: ['ALL'],
@@ -78,12 +84,17 @@ async function startNode(
       SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
       Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:rw'],
       Tmpfs: { '/var/lib/docker': 'exec' },
-      ...(publish ? { PortBindings: { '2375/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
+      PortBindings: Object.fromEntries(
+        publish.map((p) => [`${p}/tcp`, [{ HostIp: '127.0.0.1', HostPort: '' }]]),
+      ),
     },
   });
   await c.start();
   const info = await c.inspect();
-  return { container, hostname, ip: info.NetworkSettings.Networks[network]!.IPAddress };
+  const ports = Object.fromEntries(
+    publish.map((p) => [p, Number(info.NetworkSettings.Ports[`${p}/tcp`]?.[0]?.HostPort)]),
+  );
+  return { container, hostname, ip: info.NetworkSettings.Networks[network]!.IPAddress, ports };
 }
 
 const engineAnswers = (n: TestNode): Promise<void> =>
@@ -94,7 +105,7 @@ const engineAnswers = (n: TestNode): Promise<void> =>
  * operator would); removed with the swarm.
  */
 export async function addServer(swarm: TestSwarm, prefix: string, hostname: string): Promise<TestNode> {
-  const n = await startNode(prefix, swarm.network, hostname, false);
+  const n = await startNode(prefix, swarm.network, hostname, []);
   swarm.nodes.push(n);
   await engineAnswers(n);
   return n;
@@ -104,7 +115,12 @@ export async function addServer(swarm: TestSwarm, prefix: string, hostname: stri
  * `hostnames.length` nodes named `<prefix>-<hostname>`; the first is the
  * manager, the others join as workers. Labels are left to the test.
  */
-export async function startSwarm(prefix: string, hostnames: string[]): Promise<TestSwarm> {
+export async function startSwarm(
+  prefix: string,
+  hostnames: string[],
+  /** Ports of some nodes to put on this machine's loopback, by hostname. */
+  o: { publish?: Record<string, number[]> } = {},
+): Promise<TestSwarm> {
   await buildNodeImage();
   const network = `${prefix}-net`;
   await docker.createNetwork({ Name: network, Driver: 'bridge', Labels: { 'odp.test': prefix } });
@@ -127,7 +143,12 @@ export async function startSwarm(prefix: string, hostnames: string[]): Promise<T
   };
   try {
     for (const [i, hostname] of hostnames.entries())
-      nodes.push(await startNode(prefix, network, hostname, i === 0));
+      nodes.push(
+        await startNode(prefix, network, hostname, [
+          ...(i === 0 ? [2375] : []),
+          ...(o.publish?.[hostname] ?? []),
+        ]),
+      );
     for (const n of nodes) await engineAnswers(n);
     const [manager, ...workers] = nodes;
     await must(manager!.container, ['docker', 'swarm', 'init', '--advertise-addr', manager!.ip]);
@@ -140,10 +161,7 @@ export async function startSwarm(prefix: string, hostnames: string[]): Promise<T
       const states = out.split('\n').filter(Boolean);
       return states.length === nodes.length && states.every((s) => s === 'Ready');
     });
-    const port = (await docker.getContainer(manager!.container).inspect()).NetworkSettings.Ports[
-      '2375/tcp'
-    ]?.[0]?.HostPort;
-    swarm.dockerHost = `tcp://127.0.0.1:${port}`;
+    swarm.dockerHost = `tcp://127.0.0.1:${manager!.ports[2375]}`;
     return swarm;
   } catch (e) {
     await swarm.remove();

@@ -4,23 +4,22 @@
 // passes, and only then reports it RUNNING (and gives it its DNS record): a
 // RUNNING task is ready. Before that, odp probes the task itself where it can,
 // as the Docker engine does (docs/decisions/0050): when the task runs on the
-// manager's own node, its probe runs inside its container by exec. On another
-// node it cannot: the API execs only on the node it talks to, and odp cannot
-// reach a task's overlay address from outside the swarm. There the wait relies
-// on Swarm's own check, which on Docker 20.10 (no start interval) first runs
-// one interval after the start. A probe job placed on the task's node would
-// lift that limit for HTTP probes; it is left for later (decision 0069).
+// task's node engine is reachable (the manager's own, or the address its host
+// declares: node-engines.ts), its probe runs inside its container by exec. On a
+// node odp cannot reach, the wait relies on Swarm's own check, which on Docker
+// 20.10 (no start interval) first runs one interval after the start.
 import type Dockerode from 'dockerode';
 import { OdpError } from '../../errors.js';
 import type { ReadinessProbe, WaitOptions } from '../engine.js';
 import { probeInside } from '../docker/ready.js';
+import type { Reached } from './node-engines.js';
 import { inspectService, POLL_MS, replicasOf, sleep, tasksOf } from './services.js';
 import { currentTask, describeTask, hasFailed, stateOf, type SwarmTask } from './tasks.js';
 
 export interface ReadyContext {
   docker: Dockerode;
-  /** The task's container when it runs on the manager's own node (so odp can exec into it). */
-  localContainer(task: SwarmTask): Promise<string | undefined>;
+  /** The task's container and its node's engine, when odp reaches that node (so it can exec into it). */
+  reach(task: SwarmTask): Promise<Reached | undefined>;
   lastLogs(lines: number): Promise<string>;
 }
 
@@ -52,8 +51,8 @@ export async function waitTaskReady(
     const task = currentTask(tasks);
     if (task && stateOf(task) === 'running') return;
     if (task && probe && stateOf(task) === 'starting') {
-      const container = await ctx.localContainer(task);
-      if (container && (await probeInside(ctx.docker, container, probe)).ready) return;
+      const at = await ctx.reach(task);
+      if (at && (await probeInside(at.engine.docker, at.container, probe)).ready) return;
     }
     const now = Date.now();
     if (now >= deadline) {

@@ -13,6 +13,9 @@ const NS = 1_000_000_000;
 /** How long a task has to stop after SIGTERM before it is killed (Docker's StopTimeout for units). */
 export const STOP_GRACE_SECONDS = 30;
 
+/** On a sidecar's service: the unit whose node it runs on and which it reaches by name (0072). */
+export const PEER_LABEL = 'odp.peer-of';
+
 /** Set on a job (a one-off or a task), so a sweep can tell them from units. */
 export const JOB_LABEL = 'odp.job';
 
@@ -29,17 +32,25 @@ export function serviceSpec(
   replicas: 0 | 1,
   features?: EngineFeatures,
 ): Dockerode.CreateServiceOptions {
-  if (u.sharesNetworkWithUnit) {
+  const owner = u.sharesNetworkWithUnit;
+  if (owner && !u.service.peerHostEnv) {
     // Swarm has no `container:` network mode: a sidecar cannot live in its owner's namespace.
     throw new OdpError(
       'ENGINE',
-      `${u.service.name} shares the network of ${u.sharesNetworkWithUnit}: Swarm has no shared network namespace`,
-      {
-        hint: 'The nginx sidecar does not run on Swarm yet (issue 12: into the edge, or a service of its own).',
-      },
+      `${u.service.name} shares the network of ${owner}: Swarm has no shared network namespace`,
+      { hint: 'A sidecar on Swarm must be told its owner by name (peerHostEnv, docs/decisions/0072).' },
     );
   }
-  const c = containerSpec(u, features);
+  // A sidecar runs as a service of its own that reaches its owner by name (0072).
+  const { sharesNetworkWithUnit: _owner, ...alone } = u;
+  const c = containerSpec(alone, features);
+  if (owner && u.service.peerHostEnv) {
+    c.Env = [...(c.Env ?? []), `${u.service.peerHostEnv}=${owner}`];
+    c.Labels = { ...c.Labels, [PEER_LABEL]: owner };
+  }
+  // The owner published its sidecars' ports on Docker (they shared its namespace);
+  // here each publishes its own, and a sidecar's loopback ports are not published.
+  const publish = u.publish.filter((p) => u.service.ports.some((q) => q.container === p.container));
   const labels = c.Labels ?? {};
   return {
     Name: c.name!,
@@ -71,11 +82,15 @@ export function serviceSpec(
       RestartPolicy: { Condition: 'on-failure' },
       Placement: { Constraints: u.placement?.constraints ?? [] },
       // Docker's legacy links (`db` → the tier's PostgreSQL, for this container only) have
-      // no Swarm equivalent: a consumer reaches a shared service on the tier network by
-      // its service name. The aliases of external networks are therefore not mapped.
+      // no Swarm equivalent: the shared service answers to `db` on its tier's network
+      // instead (`answersAs`, composed so for a swarm), and links are not mapped.
       Networks: [
         { Target: u.network, Aliases: [u.service.name] },
-        ...u.service.externalNetworks.map((n) => ({ Target: n.name })),
+        // A sidecar answers to its owner's name there: where the edge looks the owner up (0072).
+        ...u.service.externalNetworks.map((n) => {
+          const as = [...(n.answersAs ?? []), ...(owner ? [owner] : [])];
+          return { Target: n.name, ...(as.length ? { Aliases: as } : {}) };
+        }),
       ],
       LogDriver: { Name: 'json-file', Options: { 'max-size': '20m', 'max-file': '3' } },
     },
@@ -84,7 +99,7 @@ export function serviceSpec(
       // No IPVS on the machines this runs on (no VIPs, no routing mesh): each task gets
       // its own DNS record, and published ports bind on the task's node only.
       Mode: 'dnsrr',
-      Ports: u.publish.map((p) => ({
+      Ports: publish.map((p) => ({
         Protocol: 'tcp' as const,
         TargetPort: p.container,
         // Host mode binds all of the node's addresses: the spec's bind address is not kept.
