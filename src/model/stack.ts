@@ -12,6 +12,11 @@ export interface Placement {
   global: boolean;
   /** Replica count when not global (and on a single Docker host). */
   replicas: number;
+  /**
+   * On an engine of many hosts, the host each replica is pinned to, in replica
+   * order: a global service runs one replica per matching host (docs/decisions/0073).
+   */
+  hosts?: string[];
 }
 
 export interface HealthCheck {

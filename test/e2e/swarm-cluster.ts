@@ -56,6 +56,10 @@ async function must(container: string, cmd: string[]): Promise<string> {
   return r.out.trim();
 }
 
+/** A node's port on this machine's loopback: on any free port, or `[node port, loopback port]`. */
+export type Publish = number | [number, number];
+const nodePort = (p: Publish): number => (typeof p === 'number' ? p : p[0]);
+
 /**
  * A node's engine, started on the swarm's network; not joined. `publish`: the
  * node's ports put on this machine's loopback (the manager's API; an edge node's
@@ -65,7 +69,7 @@ async function startNode(
   prefix: string,
   network: string,
   hostname: string,
-  publish: number[],
+  publish: Publish[],
 ): Promise<TestNode> {
   const container = `${prefix}-${hostname}`;
   const c = await docker.createContainer({
@@ -76,7 +80,7 @@ async function startNode(
     // trying Docker Hub first (swarm-facts.md).
     Env: ['DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1'],
     Labels: { 'odp.test': prefix },
-    ExposedPorts: Object.fromEntries([2375, ...publish].map((p) => [`${p}/tcp`, {}])),
+    ExposedPorts: Object.fromEntries([2375, ...publish.map(nodePort)].map((p) => [`${p}/tcp`, {}])),
     HostConfig: {
       NetworkMode: network,
       CapAdd: ['ALL'],
@@ -85,14 +89,17 @@ async function startNode(
       Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:rw'],
       Tmpfs: { '/var/lib/docker': 'exec' },
       PortBindings: Object.fromEntries(
-        publish.map((p) => [`${p}/tcp`, [{ HostIp: '127.0.0.1', HostPort: '' }]]),
+        publish.map((p) => [
+          `${nodePort(p)}/tcp`,
+          [{ HostIp: '127.0.0.1', HostPort: typeof p === 'number' ? '' : String(p[1]) }],
+        ]),
       ),
     },
   });
   await c.start();
   const info = await c.inspect();
   const ports = Object.fromEntries(
-    publish.map((p) => [p, Number(info.NetworkSettings.Ports[`${p}/tcp`]?.[0]?.HostPort)]),
+    publish.map(nodePort).map((p) => [p, Number(info.NetworkSettings.Ports[`${p}/tcp`]?.[0]?.HostPort)]),
   );
   return { container, hostname, ip: info.NetworkSettings.Networks[network]!.IPAddress, ports };
 }
@@ -119,7 +126,7 @@ export async function startSwarm(
   prefix: string,
   hostnames: string[],
   /** Ports of some nodes to put on this machine's loopback, by hostname. */
-  o: { publish?: Record<string, number[]> } = {},
+  o: { publish?: Record<string, Publish[]> } = {},
 ): Promise<TestSwarm> {
   await buildNodeImage();
   const network = `${prefix}-net`;
@@ -170,13 +177,14 @@ export async function startSwarm(
 }
 
 /**
- * Copies images from this machine's engine onto every node (`docker save`
+ * Copies images from this machine's engine onto every node, or the named ones (`docker save`
  * piped into `docker load` inside each node): what an offline swarm needs
  * before it can schedule a task of them.
  */
-export async function loadImages(swarm: TestSwarm, refs: string[]): Promise<void> {
+export async function loadImages(swarm: TestSwarm, refs: string[], hostnames?: string[]): Promise<void> {
+  const nodes = hostnames ? swarm.nodes.filter((n) => hostnames.includes(n.hostname)) : swarm.nodes;
   await Promise.all(
-    swarm.nodes.map(async (n) => {
+    nodes.map(async (n) => {
       for (const ref of refs) await loadImage(n.container, ref);
     }),
   );

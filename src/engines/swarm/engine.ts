@@ -71,7 +71,11 @@ export class SwarmEngine implements Engine {
     this.local = new DockerEngine(docker);
     this.networks = new SwarmNetworks(docker);
     this.node = new NodeEngines(docker, this.local, nodeAddresses);
-    this.jobs = new SwarmJobs(docker, (spec) => this.externalNetworks(spec));
+    this.jobs = new SwarmJobs(
+      docker,
+      (spec) => this.externalNetworks(spec),
+      () => this.node.managerNodeId(),
+    );
   }
 
   async ping(): Promise<void> {

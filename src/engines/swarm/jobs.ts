@@ -40,6 +40,8 @@ export class SwarmJobs {
     private readonly docker: Dockerode,
     /** Makes what the unit's job needs beforehand (its external networks). */
     private readonly prepare: (spec: UnitSpec) => Promise<void>,
+    /** The manager's own node: where a one-off runs (0069). */
+    private readonly managerNode: () => Promise<string>,
   ) {}
 
   async runTask(spec: UnitSpec, command: string[]): Promise<OneOffResult> {
@@ -72,7 +74,12 @@ export class SwarmJobs {
 
   async runOneOff(image: string, command: string[], env: Record<string, string>): Promise<OneOffResult> {
     const name = `odp-one-off-${randomBytes(6).toString('hex')}`;
-    await createJob(this.docker, oneOffSpec(name, image, command, env));
+    // On the manager's own node: the image is the one odp resolved there (resolveImage),
+    // which another node may not hold without a registry.
+    const spec = oneOffSpec(name, image, command, env);
+    const task = spec.TaskTemplate as Dockerode.ContainerTaskSpec;
+    task.Placement = { Constraints: [`node.id==${await this.managerNode()}`] };
+    await createJob(this.docker, spec);
     try {
       return await jobResult(this.docker, name);
     } finally {

@@ -95,7 +95,8 @@ export class NodeEngines {
     return e;
   }
 
-  private managerNodeId(): Promise<string> {
+  /** The id of the manager's own node (the one odp's DOCKER_HOST names). */
+  managerNodeId(): Promise<string> {
     this.managerId ??= this.docker.info().then((i: { Swarm?: { NodeID?: string } }) => i.Swarm?.NodeID ?? '');
     return this.managerId;
   }
