@@ -137,6 +137,8 @@ export async function startSwarm(
     nodes,
     dockerHost: '',
     remove: async () => {
+      // Left running to look into a failure: `docker exec <node> docker service ls`.
+      if (process.env.ODP_KEEP_SWARM) return;
       for (const n of nodes)
         await docker
           .getContainer(n.container)

@@ -97,13 +97,13 @@ test('deploy test: every unit on an application+integration node, healthy, the s
   const r = await odp(['deploy', tp.project, 'test', '--tag', 'latest']);
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
 
-  const status = await odp(['status', tp.project, 'test', '--json']);
+  const status = await odp(['status', tp.project, '--json']);
   assert.equal(status.code, 0, status.stderr);
-  const {
-    instances: [inst],
-  } = JSON.parse(status.stdout) as {
-    instances: { services: { name: string; state: string; node?: string }[] }[];
-  };
+  const inst = (
+    JSON.parse(status.stdout) as {
+      instances: { instance: string; services: { name: string; state: string; node?: string }[] }[];
+    }
+  ).instances.find((i) => i.instance === 'test');
   // Each unit's host: all on int1, the only application+integration node.
   assert.deepEqual(
     inst!.services.map((s) => `${s.name} ${s.state} on ${s.node}`),

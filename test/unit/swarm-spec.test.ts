@@ -35,7 +35,9 @@ describe('a unit as a Swarm service', () => {
     assert.deepEqual(t.ContainerSpec?.Labels, c.Labels);
     assert.equal(t.ContainerSpec?.Image, c.Image);
     assert.deepEqual(t.ContainerSpec?.Env, c.Env);
-    assert.deepEqual(t.ContainerSpec?.HealthCheck, c.Healthcheck);
+    // Except the health check: Swarm's would hide the task's name until it first passed (0074).
+    assert.ok(c.Healthcheck);
+    assert.deepEqual(t.ContainerSpec?.HealthCheck, { Test: ['NONE'] });
     assert.equal(t.ContainerSpec?.StopGracePeriod, 30e9);
     assert.deepEqual(t.ContainerSpec?.Mounts, [
       {
@@ -55,7 +57,8 @@ describe('a unit as a Swarm service', () => {
       Constraints: ['node.labels.odp.application==true', 'node.labels.odp.integration==true'],
     });
     // Its own network with its service name as an alias; DNS round robin, host-mode ports.
-    assert.deepEqual(t.Networks, [{ Target: u.network, Aliases: ['db'] }]);
+    // Its service's name, and its own name qualified by the network (how a sidecar finds its owner).
+    assert.deepEqual(t.Networks, [{ Target: u.network, Aliases: ['db', `${s.Name}.${u.network}`] }]);
     assert.deepEqual(s.EndpointSpec, {
       Mode: 'dnsrr',
       Ports: [{ Protocol: 'tcp', TargetPort: 5432, PublishMode: 'host' }],
@@ -93,7 +96,10 @@ describe('a unit as a Swarm service', () => {
     const odoo = all.find((u) => u.service.name === 'odoo')!;
     const s = serviceSpec(nginx, 1);
     const t = template(s);
-    assert.ok(t.ContainerSpec?.Env?.includes(`NGX_ODOO_HOST=${nginx.sharesNetworkWithUnit}`));
+    // Its owner by its name on their network: the bare name is the sidecar's own on the edge network.
+    assert.ok(
+      t.ContainerSpec?.Env?.includes(`NGX_ODOO_HOST=${nginx.sharesNetworkWithUnit}.${nginx.network}`),
+    );
     assert.equal(s.Labels?.['odp.peer-of'], nginx.sharesNetworkWithUnit);
     // Looked up per request through Docker's DNS: a replaced Odoo task has a new address.
     const conf = t.ContainerSpec?.Env?.find((e) => e.startsWith('NGINX_CONF='));
@@ -101,7 +107,7 @@ describe('a unit as a Swarm service', () => {
     assert.match(conf!, /set \$odoo_http \$\{NGX_ODOO_HOST\}:8069;/);
     // On the edge network it answers to its Odoo's name (the edge's routes name Odoo units); Odoo is not there.
     assert.deepEqual(t.Networks, [
-      { Target: nginx.network, Aliases: ['nginx'] },
+      { Target: nginx.network, Aliases: ['nginx', `${s.Name}.${nginx.network}`] },
       { Target: `${platform.name}-edge`, Aliases: [nginx.sharesNetworkWithUnit] },
     ]);
     assert.deepEqual(

@@ -45,7 +45,9 @@ export function serviceSpec(
   const { sharesNetworkWithUnit: _owner, ...alone } = u;
   const c = containerSpec(alone, features);
   if (owner && u.service.peerHostEnv) {
-    c.Env = [...(c.Env ?? []), `${u.service.peerHostEnv}=${owner}`];
+    // The owner's name on the stack's network alone: the bare name is the sidecar's own
+    // on the edge network, where it stands for its owner.
+    c.Env = [...(c.Env ?? []), `${u.service.peerHostEnv}=${ownName(owner, u.network)}`];
     c.Labels = { ...c.Labels, [PEER_LABEL]: owner };
   }
   // The owner published its sidecars' ports on Docker (they shared its namespace);
@@ -63,7 +65,14 @@ export function serviceSpec(
         Env: c.Env ?? [],
         Labels: labels,
         ...(c.Hostname ? { Hostname: c.Hostname } : {}),
-        ...(c.Healthcheck ? { HealthCheck: c.Healthcheck } : {}),
+        // No Swarm health check, the image's own switched off too: Swarm gives a task its
+        // DNS record only once its check passed, and Docker 20.10 runs the first check one
+        // whole interval after the start (no start interval): every name (odoo for its
+        // sidecar, the sidecar for the edge, db for Odoo) would be unknown for a minute
+        // after each start. Readiness is odp's probe (waitReady), traffic is gated by the
+        // edge's own checks, as on one Docker host, whose engine never acts on health
+        // either (docs/decisions/0074).
+        HealthCheck: { Test: ['NONE'] },
         Mounts: u.service.volumes.map((v) => ({
           Type: 'volume' as const,
           Source: v.volume,
@@ -85,7 +94,7 @@ export function serviceSpec(
       // no Swarm equivalent: the shared service answers to `db` on its tier's network
       // instead (`answersAs`, composed so for a swarm), and links are not mapped.
       Networks: [
-        { Target: u.network, Aliases: [u.service.name] },
+        { Target: u.network, Aliases: [u.service.name, ownName(c.name!, u.network)] },
         // A sidecar answers to its owner's name there: where the edge looks the owner up (0072).
         ...u.service.externalNetworks.map((n) => {
           const as = [...(n.answersAs ?? []), ...(owner ? [owner] : [])];
@@ -108,6 +117,15 @@ export function serviceSpec(
       })),
     },
   };
+}
+
+/**
+ * A unit's name on its own network only, `<unit>.<network>`: how a sidecar
+ * reaches its owner, whose bare name the sidecar itself answers to on the edge
+ * network (Docker's DNS would give a container on both networks its own address).
+ */
+export function ownName(unit: string, network: string): string {
+  return `${unit}.${network}`;
 }
 
 /**
