@@ -111,6 +111,10 @@ export function composePlatform(
       ['POSTGRES_PASSWORD', password],
       ...extra,
     ]),
+    fileSecrets: {
+      POSTGRES_PASSWORD: 'POSTGRES_PASSWORD_FILE',
+      POSTGRES_REPLICATION_PASSWORD: 'POSTGRES_REPLICATION_PASSWORD_FILE',
+    },
     externalNetworks: [net(tier, 'db')],
     ports: [{ container: 5432, published: 0 }],
     volumes: [volume(service, '/var/lib/postgresql/data')],

@@ -53,6 +53,8 @@ export function composeStack(
     image: `${inst.image}:${inst.tag}`,
     ...(command ? { command } : {}),
     env,
+    // The official image reads PASSWORD_FILE; camptocamp's reads variables only (0075).
+    ...(project.flavour === 'official' ? { fileSecrets: { PASSWORD: 'PASSWORD_FILE' } } : {}),
     // Every instance joins the edge network (the edge reaches its nginx by Odoo's name);
     // integration and prod also join their tier's network, where `db`, `redis`
     // (and `s3` for embedded storage) are links to the shared services.
@@ -118,6 +120,7 @@ export function composeStack(
           ['POSTGRES_USER', inst.dbUser],
           ['POSTGRES_PASSWORD', env.get('DB_PASSWORD') ?? env.get('PASSWORD') ?? ''],
         ]),
+        fileSecrets: { POSTGRES_PASSWORD: 'POSTGRES_PASSWORD_FILE' },
         externalNetworks: [],
         ports: [{ container: 5432 }],
         volumes: [{ volume: dbVolume, target: '/var/lib/postgresql/data' }],

@@ -47,6 +47,13 @@ export interface Service {
   command?: string[];
   /** Insertion order is kept: renderers print variables in the order the original files did. */
   env: Map<string, EnvValue>;
+  /**
+   * Secret variables the image can also read from a file, and the variable that
+   * names the file (`PASSWORD` → `PASSWORD_FILE` for the official Odoo image). An
+   * engine that keeps secrets apart (Swarm) hands them over as files; the others
+   * as the variables (docs/decisions/0075).
+   */
+  fileSecrets?: Record<string, string>;
   /** Run in another service's network namespace (the nginx sidecar shares Odoo's). */
   sharesNetworkWith?: string;
   /**

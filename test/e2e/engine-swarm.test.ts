@@ -12,6 +12,7 @@ import type { UnitSpec } from '../../src/engines/engine.js';
 import { SwarmCluster } from '../../src/engines/swarm/cluster.js';
 import { SwarmEngine } from '../../src/engines/swarm/engine.js';
 import { unitName, type Service } from '../../src/model/stack.js';
+import { Secret } from '../../src/secret.js';
 import { execIn, setUp, sleep, SLOW_MACHINE_MS, uniqueName } from './helpers.js';
 import { loadImages, startSwarm, type TestSwarm } from './swarm-cluster.js';
 
@@ -276,6 +277,31 @@ test('exec reaches a task through its node’s engine (the readiness probe too);
       return true;
     },
   );
+});
+
+test('a secret the image reads from a file is a Swarm secret: a file in the task, not in its environment or its spec', async () => {
+  const base = redis('vault', [`node.labels.odp.host==app2`]);
+  const u: UnitSpec = {
+    ...base,
+    service: {
+      ...base.service,
+      env: new Map([['VAULT_TOKEN', new Secret('s3cr3t-value')]]),
+      fileSecrets: { VAULT_TOKEN: 'VAULT_TOKEN_FILE' },
+    },
+  };
+  await engine.run(u);
+  await engine.waitReady(nameOf(u), { command: ['redis-cli', 'ping'], timeoutSeconds: 5 }, wait);
+  const r = await engine.exec(nameOf(u), [
+    'sh',
+    '-c',
+    'cat "$VAULT_TOKEN_FILE"; echo; echo "${VAULT_TOKEN:-unset}"',
+  ]);
+  assert.deepEqual(r.stdout.split('\n').slice(0, 2), ['s3cr3t-value', 'unset']);
+  const inspected = JSON.stringify(await manager.getService(nameOf(u)).inspect());
+  assert.ok(!inspected.includes('s3cr3t'));
+  assert.equal((await manager.listSecrets({ filters: { label: [`odp.unit=${nameOf(u)}`] } })).length, 1);
+  await engine.remove(nameOf(u));
+  assert.deepEqual(await manager.listSecrets({ filters: { label: [`odp.unit=${nameOf(u)}`] } }), []);
 });
 
 test('remove waits until the tasks are gone: a removed unit leaves nothing on any node', async (t) => {

@@ -34,8 +34,13 @@ describe('a unit as a Swarm service', () => {
     assert.deepEqual(s.Labels, c.Labels);
     assert.deepEqual(t.ContainerSpec?.Labels, c.Labels);
     assert.equal(t.ContainerSpec?.Image, c.Image);
-    assert.deepEqual(t.ContainerSpec?.Env, c.Env);
-    // Except the health check: Swarm's would hide the task's name until it first passed (0074).
+    // The same environment, but for the password, a Swarm secret's file (0075).
+    const [secret] = t.ContainerSpec?.Secrets ?? [];
+    assert.deepEqual(t.ContainerSpec?.Env, [
+      ...(c.Env ?? []).filter((e) => !e.startsWith('POSTGRES_PASSWORD=')),
+      `POSTGRES_PASSWORD_FILE=/run/secrets/${secret?.SecretName}`,
+    ]);
+    // And the health check: Swarm's would hide the task's name until it first passed (0074).
     assert.ok(c.Healthcheck);
     assert.deepEqual(t.ContainerSpec?.HealthCheck, { Test: ['NONE'] });
     assert.equal(t.ContainerSpec?.StopGracePeriod, 30e9);
@@ -141,6 +146,43 @@ describe('a unit as a Swarm service', () => {
     // One Docker host keeps its links: the shared services carry no such name there.
     const docker = composePlatform(input().platform, new Map()).stack.services;
     assert.ok(docker.every((s) => s.externalNetworks.every((n) => n.answersAs === undefined)));
+  });
+
+  test('secrets the image also reads from a file are Swarm secrets, never in the service’s spec (0075)', () => {
+    const platform = input({ platform: (d) => (d.engine = 'swarm') }).platform;
+    const official = project((d) => (d.flavour = 'official')).spec;
+    const list = desiredUnits(composeStack(platform, official, 'test', secrets).stack, {});
+    const odoo = serviceSpec(
+      list.find((u) => u.service.name === 'odoo')!,
+      1,
+    );
+    const db = serviceSpec(
+      list.find((u) => u.service.name === 'db')!,
+      1,
+    );
+    for (const [s, variable] of [
+      [odoo, 'PASSWORD'],
+      [db, 'POSTGRES_PASSWORD'],
+    ] as const) {
+      const c = template(s).ContainerSpec!;
+      const [mount] = c.Secrets ?? [];
+      assert.ok(mount?.SecretName?.startsWith('odp-'));
+      assert.ok(c.Env?.includes(`${variable}_FILE=/run/secrets/${mount!.SecretName}`));
+      assert.ok(!c.Env?.some((e) => e.startsWith(`${variable}=`)));
+      assert.deepEqual(mount?.File, { Name: mount!.SecretName, UID: '0', GID: '0', Mode: 0o444 });
+      // The value is nowhere in what the manager stores and shows.
+      assert.ok(!JSON.stringify(s).includes('=pw'), variable);
+    }
+    // camptocamp's image reads variables only: its Odoo keeps them in its environment.
+    const c2c = desiredUnits(composeStack(platform, project().spec, 'test', secrets).stack, {});
+    const c2cOdoo = template(
+      serviceSpec(
+        c2c.find((u) => u.service.name === 'odoo')!,
+        1,
+      ),
+    ).ContainerSpec!;
+    assert.equal(c2cOdoo.Secrets, undefined);
+    assert.ok(c2cOdoo.Env?.includes('DB_PASSWORD=pw'));
   });
 
   test('a sidecar follows its owner: the node pin is replaced, the label constraints kept', () => {

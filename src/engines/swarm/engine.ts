@@ -30,6 +30,7 @@ import { SwarmNetworks } from './networks.js';
 import { IMAGE_ID_LABEL, observedUnit } from './observed.js';
 import { waitTaskReady } from './ready.js';
 import { besideOwner } from './peer.js';
+import { ensureSecrets, removeUnitSecrets, secretFiles, secretMounts } from './secrets.js';
 import { PEER_LABEL, serviceSpec, STOP_GRACE_SECONDS } from './service-spec.js';
 import {
   engineError,
@@ -73,7 +74,7 @@ export class SwarmEngine implements Engine {
     this.node = new NodeEngines(docker, this.local, nodeAddresses);
     this.jobs = new SwarmJobs(
       docker,
-      (spec) => this.externalNetworks(spec),
+      (spec, body) => this.prepare(spec, body),
       () => this.node.managerNodeId(),
     );
   }
@@ -178,7 +179,7 @@ export class SwarmEngine implements Engine {
     let body = serviceSpec(spec, replicas, await this.local.features());
     const owner = spec.sharesNetworkWithUnit;
     if (owner && replicas === 1) body = await besideOwner(this.docker, owner, body);
-    await this.externalNetworks(spec);
+    body = await this.prepare(spec, body);
     // The manager's copy, never pulled here (resolveImage did that, when it could).
     const imageId = await this.docker
       .getImage(spec.service.image)
@@ -195,14 +196,30 @@ export class SwarmEngine implements Engine {
     }
   }
 
-  /** The edge network exists before the edge does, so an instance can be deployed first. */
-  private async externalNetworks(spec: UnitSpec): Promise<void> {
+  /**
+   * What a unit's service (or job) needs before it is made: its external networks
+   * (the edge network exists before the edge does, so an instance can be deployed
+   * first) and its secrets, whose ids the body then names (0075).
+   */
+  private async prepare(
+    spec: UnitSpec,
+    body: Dockerode.CreateServiceOptions,
+  ): Promise<Dockerode.CreateServiceOptions> {
     const labels = { [LABEL.platform]: spec.service.labels[LABEL.platform] ?? '' };
     for (const net of spec.service.externalNetworks) await this.networks.ensure(net.name, labels);
+    const files = secretFiles(spec, body.Name!);
+    if (files.length === 0) return body;
+    const ids = await ensureSecrets(this.docker, spec, body.Name!, files);
+    const task = body.TaskTemplate as Dockerode.ContainerTaskSpec;
+    return {
+      ...body,
+      TaskTemplate: { ...task, ContainerSpec: { ...task.ContainerSpec, Secrets: secretMounts(files, ids) } },
+    };
   }
 
   async remove(unit: string, stopTimeoutSeconds = STOP_GRACE_SECONDS): Promise<void> {
     await removeService(this.docker, unit, stopTimeoutSeconds * 1000 + REPORT_MS);
+    await removeUnitSecrets(this.docker, unit);
   }
 
   /**

@@ -9,6 +9,7 @@ import type Dockerode from 'dockerode';
 import { OdpError } from '../../errors.js';
 import type { OneOffResult, UnitSpec } from '../engine.js';
 import { serviceOutput } from './logs.js';
+import { removeUnitSecrets } from './secrets.js';
 import { jobSpec, oneOffSpec } from './service-spec.js';
 import {
   engineError,
@@ -38,8 +39,11 @@ export class SwarmJobs {
 
   constructor(
     private readonly docker: Dockerode,
-    /** Makes what the unit's job needs beforehand (its external networks). */
-    private readonly prepare: (spec: UnitSpec) => Promise<void>,
+    /** Makes what the unit's job needs beforehand (its external networks, its secrets); the body to create. */
+    private readonly prepare: (
+      spec: UnitSpec,
+      body: Dockerode.CreateServiceOptions,
+    ) => Promise<Dockerode.CreateServiceOptions>,
     /** The manager's own node: where a one-off runs (0069). */
     private readonly managerNode: () => Promise<string>,
   ) {}
@@ -50,12 +54,12 @@ export class SwarmJobs {
       return await this.startTask(name);
     } finally {
       await removeService(this.docker, name, REMOVE_MS).catch(() => undefined);
+      await removeUnitSecrets(this.docker, name).catch(() => undefined);
     }
   }
 
   async createTask(spec: UnitSpec, command: string[]): Promise<string> {
-    const body = jobSpec(spec, command);
-    await this.prepare(spec);
+    const body = await this.prepare(spec, jobSpec(spec, command));
     this.pending.set(body.Name!, body);
     return body.Name!;
   }

@@ -7,6 +7,7 @@ import type Dockerode from 'dockerode';
 import { OdpError } from '../../errors.js';
 import { containerSpec, type EngineFeatures } from '../docker/container-spec.js';
 import { LABEL, type UnitSpec } from '../engine.js';
+import { secretFiles, secretMounts, withSecretFiles } from './secrets.js';
 
 const NS = 1_000_000_000;
 
@@ -50,6 +51,9 @@ export function serviceSpec(
     c.Env = [...(c.Env ?? []), `${u.service.peerHostEnv}=${ownName(owner, u.network)}`];
     c.Labels = { ...c.Labels, [PEER_LABEL]: owner };
   }
+  // Secret variables the image reads from files too are Swarm secrets (0075).
+  const secrets = secretFiles(u, c.name!);
+  c.Env = withSecretFiles(c.Env ?? [], secrets);
   // The owner published its sidecars' ports on Docker (they shared its namespace);
   // here each publishes its own, and a sidecar's loopback ports are not published.
   const publish = u.publish.filter((p) => u.service.ports.some((q) => q.container === p.container));
@@ -63,6 +67,7 @@ export function serviceSpec(
         // Docker's Cmd is the image's arguments; a service's Command would replace its entrypoint.
         ...(c.Cmd ? { Args: c.Cmd as string[] } : {}),
         Env: c.Env ?? [],
+        ...(secrets.length ? { Secrets: secretMounts(secrets) } : {}),
         Labels: labels,
         ...(c.Hostname ? { Hostname: c.Hostname } : {}),
         // No Swarm health check, the image's own switched off too: Swarm gives a task its
