@@ -3,7 +3,7 @@
 // GET /swarm, GET /info.
 import type Dockerode from 'dockerode';
 import { OdpError } from '../../errors.js';
-import type { ClusterNode } from '../../plan/hosts-plan.js';
+import { NODE_HOST_LABEL, type ClusterNode } from '../../plan/hosts-plan.js';
 import type { Cluster, JoinCommand } from '../cluster.js';
 import { messageOf, statusOf } from '../docker/api-errors.js';
 
@@ -68,6 +68,11 @@ export class SwarmCluster implements Cluster {
       throw new OdpError('ENGINE', `${what}: ${messageOf(e)}`);
     }
   }
+}
+
+/** The spec's host a node is (its `odp.host` label, 0067), else its hostname: how odp names a node. */
+export function hostOfNode(n: NodeInfo): string {
+  return n.Spec?.Labels?.[NODE_HOST_LABEL] ?? n.Description?.Hostname ?? n.ID;
 }
 
 export function toNode(n: NodeInfo): ClusterNode {

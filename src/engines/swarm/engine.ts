@@ -21,8 +21,7 @@ import {
 } from '../engine.js';
 import { messageOf, statusOf } from '../docker/api-errors.js';
 import { DockerEngine } from '../docker/engine.js';
-import { NODE_HOST_LABEL } from '../../plan/hosts-plan.js';
-import { toNode, type NodeInfo } from './cluster.js';
+import { hostOfNode, toNode, type NodeInfo } from './cluster.js';
 import { SwarmJobs } from './jobs.js';
 import { NodeEngines } from './node-engines.js';
 import { serviceLogs, serviceOutput } from './logs.js';
@@ -55,7 +54,7 @@ export class SwarmEngine implements Engine {
   readonly kind = 'swarm' as const;
   /**
    * The manager's own engine as a single host: images it holds, and the
-   * containers of tasks that run on its node (the only ones it can exec into).
+   * containers of tasks that run on its node (other nodes: node-engines.ts).
    */
   private readonly local: DockerEngine;
   private readonly networks: SwarmNetworks;
@@ -105,7 +104,7 @@ export class SwarmEngine implements Engine {
       this.docker.listVolumes({ filters: { label } }),
       this.docker.listNodes() as Promise<NodeInfo[]>,
     ]);
-    const hostOf = new Map(nodes.map((n) => [n.ID, n.Spec?.Labels?.[NODE_HOST_LABEL] ?? toNode(n).hostname]));
+    const hostOf = new Map(nodes.map((n) => [n.ID, hostOfNode(n)]));
     const names = services.map((s) => `${s.Spec?.Name ?? s.ID}.`);
     const tasks = names.length
       ? ((await this.docker.listTasks({ filters: { name: names } })) as SwarmTask[])

@@ -12,7 +12,7 @@ import { NODE_HOST_LABEL } from '../../plan/hosts-plan.js';
 import { messageOf, statusOf } from '../docker/api-errors.js';
 import { dockerAt } from '../docker/client.js';
 import { DockerEngine } from '../docker/engine.js';
-import type { NodeInfo } from './cluster.js';
+import { hostOfNode, type NodeInfo } from './cluster.js';
 import { inspectService, tasksOf } from './services.js';
 import { currentTask, describeTask, stateOf, type SwarmTask } from './tasks.js';
 
@@ -84,7 +84,7 @@ export class NodeEngines {
       throw new OdpError('ENGINE', `cannot read node ${nodeId}: ${messageOf(e)}`, { cause: e });
     }
     const host = node.Spec?.Labels?.[NODE_HOST_LABEL];
-    const name = host ?? node.Description?.Hostname ?? nodeId;
+    const name = hostOfNode(node);
     const address = host ? this.addresses[host] : undefined;
     return address ? { engine: this.engineAt(address), node: name } : { node: name };
   }
