@@ -6,9 +6,11 @@
 import type { Cluster } from './engines/cluster.js';
 import type { Engine } from './engines/engine.js';
 import type { ImageStore } from './engines/images.js';
+import type { SwarmRegistry } from './engines/swarm/image-ref.js';
 import { OdpError } from './errors.js';
 import type { EdgeControl } from './ops/edge/edge-sync.js';
 import { loadPlatformFile, type PlatformFile } from './platformdir/load.js';
+import type { KeySource } from './secrets/lock.js';
 
 export interface Runtime {
   engine: Engine;
@@ -22,16 +24,17 @@ export interface Runtime {
  * manager DOCKER_HOST names. Without one (`odp publish` in CI, `odp images
  * build` before `odp init`), the default engine: Docker on this host.
  */
-export async function openRuntime(from?: string | PlatformFile): Promise<Runtime> {
+export async function openRuntime(from?: string | PlatformFile, o: KeySource = {}): Promise<Runtime> {
   const pf = typeof from === 'string' ? await loadPlatformFile(from) : from;
   const { DockerEngine, DockerImages, makeDocker } = await import('./engines/docker/index.js');
   const docker = makeDocker();
   if (pf?.platform.engine === 'swarm') {
     const { SwarmEngine } = await import('./engines/swarm/index.js');
-    const engine = new SwarmEngine(docker, managerAddress());
+    const engine = new SwarmEngine(docker, managerAddress(), swarmRegistry(pf, o));
     // What a swarm does not do yet (issue 12, docs/decisions/0069): the image store
     // is the manager's own (a build or an import lands on the manager alone; the
-    // other nodes need a registry or a load of their own), and the edge's control
+    // other nodes get images from the platform's registry, pushed by `odp images
+    // push` and pinned by digest (0070), or a load of their own), and the edge's control
     // copies and execs into the edge, which works only while the edge's task runs
     // on the manager's node. exec-based operations (backups, restores, db reset and
     // clone) are refused the same way for a task on another node.
@@ -39,6 +42,21 @@ export async function openRuntime(from?: string | PlatformFile): Promise<Runtime
   }
   const engine = new DockerEngine(docker);
   return { engine, images: new DockerImages(docker), edge: lazyEdge(engine) };
+}
+
+/**
+ * The platform's registry for a swarm: its services run their images from it by
+ * digest (docs/decisions/0070). The password (a platform secret) is decrypted
+ * only when a service is made, so reading commands never ask for a passphrase.
+ */
+function swarmRegistry(pf: PlatformFile, o: KeySource): SwarmRegistry | undefined {
+  const url = pf.platform.registry?.url;
+  if (!url) return undefined;
+  return {
+    url,
+    credentials: async () =>
+      (await import('./ops/secrets/registry-credentials.js')).registryCredentials(pf, o),
+  };
 }
 
 /** Where odp reaches the swarm's manager, for messages. */

@@ -24,14 +24,19 @@ export interface TestSwarm {
   remove(): Promise<void>;
 }
 
-export async function buildNodeImage(): Promise<void> {
+export function buildNodeImage(): Promise<void> {
+  return buildTestImage('swarm-node', NODE_IMAGE);
+}
+
+/** An image of test/e2e/<name>/ on the Debian base, rebuilt when its files change. */
+export async function buildTestImage(name: string, tag: string): Promise<void> {
   await buildDockerfileImage(
     images,
     {
       kind: 'dockerfile',
-      name: 'swarm-node',
-      tag: NODE_IMAGE,
-      context: path.join(repoRoot, 'test/e2e/swarm-node'),
+      name,
+      tag,
+      context: path.join(repoRoot, 'test/e2e', name),
       parent: DEBIAN_BASE,
     },
     await parentImageId(images, DEBIAN_BASE),
@@ -152,13 +157,13 @@ export async function startSwarm(prefix: string, hostnames: string[]): Promise<T
 }
 
 /**
- * Copies images from this machine's engine onto every node (`docker save`
+ * Copies images from this machine's engine onto every node, or those given (`docker save`
  * piped into `docker load` inside each node): what an offline swarm needs
  * before it can schedule a task of them.
  */
-export async function loadImages(swarm: TestSwarm, refs: string[]): Promise<void> {
+export async function loadImages(swarm: TestSwarm, refs: string[], nodes = swarm.nodes): Promise<void> {
   await Promise.all(
-    swarm.nodes.map(async (n) => {
+    nodes.map(async (n) => {
       for (const ref of refs) await loadImage(n.container, ref);
     }),
   );

@@ -22,6 +22,7 @@ import {
 import { messageOf, statusOf } from '../docker/api-errors.js';
 import { DockerEngine } from '../docker/engine.js';
 import { toNode, type NodeInfo } from './cluster.js';
+import { createPinned, RegistryPins, type SwarmRegistry } from './image-ref.js';
 import { SwarmJobs } from './jobs.js';
 import { ManagerNode } from './manager-node.js';
 import { serviceLogs, serviceOutput } from './logs.js';
@@ -58,16 +59,20 @@ export class SwarmEngine implements Engine {
   private readonly networks: SwarmNetworks;
   private readonly jobs: SwarmJobs;
   private readonly node: ManagerNode;
+  /** With a registry, services run their image from it by digest (image-ref.ts). */
+  private readonly pins: RegistryPins | undefined;
 
   constructor(
     readonly docker: Dockerode,
     /** Where the manager is, for messages (DOCKER_HOST). */
     readonly where = 'the engine',
+    registry?: SwarmRegistry,
   ) {
     this.local = new DockerEngine(docker);
     this.networks = new SwarmNetworks(docker);
     this.node = new ManagerNode(docker);
-    this.jobs = new SwarmJobs(docker, (spec) => this.externalNetworks(spec));
+    this.pins = registry && new RegistryPins(docker, registry);
+    this.jobs = new SwarmJobs(docker, (spec) => this.externalNetworks(spec), this.pins);
   }
 
   async ping(): Promise<void> {
@@ -174,8 +179,9 @@ export class SwarmEngine implements Engine {
         () => undefined,
       );
     if (imageId) body.Labels = { ...body.Labels, [IMAGE_ID_LABEL]: imageId };
+    const auth = await this.pins?.pin(body);
     try {
-      return (await this.docker.createService(body)).id;
+      return await createPinned(this.docker, body, auth);
     } catch (e) {
       throw engineError(`could not create ${body.Name ?? 'a unit'}`, e);
     }

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type Dockerode from 'dockerode';
 import { OdpError } from '../../errors.js';
 import type { OneOffResult, UnitSpec } from '../engine.js';
+import { createPinned, type RegistryPins } from './image-ref.js';
 import { serviceOutput } from './logs.js';
 import { jobSpec, oneOffSpec } from './service-spec.js';
 import {
@@ -40,6 +41,8 @@ export class SwarmJobs {
     private readonly docker: Dockerode,
     /** Makes what the unit's job needs beforehand (its external networks). */
     private readonly prepare: (spec: UnitSpec) => Promise<void>,
+    /** With a registry: a job's image is run from it by digest, as a unit's. */
+    private readonly pins?: RegistryPins,
   ) {}
 
   async runTask(spec: UnitSpec, command: string[]): Promise<OneOffResult> {
@@ -62,7 +65,7 @@ export class SwarmJobs {
     const body = this.pending.get(name);
     this.pending.delete(name);
     if (!body) throw new OdpError('INTERNAL', `task ${name} was not made by this process`);
-    await createJob(this.docker, body);
+    await createJob(this.docker, body, this.pins);
     try {
       return await jobResult(this.docker, name);
     } finally {
@@ -72,7 +75,7 @@ export class SwarmJobs {
 
   async runOneOff(image: string, command: string[], env: Record<string, string>): Promise<OneOffResult> {
     const name = `odp-one-off-${randomBytes(6).toString('hex')}`;
-    await createJob(this.docker, oneOffSpec(name, image, command, env));
+    await createJob(this.docker, oneOffSpec(name, image, command, env), this.pins);
     try {
       return await jobResult(this.docker, name);
     } finally {
@@ -82,9 +85,14 @@ export class SwarmJobs {
 }
 
 /** Creates the job; its id. */
-async function createJob(docker: Dockerode, spec: Dockerode.CreateServiceOptions): Promise<string> {
+async function createJob(
+  docker: Dockerode,
+  spec: Dockerode.CreateServiceOptions,
+  pins: RegistryPins | undefined,
+): Promise<string> {
+  const auth = await pins?.pin(spec);
   try {
-    return (await docker.createService(spec)).id;
+    return await createPinned(docker, spec, auth);
   } catch (e) {
     throw engineError(`cannot create job ${spec.Name ?? ''}`, e);
   }

@@ -1,0 +1,245 @@
+// Images reach every node of a swarm through the platform's registry
+// (docs/decisions/0070), on a real swarm of two engines (swarm-cluster.ts) and
+// Debian's docker-registry in a container on the swarm's network: `odp images
+// push` tags and pushes from the manager and prints the registry's digest;
+// the Swarm engine, opened by the runtime from platform.yaml, creates a unit
+// pinned to that digest, and a worker that never had the image pulls and runs
+// it; a unit whose image the registry lacks is refused.
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import Dockerode from 'dockerode';
+import { parse, stringify } from 'yaml';
+import type { UnitSpec } from '../../src/engines/engine.js';
+import { SwarmCluster } from '../../src/engines/swarm/cluster.js';
+import type { PushedImage } from '../../src/images/push.js';
+import { unitName } from '../../src/model/stack.js';
+import { openRuntime } from '../../src/runtime.js';
+import {
+  docker,
+  execIn,
+  makePlatform,
+  runCli,
+  setUp,
+  sleep,
+  SLOW_MACHINE_MS,
+  uniqueName,
+  type Data,
+  type TestPlatform,
+} from './helpers.js';
+import { buildTestImage, loadImages, startSwarm, type TestSwarm } from './swarm-cluster.js';
+
+const P = uniqueName('swreg');
+const REGISTRY_IMAGE = 'odp-test/swarm-registry:1';
+/** As the nodes reach it: the name is the container's alias on the swarm's network. */
+const REGISTRY = 'registry:5000';
+const STACK = `${P}-odoo-integration`;
+const NET = `${P}-unit-net`;
+
+let swarm: TestSwarm;
+let tp: TestPlatform;
+let registryContainer: Dockerode.Container | undefined;
+/** The registry's API from this machine, on a loopback port. */
+let registryUrl: string;
+const env = () => ({ DOCKER_HOST: swarm.dockerHost });
+const odp = (args: string[]) => runCli(['-C', tp.dir, ...args], { env: env() });
+
+/** Until `check` gives a value or the deadline passes. */
+async function poll<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + SLOW_MACHINE_MS;
+  for (;;) {
+    const v = await check().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(300);
+  }
+}
+
+async function startRegistry(): Promise<void> {
+  await buildTestImage('swarm-registry', REGISTRY_IMAGE);
+  registryContainer = await docker.createContainer({
+    name: `${P}-registry`,
+    Image: REGISTRY_IMAGE,
+    Labels: { 'odp.test': P },
+    ExposedPorts: { '5000/tcp': {} },
+    HostConfig: {
+      NetworkMode: swarm.network,
+      PortBindings: { '5000/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
+    },
+    NetworkingConfig: { EndpointsConfig: { [swarm.network]: { Aliases: ['registry'] } } },
+  });
+  await registryContainer.start();
+  const port = (await registryContainer.inspect()).NetworkSettings.Ports['5000/tcp']?.[0]?.HostPort;
+  registryUrl = `http://127.0.0.1:${port}`;
+  await poll('the registry', async () => ((await fetch(`${registryUrl}/v2/`)).ok ? true : undefined));
+}
+
+/** The digest the registry itself gives the tag's manifest (its Docker-Content-Digest). */
+async function registryDigest(name: string, tag: string): Promise<string | undefined> {
+  const r = await fetch(`${registryUrl}/v2/${name}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+  });
+  return r.ok ? (r.headers.get('docker-content-digest') ?? undefined) : undefined;
+}
+
+/** A Redis unit placed on the worker `w1` only. */
+function redisOnWorker(name: string, image: string): UnitSpec {
+  return {
+    stack: STACK,
+    network: NET,
+    service: {
+      name,
+      role: 'redis',
+      image,
+      command: ['redis-server', '--protected-mode', 'no', '--save', '', '--appendonly', 'no'],
+      env: new Map(),
+      externalNetworks: [],
+      ports: [{ container: 6379 }],
+      volumes: [],
+      dependsOn: [],
+      placement: { labels: [], global: false, replicas: 1 },
+      labels: {
+        'odp.platform': tp.platform,
+        'odp.project': P,
+        'odp.instance': 'integration',
+        'odp.service': name,
+      },
+    },
+    replica: 1,
+    configHash: `hash-${name}`,
+    publish: [],
+    placement: { constraints: ['node.labels.odp.host==w1'] },
+  };
+}
+
+const holds = async (container: string, ref: string) =>
+  (await execIn(container, ['docker', 'image', 'inspect', ref])).code === 0;
+
+before(async () => {
+  await setUp();
+  swarm = await startSwarm(P, ['mgr', 'w1']);
+  await startRegistry();
+  const url = new URL(swarm.dockerHost);
+  const manager = new Dockerode({ host: url.hostname, port: Number(url.port), protocol: 'http' });
+  const cluster = new SwarmCluster(manager, swarm.dockerHost);
+  for (const n of await cluster.nodes())
+    await cluster.setNodeLabels(n.id, n.version, { ...n.labels, 'odp.host': n.hostname });
+  // The manager builds (here: holds) the platform's images; the worker has none.
+  await loadImages(swarm, ['odp/redis:7'], [swarm.nodes[0]!]);
+  tp = await makePlatform(uniqueName('reg'));
+  const file = path.join(tp.dir, 'platform.yaml');
+  const d = parse(await readFile(file, 'utf8')) as Data;
+  d.engine = 'swarm';
+  d.registry = { url: REGISTRY };
+  await writeFile(file, stringify(d));
+});
+
+after(async () => {
+  await registryContainer?.remove({ force: true, v: true }).catch(() => undefined);
+  await swarm?.remove();
+});
+
+test('images push: a dry run pushes nothing; the manager lacking platform images is refused before any push', async () => {
+  const dry = await odp(['images', 'push', 'redis', '--dry-run', '--json']);
+  assert.equal(dry.code, 0, dry.stderr);
+  const planned = (JSON.parse(dry.stdout) as { images: PushedImage[] }).images;
+  assert.deepEqual(
+    planned.map((i) => [i.status, i.image, i.target]),
+    [['would push', 'odp/redis:7', `${REGISTRY}/odp/redis:7`]],
+  );
+  assert.equal(await registryDigest('odp/redis', '7'), undefined, 'a dry run pushes nothing');
+
+  const all = await odp(['images', 'push']);
+  assert.equal(all.code, 7, all.stderr);
+  assert.match(all.stderr, /does not hold odp\/postgres:15, odp\/nginx:1\.22, odp\/haproxy:2\.6/);
+  assert.match(all.stderr, /hint: Build them first/);
+});
+
+test('images push: tagged for the registry, pushed from the manager, its digest printed as the registry has it', async () => {
+  const r = await odp(['images', 'push', 'redis', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const [pushed] = (JSON.parse(r.stdout) as { images: PushedImage[] }).images;
+  assert.equal(pushed?.status, 'pushed');
+  assert.equal(pushed?.target, `${REGISTRY}/odp/redis:7`);
+  assert.match(pushed?.digest ?? '', /^sha256:[0-9a-f]{64}$/);
+  assert.equal(await registryDigest('odp/redis', '7'), pushed?.digest);
+  assert.match(r.stderr, /push odp\/redis:7 to registry:5000\/odp\/redis:7/, 'progress on stderr');
+
+  const text = await odp(['images', 'push', 'redis']);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(
+    text.stdout,
+    new RegExp(`^pushed +odp/redis:7 +${REGISTRY}/odp/redis:7 +${pushed!.digest}$`, 'm'),
+  );
+});
+
+test('a unit runs pinned by digest on a worker that never had its image; the spec’s reference stays its label', async () => {
+  assert.equal(await holds(swarm.nodes[1]!.container, 'odp/redis:7'), false);
+  const digest = await registryDigest('odp/redis', '7');
+  const { engine } = await withDockerHost(() => openRuntime(tp.dir));
+  await engine.ensureNetwork(NET, { 'odp.platform': tp.platform, 'odp.project': P });
+  const unit = redisOnWorker('cache', 'odp/redis:7');
+  const name = unitName(STACK, 'cache', 1);
+  await engine.run(unit);
+  await engine.waitReady(name, undefined, { timeoutMs: SLOW_MACHINE_MS });
+
+  const manager = swarm.nodes[0]!.container;
+  const inspect = await execIn(manager, ['docker', 'service', 'inspect', name]);
+  const [svc] = JSON.parse(inspect.out) as {
+    Spec: { Labels: Record<string, string>; TaskTemplate: { ContainerSpec: { Image: string } } };
+  }[];
+  assert.equal(svc?.Spec.TaskTemplate.ContainerSpec.Image, `${REGISTRY}/odp/redis@${digest}`);
+  assert.equal(svc?.Spec.Labels['odp.image'], 'odp/redis:7');
+  const ps = await execIn(manager, [
+    'docker',
+    'service',
+    'ps',
+    name,
+    '--format',
+    '{{.Node}} {{.CurrentState}}',
+  ]);
+  assert.match(ps.out, /^w1 Running/m);
+  const seen = (await engine.observe({ platform: tp.platform })).units.find((u) => u.name === name);
+  assert.equal(seen?.image, 'odp/redis:7', 'plans and status compare the spec’s reference');
+  assert.equal(await holds(swarm.nodes[1]!.container, `${REGISTRY}/odp/redis@${digest}`), true);
+  await engine.remove(name);
+});
+
+test('a unit whose image the registry lacks is refused, saying to push it', async () => {
+  const { engine } = await withDockerHost(() => openRuntime(tp.dir));
+  await assert.rejects(
+    engine.run(redisOnWorker('missing', 'odp/nginx:1.22')),
+    (e: Error & { code?: string; hint?: string }) => {
+      assert.equal(e.code, 'NOT_FOUND', e.message);
+      assert.match(e.message, /registry:5000\/odp\/nginx:1\.22 is not in the registry/);
+      assert.match(e.hint ?? '', /odp images push/);
+      return true;
+    },
+  );
+  const services = await execIn(swarm.nodes[0]!.container, ['docker', 'service', 'ls', '-q']);
+  assert.equal(services.out.trim(), '', 'no service was made');
+});
+
+test('images push to a registry that does not answer: an engine error with what to check', async () => {
+  const file = path.join(tp.dir, 'platform.yaml');
+  const d = parse(await readFile(file, 'utf8')) as Data;
+  d.registry = { url: 'registry:5001' };
+  await writeFile(file, stringify(d));
+  const r = await odp(['images', 'push', 'redis']);
+  assert.equal(r.code, 5, r.stderr);
+  assert.match(r.stderr, /hint: Check that the registry registry:5001 answers/);
+});
+
+/** openRuntime reaches the engine DOCKER_HOST names: the swarm's manager, for this call. */
+async function withDockerHost<T>(fn: () => Promise<T>): Promise<T> {
+  const before = process.env.DOCKER_HOST;
+  process.env.DOCKER_HOST = swarm.dockerHost;
+  try {
+    return await fn();
+  } finally {
+    if (before === undefined) delete process.env.DOCKER_HOST;
+    else process.env.DOCKER_HOST = before;
+  }
+}
