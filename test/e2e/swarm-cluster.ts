@@ -65,6 +65,7 @@ async function startNode(
   network: string,
   hostname: string,
   publish: boolean,
+  offline = true,
 ): Promise<TestNode> {
   const container = `${prefix}-${hostname}`;
   const c = await docker.createContainer({
@@ -72,8 +73,9 @@ async function startNode(
     Hostname: hostname,
     Image: NODE_IMAGE,
     // No registry here: a node runs the image it holds (loaded by the test) without
-    // trying Docker Hub first (swarm-facts.md).
-    Env: ['DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1'],
+    // trying Docker Hub first (swarm-facts.md). With it set a node never pulls, so a
+    // swarm that gets its images from a registry goes without.
+    Env: offline ? ['DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1'] : [],
     Labels: { 'odp.test': prefix },
     ExposedPorts: { '2375/tcp': {} },
     HostConfig: {
@@ -107,9 +109,14 @@ export async function addServer(swarm: TestSwarm, prefix: string, hostname: stri
 
 /**
  * `hostnames.length` nodes named `<prefix>-<hostname>`; the first is the
- * manager, the others join as workers. Labels are left to the test.
+ * manager, the others join as workers. Labels are left to the test. With
+ * `pull`, the nodes pull what they lack (from a test's registry).
  */
-export async function startSwarm(prefix: string, hostnames: string[]): Promise<TestSwarm> {
+export async function startSwarm(
+  prefix: string,
+  hostnames: string[],
+  o: { pull?: boolean } = {},
+): Promise<TestSwarm> {
   await buildNodeImage();
   const network = `${prefix}-net`;
   await docker.createNetwork({ Name: network, Driver: 'bridge', Labels: { 'odp.test': prefix } });
@@ -132,7 +139,7 @@ export async function startSwarm(prefix: string, hostnames: string[]): Promise<T
   };
   try {
     for (const [i, hostname] of hostnames.entries())
-      nodes.push(await startNode(prefix, network, hostname, i === 0));
+      nodes.push(await startNode(prefix, network, hostname, i === 0, !o.pull));
     for (const n of nodes) await engineAnswers(n);
     const [manager, ...workers] = nodes;
     await must(manager!.container, ['docker', 'swarm', 'init', '--advertise-addr', manager!.ip]);

@@ -1,25 +1,30 @@
 // Images reach every node of a swarm through the platform's registry
 // (docs/decisions/0070), on a real swarm of two engines (swarm-cluster.ts) and
-// Debian's docker-registry in a container on the swarm's network: `odp images
-// push` tags and pushes from the manager and prints the registry's digest;
-// the Swarm engine, opened by the runtime from platform.yaml, creates a unit
-// pinned to that digest, and a worker that never had the image pulls and runs
-// it; a unit whose image the registry lacks is refused.
+// Debian's docker-registry behind basic auth in a container on the swarm's
+// network: `odp images push` tags and pushes from the manager with the
+// platform's credentials and prints the registry's digest; the Swarm engine,
+// opened by the runtime from platform.yaml, creates a unit pinned to that
+// digest, and a worker that never had the image pulls it with the credentials
+// the service carries; a unit whose image the registry lacks is refused.
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import bcrypt from 'bcryptjs';
 import Dockerode from 'dockerode';
 import { parse, stringify } from 'yaml';
 import type { UnitSpec } from '../../src/engines/engine.js';
 import { SwarmCluster } from '../../src/engines/swarm/cluster.js';
 import type { PushedImage } from '../../src/images/push.js';
 import { unitName } from '../../src/model/stack.js';
+import { platformTarget, openTarget, saveSecrets } from '../../src/ops/secrets/secrets.js';
 import { openRuntime } from '../../src/runtime.js';
+import { Secret } from '../../src/secret.js';
 import {
   docker,
   execIn,
   makePlatform,
+  request,
   runCli,
   setUp,
   sleep,
@@ -36,6 +41,10 @@ const REGISTRY_IMAGE = 'odp-test/swarm-registry:1';
 const REGISTRY = 'registry:5000';
 const STACK = `${P}-odoo-integration`;
 const NET = `${P}-unit-net`;
+const USER = 'odp';
+/** Never printed by odp: checked in every output below. */
+const PASSWORD = `pw-${P}-registry`;
+const BASIC = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
 
 let swarm: TestSwarm;
 let tp: TestPlatform;
@@ -62,6 +71,8 @@ async function startRegistry(): Promise<void> {
     name: `${P}-registry`,
     Image: REGISTRY_IMAGE,
     Labels: { 'odp.test': P },
+    // The registry reads bcrypt entries only.
+    Env: [`HTPASSWD=${USER}:${bcrypt.hashSync(PASSWORD, 10)}`],
     ExposedPorts: { '5000/tcp': {} },
     HostConfig: {
       NetworkMode: swarm.network,
@@ -72,16 +83,23 @@ async function startRegistry(): Promise<void> {
   await registryContainer.start();
   const port = (await registryContainer.inspect()).NetworkSettings.Ports['5000/tcp']?.[0]?.HostPort;
   registryUrl = `http://127.0.0.1:${port}`;
-  await poll('the registry', async () => ((await fetch(`${registryUrl}/v2/`)).ok ? true : undefined));
+  // node:http with a timeout, not fetch: docker-proxy resets connections until the registry listens.
+  await poll('the registry', async () =>
+    (await request(`${registryUrl}/v2/`, { headers: { authorization: BASIC }, timeoutMs: 5000 })).status ===
+    200
+      ? true
+      : undefined,
+  );
 }
 
 /** The digest the registry itself gives the tag's manifest (its Docker-Content-Digest). */
 async function registryDigest(name: string, tag: string): Promise<string | undefined> {
-  const r = await fetch(`${registryUrl}/v2/${name}/manifests/${tag}`, {
+  const r = await request(`${registryUrl}/v2/${name}/manifests/${tag}`, {
     method: 'HEAD',
-    headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+    headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json', authorization: BASIC },
   });
-  return r.ok ? (r.headers.get('docker-content-digest') ?? undefined) : undefined;
+  const digest = r.headers['docker-content-digest'];
+  return r.status === 200 && typeof digest === 'string' ? digest : undefined;
 }
 
 /** A Redis unit placed on the worker `w1` only. */
@@ -119,7 +137,8 @@ const holds = async (container: string, ref: string) =>
 
 before(async () => {
   await setUp();
-  swarm = await startSwarm(P, ['mgr', 'w1']);
+  // Nodes that pull: DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 would make them never pull.
+  swarm = await startSwarm(P, ['mgr', 'w1'], { pull: true });
   await startRegistry();
   const url = new URL(swarm.dockerHost);
   const manager = new Dockerode({ host: url.hostname, port: Number(url.port), protocol: 'http' });
@@ -132,9 +151,18 @@ before(async () => {
   const file = path.join(tp.dir, 'platform.yaml');
   const d = parse(await readFile(file, 'utf8')) as Data;
   d.engine = 'swarm';
-  d.registry = { url: REGISTRY };
+  d.registry = { url: REGISTRY, username: USER };
   await writeFile(file, stringify(d));
+  await setRegistryPassword(PASSWORD);
 });
+
+/** REGISTRY_PASSWORD in platform.env.gpg (the demo passphrase, from setUp's ODP_PASSPHRASE). */
+async function setRegistryPassword(password: string): Promise<void> {
+  const s = await openTarget(await platformTarget(tp.dir), { create: true });
+  await saveSecrets(s, new Map([...s.values, ['REGISTRY_PASSWORD', new Secret(password)]]));
+}
+
+const printed = (r: { stdout: string; stderr: string }) => `${r.stdout}${r.stderr}`.includes(PASSWORD);
 
 after(async () => {
   await registryContainer?.remove({ force: true, v: true }).catch(() => undefined);
@@ -157,8 +185,20 @@ test('images push: a dry run pushes nothing; the manager lacking platform images
   assert.match(all.stderr, /hint: Build them first/);
 });
 
+test('images push with a wrong password: refused by the registry, saying which secret to set', async () => {
+  await setRegistryPassword('not-the-password');
+  try {
+    const r = await odp(['images', 'push', 'redis']);
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, /hint: .*REGISTRY_PASSWORD/);
+  } finally {
+    await setRegistryPassword(PASSWORD);
+  }
+});
+
 test('images push: tagged for the registry, pushed from the manager, its digest printed as the registry has it', async () => {
   const r = await odp(['images', 'push', 'redis', '--json']);
+  assert.ok(!printed(r), 'the password is never printed');
   assert.equal(r.code, 0, r.stderr);
   const [pushed] = (JSON.parse(r.stdout) as { images: PushedImage[] }).images;
   assert.equal(pushed?.status, 'pushed');
@@ -169,6 +209,7 @@ test('images push: tagged for the registry, pushed from the manager, its digest 
 
   const text = await odp(['images', 'push', 'redis']);
   assert.equal(text.code, 0, text.stderr);
+  assert.ok(!printed(text), 'the password is never printed');
   assert.match(
     text.stdout,
     new RegExp(`^pushed +odp/redis:7 +${REGISTRY}/odp/redis:7 +${pushed!.digest}$`, 'm'),
@@ -218,8 +259,13 @@ test('a unit whose image the registry lacks is refused, saying to push it', asyn
       return true;
     },
   );
-  const services = await execIn(swarm.nodes[0]!.container, ['docker', 'service', 'ls', '-q']);
-  assert.equal(services.out.trim(), '', 'no service was made');
+  const made = await execIn(swarm.nodes[0]!.container, [
+    'docker',
+    'service',
+    'inspect',
+    unitName(STACK, 'missing', 1),
+  ]);
+  assert.notEqual(made.code, 0, 'no service was made');
 });
 
 test('images push to a registry that does not answer: an engine error with what to check', async () => {

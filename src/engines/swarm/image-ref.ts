@@ -9,7 +9,7 @@
 import type Dockerode from 'dockerode';
 import { OdpError } from '../../errors.js';
 import { pinnedRef, registryRef } from '../../model/image-ref.js';
-import { messageOf } from '../docker/api-errors.js';
+import { messageOf, statusOf } from '../docker/api-errors.js';
 import { authConfig } from '../docker/images.js';
 import type { RegistryCredentials } from '../images.js';
 
@@ -37,9 +37,14 @@ export class RegistryPins {
     const spec = (body.TaskTemplate as Dockerode.ContainerTaskSpec).ContainerSpec!;
     const image = spec.Image!;
     const ref = registryRef(this.registry.url, image);
+    // Decrypted once per engine; a failure is not kept (secrets fixed, the next create reads them).
     const auth = await (this.auth ??= this.registry
       .credentials()
-      .then((c) => (c ? authConfig(c, ref.slice(0, ref.indexOf('/'))) : undefined)));
+      .then((c) => (c ? authConfig(c, ref.slice(0, ref.indexOf('/'))) : undefined))
+      .catch((e: unknown) => {
+        this.auth = undefined;
+        throw e;
+      }));
     let digest: string;
     try {
       digest = (await this.docker.getImage(ref).distribution(auth ? { authconfig: auth } : {})).Descriptor
@@ -65,8 +70,8 @@ export async function createPinned(
 function notInRegistry(e: unknown, image: string, ref: string): OdpError {
   const message = messageOf(e);
   const registry = ref.slice(0, ref.indexOf('/'));
-  // A registry answers "unauthorized" for a repository it does not have, too.
-  if (/manifest unknown|not found|unknown|does not exist|no such image/i.test(message))
+  // The manager answers 404 "manifest unknown" (a registry may answer "unauthorized" too).
+  if (statusOf(e) === 404 || /manifest unknown|name unknown|not found/i.test(message))
     return new OdpError('NOT_FOUND', `${ref} is not in the registry (${image} was never pushed)`, {
       cause: e,
       hint: 'Push the platform’s images to the registry: odp images push',
