@@ -10,7 +10,6 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import bcrypt from 'bcryptjs';
 import Dockerode from 'dockerode';
 import { parse, stringify } from 'yaml';
 import type { UnitSpec } from '../../src/engines/engine.js';
@@ -21,86 +20,31 @@ import { platformTarget, openTarget, saveSecrets } from '../../src/ops/secrets/s
 import { openRuntime } from '../../src/runtime.js';
 import { Secret } from '../../src/secret.js';
 import {
-  docker,
   execIn,
   makePlatform,
-  request,
   runCli,
   setUp,
-  sleep,
   SLOW_MACHINE_MS,
   uniqueName,
   type Data,
   type TestPlatform,
 } from './helpers.js';
-import { buildTestImage, loadImages, startSwarm, type TestSwarm } from './swarm-cluster.js';
+import { loadImages, startSwarm, type TestSwarm } from './swarm-cluster.js';
+import { REGISTRY, startSwarmRegistry, type SwarmRegistryHandle } from './swarm-registry.js';
 
 const P = uniqueName('swreg');
-const REGISTRY_IMAGE = 'odp-test/swarm-registry:1';
-/** As the nodes reach it: the name is the container's alias on the swarm's network. */
-const REGISTRY = 'registry:5000';
 const STACK = `${P}-odoo-integration`;
 const NET = `${P}-unit-net`;
 const USER = 'odp';
 /** Never printed by odp: checked in every output below. */
 const PASSWORD = `pw-${P}-registry`;
-const BASIC = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
 
 let swarm: TestSwarm;
 let tp: TestPlatform;
-let registryContainer: Dockerode.Container | undefined;
-/** The registry's API from this machine, on a loopback port. */
-let registryUrl: string;
+let registry: SwarmRegistryHandle | undefined;
+const registryDigest = (name: string, tag: string) => registry!.digest(name, tag);
 const env = () => ({ DOCKER_HOST: swarm.dockerHost });
 const odp = (args: string[]) => runCli(['-C', tp.dir, ...args], { env: env() });
-
-/** Until `check` gives a value or the deadline passes. */
-async function poll<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + SLOW_MACHINE_MS;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(300);
-  }
-}
-
-async function startRegistry(): Promise<void> {
-  await buildTestImage('swarm-registry', REGISTRY_IMAGE);
-  registryContainer = await docker.createContainer({
-    name: `${P}-registry`,
-    Image: REGISTRY_IMAGE,
-    Labels: { 'odp.test': P },
-    // The registry reads bcrypt entries only.
-    Env: [`HTPASSWD=${USER}:${bcrypt.hashSync(PASSWORD, 10)}`],
-    ExposedPorts: { '5000/tcp': {} },
-    HostConfig: {
-      NetworkMode: swarm.network,
-      PortBindings: { '5000/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
-    },
-    NetworkingConfig: { EndpointsConfig: { [swarm.network]: { Aliases: ['registry'] } } },
-  });
-  await registryContainer.start();
-  const port = (await registryContainer.inspect()).NetworkSettings.Ports['5000/tcp']?.[0]?.HostPort;
-  registryUrl = `http://127.0.0.1:${port}`;
-  // node:http with a timeout, not fetch: docker-proxy resets connections until the registry listens.
-  await poll('the registry', async () =>
-    (await request(`${registryUrl}/v2/`, { headers: { authorization: BASIC }, timeoutMs: 5000 })).status ===
-    200
-      ? true
-      : undefined,
-  );
-}
-
-/** The digest the registry itself gives the tag's manifest (its Docker-Content-Digest). */
-async function registryDigest(name: string, tag: string): Promise<string | undefined> {
-  const r = await request(`${registryUrl}/v2/${name}/manifests/${tag}`, {
-    method: 'HEAD',
-    headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json', authorization: BASIC },
-  });
-  const digest = r.headers['docker-content-digest'];
-  return r.status === 200 && typeof digest === 'string' ? digest : undefined;
-}
 
 /** A Redis unit placed on the worker `w1` only. */
 function redisOnWorker(name: string, image: string): UnitSpec {
@@ -139,7 +83,7 @@ before(async () => {
   await setUp();
   // Nodes that pull: DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 would make them never pull.
   swarm = await startSwarm(P, ['mgr', 'w1'], { pull: true });
-  await startRegistry();
+  registry = await startSwarmRegistry(swarm, P, { user: USER, password: PASSWORD });
   const url = new URL(swarm.dockerHost);
   const manager = new Dockerode({ host: url.hostname, port: Number(url.port), protocol: 'http' });
   const cluster = new SwarmCluster(manager, swarm.dockerHost);
@@ -165,7 +109,7 @@ async function setRegistryPassword(password: string): Promise<void> {
 const printed = (r: { stdout: string; stderr: string }) => `${r.stdout}${r.stderr}`.includes(PASSWORD);
 
 after(async () => {
-  await registryContainer?.remove({ force: true, v: true }).catch(() => undefined);
+  await registry?.remove();
   await swarm?.remove();
 });
 
