@@ -30,14 +30,14 @@ export async function openRuntime(from?: string | PlatformFile, o: KeySource = {
   const docker = makeDocker();
   if (pf?.platform.engine === 'swarm') {
     const { SwarmEngine } = await import('./engines/swarm/index.js');
-    const engine = new SwarmEngine(docker, managerAddress(), swarmRegistry(pf, o));
-    // What a swarm does not do yet (issue 12, docs/decisions/0069): the image store
-    // is the manager's own (a build or an import lands on the manager alone; the
-    // other nodes get images from the platform's registry, pushed by `odp images
-    // push` and pinned by digest (0070), or a load of their own), and the edge's control
-    // copies and execs into the edge, which works only while the edge's task runs
-    // on the manager's node. exec-based operations (backups, restores, db reset and
-    // clone) are refused the same way for a task on another node.
+    // Each host's own engine, for what Swarm does not do across nodes (exec, the
+    // edge's control, volumes: docs/decisions/0071). The image store is still the
+    // manager's own: other nodes get images from the platform's registry, pushed by
+    // `odp images push` and pinned by digest (0070), or a load of their own.
+    const nodes = Object.fromEntries(
+      Object.entries(pf.platform.hosts).flatMap(([name, h]) => (h.docker ? [[name, h.docker]] : [])),
+    );
+    const engine = new SwarmEngine(docker, managerAddress(), nodes, swarmRegistry(pf, o));
     return { engine, images: new DockerImages(docker), edge: lazyEdge(engine) };
   }
   const engine = new DockerEngine(docker);

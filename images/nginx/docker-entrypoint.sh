@@ -5,7 +5,19 @@
 set -eu
 
 if [ -n "${NGINX_CONF:-}" ]; then
-	printf '%s\n' "$NGINX_CONF" >/etc/nginx/nginx.conf
+	conf=$NGINX_CONF
+	# A sidecar that cannot share Odoo's network namespace (Swarm) is told Odoo's
+	# name in NGX_ODOO_HOST: it replaces ${NGX_ODOO_HOST} in the config.
+	if [ -n "${NGX_ODOO_HOST:-}" ]; then
+		case $NGX_ODOO_HOST in
+		*[!A-Za-z0-9.-]*)
+			echo "odp-nginx: NGX_ODOO_HOST is not a host name: $NGX_ODOO_HOST" >&2
+			exit 1
+			;;
+		esac
+		conf=$(printf '%s\n' "$conf" | sed "s|\${NGX_ODOO_HOST}|$NGX_ODOO_HOST|g")
+	fi
+	printf '%s\n' "$conf" >/etc/nginx/nginx.conf
 fi
 
 if [ "$1" = 'nginx' ]; then

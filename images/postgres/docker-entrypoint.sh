@@ -20,6 +20,22 @@ if [ "$(id -u)" = '0' ]; then
 	exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" "$@"
 fi
 
+# A secret handed over as a file (a Swarm secret under /run/secrets): VAR_FILE names
+# the file and VAR gets its content, as the official image's file_env does.
+file_env() {
+	local var=$1 file_var="${1}_FILE"
+	local file=${!file_var:-}
+	[ -n "$file" ] || return 0
+	if [ -n "${!var:-}" ]; then
+		echo "odp-postgres: both $var and $file_var are set; set one" >&2
+		exit 1
+	fi
+	export "$var=$(<"$file")"
+	unset "$file_var"
+}
+file_env POSTGRES_PASSWORD
+file_env POSTGRES_REPLICATION_PASSWORD
+
 : "${POSTGRES_USER:=postgres}"
 : "${POSTGRES_DB:=$POSTGRES_USER}"
 : "${POSTGRES_PASSWORD:=}"

@@ -27,6 +27,7 @@ export const ENVIRONMENT: readonly (readonly [name: string, meaning: string])[] 
   ['DOCKER_HOST', 'the Docker engine, unix://PATH or tcp://HOST:PORT (default: /var/run/docker.sock)'],
   ['DOCKER_TLS_VERIFY', 'with tcp://: verify the engine over TLS, as the docker CLI does'],
   ['DOCKER_CERT_PATH', 'with tcp://: the directory of ca.pem, cert.pem and key.pem'],
+  ['SSH_AUTH_SOCK', "the SSH agent, for engines at ssh:// addresses (a swarm host's docker:)"],
   ['FORCE_COLOR', 'colour on stderr even on a pipe (0 or false: none)'],
   ['NO_COLOR', 'no colour on stderr (so do NODE_DISABLE_COLORS and TERM=dumb)'],
 ];

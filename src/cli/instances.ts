@@ -6,42 +6,39 @@ import { checked, handler, wholeNumber, withJson } from './command.js';
 import { confirmDestroy } from './confirm.js';
 import { FLAGS } from './conventions.js';
 import { makeProgress } from './progress.js';
+import type { InstanceStatus } from '../ops/instance/instances.js';
 
 export function registerInstances(program: Command): void {
   withJson(
-    program.command('status [project]').description('every instance, its services, image, health and age'),
+    program
+      .command('status [project]')
+      .description('every instance, its services, image, health and age')
+      .option('-w, --watch', 'follow it: shown again as it changes (a rollout), until interrupted')
+      .option(
+        '--interval <seconds>',
+        'with --watch: how often to look',
+        checked((v) => wholeNumber(v, '--interval', 1, 3600)),
+        2,
+      ),
   )
-    .addHelpText('after', '\nExamples:\n  odp status\n  odp status neomedical --json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  odp status\n  odp status neomedical --json\n  odp status neomedical --watch',
+    )
     .action(
-      handler(async (ctx, project: string | undefined) => {
+      handler(async (ctx, project: string | undefined, o: { watch?: boolean; interval: number }) => {
         const { instanceStatus } = await import('../ops/instance/instances.js');
         const { openRuntime } = await import('../runtime.js');
         const { engine } = await openRuntime(ctx.dir);
-        const all = await instanceStatus(engine, ctx.dir, project);
-        ctx.out.data({ instances: all });
-        const { table, age, paintState } = await import('./table.js');
-        for (const i of all) {
-          ctx.out.line(
-            `${i.project}/${i.instance}${i.version ? ` ${i.version}` : ''}  ${paintState(i.state)}  https://${i.domain}/`,
-          );
-          if (i.maintenanceSince) ctx.out.line(`  in maintenance at the edge since ${i.maintenanceSince}`);
-          if (i.interrupted) {
-            const x = i.interrupted;
-            ctx.out.line(
-              `  ${x.kind} #${x.id}${x.version ? ` to ${x.version}` : ''} was interrupted (${x.startedAt}): the next deploy or rollback completes or undoes it`,
-            );
-          }
-          const services = i.services.map((s) => [
-            `${s.name}-${s.replica}`,
-            paintState(s.state),
-            paintState(s.health),
-            age(s.ageSeconds),
-            s.image,
-            s.endpoint ? `http://${s.endpoint.host}:${s.endpoint.port}/` : '',
-          ]);
-          for (const l of table(services, { right: [3], indent: '  ' })) ctx.out.line(l);
+        const read = () => instanceStatus(engine, ctx.dir, project);
+        if (!o.watch) {
+          const all = await read();
+          ctx.out.data({ instances: all });
+          for (const l of await statusLines(all)) ctx.out.line(l);
+          return 0;
         }
-        return 0;
+        const { watchStatus } = await import('./status-watch.js');
+        return watchStatus(read, statusLines, { json: ctx.out.json, intervalMs: o.interval * 1000 });
       }),
     );
 
@@ -56,7 +53,7 @@ export function registerInstances(program: Command): void {
       checked((v) => wholeNumber(v, '--tail', 0, 1_000_000)),
     )
     .option('--replica <n>', 'which replica', '1')
-    .option(FLAGS.jsonLines.flags, `${FLAGS.jsonLines.description}: {"unit", "line"}`)
+    .option(FLAGS.jsonLines.flags, `${FLAGS.jsonLines.description}: {"unit", "node" (on a swarm), "line"}`)
     .addHelpText(
       'after',
       '\nExamples:\n  odp logs neomedical test\n  odp logs neomedical test nginx --since 10m -f\n  odp logs neomedical prod --since 1h --json | jq -r \'select(.line | test("ERROR")) | .line\'',
@@ -68,9 +65,13 @@ export function registerInstances(program: Command): void {
         const pd = await loadPlatformDir(ctx.dir);
         const spec = requireProject(pd, project).spec;
         const inst = requireInstanceName(instance);
-        const unit = `${stackName(spec, inst)}-${service ?? 'odoo'}-${o.replica}`;
         const { engine } = await openRuntime(pd);
         await engine.ping();
+        const { findUnit } = await import('../ops/instance/instances.js');
+        const sel = { platform: pd.platform.name, project: spec.name, instance: inst };
+        const found = await findUnit(engine, sel, service ?? 'odoo', Number(o.replica));
+        const unit = found?.name ?? `${stackName(spec, inst)}-${service ?? 'odoo'}-${o.replica}`;
+        const node = found?.node;
         const stream = await engine
           .logs(unit, {
             follow: o.follow,
@@ -90,7 +91,7 @@ export function registerInstances(program: Command): void {
         }
         const { createInterface } = await import('node:readline');
         for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
-          process.stdout.write(`${JSON.stringify({ unit, line })}\n`);
+          process.stdout.write(`${JSON.stringify({ unit, ...(node ? { node } : {}), line })}\n`);
         }
         return 0;
       }),
@@ -177,4 +178,35 @@ interface LogFlags {
   tail?: number;
   replica: string;
   json?: boolean;
+}
+
+/** `odp status` for people: each instance, then a line per unit. */
+async function statusLines(all: InstanceStatus[]): Promise<string[]> {
+  const { table, age, paintState } = await import('./table.js');
+  const out: string[] = [];
+  for (const i of all) {
+    out.push(
+      `${i.project}/${i.instance}${i.version ? ` ${i.version}` : ''}  ${paintState(i.state)}  https://${i.domain}/`,
+    );
+    if (i.maintenanceSince) out.push(`  in maintenance at the edge since ${i.maintenanceSince}`);
+    if (i.interrupted) {
+      const x = i.interrupted;
+      out.push(
+        `  ${x.kind} #${x.id}${x.version ? ` to ${x.version}` : ''} was interrupted (${x.startedAt}): the next deploy or rollback completes or undoes it`,
+      );
+    }
+    // On an engine of many hosts, each unit's host (its task's node).
+    const nodes = i.services.some((s) => s.node);
+    const services = i.services.map((s) => [
+      `${s.name}-${s.replica}`,
+      paintState(s.state),
+      paintState(s.health),
+      age(s.ageSeconds),
+      ...(nodes ? [s.node ? `on ${s.node}` : ''] : []),
+      s.image,
+      s.endpoint ? `http://${s.endpoint.host}:${s.endpoint.port}/` : '',
+    ]);
+    out.push(...table(services, { right: [3], indent: '  ' }));
+  }
+  return out;
 }

@@ -10,6 +10,7 @@ import type {
   TestInstanceSpec,
 } from '../platform-spec/project-schema.js';
 import { own } from '../platform-spec/own.js';
+import type { Placement } from '../model/stack.js';
 
 export interface ResolvedInstance {
   name: InstanceName;
@@ -27,7 +28,7 @@ export interface ResolvedInstance {
   redisPrefix: string;
   marabuntaMode: string;
   allowSerie: boolean;
-  placement: { labels: string[]; global: boolean; replicas: number };
+  placement: Placement;
   env: Record<string, string>;
 }
 
@@ -125,9 +126,12 @@ export function resolveInstance(
   }
   const isProd = instance === 'prod';
   const labels = ['application', isProd ? 'production' : 'integration'];
-  const matchingHosts = Object.values(platform.hosts).filter((h) =>
-    labels.every((l) => h.labels.includes(l)),
-  );
+  const matchingHosts = Object.entries(platform.hosts)
+    .filter(([, h]) => labels.every((l) => h.labels.includes(l)))
+    .map(([name]) => name);
+  // On a swarm prod runs one replica per matching host, each pinned to its host in
+  // the order platform.yaml lists them (docs/decisions/0073).
+  const pinned = isProd && platform.engine === 'swarm' && matchingHosts.length > 0;
   return resolved({
     tag: p.version,
     database,
@@ -139,11 +143,13 @@ export function resolveInstance(
     allowSerie: false,
     // Prod runs one Odoo per application+production host (Rancher's scheduler.global);
     // on a single Docker host the spec's replica count stands in for the host count.
-    placement: {
-      labels,
-      global: isProd,
-      replicas: p.replicas ?? (isProd ? Math.max(1, matchingHosts.length) : 1),
-    },
+    placement: pinned
+      ? { labels, global: true, replicas: matchingHosts.length, hosts: matchingHosts }
+      : {
+          labels,
+          global: isProd,
+          replicas: p.replicas ?? (isProd ? Math.max(1, matchingHosts.length) : 1),
+        },
     env: p.env,
   });
 }

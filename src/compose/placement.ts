@@ -27,8 +27,16 @@ const onLabel = (label: string): string => `node.labels.${nodeLabel(label)}==tru
 export function placementConstraints(
   stack: Pick<Stack, 'instance'>,
   service: Pick<Service, 'placement'>,
+  replica = 1,
 ): string[] {
-  if (stack.instance !== 'shared') return TIER_LABELS[stack.instance].map(onLabel);
+  if (stack.instance !== 'shared') {
+    // A replica pinned to its host (prod on a swarm: one per production host, 0073).
+    const host = service.placement.hosts?.[replica - 1];
+    return [
+      ...TIER_LABELS[stack.instance].map(onLabel),
+      ...(host ? [`node.labels.${NODE_HOST_LABEL}==${host}`] : []),
+    ];
+  }
   return service.placement.labels.map((l) =>
     l.startsWith('host:') ? `node.labels.${NODE_HOST_LABEL}==${l.slice('host:'.length)}` : onLabel(l),
   );

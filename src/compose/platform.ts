@@ -89,7 +89,14 @@ export function composePlatform(
     labels: labels(service),
   });
   const s = platform.services;
-  const net = (tier: Tier) => ({ name: tierNetwork(platform, tier), aliases: {} });
+  // Consumers reach `db`, `redis` and `s3` through links on one Docker host (tierLinks);
+  // a swarm has none, so there the service itself answers to the name on its tier's network.
+  const swarm = platform.engine === 'swarm';
+  const net = (tier: Tier, as?: string) => ({
+    name: tierNetwork(platform, tier),
+    aliases: {},
+    ...(swarm && as ? { answersAs: [as] } : {}),
+  });
 
   const postgres = (
     service: string,
@@ -104,7 +111,11 @@ export function composePlatform(
       ['POSTGRES_PASSWORD', password],
       ...extra,
     ]),
-    externalNetworks: [net(tier)],
+    fileSecrets: {
+      POSTGRES_PASSWORD: 'POSTGRES_PASSWORD_FILE',
+      POSTGRES_REPLICATION_PASSWORD: 'POSTGRES_REPLICATION_PASSWORD_FILE',
+    },
+    externalNetworks: [net(tier, 'db')],
     ports: [{ container: 5432, published: 0 }],
     volumes: [volume(service, '/var/lib/postgresql/data')],
     health: { command: ['pg_isready', '-U', 'postgres', '-h', '127.0.0.1'], ...quick },
@@ -122,6 +133,8 @@ export function composePlatform(
         ...replication,
         ['POSTGRES_PRIMARY_HOST', sharedUnit(platform, 'postgres-prod')],
       ]),
+      // Read-only: never what `db` names.
+      externalNetworks: [net('prod')],
       dependsOn: ['postgres-prod'],
     });
   }
@@ -140,7 +153,7 @@ export function composePlatform(
       role: 'redis',
       // Sessions survive a restart: append-only file, fsync every second.
       command: ['redis-server', '--appendonly', 'yes', '--appendfsync', 'everysec', '--protected-mode', 'no'],
-      externalNetworks: [net(tier)],
+      externalNetworks: [net(tier, 'redis')],
       ports: [{ container: 6379, published: 0 }],
       volumes: [volume(`redis-${tier}`, '/data')],
       health: { command: ['redis-cli', 'ping'], ...quick },
@@ -151,7 +164,7 @@ export function composePlatform(
     services.push({
       ...base('s3', platform.images.s3),
       role: 'db',
-      externalNetworks: [net('prod'), net('integration')],
+      externalNetworks: [net('prod', 's3'), net('integration', 's3')],
       ports: [{ container: EMBEDDED_S3_PORT, published: embeddedS3HostPort(platform) }],
       volumes: [volume('s3', '/data')],
       health: { http: { path: '/', port: EMBEDDED_S3_PORT }, ...quick },

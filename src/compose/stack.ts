@@ -41,6 +41,11 @@ export function composeStack(
   });
   const network = inst.stackName;
   const single = { labels: inst.placement.labels, global: false, replicas: 1 };
+  // On one Docker host the sidecar lives in Odoo's network namespace. Swarm has
+  // none to share: the sidecar is a service of its own, on its Odoo's node, told
+  // its Odoo's name in NGX_ODOO_HOST and looking it up per request; on the edge
+  // network it answers to its Odoo's name, so the edge's routes are the same (0072).
+  const ownNamespace = platform.engine === 'swarm';
 
   const odoo: Service = {
     name: 'odoo',
@@ -48,11 +53,13 @@ export function composeStack(
     image: `${inst.image}:${inst.tag}`,
     ...(command ? { command } : {}),
     env,
-    // Every instance joins the edge network (the edge reaches its nginx by name);
+    // The official image reads PASSWORD_FILE; camptocamp's reads variables only (0075).
+    ...(project.flavour === 'official' ? { fileSecrets: { PASSWORD: 'PASSWORD_FILE' } } : {}),
+    // Every instance joins the edge network (the edge reaches its nginx by Odoo's name);
     // integration and prod also join their tier's network, where `db`, `redis`
     // (and `s3` for embedded storage) are links to the shared services.
     externalNetworks: [
-      { name: edgeNetwork(platform), aliases: {} },
+      ...(ownNamespace ? [] : [{ name: edgeNetwork(platform), aliases: {} }]),
       ...(instanceName === 'test'
         ? []
         : [{ name: tierNetwork(platform, instanceName), aliases: tierLinks(platform, instanceName) }]),
@@ -75,11 +82,18 @@ export function composeStack(
     image: platform.images.nginx,
     // NGX_ODOO_HOST for camptocamp/odoo-nginx images; NGINX_CONF for odp's own.
     env: new Map<string, EnvValue>([
-      ['NGX_ODOO_HOST', '127.0.0.1'],
-      ['NGINX_CONF', renderNginxConf({ odooHost: '127.0.0.1' })],
+      ...(ownNamespace ? [] : ([['NGX_ODOO_HOST', '127.0.0.1']] as const)),
+      [
+        'NGINX_CONF',
+        renderNginxConf(
+          ownNamespace ? { odooHost: '${NGX_ODOO_HOST}', resolver: '127.0.0.11' } : { odooHost: '127.0.0.1' },
+        ),
+      ],
     ]),
     sharesNetworkWith: 'odoo',
-    externalNetworks: [],
+    ...(ownNamespace ? { peerHostEnv: 'NGX_ODOO_HOST' } : {}),
+    // The edge reaches the sidecar: in Odoo's namespace, through Odoo's edge network.
+    externalNetworks: ownNamespace ? [{ name: edgeNetwork(platform), aliases: {} }] : [],
     ports: [{ container: 80 }],
     volumes: [],
     dependsOn: ['odoo'],
@@ -106,6 +120,7 @@ export function composeStack(
           ['POSTGRES_USER', inst.dbUser],
           ['POSTGRES_PASSWORD', env.get('DB_PASSWORD') ?? env.get('PASSWORD') ?? ''],
         ]),
+        fileSecrets: { POSTGRES_PASSWORD: 'POSTGRES_PASSWORD_FILE' },
         externalNetworks: [],
         ports: [{ container: 5432 }],
         volumes: [{ volume: dbVolume, target: '/var/lib/postgresql/data' }],

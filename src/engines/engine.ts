@@ -44,6 +44,8 @@ export interface ObservedUnit {
   createdAt: Date;
   /** Host ports published by the unit, by container port. */
   ports: Record<number, number>;
+  /** The host its task runs on (an engine of many hosts: the node's `odp.host`, else its hostname). */
+  node?: string;
 }
 
 /** What a unit's labels say it is: the part of an observation every engine reads from them. */

@@ -12,6 +12,11 @@ export interface Placement {
   global: boolean;
   /** Replica count when not global (and on a single Docker host). */
   replicas: number;
+  /**
+   * On an engine of many hosts, the host each replica is pinned to, in replica
+   * order: a global service runs one replica per matching host (docs/decisions/0073).
+   */
+  hosts?: string[];
 }
 
 export interface HealthCheck {
@@ -42,10 +47,33 @@ export interface Service {
   command?: string[];
   /** Insertion order is kept: renderers print variables in the order the original files did. */
   env: Map<string, EnvValue>;
+  /**
+   * Secret variables the image can also read from a file, and the variable that
+   * names the file (`PASSWORD` → `PASSWORD_FILE` for the official Odoo image). An
+   * engine that keeps secrets apart (Swarm) hands them over as files; the others
+   * as the variables (docs/decisions/0075).
+   */
+  fileSecrets?: Record<string, string>;
   /** Run in another service's network namespace (the nginx sidecar shares Odoo's). */
   sharesNetworkWith?: string;
+  /**
+   * For an engine that cannot share a network namespace (Swarm): the variable
+   * through which the sidecar is told its owner unit's name, which it reaches
+   * over the stack's network instead of 127.0.0.1 (docs/decisions/0072).
+   */
+  peerHostEnv?: string;
   /** Shared-platform networks joined besides the instance's own (with aliases for db/redis). */
-  externalNetworks: { name: string; aliases: Record<string, string> }[];
+  externalNetworks: {
+    name: string;
+    /** Legacy links for this service only: `db` → the unit it names (Docker's, as Rancher's external_links). */
+    aliases: Record<string, string>;
+    /**
+     * Names this service answers to on that network, for every member (a shared
+     * service's `db`, `redis`, `s3` on its tier's network): how consumers find it
+     * where links do not exist (Swarm, docs/decisions/0072).
+     */
+    answersAs?: string[];
+  }[];
   /**
    * Container ports. `published` puts one on the host: 0 for an ephemeral port on
    * loopback (how odp itself reaches a service), N for that fixed port on `hostIp`.

@@ -72,9 +72,12 @@ export function desiredUnits(stack: Stack, imageIds: Readonly<Record<string, str
           .filter((s) => s.sharesNetworkWith === service.name)
           .flatMap((s) => s.ports.map((p) => published({ ...p, published: p.published ?? 0 }))),
       ];
+      // A replica pinned to a host moves when its host does: the pin is part of its configuration.
+      const pin = (owner ?? service).placement.hosts?.[r - 1];
       const hash = configHash(service, imageIds[service.image] ?? 'missing', {
         owner: ownerUnit ? (hashes.get(ownerUnit) ?? null) : null,
         publish,
+        ...(pin ? { pinnedTo: pin } : {}),
       });
       const name = unitName(stack.name, service.name, r);
       hashes.set(name, hash);
@@ -87,7 +90,7 @@ export function desiredUnits(stack: Stack, imageIds: Readonly<Record<string, str
         ...(ownerUnit ? { sharesNetworkWithUnit: ownerUnit } : {}),
         publish,
         // Not part of the hash: one host ignores it, and a rule change must not recreate its units.
-        placement: { constraints: placementConstraints(stack, owner ?? service) },
+        placement: { constraints: placementConstraints(stack, owner ?? service, r) },
       });
     }
   }

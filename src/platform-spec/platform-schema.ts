@@ -14,6 +14,15 @@ export const hostSchema = z.strictObject({
     .describe(
       "The host's IP address or DNS name. On a swarm, a node reporting this address is this host until `odp hosts sync` labels it.",
     ),
+  docker: z
+    .string()
+    .regex(/^(ssh|tcp|unix):\/\/\S+$/, 'expected ssh://user@host, tcp://host:port or unix:///path')
+    .optional()
+    .meta({
+      description:
+        "Where odp reaches this host's own Docker Engine, written as DOCKER_HOST is (tcp:// uses DOCKER_TLS_VERIFY and DOCKER_CERT_PATH; ssh:// the SSH agent). On a swarm, what Swarm does not do across nodes goes through it: exec into a task (backups, restores, the edge's control), the readiness probe, removing a volume. Without it, only tasks on the manager's node are reached.",
+      examples: ['ssh://root@10.0.1.12', 'tcp://10.0.1.12:2376'],
+    }),
   datacentre: text(100).describe('Data centre name; the replica must sit in another one.'),
   labels: z
     .array(label)
@@ -275,7 +284,7 @@ export const platformSchema = z
       .enum(['docker', 'swarm'])
       .default('docker')
       .describe(
-        'What runs the units: docker (one host), or swarm: the hosts are the nodes of a Docker Swarm (`odp hosts`; units run as Swarm services; the sidecar, the edge and backups not yet: docs/swarm.md).',
+        "What runs the units: docker (one host), or swarm: the hosts are the nodes of a Docker Swarm (`odp hosts`; units run as Swarm services, placed by the hosts' labels; what Swarm does not do across nodes goes through each host's `docker` address: docs/swarm.md).",
       ),
     registry: registrySchema.optional(),
     backups: backupsSchema.default(backupsSchema.parse({})),

@@ -4,8 +4,19 @@
 // platform wants everywhere: the database manager refused.
 
 export interface NginxOptions {
-  /** Where Odoo answers: 127.0.0.1 when the sidecar shares Odoo's network namespace. */
+  /**
+   * Where Odoo answers: 127.0.0.1 when the sidecar shares Odoo's network
+   * namespace; a name otherwise, looked up at request time through `resolver`.
+   */
   odooHost: string;
+  /**
+   * The DNS server that names Odoo (Docker's 127.0.0.11): given when Odoo is
+   * reached by name, whose address changes when its task is replaced (Swarm).
+   * Without it nginx would resolve the name once, at start, and keep a stale
+   * address; with it, a name that does not resolve yet is a 502, not a refusal
+   * to start.
+   */
+  resolver?: string;
   httpPort?: number;
   longpollingPort?: number;
   listenPort?: number;
@@ -33,8 +44,17 @@ const gzipTypes = [
 ];
 
 export function renderNginxConf(o: NginxOptions): string {
-  const http = `${o.odooHost}:${o.httpPort ?? 8069}`;
-  const ws = `${o.odooHost}:${o.longpollingPort ?? 8072}`;
+  // With a resolver, the upstream is a variable: nginx then resolves it per request (cached `valid`).
+  const http = o.resolver ? '$odoo_http' : `${o.odooHost}:${o.httpPort ?? 8069}`;
+  const ws = o.resolver ? '$odoo_ws' : `${o.odooHost}:${o.longpollingPort ?? 8072}`;
+  const lookup = o.resolver
+    ? `
+    resolver ${o.resolver} valid=1s ipv6=off;
+    resolver_timeout 2s;
+    set $odoo_http ${o.odooHost}:${o.httpPort ?? 8069};
+    set $odoo_ws ${o.odooHost}:${o.longpollingPort ?? 8072};
+`
+    : '';
   const proxyHeaders = `
       proxy_set_header Host $http_host;
       proxy_set_header X-Real-IP $remote_addr;
@@ -94,7 +114,7 @@ http {
     listen ${o.listenPort ?? 80} default_server;
     client_max_body_size 1G;
     add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;
-
+${lookup}
     # The database manager lists, drops and restores databases: never exposed.
     location ^~ /web/database {
       return 403;

@@ -2,7 +2,8 @@
 // (swarm-cluster.ts): units as services placed by node labels, observed,
 // reached on their overlay network and published port, stopped, started and
 // removed without a trace; one-off jobs whose failure is final; logs; exec
-// only where the manager can reach (docs/decisions/0069).
+// through the engine of the task's node where odp has its address
+// (docs/decisions/0069, 0071).
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
@@ -11,6 +12,7 @@ import type { UnitSpec } from '../../src/engines/engine.js';
 import { SwarmCluster } from '../../src/engines/swarm/cluster.js';
 import { SwarmEngine } from '../../src/engines/swarm/engine.js';
 import { unitName, type Service } from '../../src/model/stack.js';
+import { Secret } from '../../src/secret.js';
 import { execIn, setUp, sleep, SLOW_MACHINE_MS, uniqueName } from './helpers.js';
 import { loadImages, startSwarm, type TestSwarm } from './swarm-cluster.js';
 
@@ -28,7 +30,7 @@ let manager: Dockerode;
 /** Node ids by hostname. */
 const nodes: Record<string, string> = {};
 
-/** A Redis unit of the test's integration instance (a 2 s health check: Swarm's own wait is short). */
+/** A Redis unit of the test's integration instance (its health check is odp's probe; Swarm runs none, 0074). */
 function redis(
   name: string,
   constraints: string[],
@@ -106,7 +108,9 @@ before(async () => {
   swarm = await startSwarm(P, ['app1', 'app2', 'int1']);
   const url = new URL(swarm.dockerHost);
   manager = new Dockerode({ host: url.hostname, port: Number(url.port), protocol: 'http' });
-  engine = new SwarmEngine(manager, swarm.dockerHost);
+  // app2's own engine is declared (hosts.app2.docker); int1's is not.
+  const app2 = swarm.nodes.find((n) => n.hostname === 'app2')!;
+  engine = new SwarmEngine(manager, swarm.dockerHost, { app2: `tcp://${app2.ip}:2375` });
   const cluster = new SwarmCluster(manager, swarm.dockerHost);
   for (const n of await cluster.nodes()) {
     nodes[n.hostname] = n.id;
@@ -144,7 +148,8 @@ test('a unit runs on a node carrying its constraint’s labels, and only there; 
   const cache = seen.units.find((x) => x.name === nameOf(u));
   assert.ok(cache);
   assert.equal(cache.state, 'running');
-  assert.equal(cache.health, 'healthy');
+  // No Swarm health check (0074): the engine reports none; odp's probe said it was ready.
+  assert.equal(cache.health, 'none');
   assert.deepEqual(
     [cache.project, cache.instance, cache.service, cache.replica, cache.configHash, cache.image],
     [P, 'integration', 'cache', 1, 'hash-cache', 'odp/redis:7'],
@@ -251,32 +256,61 @@ test('one-off jobs: exit code and output; a failure is final, never retried', as
   await engine.remove(job);
 });
 
-test('exec reaches a task on the manager’s node only (its readiness probe too); elsewhere it says what is missing', async () => {
-  // Swarm's own first check comes after 10 minutes: only odp's probe, run in the
-  // task's container on the manager's node, can tell it is ready before that.
-  const local = redis('local', [`node.labels.odp.host==app1`], { intervalSeconds: 600 });
-  await engine.run(local);
-  await engine.waitReady(nameOf(local), { command: ['redis-cli', 'ping'], timeoutSeconds: 5 }, wait);
-  const seen = (await engine.observe({ platform: P })).units.find((x) => x.name === nameOf(local));
-  assert.deepEqual([seen?.state, seen?.health], ['running', 'starting']);
-  const r = await engine.exec(nameOf(local), ['redis-cli', 'ping']);
-  assert.deepEqual([r.exitCode, r.stdout], [0, 'PONG\n']);
-  assert.equal(await engine.checkNow(nameOf(local)), true);
+test('exec reaches a task through its node’s engine (the readiness probe too); a node without an address is refused, saying so', async () => {
+  // Units have no Swarm health check (0074): odp's probe, run in the task's
+  // container through its node's engine, tells that it is ready.
+  for (const host of ['app1', 'app2']) {
+    const u = redis(`on-${host}`, [`node.labels.odp.host==${host}`], { intervalSeconds: 600 });
+    await engine.run(u);
+    await engine.waitReady(nameOf(u), { command: ['redis-cli', 'ping'], timeoutSeconds: 5 }, wait);
+    assert.deepEqual(await placedOn(nameOf(u)), [host]);
+    const seen = (await engine.observe({ platform: P })).units.find((x) => x.name === nameOf(u));
+    assert.deepEqual([seen?.state, seen?.health], ['running', 'none']);
+    const r = await engine.exec(nameOf(u), ['redis-cli', 'ping']);
+    assert.deepEqual([r.exitCode, r.stdout], [0, 'PONG\n']);
+  }
   await assert.rejects(
     engine.exec(nameOf(redis('cache', INTEGRATION)), ['redis-cli', 'ping']),
-    (e: Error) => {
-      assert.match(e.message, /runs on another node than the manager .*no exec across nodes/);
+    (e: Error & { hint?: string }) => {
+      assert.match(e.message, /runs on node int1, whose engine odp has no address for/);
+      assert.match(e.hint ?? '', /hosts\.<host>\.docker/);
       return true;
     },
   );
 });
 
+test('a secret the image reads from a file is a Swarm secret: a file in the task, not in its environment or its spec', async () => {
+  const base = redis('vault', [`node.labels.odp.host==app2`]);
+  const u: UnitSpec = {
+    ...base,
+    service: {
+      ...base.service,
+      env: new Map([['VAULT_TOKEN', new Secret('s3cr3t-value')]]),
+      fileSecrets: { VAULT_TOKEN: 'VAULT_TOKEN_FILE' },
+    },
+  };
+  await engine.run(u);
+  await engine.waitReady(nameOf(u), { command: ['redis-cli', 'ping'], timeoutSeconds: 5 }, wait);
+  const r = await engine.exec(nameOf(u), [
+    'sh',
+    '-c',
+    'cat "$VAULT_TOKEN_FILE"; echo; echo "${VAULT_TOKEN:-unset}"',
+  ]);
+  assert.deepEqual(r.stdout.split('\n').slice(0, 2), ['s3cr3t-value', 'unset']);
+  const inspected = JSON.stringify(await manager.getService(nameOf(u)).inspect());
+  assert.ok(!inspected.includes('s3cr3t'));
+  assert.equal((await manager.listSecrets({ filters: { label: [`odp.unit=${nameOf(u)}`] } })).length, 1);
+  await engine.remove(nameOf(u));
+  assert.deepEqual(await manager.listSecrets({ filters: { label: [`odp.unit=${nameOf(u)}`] } }), []);
+});
+
 test('remove waits until the tasks are gone: a removed unit leaves nothing on any node', async (t) => {
-  const withVolume = redis('kept', [`node.labels.odp.host==app1`], { volume: `${P}-kept` });
+  // On a worker: its volume is removed through that node's own engine.
+  const withVolume = redis('kept', [`node.labels.odp.host==app2`], { volume: `${P}-kept` });
   await engine.run(withVolume);
   await engine.waitReady(nameOf(withVolume), undefined, wait);
-  const app1 = swarm.nodes.find((n) => n.hostname === 'app1')!.container;
-  const volume = await execIn(app1, ['docker', 'volume', 'inspect', '-f', '{{json .Labels}}', `${P}-kept`]);
+  const app2 = swarm.nodes.find((n) => n.hostname === 'app2')!.container;
+  const volume = await execIn(app2, ['docker', 'volume', 'inspect', '-f', '{{json .Labels}}', `${P}-kept`]);
   assert.deepEqual(JSON.parse(volume.out), {
     'odp.platform': P,
     'odp.project': P,

@@ -14,6 +14,8 @@ export interface TestNode {
   container: string;
   hostname: string;
   ip: string;
+  /** The node's ports published on this machine's loopback, by the node's port (its engine's 2375 on the manager). */
+  ports: Record<number, number>;
 }
 
 export interface TestSwarm {
@@ -59,12 +61,20 @@ async function must(container: string, cmd: string[]): Promise<string> {
   return r.out.trim();
 }
 
-/** A node's engine, started on the swarm's network; not joined. Only the manager's API is published, on loopback. */
+/** A node's port on this machine's loopback: on any free port, or `[node port, loopback port]`. */
+export type Publish = number | [number, number];
+const nodePort = (p: Publish): number => (typeof p === 'number' ? p : p[0]);
+
+/**
+ * A node's engine, started on the swarm's network; not joined. `publish`: the
+ * node's ports put on this machine's loopback (the manager's API; an edge node's
+ * 80 and 443, where load tests send their requests).
+ */
 async function startNode(
   prefix: string,
   network: string,
   hostname: string,
-  publish: boolean,
+  publish: Publish[],
   offline = true,
 ): Promise<TestNode> {
   const container = `${prefix}-${hostname}`;
@@ -77,7 +87,7 @@ async function startNode(
     // swarm that gets its images from a registry goes without.
     Env: offline ? ['DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1'] : [],
     Labels: { 'odp.test': prefix },
-    ExposedPorts: { '2375/tcp': {} },
+    ExposedPorts: Object.fromEntries([2375, ...publish.map(nodePort)].map((p) => [`${p}/tcp`, {}])),
     HostConfig: {
       NetworkMode: network,
       CapAdd: ['ALL'],
@@ -85,12 +95,20 @@ async function startNode(
       SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
       Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:rw'],
       Tmpfs: { '/var/lib/docker': 'exec' },
-      ...(publish ? { PortBindings: { '2375/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
+      PortBindings: Object.fromEntries(
+        publish.map((p) => [
+          `${nodePort(p)}/tcp`,
+          [{ HostIp: '127.0.0.1', HostPort: typeof p === 'number' ? '' : String(p[1]) }],
+        ]),
+      ),
     },
   });
   await c.start();
   const info = await c.inspect();
-  return { container, hostname, ip: info.NetworkSettings.Networks[network]!.IPAddress };
+  const ports = Object.fromEntries(
+    publish.map(nodePort).map((p) => [p, Number(info.NetworkSettings.Ports[`${p}/tcp`]?.[0]?.HostPort)]),
+  );
+  return { container, hostname, ip: info.NetworkSettings.Networks[network]!.IPAddress, ports };
 }
 
 const engineAnswers = (n: TestNode): Promise<void> =>
@@ -101,7 +119,7 @@ const engineAnswers = (n: TestNode): Promise<void> =>
  * operator would); removed with the swarm.
  */
 export async function addServer(swarm: TestSwarm, prefix: string, hostname: string): Promise<TestNode> {
-  const n = await startNode(prefix, swarm.network, hostname, false);
+  const n = await startNode(prefix, swarm.network, hostname, []);
   swarm.nodes.push(n);
   await engineAnswers(n);
   return n;
@@ -115,7 +133,8 @@ export async function addServer(swarm: TestSwarm, prefix: string, hostname: stri
 export async function startSwarm(
   prefix: string,
   hostnames: string[],
-  o: { pull?: boolean } = {},
+  /** Ports of some nodes to put on this machine's loopback, by hostname; `pull`: the nodes pull what they lack (from a test's registry). */
+  o: { publish?: Record<string, Publish[]>; pull?: boolean } = {},
 ): Promise<TestSwarm> {
   await buildNodeImage();
   const network = `${prefix}-net`;
@@ -126,6 +145,8 @@ export async function startSwarm(
     nodes,
     dockerHost: '',
     remove: async () => {
+      // Left running to look into a failure: `docker exec <node> docker service ls`.
+      if (process.env.ODP_KEEP_SWARM) return;
       for (const n of nodes)
         await docker
           .getContainer(n.container)
@@ -139,7 +160,15 @@ export async function startSwarm(
   };
   try {
     for (const [i, hostname] of hostnames.entries())
-      nodes.push(await startNode(prefix, network, hostname, i === 0, !o.pull));
+      nodes.push(
+        await startNode(
+          prefix,
+          network,
+          hostname,
+          [...(i === 0 ? [2375] : []), ...(o.publish?.[hostname] ?? [])],
+          !o.pull,
+        ),
+      );
     for (const n of nodes) await engineAnswers(n);
     const [manager, ...workers] = nodes;
     await must(manager!.container, ['docker', 'swarm', 'init', '--advertise-addr', manager!.ip]);
@@ -152,10 +181,7 @@ export async function startSwarm(
       const states = out.split('\n').filter(Boolean);
       return states.length === nodes.length && states.every((s) => s === 'Ready');
     });
-    const port = (await docker.getContainer(manager!.container).inspect()).NetworkSettings.Ports[
-      '2375/tcp'
-    ]?.[0]?.HostPort;
-    swarm.dockerHost = `tcp://127.0.0.1:${port}`;
+    swarm.dockerHost = `tcp://127.0.0.1:${manager!.ports[2375]}`;
     return swarm;
   } catch (e) {
     await swarm.remove();
@@ -164,11 +190,12 @@ export async function startSwarm(
 }
 
 /**
- * Copies images from this machine's engine onto every node, or those given (`docker save`
+ * Copies images from this machine's engine onto every node, or the named ones (`docker save`
  * piped into `docker load` inside each node): what an offline swarm needs
  * before it can schedule a task of them.
  */
-export async function loadImages(swarm: TestSwarm, refs: string[], nodes = swarm.nodes): Promise<void> {
+export async function loadImages(swarm: TestSwarm, refs: string[], hostnames?: string[]): Promise<void> {
+  const nodes = hostnames ? swarm.nodes.filter((n) => hostnames.includes(n.hostname)) : swarm.nodes;
   await Promise.all(
     nodes.map(async (n) => {
       for (const ref of refs) await loadImage(n.container, ref);

@@ -90,7 +90,7 @@ before(async () => {
   for (const n of await cluster.nodes())
     await cluster.setNodeLabels(n.id, n.version, { ...n.labels, 'odp.host': n.hostname });
   // The manager builds (here: holds) the platform's images; the worker has none.
-  await loadImages(swarm, ['odp/redis:7'], [swarm.nodes[0]!]);
+  await loadImages(swarm, ['odp/redis:7'], ['mgr']);
   tp = await makePlatform(uniqueName('reg'));
   const file = path.join(tp.dir, 'platform.yaml');
   const d = parse(await readFile(file, 'utf8')) as Data;

@@ -30,6 +30,14 @@ test('nginx -t accepts the rendered configuration', () => {
   assert.ok(r.ok, r.output);
 });
 
+test('nginx -t accepts the Swarm flavour: Odoo by name, looked up per request', () => {
+  const conf = renderNginxConf({ odooHost: '${NGX_ODOO_HOST}', resolver: '127.0.0.11' });
+  // The image's entrypoint puts the owner's name in; before that nginx refuses the variable.
+  assert.equal(nginxTest(conf).ok, false);
+  const r = nginxTest(conf.replaceAll('${NGX_ODOO_HOST}', 'acme-odoo-test-odoo-1'));
+  assert.ok(r.ok, r.output);
+});
+
 test('nginx -t refuses a broken one (the check can fail)', () => {
   const r = nginxTest(
     renderNginxConf({ odooHost: '127.0.0.1' }).replace('server_tokens off;', 'server_tokens off'),

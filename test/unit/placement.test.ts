@@ -33,6 +33,35 @@ describe('placement constraints', () => {
     for (const v of Object.values(c)) assert.deepEqual(v, ['node.labels.odp.production==true', APP]);
   });
 
+  test('prod on a swarm: one replica per production host, each pinned to its host in the spec’s order', () => {
+    const platform = input({ platform: (d) => (d.engine = 'swarm') }).platform;
+    const prodHosts = Object.entries(platform.hosts)
+      .filter(([, h]) => h.labels.includes('production') && h.labels.includes('application'))
+      .map(([name]) => name);
+    assert.ok(prodHosts.length >= 2);
+    const list = desiredUnits(composeStack(platform, project().spec, 'prod', secrets).stack, {});
+    const c = constraints(list);
+    for (const [i, host] of prodHosts.entries()) {
+      const pinned = ['node.labels.odp.production==true', APP, `node.labels.odp.host==${host}`];
+      assert.deepEqual(c[`odoo-${i + 1}`], pinned);
+      assert.deepEqual(c[`nginx-${i + 1}`], pinned);
+    }
+    // The pin is configuration: a replica moved to another host is a replaced unit.
+    const moved = input({
+      platform: (d) => {
+        d.engine = 'swarm';
+        const [first, ...rest] = Object.entries(d.hosts as Record<string, unknown>);
+        d.hosts = Object.fromEntries([...rest, first!]);
+      },
+    }).platform;
+    const again = desiredUnits(composeStack(moved, project().spec, 'prod', secrets).stack, {});
+    const hash = (l: UnitSpec[], n: string) =>
+      l.find((u) => `${u.service.name}-${u.replica}` === n)?.configHash;
+    assert.notEqual(hash(again, 'odoo-1'), hash(list, 'odoo-1'));
+    // One Docker host has no pins, and its hashes do not change for them.
+    assert.ok(units('prod').every((u) => !u.placement?.constraints.some((x) => x.includes('odp.host'))));
+  });
+
   test('integration and test (its database and Redis too): on the application+integration hosts', () => {
     for (const inst of ['integration', 'test'] as const) {
       const c = constraints(units(inst));

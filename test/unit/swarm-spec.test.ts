@@ -3,9 +3,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type Dockerode from 'dockerode';
+import { composePlatform } from '../../src/compose/platform.js';
 import { composeStack } from '../../src/compose/stack.js';
 import { containerSpec } from '../../src/engines/docker/container-spec.js';
 import type { UnitSpec } from '../../src/engines/engine.js';
+import { pinnedTo } from '../../src/engines/swarm/peer.js';
 import { jobSpec, oneOffSpec, serviceSpec } from '../../src/engines/swarm/service-spec.js';
 import { currentTask, explainTasks, unitStatus, type SwarmTask } from '../../src/engines/swarm/tasks.js';
 import { desiredUnits } from '../../src/plan/plan.js';
@@ -32,8 +34,15 @@ describe('a unit as a Swarm service', () => {
     assert.deepEqual(s.Labels, c.Labels);
     assert.deepEqual(t.ContainerSpec?.Labels, c.Labels);
     assert.equal(t.ContainerSpec?.Image, c.Image);
-    assert.deepEqual(t.ContainerSpec?.Env, c.Env);
-    assert.deepEqual(t.ContainerSpec?.HealthCheck, c.Healthcheck);
+    // The same environment, but for the password, a Swarm secret's file (0075).
+    const [secret] = t.ContainerSpec?.Secrets ?? [];
+    assert.deepEqual(t.ContainerSpec?.Env, [
+      ...(c.Env ?? []).filter((e) => !e.startsWith('POSTGRES_PASSWORD=')),
+      `POSTGRES_PASSWORD_FILE=/run/secrets/${secret?.SecretName}`,
+    ]);
+    // And the health check: Swarm's would hide the task's name until it first passed (0074).
+    assert.ok(c.Healthcheck);
+    assert.deepEqual(t.ContainerSpec?.HealthCheck, { Test: ['NONE'] });
     assert.equal(t.ContainerSpec?.StopGracePeriod, 30e9);
     assert.deepEqual(t.ContainerSpec?.Mounts, [
       {
@@ -53,7 +62,8 @@ describe('a unit as a Swarm service', () => {
       Constraints: ['node.labels.odp.application==true', 'node.labels.odp.integration==true'],
     });
     // Its own network with its service name as an alias; DNS round robin, host-mode ports.
-    assert.deepEqual(t.Networks, [{ Target: u.network, Aliases: ['db'] }]);
+    // Its service's name, and its own name qualified by the network (how a sidecar finds its owner).
+    assert.deepEqual(t.Networks, [{ Target: u.network, Aliases: ['db', `${s.Name}.${u.network}`] }]);
     assert.deepEqual(s.EndpointSpec, {
       Mode: 'dnsrr',
       Ports: [{ Protocol: 'tcp', TargetPort: 5432, PublishMode: 'host' }],
@@ -81,6 +91,106 @@ describe('a unit as a Swarm service', () => {
 
   test('a sidecar in its owner’s network namespace has no Swarm equivalent: refused', () => {
     assert.throws(() => serviceSpec(unit('nginx'), 1), /Swarm has no shared network namespace/);
+  });
+
+  test('on a swarm the sidecar is a service of its own, told its Odoo by name, on the edge network', () => {
+    const platform = input({ platform: (d) => (d.engine = 'swarm') }).platform;
+    const { stack } = composeStack(platform, project().spec, 'test', secrets);
+    const all = desiredUnits(stack, {});
+    const nginx = all.find((u) => u.service.name === 'nginx')!;
+    const odoo = all.find((u) => u.service.name === 'odoo')!;
+    const s = serviceSpec(nginx, 1);
+    const t = template(s);
+    // Its owner by its name on their network: the bare name is the sidecar's own on the edge network.
+    assert.ok(
+      t.ContainerSpec?.Env?.includes(`NGX_ODOO_HOST=${nginx.sharesNetworkWithUnit}.${nginx.network}`),
+    );
+    assert.equal(s.Labels?.['odp.peer-of'], nginx.sharesNetworkWithUnit);
+    // Looked up per request through Docker's DNS: a replaced Odoo task has a new address.
+    const conf = t.ContainerSpec?.Env?.find((e) => e.startsWith('NGINX_CONF='));
+    assert.match(conf!, /resolver 127\.0\.0\.11 valid=1s/);
+    assert.match(conf!, /set \$odoo_http \$\{NGX_ODOO_HOST\}:8069;/);
+    // On the edge network it answers to its Odoo's name (the edge's routes name Odoo units); Odoo is not there.
+    assert.deepEqual(t.Networks, [
+      { Target: nginx.network, Aliases: ['nginx', `${s.Name}.${nginx.network}`] },
+      { Target: `${platform.name}-edge`, Aliases: [nginx.sharesNetworkWithUnit] },
+    ]);
+    assert.deepEqual(
+      template(serviceSpec(odoo, 1)).Networks?.map((n) => n.Target),
+      [odoo.network],
+    );
+    // Neither publishes the sidecar's loopback port: the edge reaches it on the edge network.
+    assert.deepEqual(s.EndpointSpec?.Ports, []);
+    assert.deepEqual(serviceSpec(odoo, 1).EndpointSpec?.Ports, []);
+  });
+
+  test('no links on a swarm: each shared service answers to its link’s name on its tier’s network', () => {
+    const platform = input({ platform: (d) => (d.engine = 'swarm') }).platform;
+    const shared = desiredUnits(composePlatform(platform, new Map()).stack, {});
+    const aliases = (name: string) =>
+      (
+        template(
+          serviceSpec(
+            shared.find((u) => u.service.name === name)!,
+            1,
+          ),
+        ).Networks ?? []
+      ).flatMap((n) =>
+        n.Target === `${platform.name}-shared` ? [] : [`${n.Target} ${(n.Aliases ?? []).join(',')}`],
+      );
+    const tier = (t: string) => `${platform.name}-shared-${t}`;
+    assert.deepEqual(aliases('postgres-prod'), [`${tier('prod')} db`]);
+    assert.deepEqual(aliases('postgres-replica'), [`${tier('prod')} `]);
+    assert.deepEqual(aliases('postgres-integration'), [`${tier('integration')} db`]);
+    assert.deepEqual(aliases('redis-prod'), [`${tier('prod')} redis`]);
+    // One Docker host keeps its links: the shared services carry no such name there.
+    const docker = composePlatform(input().platform, new Map()).stack.services;
+    assert.ok(docker.every((s) => s.externalNetworks.every((n) => n.answersAs === undefined)));
+  });
+
+  test('secrets the image also reads from a file are Swarm secrets, never in the service’s spec (0075)', () => {
+    const platform = input({ platform: (d) => (d.engine = 'swarm') }).platform;
+    const official = project((d) => (d.flavour = 'official')).spec;
+    const list = desiredUnits(composeStack(platform, official, 'test', secrets).stack, {});
+    const odoo = serviceSpec(
+      list.find((u) => u.service.name === 'odoo')!,
+      1,
+    );
+    const db = serviceSpec(
+      list.find((u) => u.service.name === 'db')!,
+      1,
+    );
+    for (const [s, variable] of [
+      [odoo, 'PASSWORD'],
+      [db, 'POSTGRES_PASSWORD'],
+    ] as const) {
+      const c = template(s).ContainerSpec!;
+      const [mount] = c.Secrets ?? [];
+      assert.ok(mount?.SecretName?.startsWith('odp-'));
+      assert.ok(c.Env?.includes(`${variable}_FILE=/run/secrets/${mount!.SecretName}`));
+      assert.ok(!c.Env?.some((e) => e.startsWith(`${variable}=`)));
+      assert.deepEqual(mount?.File, { Name: mount!.SecretName, UID: '0', GID: '0', Mode: 0o444 });
+      // The value is nowhere in what the manager stores and shows.
+      assert.ok(!JSON.stringify(s).includes('=pw'), variable);
+    }
+    // camptocamp's image reads variables only: its Odoo keeps them in its environment.
+    const c2c = desiredUnits(composeStack(platform, project().spec, 'test', secrets).stack, {});
+    const c2cOdoo = template(
+      serviceSpec(
+        c2c.find((u) => u.service.name === 'odoo')!,
+        1,
+      ),
+    ).ContainerSpec!;
+    assert.equal(c2cOdoo.Secrets, undefined);
+    assert.ok(c2cOdoo.Env?.includes('DB_PASSWORD=pw'));
+  });
+
+  test('a sidecar follows its owner: the node pin is replaced, the label constraints kept', () => {
+    const labels = ['node.labels.odp.application==true'];
+    assert.deepEqual(pinnedTo(labels, 'n1'), [...labels, 'node.id==n1']);
+    assert.deepEqual(pinnedTo([...labels, 'node.id==n1'], 'n2'), [...labels, 'node.id==n2']);
+    // An owner without a task: the tier's labels alone.
+    assert.deepEqual(pinnedTo([...labels, 'node.id==n1'], undefined), labels);
   });
 
   test('a job runs once: one task, never restarted, no health check, no ports', () => {

@@ -191,9 +191,10 @@ export class DockerEngine implements Engine {
         // Legacy links on a user-defined network: `db` resolves to the tier's
         // PostgreSQL for this container only, as Rancher's external_links did.
         const links = Object.entries(net.aliases).map(([alias, target]) => `${target}:${alias}`);
-        await this.docker
-          .getNetwork(net.name)
-          .connect({ Container: container.id, EndpointConfig: { Links: links } });
+        await this.docker.getNetwork(net.name).connect({
+          Container: container.id,
+          EndpointConfig: { Links: links, ...(net.answersAs ? { Aliases: net.answersAs } : {}) },
+        });
       }
     } catch (e) {
       await container.remove({ force: true, v: true }).catch(() => undefined);

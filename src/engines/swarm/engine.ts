@@ -21,15 +21,18 @@ import {
 } from '../engine.js';
 import { messageOf, statusOf } from '../docker/api-errors.js';
 import { DockerEngine } from '../docker/engine.js';
+import { NODE_HOST_LABEL } from '../../plan/hosts-plan.js';
 import { toNode, type NodeInfo } from './cluster.js';
 import { createPinned, RegistryPins, type SwarmRegistry } from './image-ref.js';
 import { SwarmJobs } from './jobs.js';
-import { ManagerNode } from './manager-node.js';
+import { NodeEngines } from './node-engines.js';
 import { serviceLogs, serviceOutput } from './logs.js';
 import { SwarmNetworks } from './networks.js';
 import { IMAGE_ID_LABEL, observedUnit } from './observed.js';
 import { waitTaskReady } from './ready.js';
-import { serviceSpec, STOP_GRACE_SECONDS } from './service-spec.js';
+import { besideOwner } from './peer.js';
+import { ensureSecrets, removeUnitSecrets, secretFiles, secretMounts } from './secrets.js';
+import { PEER_LABEL, serviceSpec, STOP_GRACE_SECONDS } from './service-spec.js';
 import {
   engineError,
   hasHealthCheck,
@@ -58,7 +61,7 @@ export class SwarmEngine implements Engine {
   private readonly local: DockerEngine;
   private readonly networks: SwarmNetworks;
   private readonly jobs: SwarmJobs;
-  private readonly node: ManagerNode;
+  private readonly node: NodeEngines;
   /** With a registry, services run their image from it by digest (image-ref.ts). */
   private readonly pins: RegistryPins | undefined;
 
@@ -66,13 +69,20 @@ export class SwarmEngine implements Engine {
     readonly docker: Dockerode,
     /** Where the manager is, for messages (DOCKER_HOST). */
     readonly where = 'the engine',
+    /** Each host's own engine, by host name (`hosts.<name>.docker`): for what Swarm does not do across nodes. */
+    nodeAddresses: Readonly<Record<string, string>> = {},
     registry?: SwarmRegistry,
   ) {
     this.local = new DockerEngine(docker);
     this.networks = new SwarmNetworks(docker);
-    this.node = new ManagerNode(docker);
+    this.node = new NodeEngines(docker, this.local, nodeAddresses);
     this.pins = registry && new RegistryPins(docker, registry);
-    this.jobs = new SwarmJobs(docker, (spec) => this.externalNetworks(spec), this.pins);
+    this.jobs = new SwarmJobs(
+      docker,
+      (spec, body) => this.prepare(spec, body),
+      () => this.node.managerNodeId(),
+      this.pins,
+    );
   }
 
   async ping(): Promise<void> {
@@ -93,20 +103,22 @@ export class SwarmEngine implements Engine {
     const label = [`${LABEL.platform}=${sel.platform}`];
     if (sel.project) label.push(`${LABEL.project}=${sel.project}`);
     if (sel.instance) label.push(`${LABEL.instance}=${sel.instance}`);
-    const [services, networks, volumes] = await Promise.all([
+    const [services, networks, volumes, nodes] = await Promise.all([
       this.docker.listServices({ filters: { label } }) as Promise<ServiceInfo[]>,
       this.networks.list(label),
       // Volumes live on the nodes; the manager lists only its own (the others are
       // seen by where their units run).
       this.docker.listVolumes({ filters: { label } }),
+      this.docker.listNodes() as Promise<NodeInfo[]>,
     ]);
+    const hostOf = new Map(nodes.map((n) => [n.ID, n.Spec?.Labels?.[NODE_HOST_LABEL] ?? toNode(n).hostname]));
     const names = services.map((s) => `${s.Spec?.Name ?? s.ID}.`);
     const tasks = names.length
       ? ((await this.docker.listTasks({ filters: { name: names } })) as SwarmTask[])
       : [];
     const own = (s: ServiceInfo) => tasks.filter((t) => t.ServiceID === s.ID);
     return {
-      units: services.map((s) => observedUnit(s, own(s))),
+      units: services.map((s) => observedUnit(s, own(s), hostOf)),
       networks,
       volumes: (volumes.Volumes ?? []).map((v) => v.Name),
     };
@@ -137,21 +149,23 @@ export class SwarmEngine implements Engine {
   async ensureVolume(): Promise<void> {}
 
   /**
-   * Removes the volume where the manager can: on its own node, once the node
-   * has removed the container of the unit's last task (a moment after the
-   * manager forgot the task). A volume on another node stays until a job placed
-   * there removes it (not done yet: odp has no node-local agent; decision 0069).
+   * Removes the volume on every node odp reaches (the manager's, and each
+   * host's declared engine: a volume lives on the node its task ran on), once
+   * that node has removed the container of the unit's last task (a moment after
+   * the manager forgot the task). A node odp cannot reach keeps its copy.
    */
   async removeVolume(name: string): Promise<void> {
-    await until(`volume ${name} to be released by its container`, RELEASE_MS, async () => {
-      try {
-        await this.local.removeVolume(name);
-        return true;
-      } catch (e) {
-        if (statusOf(e) === 409 || /in use/i.test(messageOf(e))) return undefined;
-        throw engineError(`cannot remove volume ${name}`, e);
-      }
-    });
+    for (const engine of this.node.all()) {
+      await until(`volume ${name} to be released by its container`, RELEASE_MS, async () => {
+        try {
+          await engine.removeVolume(name);
+          return true;
+        } catch (e) {
+          if (statusOf(e) === 409 || /in use/i.test(messageOf(e))) return undefined;
+          throw engineError(`cannot remove volume ${name}`, e);
+        }
+      });
+    }
   }
 
   run(spec: UnitSpec): Promise<string> {
@@ -168,8 +182,10 @@ export class SwarmEngine implements Engine {
   }
 
   private async createService(spec: UnitSpec, replicas: 0 | 1): Promise<string> {
-    const body = serviceSpec(spec, replicas, await this.local.features());
-    await this.externalNetworks(spec);
+    let body = serviceSpec(spec, replicas, await this.local.features());
+    const owner = spec.sharesNetworkWithUnit;
+    if (owner && replicas === 1) body = await besideOwner(this.docker, owner, body);
+    body = await this.prepare(spec, body);
     // The manager's copy, never pulled here (resolveImage did that, when it could).
     const imageId = await this.docker
       .getImage(spec.service.image)
@@ -187,14 +203,30 @@ export class SwarmEngine implements Engine {
     }
   }
 
-  /** The edge network exists before the edge does, so an instance can be deployed first. */
-  private async externalNetworks(spec: UnitSpec): Promise<void> {
+  /**
+   * What a unit's service (or job) needs before it is made: its external networks
+   * (the edge network exists before the edge does, so an instance can be deployed
+   * first) and its secrets, whose ids the body then names (0075).
+   */
+  private async prepare(
+    spec: UnitSpec,
+    body: Dockerode.CreateServiceOptions,
+  ): Promise<Dockerode.CreateServiceOptions> {
     const labels = { [LABEL.platform]: spec.service.labels[LABEL.platform] ?? '' };
     for (const net of spec.service.externalNetworks) await this.networks.ensure(net.name, labels);
+    const files = secretFiles(spec, body.Name!);
+    if (files.length === 0) return body;
+    const ids = await ensureSecrets(this.docker, spec, body.Name!, files);
+    const task = body.TaskTemplate as Dockerode.ContainerTaskSpec;
+    return {
+      ...body,
+      TaskTemplate: { ...task, ContainerSpec: { ...task.ContainerSpec, Secrets: secretMounts(files, ids) } },
+    };
   }
 
   async remove(unit: string, stopTimeoutSeconds = STOP_GRACE_SECONDS): Promise<void> {
     await removeService(this.docker, unit, stopTimeoutSeconds * 1000 + REPORT_MS);
+    await removeUnitSecrets(this.docker, unit);
   }
 
   /**
@@ -206,33 +238,37 @@ export class SwarmEngine implements Engine {
     await waitTasksEnded(this.docker, svc, `${unit} to stop`, timeoutSeconds * 1000 + REPORT_MS);
   }
 
+  /** Scales it to 1; a sidecar is placed beside its owner's task first (0072). */
   async start(unit: string): Promise<void> {
-    await setReplicas(this.docker, unit, 1);
+    await setReplicas(this.docker, unit, 1, async (spec) => {
+      const owner = spec.Labels?.[PEER_LABEL];
+      return owner ? besideOwner(this.docker, owner, spec) : spec;
+    });
   }
 
   waitReady(unit: string, probe: ReadinessProbe | undefined, opts: WaitOptions): Promise<void> {
     return waitTaskReady(unit, probe, opts, {
       docker: this.docker,
-      localContainer: (t) => this.node.container(t),
+      reach: (t) => this.node.container(t),
       lastLogs: (n) => this.lastLogs(unit, n),
     });
   }
 
-  /** Runs the unit's check where odp can (its task on the manager's node); undefined elsewhere. */
+  /** Runs the unit's check in its task's container, on its node; undefined when odp cannot reach that node. */
   async checkNow(unit: string): Promise<boolean | undefined> {
     const task = await this.node.task(unit);
-    const container = task ? await this.node.container(task) : undefined;
-    return container ? this.local.checkNow(container) : undefined;
+    const at = task ? await this.node.container(task) : undefined;
+    return at ? at.engine.checkNow(at.container) : undefined;
   }
 
   exec(unit: string, command: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    return this.node.reach(unit, `run ${command[0] ?? 'a command'} in`, (c) =>
-      this.local.exec(c, command, opts),
+    return this.node.reach(unit, `run ${command[0] ?? 'a command'} in`, (at) =>
+      at.engine.exec(at.container, command, opts),
     );
   }
 
   copyInto(unit: string, dir: string, files: UnitFile[]): Promise<void> {
-    return this.node.reach(unit, 'copy files into', (c) => this.local.copyInto(c, dir, files));
+    return this.node.reach(unit, 'copy files into', (at) => at.engine.copyInto(at.container, dir, files));
   }
 
   runTask(spec: UnitSpec, command: string[]): Promise<OneOffResult> {
@@ -271,9 +307,26 @@ export class SwarmEngine implements Engine {
     }
   }
 
+  /**
+   * The task's address on the network; for a unit not on it whose sidecar stands
+   * for it there (answering to its name: the nginx sidecar on the edge network,
+   * 0072), the sidecar's.
+   */
   async address(unit: string, network: string): Promise<string | undefined> {
-    const task = await this.node.task(unit);
-    return task && ['running', 'starting'].includes(stateOf(task)) ? addressOn(task, network) : undefined;
+    const on = async (name: string) => {
+      const task = await this.node.task(name);
+      return task && ['running', 'starting'].includes(stateOf(task)) ? addressOn(task, network) : undefined;
+    };
+    const own = await on(unit);
+    if (own) return own;
+    const peers = (await this.docker.listServices({
+      filters: { label: [`${PEER_LABEL}=${unit}`] },
+    })) as ServiceInfo[];
+    for (const p of peers) {
+      const addr = p.Spec?.Name ? await on(p.Spec.Name) : undefined;
+      if (addr) return addr;
+    }
+    return undefined;
   }
 
   /** The node's address and the port its task publishes there (host mode: one node, one port). */

@@ -10,6 +10,7 @@ import { OdpError } from '../../errors.js';
 import type { OneOffResult, UnitSpec } from '../engine.js';
 import { createPinned, type RegistryPins } from './image-ref.js';
 import { serviceOutput } from './logs.js';
+import { removeUnitSecrets } from './secrets.js';
 import { jobSpec, oneOffSpec } from './service-spec.js';
 import {
   engineError,
@@ -39,9 +40,14 @@ export class SwarmJobs {
 
   constructor(
     private readonly docker: Dockerode,
-    /** Makes what the unit's job needs beforehand (its external networks). */
-    private readonly prepare: (spec: UnitSpec) => Promise<void>,
-    /** With a registry: a job's image is run from it by digest, as a unit's. */
+    /** Makes what the unit's job needs beforehand (its external networks, its secrets); the body to create. */
+    private readonly prepare: (
+      spec: UnitSpec,
+      body: Dockerode.CreateServiceOptions,
+    ) => Promise<Dockerode.CreateServiceOptions>,
+    /** The manager's own node: where a one-off runs (0069). */
+    private readonly managerNode: () => Promise<string>,
+    /** With a registry: a unit's job runs its image from it by digest, as the unit does. */
     private readonly pins?: RegistryPins,
   ) {}
 
@@ -51,12 +57,12 @@ export class SwarmJobs {
       return await this.startTask(name);
     } finally {
       await removeService(this.docker, name, REMOVE_MS).catch(() => undefined);
+      await removeUnitSecrets(this.docker, name).catch(() => undefined);
     }
   }
 
   async createTask(spec: UnitSpec, command: string[]): Promise<string> {
-    const body = jobSpec(spec, command);
-    await this.prepare(spec);
+    const body = await this.prepare(spec, jobSpec(spec, command));
     this.pending.set(body.Name!, body);
     return body.Name!;
   }
@@ -75,7 +81,12 @@ export class SwarmJobs {
 
   async runOneOff(image: string, command: string[], env: Record<string, string>): Promise<OneOffResult> {
     const name = `odp-one-off-${randomBytes(6).toString('hex')}`;
-    await createJob(this.docker, oneOffSpec(name, image, command, env), this.pins);
+    // On the manager's own node: the image is the one odp resolved there (resolveImage),
+    // which another node may not hold without a registry; so it is not pinned to one either.
+    const spec = oneOffSpec(name, image, command, env);
+    const task = spec.TaskTemplate as Dockerode.ContainerTaskSpec;
+    task.Placement = { Constraints: [`node.id==${await this.managerNode()}`] };
+    await createJob(this.docker, spec, undefined);
     try {
       return await jobResult(this.docker, name);
     } finally {

@@ -7,9 +7,15 @@ import { publishedPorts, unitStatus, type SwarmTask } from './tasks.js';
 /** The id of the image a unit was made with, as the manager held it (a label: tasks do not say). */
 export const IMAGE_ID_LABEL = 'odp.image-id';
 
-export function observedUnit(s: ServiceInfo, tasks: readonly SwarmTask[]): ObservedUnit {
+export function observedUnit(
+  s: ServiceInfo,
+  tasks: readonly SwarmTask[],
+  /** Each node's host name (its `odp.host`, else its hostname), by node id. */
+  nodes: ReadonlyMap<string, string> = new Map(),
+): ObservedUnit {
   const l = s.Spec?.Labels ?? {};
   const { state, health, task } = unitStatus(tasks, hasHealthCheck(s), wasStopped(s));
+  const node = task?.NodeID ? (nodes.get(task.NodeID) ?? task.NodeID) : undefined;
   return {
     id: s.ID,
     name: s.Spec?.Name ?? s.ID,
@@ -20,5 +26,6 @@ export function observedUnit(s: ServiceInfo, tasks: readonly SwarmTask[]): Obser
     health,
     createdAt: new Date(s.CreatedAt ?? 0),
     ports: publishedPorts(task),
+    ...(node ? { node } : {}),
   };
 }

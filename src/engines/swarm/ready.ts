@@ -1,26 +1,23 @@
 // Waiting for a unit's task to be ready while a deploy waits for it.
 //
-// Swarm holds a task with a health check in `starting` until the check first
-// passes, and only then reports it RUNNING (and gives it its DNS record): a
-// RUNNING task is ready. Before that, odp probes the task itself where it can,
-// as the Docker engine does (docs/decisions/0050): when the task runs on the
-// manager's own node, its probe runs inside its container by exec. On another
-// node it cannot: the API execs only on the node it talks to, and odp cannot
-// reach a task's overlay address from outside the swarm. There the wait relies
-// on Swarm's own check, which on Docker 20.10 (no start interval) first runs
-// one interval after the start. A probe job placed on the task's node would
-// lift that limit for HTTP probes; it is left for later (decision 0069).
+// Units carry no Swarm health check (docs/decisions/0074): a task is RUNNING as
+// soon as its container runs. odp tells that it is ready as it does on one
+// Docker host (docs/decisions/0050): by running the unit's probe inside its
+// container, through the engine of the task's node (the manager's own, or the
+// address its host declares: node-engines.ts), every poll until it passes. On a
+// node odp cannot reach, a running task is taken as ready: nothing else can say.
 import type Dockerode from 'dockerode';
 import { OdpError } from '../../errors.js';
 import type { ReadinessProbe, WaitOptions } from '../engine.js';
 import { probeInside } from '../docker/ready.js';
+import type { Reached } from './node-engines.js';
 import { inspectService, POLL_MS, replicasOf, sleep, tasksOf } from './services.js';
 import { currentTask, describeTask, hasFailed, stateOf, type SwarmTask } from './tasks.js';
 
 export interface ReadyContext {
   docker: Dockerode;
-  /** The task's container when it runs on the manager's own node (so odp can exec into it). */
-  localContainer(task: SwarmTask): Promise<string | undefined>;
+  /** The task's container and its node's engine, when odp reaches that node (so it can exec into it). */
+  reach(task: SwarmTask): Promise<Reached | undefined>;
   lastLogs(lines: number): Promise<string>;
 }
 
@@ -50,10 +47,13 @@ export async function waitTaskReady(
     if (failed) return fail(`ended before it became healthy: its task ${describeTask(failed)}`);
     if (replicasOf(svc) === 0) return fail('is stopped (0 replicas): start it first');
     const task = currentTask(tasks);
-    if (task && stateOf(task) === 'running') return;
-    if (task && probe && stateOf(task) === 'starting') {
-      const container = await ctx.localContainer(task);
-      if (container && (await probeInside(ctx.docker, container, probe)).ready) return;
+    const state = task ? stateOf(task) : undefined;
+    if (task && (state === 'running' || state === 'starting')) {
+      // A unit with a probe is ready once it answers it, run in its container on its
+      // node; without one, or on a node odp cannot reach, once its task runs.
+      const at = probe ? await ctx.reach(task) : undefined;
+      if (!at && state === 'running') return;
+      if (at && probe && (await probeInside(at.engine.docker, at.container, probe)).ready) return;
     }
     const now = Date.now();
     if (now >= deadline) {

@@ -7,11 +7,15 @@ import type Dockerode from 'dockerode';
 import { OdpError } from '../../errors.js';
 import { containerSpec, type EngineFeatures } from '../docker/container-spec.js';
 import { LABEL, type UnitSpec } from '../engine.js';
+import { secretFiles, secretMounts, withSecretFiles } from './secrets.js';
 
 const NS = 1_000_000_000;
 
 /** How long a task has to stop after SIGTERM before it is killed (Docker's StopTimeout for units). */
 export const STOP_GRACE_SECONDS = 30;
+
+/** On a sidecar's service: the unit whose node it runs on and which it reaches by name (0072). */
+export const PEER_LABEL = 'odp.peer-of';
 
 /** Set on a job (a one-off or a task), so a sweep can tell them from units. */
 export const JOB_LABEL = 'odp.job';
@@ -29,17 +33,30 @@ export function serviceSpec(
   replicas: 0 | 1,
   features?: EngineFeatures,
 ): Dockerode.CreateServiceOptions {
-  if (u.sharesNetworkWithUnit) {
+  const owner = u.sharesNetworkWithUnit;
+  if (owner && !u.service.peerHostEnv) {
     // Swarm has no `container:` network mode: a sidecar cannot live in its owner's namespace.
     throw new OdpError(
       'ENGINE',
-      `${u.service.name} shares the network of ${u.sharesNetworkWithUnit}: Swarm has no shared network namespace`,
-      {
-        hint: 'The nginx sidecar does not run on Swarm yet (issue 12: into the edge, or a service of its own).',
-      },
+      `${u.service.name} shares the network of ${owner}: Swarm has no shared network namespace`,
+      { hint: 'A sidecar on Swarm must be told its owner by name (peerHostEnv, docs/decisions/0072).' },
     );
   }
-  const c = containerSpec(u, features);
+  // A sidecar runs as a service of its own that reaches its owner by name (0072).
+  const { sharesNetworkWithUnit: _owner, ...alone } = u;
+  const c = containerSpec(alone, features);
+  if (owner && u.service.peerHostEnv) {
+    // The owner's name on the stack's network alone: the bare name is the sidecar's own
+    // on the edge network, where it stands for its owner.
+    c.Env = [...(c.Env ?? []), `${u.service.peerHostEnv}=${ownName(owner, u.network)}`];
+    c.Labels = { ...c.Labels, [PEER_LABEL]: owner };
+  }
+  // Secret variables the image reads from files too are Swarm secrets (0075).
+  const secrets = secretFiles(u, c.name!);
+  c.Env = withSecretFiles(c.Env ?? [], secrets);
+  // The owner published its sidecars' ports on Docker (they shared its namespace);
+  // here each publishes its own, and a sidecar's loopback ports are not published.
+  const publish = u.publish.filter((p) => u.service.ports.some((q) => q.container === p.container));
   const labels = c.Labels ?? {};
   return {
     Name: c.name!,
@@ -50,9 +67,17 @@ export function serviceSpec(
         // Docker's Cmd is the image's arguments; a service's Command would replace its entrypoint.
         ...(c.Cmd ? { Args: c.Cmd as string[] } : {}),
         Env: c.Env ?? [],
+        ...(secrets.length ? { Secrets: secretMounts(secrets) } : {}),
         Labels: labels,
         ...(c.Hostname ? { Hostname: c.Hostname } : {}),
-        ...(c.Healthcheck ? { HealthCheck: c.Healthcheck } : {}),
+        // No Swarm health check, the image's own switched off too: Swarm gives a task its
+        // DNS record only once its check passed, and Docker 20.10 runs the first check one
+        // whole interval after the start (no start interval): every name (odoo for its
+        // sidecar, the sidecar for the edge, db for Odoo) would be unknown for a minute
+        // after each start. Readiness is odp's probe (waitReady), traffic is gated by the
+        // edge's own checks, as on one Docker host, whose engine never acts on health
+        // either (docs/decisions/0074).
+        HealthCheck: { Test: ['NONE'] },
         Mounts: u.service.volumes.map((v) => ({
           Type: 'volume' as const,
           Source: v.volume,
@@ -71,11 +96,15 @@ export function serviceSpec(
       RestartPolicy: { Condition: 'on-failure' },
       Placement: { Constraints: u.placement?.constraints ?? [] },
       // Docker's legacy links (`db` → the tier's PostgreSQL, for this container only) have
-      // no Swarm equivalent: a consumer reaches a shared service on the tier network by
-      // its service name. The aliases of external networks are therefore not mapped.
+      // no Swarm equivalent: the shared service answers to `db` on its tier's network
+      // instead (`answersAs`, composed so for a swarm), and links are not mapped.
       Networks: [
-        { Target: u.network, Aliases: [u.service.name] },
-        ...u.service.externalNetworks.map((n) => ({ Target: n.name })),
+        { Target: u.network, Aliases: [u.service.name, ownName(c.name!, u.network)] },
+        // A sidecar answers to its owner's name there: where the edge looks the owner up (0072).
+        ...u.service.externalNetworks.map((n) => {
+          const as = [...(n.answersAs ?? []), ...(owner ? [owner] : [])];
+          return { Target: n.name, ...(as.length ? { Aliases: as } : {}) };
+        }),
       ],
       LogDriver: { Name: 'json-file', Options: { 'max-size': '20m', 'max-file': '3' } },
     },
@@ -84,7 +113,7 @@ export function serviceSpec(
       // No IPVS on the machines this runs on (no VIPs, no routing mesh): each task gets
       // its own DNS record, and published ports bind on the task's node only.
       Mode: 'dnsrr',
-      Ports: u.publish.map((p) => ({
+      Ports: publish.map((p) => ({
         Protocol: 'tcp' as const,
         TargetPort: p.container,
         // Host mode binds all of the node's addresses: the spec's bind address is not kept.
@@ -93,6 +122,15 @@ export function serviceSpec(
       })),
     },
   };
+}
+
+/**
+ * A unit's name on its own network only, `<unit>.<network>`: how a sidecar
+ * reaches its owner, whose bare name the sidecar itself answers to on the edge
+ * network (Docker's DNS would give a container on both networks its own address).
+ */
+export function ownName(unit: string, network: string): string {
+  return `${unit}.${network}`;
 }
 
 /**

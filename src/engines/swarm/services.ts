@@ -68,12 +68,18 @@ export function replicasOf(svc: ServiceInfo): number {
  * Sets the service's replica count. An update names the version it read and
  * the manager refuses it if another update came first: read again and retry.
  */
-export async function setReplicas(docker: Dockerode, name: string, replicas: number): Promise<ServiceInfo> {
+export async function setReplicas(
+  docker: Dockerode,
+  name: string,
+  replicas: number,
+  /** Changes made with the same update (a sidecar's placement beside its owner). */
+  change: (spec: Dockerode.ServiceSpec) => Promise<Dockerode.ServiceSpec> = async (s) => s,
+): Promise<ServiceInfo> {
   for (let attempt = 1; ; attempt++) {
     const svc = await inspectService(docker, name);
     if (!svc) throw new OdpError('NOT_FOUND', `no unit ${name} (no such service)`);
     if (replicasOf(svc) === replicas) return svc;
-    const spec = { ...svc.Spec, Mode: { Replicated: { Replicas: replicas } } };
+    const spec = { ...(await change(svc.Spec ?? {})), Mode: { Replicated: { Replicas: replicas } } };
     try {
       await docker
         .getService(svc.ID)

@@ -161,7 +161,9 @@ async function checkNginx(
   const db = openState(dir);
   try {
     if (db.prepare('SELECT 1 FROM validated_configs WHERE digest = ?').get(digest)) return;
-    const r = await engine.runOneOff(nginx.image, ['nginx', '-t'], { NGINX_CONF: revealEnv(conf) });
+    // A sidecar told its Odoo's name at run time (Swarm) is checked with a stand-in name.
+    const peer = nginx.peerHostEnv ? { [nginx.peerHostEnv]: 'odoo' } : {};
+    const r = await engine.runOneOff(nginx.image, ['nginx', '-t'], { NGINX_CONF: revealEnv(conf), ...peer });
     if (r.exitCode !== 0) {
       throw new OdpError('DEPLOY_FAILED', `nginx refuses the sidecar configuration of ${stack.name}`, {
         detail: r.output.trim(),

@@ -32,6 +32,8 @@ export interface InstanceStatus {
     ports: Record<number, number>;
     /** Where odp reaches the unit's published HTTP port, if it has one. */
     endpoint?: Endpoint;
+    /** The host it runs on, on an engine of many hosts. */
+    node?: string;
   }[];
 }
 
@@ -87,6 +89,7 @@ export async function instanceStatus(
                 ageSeconds: Math.round((Date.now() - u.createdAt.getTime()) / 1000),
                 ports: u.ports,
                 ...(endpoint ? { endpoint } : {}),
+                ...(u.node ? { node: u.node } : {}),
               };
             }),
         ),
@@ -98,4 +101,25 @@ export async function instanceStatus(
 
 function isUp(u: ObservedUnit): boolean {
   return u.state === 'running' && (u.health === 'healthy' || u.health === 'none');
+}
+
+/**
+ * The unit `odp logs` reads: replica `replica` of the instance's `service`. A
+ * pinned instance's units carry their release in their name, and two releases
+ * coexist during an upgrade: the one that runs, else the newest.
+ */
+export async function findUnit(
+  engine: Engine,
+  sel: { platform: string; project: string; instance: string },
+  service: string,
+  replica: number,
+): Promise<ObservedUnit | undefined> {
+  const { units } = await engine.observe(sel);
+  return units
+    .filter((u) => u.service === service && u.replica === replica)
+    .sort(
+      (a, b) =>
+        Number(b.state === 'running') - Number(a.state === 'running') ||
+        b.createdAt.getTime() - a.createdAt.getTime(),
+    )[0];
 }
