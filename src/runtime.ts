@@ -6,9 +6,11 @@
 import type { Cluster } from './engines/cluster.js';
 import type { Engine } from './engines/engine.js';
 import type { ImageStore } from './engines/images.js';
+import type { SwarmRegistry } from './engines/swarm/image-ref.js';
 import { OdpError } from './errors.js';
 import type { EdgeControl } from './ops/edge/edge-sync.js';
 import { loadPlatformFile, type PlatformFile } from './platformdir/load.js';
+import type { KeySource } from './secrets/lock.js';
 
 export interface Runtime {
   engine: Engine;
@@ -22,7 +24,7 @@ export interface Runtime {
  * manager DOCKER_HOST names. Without one (`odp publish` in CI, `odp images
  * build` before `odp init`), the default engine: Docker on this host.
  */
-export async function openRuntime(from?: string | PlatformFile): Promise<Runtime> {
+export async function openRuntime(from?: string | PlatformFile, o: KeySource = {}): Promise<Runtime> {
   const pf = typeof from === 'string' ? await loadPlatformFile(from) : from;
   const { DockerEngine, DockerImages, makeDocker } = await import('./engines/docker/index.js');
   const docker = makeDocker();
@@ -30,15 +32,31 @@ export async function openRuntime(from?: string | PlatformFile): Promise<Runtime
     const { SwarmEngine } = await import('./engines/swarm/index.js');
     // Each host's own engine, for what Swarm does not do across nodes (exec, the
     // edge's control, volumes: docs/decisions/0071). The image store is still the
-    // manager's own: other nodes get images from a registry or a load of their own.
+    // manager's own: other nodes get images from the platform's registry, pushed by
+    // `odp images push` and pinned by digest (0070), or a load of their own.
     const nodes = Object.fromEntries(
       Object.entries(pf.platform.hosts).flatMap(([name, h]) => (h.docker ? [[name, h.docker]] : [])),
     );
-    const engine = new SwarmEngine(docker, managerAddress(), nodes);
+    const engine = new SwarmEngine(docker, managerAddress(), nodes, swarmRegistry(pf, o));
     return { engine, images: new DockerImages(docker), edge: lazyEdge(engine) };
   }
   const engine = new DockerEngine(docker);
   return { engine, images: new DockerImages(docker), edge: lazyEdge(engine) };
+}
+
+/**
+ * The platform's registry for a swarm: its services run their images from it by
+ * digest (docs/decisions/0070). The password (a platform secret) is decrypted
+ * only when a service is made, so reading commands never ask for a passphrase.
+ */
+function swarmRegistry(pf: PlatformFile, o: KeySource): SwarmRegistry | undefined {
+  const url = pf.platform.registry?.url;
+  if (!url) return undefined;
+  return {
+    url,
+    credentials: async () =>
+      (await import('./ops/secrets/registry-credentials.js')).registryCredentials(pf, o),
+  };
 }
 
 /** Where odp reaches the swarm's manager, for messages. */

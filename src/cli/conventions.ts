@@ -49,6 +49,7 @@ export const COMMANDS: Readonly<Record<string, CommandConvention>> = {
   render: read,
   'project new': change,
   'images build': change,
+  'images push': change,
   deploy: change,
   rollback: asks,
   status: read,

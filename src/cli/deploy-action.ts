@@ -33,7 +33,7 @@ export async function deployAction(
   }
   const progress = makeProgress();
   try {
-    const { engine, edge } = await openRuntime(ctx.dir);
+    const { engine, edge } = await openRuntime(ctx.dir, keySource(opts));
     const run = (p: Progress) =>
       deployTest(engine, ctx.dir, project, {
         ...opts,
@@ -85,7 +85,7 @@ async function deployPinned(ctx: Ctx, project: string, instance: string, opts: D
   }
   const progress = makeProgress();
   try {
-    const { engine, edge } = await openRuntime(ctx.dir);
+    const { engine, edge } = await openRuntime(ctx.dir, keySource(opts));
     const run = (p: Progress, op?: OperationHandle) =>
       deployVersion(engine, ctx.dir, project, instance, {
         version,
@@ -132,3 +132,6 @@ async function tagOf(dir: string, project: string, tag: string | undefined): Pro
   if (tag) return tag;
   return requireProject(await loadPlatformDir(dir), project).spec.instances.test?.tag ?? 'latest';
 }
+
+/** Where the engine reads the registry's password from (a swarm with a private registry). */
+const keySource = (opts: DeployFlags) => (opts.passphraseFile ? { passphraseFile: opts.passphraseFile } : {});

@@ -2,13 +2,14 @@ import type { Command } from 'commander';
 import type { BuildProgress } from '../images/build.js';
 import { OdpError } from '../errors.js';
 import { handler, withJson } from './command.js';
+import { registerImagesPush } from './images-push.js';
 import { FLAGS } from './conventions.js';
 import { makeProgress } from './progress.js';
 
 export function registerImages(program: Command): void {
   const images = program
     .command('images')
-    .description("build the platform's images from Debian (no registry needed)");
+    .description("build the platform's images from Debian (no registry needed), push them to its registry");
   withJson(
     images
       .command('build [names...]')
@@ -81,4 +82,5 @@ Examples:
         },
       ),
     );
+  registerImagesPush(images);
 }

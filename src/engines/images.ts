@@ -9,6 +9,8 @@ export interface ImageInfo {
   labels: Record<string, string>;
   /** When it was made, as the engine says it (RFC 3339, to the nanosecond on Docker). */
   created: string;
+  /** `<repository>@sha256:…` for each registry it was pushed to or pulled from. */
+  repoDigests: string[];
 }
 
 export interface ImageBuild {
@@ -45,6 +47,8 @@ export interface ImageStore {
   build(b: ImageBuild, onLine?: (line: string) => void): Promise<void>;
   /** Makes an image of a single layer from a root file system. */
   importRootfs(i: RootfsImport, onLine?: (line: string) => void): Promise<void>;
+  /** Gives the image behind `source` the reference `target` too (`repo:tag`). */
+  tag(source: string, target: string): Promise<void>;
   /** Untags or deletes, never forced: one a unit or a child image still uses stays, silently. */
   remove(ref: string): Promise<void>;
   /** Fetches the newest image behind `ref` from its registry. */

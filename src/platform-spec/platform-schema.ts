@@ -3,6 +3,7 @@
 // Every field says what it is (`.describe`, or `.meta` with examples): `odp schema`
 // gives editors the texts and docs/reference/platform-yaml.md is generated from them.
 import * as z from 'zod';
+import { parseRegistryUrl } from '../model/image-ref.js';
 import { bucketName, hostname, port, slug, text, word } from './common.js';
 
 const label = z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected a label such as application or production');
@@ -201,6 +202,32 @@ export const imagesSchema = z
     "Images of the platform's own services; `odp images build` builds the odp/* defaults from Debian.",
   );
 
+/** The platform secret (platform.env.gpg) holding the registry user's password. */
+export const REGISTRY_PASSWORD_KEY = 'REGISTRY_PASSWORD';
+
+export const registrySchema = z
+  .strictObject({
+    url: word(255)
+      .superRefine((url, ctx) => {
+        const r = parseRegistryUrl(url);
+        if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: r });
+      })
+      .meta({
+        description:
+          'HOST[:PORT][/PREFIX] of the registry, no scheme: `odp images push` pushes each image as <url>/<repository>:<tag>, and a swarm runs it from there by digest.',
+        examples: ['registry.example.com:5000', '127.0.0.1:5000/odp'],
+      }),
+    username: word(255)
+      .optional()
+      .meta({
+        description: `The registry user; its password is the platform secret ${REGISTRY_PASSWORD_KEY} (\`odp platform secrets set ${REGISTRY_PASSWORD_KEY} --stdin\`). None: anonymous.`,
+        examples: ['odp'],
+      }),
+  })
+  .describe(
+    "Where a swarm's nodes get the platform's images (`odp images push`); the docker engine ignores it. None: each node runs the copy it holds.",
+  );
+
 export const backupsSchema = z
   .strictObject({
     keep: z
@@ -259,6 +286,7 @@ export const platformSchema = z
       .describe(
         "What runs the units: docker (one host), or swarm: the hosts are the nodes of a Docker Swarm (`odp hosts`; units run as Swarm services, placed by the hosts' labels; what Swarm does not do across nodes goes through each host's `docker` address: docs/swarm.md).",
       ),
+    registry: registrySchema.optional(),
     backups: backupsSchema.default(backupsSchema.parse({})),
     branches: branchesSchema
       .default(branchesSchema.parse({}))

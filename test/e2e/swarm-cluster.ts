@@ -26,14 +26,19 @@ export interface TestSwarm {
   remove(): Promise<void>;
 }
 
-export async function buildNodeImage(): Promise<void> {
+export function buildNodeImage(): Promise<void> {
+  return buildTestImage('swarm-node', NODE_IMAGE);
+}
+
+/** An image of test/e2e/<name>/ on the Debian base, rebuilt when its files change. */
+export async function buildTestImage(name: string, tag: string): Promise<void> {
   await buildDockerfileImage(
     images,
     {
       kind: 'dockerfile',
-      name: 'swarm-node',
-      tag: NODE_IMAGE,
-      context: path.join(repoRoot, 'test/e2e/swarm-node'),
+      name,
+      tag,
+      context: path.join(repoRoot, 'test/e2e', name),
       parent: DEBIAN_BASE,
     },
     await parentImageId(images, DEBIAN_BASE),
@@ -70,6 +75,7 @@ async function startNode(
   network: string,
   hostname: string,
   publish: Publish[],
+  offline = true,
 ): Promise<TestNode> {
   const container = `${prefix}-${hostname}`;
   const c = await docker.createContainer({
@@ -77,8 +83,9 @@ async function startNode(
     Hostname: hostname,
     Image: NODE_IMAGE,
     // No registry here: a node runs the image it holds (loaded by the test) without
-    // trying Docker Hub first (swarm-facts.md).
-    Env: ['DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1'],
+    // trying Docker Hub first (swarm-facts.md). With it set a node never pulls, so a
+    // swarm that gets its images from a registry goes without.
+    Env: offline ? ['DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1'] : [],
     Labels: { 'odp.test': prefix },
     ExposedPorts: Object.fromEntries([2375, ...publish.map(nodePort)].map((p) => [`${p}/tcp`, {}])),
     HostConfig: {
@@ -120,13 +127,14 @@ export async function addServer(swarm: TestSwarm, prefix: string, hostname: stri
 
 /**
  * `hostnames.length` nodes named `<prefix>-<hostname>`; the first is the
- * manager, the others join as workers. Labels are left to the test.
+ * manager, the others join as workers. Labels are left to the test. With
+ * `pull`, the nodes pull what they lack (from a test's registry).
  */
 export async function startSwarm(
   prefix: string,
   hostnames: string[],
-  /** Ports of some nodes to put on this machine's loopback, by hostname. */
-  o: { publish?: Record<string, Publish[]> } = {},
+  /** Ports of some nodes to put on this machine's loopback, by hostname; `pull`: the nodes pull what they lack (from a test's registry). */
+  o: { publish?: Record<string, Publish[]>; pull?: boolean } = {},
 ): Promise<TestSwarm> {
   await buildNodeImage();
   const network = `${prefix}-net`;
@@ -153,10 +161,13 @@ export async function startSwarm(
   try {
     for (const [i, hostname] of hostnames.entries())
       nodes.push(
-        await startNode(prefix, network, hostname, [
-          ...(i === 0 ? [2375] : []),
-          ...(o.publish?.[hostname] ?? []),
-        ]),
+        await startNode(
+          prefix,
+          network,
+          hostname,
+          [...(i === 0 ? [2375] : []), ...(o.publish?.[hostname] ?? [])],
+          !o.pull,
+        ),
       );
     for (const n of nodes) await engineAnswers(n);
     const [manager, ...workers] = nodes;

@@ -4,6 +4,7 @@
 import type Dockerode from 'dockerode';
 import { OdpError } from '../../errors.js';
 import type { ImageBuild, ImageInfo, ImageStore, RegistryCredentials, RootfsImport } from '../images.js';
+import { splitTag } from '../../model/image-ref.js';
 import { messageOf, statusOf } from './api-errors.js';
 import { followDockerStream } from './stream.js';
 
@@ -13,7 +14,12 @@ export class DockerImages implements ImageStore {
   async inspect(ref: string): Promise<ImageInfo | undefined> {
     try {
       const info = await this.docker.getImage(ref).inspect();
-      return { id: info.Id, labels: info.Config?.Labels ?? {}, created: info.Created };
+      return {
+        id: info.Id,
+        labels: info.Config?.Labels ?? {},
+        created: info.Created,
+        repoDigests: info.RepoDigests ?? [],
+      };
     } catch (e) {
       if (statusOf(e) === 404) return undefined;
       throw new OdpError('ENGINE', `cannot inspect image ${ref}: ${messageOf(e)}`, { cause: e });
@@ -38,7 +44,7 @@ export class DockerImages implements ImageStore {
   }
 
   async importRootfs(i: RootfsImport, onLine?: (line: string) => void): Promise<void> {
-    const { repo, tag } = splitTag(i.tag);
+    const { repository: repo, tag } = splitTag(i.tag);
     // The image's configuration, as Dockerfile instructions (the API's `changes`).
     const changes = [
       ...Object.entries(i.labels).map(([k, v]) => `LABEL ${k}=${v}`),
@@ -47,6 +53,16 @@ export class DockerImages implements ImageStore {
     ];
     const stream = await this.docker.importImage(i.rootfs, { repo, tag, changes } as object);
     await followDockerStream(this.docker, stream, `importing ${i.tag}`, onLine);
+  }
+
+  async tag(source: string, target: string): Promise<void> {
+    const { repository: repo, tag } = splitTag(target);
+    await this.docker
+      .getImage(source)
+      .tag({ repo, tag })
+      .catch((e: unknown) => {
+        throw new OdpError('ENGINE', `cannot tag ${source} as ${target}: ${messageOf(e)}`, { cause: e });
+      });
   }
 
   async remove(ref: string): Promise<void> {
@@ -68,13 +84,7 @@ export class DockerImages implements ImageStore {
   ): Promise<string | undefined> {
     const registry = repository.slice(0, repository.indexOf('/'));
     // The engine wants an auth header even for an anonymous push: `{}` is that.
-    const authconfig = credentials
-      ? {
-          username: credentials.username.reveal(),
-          password: credentials.password.reveal(),
-          serveraddress: registry,
-        }
-      : {};
+    const authconfig = credentials ? authConfig(credentials, registry) : {};
     // An explicit tag: a push without one would send every local tag of the repository.
     const stream = await this.docker
       .getImage(repository)
@@ -89,9 +99,7 @@ export class DockerImages implements ImageStore {
   }
 }
 
-/** `registry:5000/name:tag` → repository and tag (a port is not a tag). */
-function splitTag(ref: string): { repo: string; tag: string } {
-  const colon = ref.lastIndexOf(':');
-  if (colon <= ref.lastIndexOf('/')) return { repo: ref, tag: 'latest' };
-  return { repo: ref.slice(0, colon), tag: ref.slice(colon + 1) };
+/** The engine's X-Registry-Auth for `registry` (its host[:port]). */
+export function authConfig(c: RegistryCredentials, registry: string): Dockerode.AuthConfig {
+  return { username: c.username.reveal(), password: c.password.reveal(), serveraddress: registry };
 }

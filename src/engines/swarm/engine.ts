@@ -22,6 +22,7 @@ import {
 import { messageOf, statusOf } from '../docker/api-errors.js';
 import { DockerEngine } from '../docker/engine.js';
 import { hostOfNode, toNode, type NodeInfo } from './cluster.js';
+import { createPinned, RegistryPins, type SwarmRegistry } from './image-ref.js';
 import { SwarmJobs } from './jobs.js';
 import { NodeEngines } from './node-engines.js';
 import { serviceLogs, serviceOutput } from './logs.js';
@@ -60,6 +61,8 @@ export class SwarmEngine implements Engine {
   private readonly networks: SwarmNetworks;
   private readonly jobs: SwarmJobs;
   private readonly node: NodeEngines;
+  /** With a registry, services run their image from it by digest (image-ref.ts). */
+  private readonly pins: RegistryPins | undefined;
 
   constructor(
     readonly docker: Dockerode,
@@ -67,14 +70,17 @@ export class SwarmEngine implements Engine {
     readonly where = 'the engine',
     /** Each host's own engine, by host name (`hosts.<name>.docker`): for what Swarm does not do across nodes. */
     nodeAddresses: Readonly<Record<string, string>> = {},
+    registry?: SwarmRegistry,
   ) {
     this.local = new DockerEngine(docker);
     this.networks = new SwarmNetworks(docker);
     this.node = new NodeEngines(docker, this.local, nodeAddresses);
+    this.pins = registry && new RegistryPins(docker, registry);
     this.jobs = new SwarmJobs(
       docker,
       (spec, body) => this.prepare(spec, body),
       () => this.node.managerNodeId(),
+      this.pins,
     );
   }
 
@@ -188,8 +194,9 @@ export class SwarmEngine implements Engine {
         () => undefined,
       );
     if (imageId) body.Labels = { ...body.Labels, [IMAGE_ID_LABEL]: imageId };
+    const auth = await this.pins?.pin(body);
     try {
-      return (await this.docker.createService(body)).id;
+      return await createPinned(this.docker, body, auth);
     } catch (e) {
       throw engineError(`could not create ${body.Name ?? 'a unit'}`, e);
     }

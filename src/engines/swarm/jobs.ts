@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type Dockerode from 'dockerode';
 import { OdpError } from '../../errors.js';
 import type { OneOffResult, UnitSpec } from '../engine.js';
+import { createPinned, type RegistryPins } from './image-ref.js';
 import { serviceOutput } from './logs.js';
 import { removeUnitSecrets } from './secrets.js';
 import { jobSpec, oneOffSpec } from './service-spec.js';
@@ -46,6 +47,8 @@ export class SwarmJobs {
     ) => Promise<Dockerode.CreateServiceOptions>,
     /** The manager's own node: where a one-off runs (0069). */
     private readonly managerNode: () => Promise<string>,
+    /** With a registry: a unit's job runs its image from it by digest, as the unit does. */
+    private readonly pins?: RegistryPins,
   ) {}
 
   async runTask(spec: UnitSpec, command: string[]): Promise<OneOffResult> {
@@ -68,7 +71,7 @@ export class SwarmJobs {
     const body = this.pending.get(name);
     this.pending.delete(name);
     if (!body) throw new OdpError('INTERNAL', `task ${name} was not made by this process`);
-    await createJob(this.docker, body);
+    await createJob(this.docker, body, this.pins);
     try {
       return await jobResult(this.docker, name);
     } finally {
@@ -79,11 +82,11 @@ export class SwarmJobs {
   async runOneOff(image: string, command: string[], env: Record<string, string>): Promise<OneOffResult> {
     const name = `odp-one-off-${randomBytes(6).toString('hex')}`;
     // On the manager's own node: the image is the one odp resolved there (resolveImage),
-    // which another node may not hold without a registry.
+    // which another node may not hold without a registry; so it is not pinned to one either.
     const spec = oneOffSpec(name, image, command, env);
     const task = spec.TaskTemplate as Dockerode.ContainerTaskSpec;
     task.Placement = { Constraints: [`node.id==${await this.managerNode()}`] };
-    await createJob(this.docker, spec);
+    await createJob(this.docker, spec, undefined);
     try {
       return await jobResult(this.docker, name);
     } finally {
@@ -93,9 +96,14 @@ export class SwarmJobs {
 }
 
 /** Creates the job; its id. */
-async function createJob(docker: Dockerode, spec: Dockerode.CreateServiceOptions): Promise<string> {
+async function createJob(
+  docker: Dockerode,
+  spec: Dockerode.CreateServiceOptions,
+  pins: RegistryPins | undefined,
+): Promise<string> {
+  const auth = await pins?.pin(spec);
   try {
-    return (await docker.createService(spec)).id;
+    return await createPinned(docker, spec, auth);
   } catch (e) {
     throw engineError(`cannot create job ${spec.Name ?? ''}`, e);
   }

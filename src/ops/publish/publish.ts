@@ -14,6 +14,7 @@ import tar from 'tar-stream';
 import type { ImageStore } from '../../engines/images.js';
 import { OdpError } from '../../errors.js';
 import { buildProjectImage } from '../../images/project.js';
+import { pushFailed } from '../../images/push.js';
 import {
   checkImageName,
   hookUrl,
@@ -227,14 +228,11 @@ async function push(
 ): Promise<string | undefined> {
   const registry = repository.slice(0, repository.indexOf('/'));
   return images.push(repository, tag, secrets.auth).catch((e: unknown) => {
-    const message = (e as Error).message;
-    const denied = /unauthorized|authentication required|no basic auth|denied/i.test(message);
-    throw new OdpError('ENGINE', message, {
-      cause: e,
-      hint: denied
-        ? 'Set ODP_REGISTRY_USER and ODP_REGISTRY_PASSWORD, or REGISTRY_USER and REGISTRY_PASSWORD in --secrets-file.'
-        : `Check that the registry ${registry} answers.`,
-    });
+    throw pushFailed(
+      e,
+      registry,
+      'Set ODP_REGISTRY_USER and ODP_REGISTRY_PASSWORD, or REGISTRY_USER and REGISTRY_PASSWORD in --secrets-file.',
+    );
   });
 }
 
