@@ -27,6 +27,29 @@ export function edgeNetwork(platform: Pick<PlatformSpec, 'name'>): string {
   return `${platform.name}-edge`;
 }
 
+/**
+ * The edge's services: on a swarm one per edge host, in the order the spec lists
+ * them; on one Docker engine, whose every host is that one machine, one. The
+ * first keeps the name `edge` that a platform of one edge has always had; the
+ * others are named for their host.
+ */
+export function edgeServices(
+  platform: Pick<PlatformSpec, 'services' | 'engine'>,
+): { service: string; host: string }[] {
+  const hosts = [...new Set(platform.services.edge.hosts)];
+  return (platform.engine === 'swarm' ? hosts : hosts.slice(0, 1)).map((host, i) => ({
+    service: i === 0 ? 'edge' : `edge-${host}`,
+    host,
+  }));
+}
+
+/** The edges' units with their hosts (edgeServices). */
+export function edgeUnits(
+  platform: Pick<PlatformSpec, 'name' | 'services' | 'engine'>,
+): { unit: string; host: string }[] {
+  return edgeServices(platform).map((e) => ({ unit: sharedUnit(platform, e.service), host: e.host }));
+}
+
 /** Secrets of the platform itself, in `platform.env.gpg`; `platform up` generates missing ones. */
 export const platformSecretKeys = [
   'POSTGRES_PASSWORD',
@@ -171,20 +194,23 @@ export function composePlatform(
       placement: on(s.edge.hosts[0]!),
     });
   }
-  services.push({
-    ...base('edge', platform.images.haproxy),
-    role: 'nginx',
-    externalNetworks: [{ name: edgeNetwork(platform), aliases: {} }],
-    ports: [
-      { container: 80, published: s.edge.httpPort, hostIp: s.edge.bind },
-      { container: 443, published: s.edge.httpsPort, hostIp: s.edge.bind },
-    ],
-    // The edge's configuration and certificates live on this volume, pushed by odp
-    // and reloaded without dropping connections; a restarted edge keeps the last good one.
-    volumes: [volume('edge', '/usr/local/etc/haproxy')],
-    health: { http: { path: '/.odp/edge-health', port: 80 }, ...quick },
-    placement: { labels: ['edge'], global: false, replicas: 1 },
-  });
+  // One edge per edge host, each pinned to its host (several edges stand behind
+  // DNS or a floating address; odp keeps them all in step, edge-set.ts).
+  for (const { service: edgeService, host } of edgeServices(platform))
+    services.push({
+      ...base(edgeService, platform.images.haproxy),
+      role: 'nginx',
+      externalNetworks: [{ name: edgeNetwork(platform), aliases: {} }],
+      ports: [
+        { container: 80, published: s.edge.httpPort, hostIp: s.edge.bind },
+        { container: 443, published: s.edge.httpsPort, hostIp: s.edge.bind },
+      ],
+      // The edge's configuration and certificates live on this volume, pushed by odp
+      // and reloaded without dropping connections; a restarted edge keeps the last good one.
+      volumes: [volume(edgeService, '/usr/local/etc/haproxy')],
+      health: { http: { path: '/.odp/edge-health', port: 80 }, ...quick },
+      placement: on(host, ['edge']),
+    });
   const stack: Stack = {
     platform: platform.name,
     project: '_platform',

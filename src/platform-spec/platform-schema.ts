@@ -69,7 +69,12 @@ const storage = z
 
 const edge = z
   .strictObject({
-    hosts: z.array(hostRef('the edge')).min(1).describe('The hosts that run the edge (at least one).'),
+    hosts: z
+      .array(hostRef('the edge'))
+      .min(1)
+      .describe(
+        'The hosts that run the edge (at least one). On a swarm, one edge runs on each, kept in step by odp (behind DNS or a floating address); on one Docker engine, one edge.',
+      ),
     bind: word(253)
       .default('0.0.0.0')
       .meta({ description: "Host address the edge's ports are published on.", examples: ['127.0.0.1'] }),

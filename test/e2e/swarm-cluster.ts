@@ -76,6 +76,7 @@ async function startNode(
   hostname: string,
   publish: Publish[],
   offline = true,
+  persistent = false,
 ): Promise<TestNode> {
   const container = `${prefix}-${hostname}`;
   const c = await docker.createContainer({
@@ -94,7 +95,10 @@ async function startNode(
       CapDrop: ['SYS_RESOURCE'],
       SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
       Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:rw'],
-      Tmpfs: { '/var/lib/docker': 'exec' },
+      // In memory, fast; a node that must come back after `docker kill` with its
+      // swarm membership, images and volumes keeps them on a volume instead.
+      // /run is fresh at each start, as on a server: no stale pid file stops its engine.
+      Tmpfs: persistent ? { '/run': '' } : { '/var/lib/docker': 'exec' },
       PortBindings: Object.fromEntries(
         publish.map((p) => [
           `${nodePort(p)}/tcp`,
@@ -133,8 +137,12 @@ export async function addServer(swarm: TestSwarm, prefix: string, hostname: stri
 export async function startSwarm(
   prefix: string,
   hostnames: string[],
-  /** Ports of some nodes to put on this machine's loopback, by hostname; `pull`: the nodes pull what they lack (from a test's registry). */
-  o: { publish?: Record<string, Publish[]>; pull?: boolean } = {},
+  /**
+   * Ports of some nodes to put on this machine's loopback, by hostname; `pull`:
+   * the nodes pull what they lack (from a test's registry); `persistent`: nodes
+   * whose engine state survives the node's container being killed and started.
+   */
+  o: { publish?: Record<string, Publish[]>; pull?: boolean; persistent?: string[] } = {},
 ): Promise<TestSwarm> {
   await buildNodeImage();
   const network = `${prefix}-net`;
@@ -167,6 +175,7 @@ export async function startSwarm(
           hostname,
           [...(i === 0 ? [2375] : []), ...(o.publish?.[hostname] ?? [])],
           !o.pull,
+          o.persistent?.includes(hostname),
         ),
       );
     for (const n of nodes) await engineAnswers(n);

@@ -6,14 +6,20 @@
 // through that node's own engine (0071), routed by the edge; prod's replicas
 // one per production host (0073), a first deploy with its migration, an upgrade
 // without migration under load through the edge (no failed request), one with
-// a migration, a rollback.
+// a migration, a rollback. Two edges (app1, app2), kept in step. Then app2 is
+// lost under load through app1's edge, three ways (killed, frozen, cut off), and
+// comes back: printed for each, the requests sent and failed, how soon the edge
+// stopped sending to it, how soon the cluster had the spec's shape again.
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { parse, stringify } from 'yaml';
+import { Edge } from '../../src/backends/haproxy/edge.js';
+import { sharedUnit } from '../../src/compose/platform.js';
 import { dockerAt } from '../../src/engines/docker/client.js';
 import { SwarmEngine } from '../../src/engines/swarm/engine.js';
+import { backendName } from '../../src/render/haproxy-cfg.js';
 import { viaEdge } from '../helpers/edge.js';
 import { freePort, startPebble, type PebbleHandle } from '../helpers/pebble.js';
 import {
@@ -21,12 +27,23 @@ import {
   makePlatform,
   runCli,
   setUp,
+  SLOW_MACHINE_MS,
   uniqueName,
   type Data,
   type TestPlatform,
 } from './helpers.js';
 import { loadImages, startSwarm, type TestSwarm } from './swarm-cluster.js';
 import { SETUP, withVersion } from './upgrade-fixture.js';
+import {
+  describe,
+  heal,
+  inflict,
+  report,
+  slotStates,
+  startLoad,
+  when,
+  type FaultKind,
+} from './node-failure.js';
 
 const prefix = uniqueName('odp-swp');
 let swarm: TestSwarm;
@@ -37,14 +54,22 @@ let domain = '';
 
 const odp = (args: string[]) => runCli(['-C', tp.dir, ...args], { env, timeoutMs: 900_000 });
 const node = (host: string) => swarm.nodes.find((n) => n.hostname === host)!;
-const edge = (pathname: string, to = domain) => viaEdge(node('app1').ports[443]!, to, pathname);
+const edge = (pathname: string, to = domain, host = 'app1') => viaEdge(node(host).ports[443]!, to, pathname);
 
-/** The versions prod answers with through the edge, over enough requests to reach every replica. */
-async function served(): Promise<string[]> {
+/** The swarm as odp reaches it: the manager, and app2 through its own engine. */
+function swarmEngine(): SwarmEngine {
+  const url = new URL(swarm.dockerHost);
+  return new SwarmEngine(dockerAt(`tcp://${url.hostname}:${url.port}`), swarm.dockerHost, {
+    app2: `tcp://${node('app2').ip}:2375`,
+  });
+}
+
+/** The versions prod answers with through an edge, over enough requests to reach every replica. */
+async function served(host = 'app1'): Promise<string[]> {
   // Each request on a connection of its own: the edge balances connections.
   const seen = new Set<string>();
   for (let i = 0; i < 12; i++) {
-    const r = await edge('/web/version');
+    const r = await edge('/web/version', domain, host);
     assert.equal(r.status, 200, r.body);
     seen.add((JSON.parse(r.body) as { version: string }).version);
   }
@@ -82,8 +107,18 @@ before(async () => {
   // The edge and the embedded S3 server run on app1: the edge's ports on loopback for
   // the requests, S3's on the same loopback port as its endpoint says (odp reaches it there).
   const s3Port = await freePort();
+  // app2 is the second edge, and the node the failure tests lose: its engine's
+  // state outlives `docker kill`, its ports stay where they were when it returns.
+  const [http2, https2] = [await freePort(), await freePort()];
   swarm = await startSwarm(prefix, ['app1', 'app2', 'db1'], {
-    publish: { app1: [80, 443, [s3Port, s3Port]] },
+    publish: {
+      app1: [80, 443, [s3Port, s3Port]],
+      app2: [
+        [80, http2],
+        [443, https2],
+      ],
+    },
+    persistent: ['app2'],
   });
   env = { DOCKER_HOST: swarm.dockerHost };
   pebble = await startPebble({ httpPort: node('app1').ports[80]!, alwaysValid: true });
@@ -108,7 +143,7 @@ before(async () => {
   d.services.redis = { host: 'app1' };
   d.services.redisIntegration = { host: 'db1' };
   d.services.storage = { endpoint: `http://127.0.0.1:${s3Port}`, region: 'us-east-1', embedded: true };
-  d.services.edge = { hosts: ['app1'], httpPort: 80, httpsPort: 443 };
+  d.services.edge = { hosts: ['app1', 'app2'], httpPort: 80, httpsPort: 443 };
   d.acme = {
     directory: pebble.directoryUrl,
     email: 'ops@odp.test',
@@ -124,7 +159,7 @@ before(async () => {
     loadImages(swarm, ['odp/nginx:1.22', 'odp/redis:7', 'odp/postgres:15', ...odoo], ['app1', 'app2']),
     loadImages(swarm, ['odp/haproxy:2.6', 'odp/s3rver:3', `${tp.image}:latest`], ['app1']),
     loadImages(swarm, ['odp/postgres:15', 'odp/redis:7'], ['db1']),
-    loadImages(swarm, [`${tp.image}:latest`], ['app2']),
+    loadImages(swarm, [`${tp.image}:latest`, 'odp/haproxy:2.6'], ['app2']),
   ]);
   const sync = await odp(['hosts', 'sync']);
   assert.equal(sync.code, 0, sync.stderr);
@@ -158,10 +193,7 @@ test('deploy test: on the application+integration host, the sidecar beside its O
 
   // Through the sidecar to Odoo from inside the sidecar's task on a worker, reached
   // through app2's own engine: nginx found Odoo by its name.
-  const url = new URL(swarm.dockerHost);
-  const engine = new SwarmEngine(dockerAt(`tcp://${url.hostname}:${url.port}`), swarm.dockerHost, {
-    app2: `tcp://${node('app2').ip}:2375`,
-  });
+  const engine = swarmEngine();
   const through = await engine.exec(`${tp.stack}-nginx-1`, [
     'bash',
     '-c',
@@ -183,6 +215,8 @@ test('first deploy: the migration job, then one replica on each production host,
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
   assert.deepEqual(await odooHosts(), ['app1', 'app2']);
   assert.deepEqual(await served(), ['1.0.0']);
+  // The second edge, on app2, was routed in the same step.
+  assert.deepEqual(await served('app2'), ['1.0.0']);
 });
 
 test('an upgrade without migration: the new release beside the old one, no failed request through the edge', async (t) => {
@@ -220,3 +254,76 @@ test('an upgrade with a migration runs it as a job once, then serves the new ver
   assert.deepEqual(await served(), ['1.0.1']);
   assert.deepEqual(await odooHosts(), ['app1', 'app2']);
 });
+
+/** app1's edge: each slot of prod's backend, with its unit and whether it is UP. */
+async function prodSlots(): Promise<{ fqdn: string; up: boolean }[]> {
+  const edge1 = new Edge(swarmEngine(), sharedUnit({ name: tp.platform }, 'edge'));
+  return slotStates(await edge1.runtime([`show servers state ${backendName(domain)}`]));
+}
+
+/** The spec's shape: prod's Odoo and sidecar on both hosts, both UP at app1's edge, app2's edge serving. */
+async function specShape(): Promise<boolean> {
+  const running = (await units('prod')).filter((u) => / running on /.test(u));
+  const on = (service: string) =>
+    running
+      .filter((u) => u.startsWith(`${service} `))
+      .map((u) => u.split(' on ')[1])
+      .sort()
+      .join(',');
+  if (on('odoo') !== 'app1,app2' || on('nginx') !== 'app1,app2') return false;
+  const slots = await prodSlots();
+  if (slots.length !== 2 || !slots.every((s) => s.up)) return false;
+  return (await edge('/web/version', domain, 'app2')).status === 200;
+}
+
+/**
+ * app2 lost under load through app1's edge, then back. Its Odoo replica is
+ * replica 2 (pinned in the spec's host order, 0073). Requests under way on it
+ * at the instant of the fault may fail; any other failure is a defect.
+ */
+async function loseApp2(kind: FaultKind): Promise<string> {
+  assert.ok(await when(specShape, SLOW_MACHINE_MS, 1000), 'the platform has its shape before the fault');
+  const lostSlot = (await prodSlots()).find((s) => s.fqdn.endsWith('-2'))!.fqdn;
+  const load = startLoad({
+    port: node('app1').ports[443]!,
+    domain,
+    concurrency: 4,
+    max: 100_000,
+    timeoutMs: 60_000,
+  });
+  const t = { fault: 0, off: 0, healed: 0, back: 0 };
+  try {
+    assert.ok(await when(async () => load.okSince(0) >= 40, 60_000), 'the load runs');
+    t.fault = Date.now();
+    await inflict(kind, node('app2'));
+    const off = await when(
+      async () => !(await prodSlots()).find((s) => s.fqdn === lostSlot)?.up,
+      60_000,
+      100,
+    );
+    assert.ok(off, 'the edge takes the lost node out of its rotation');
+    t.off = off;
+    assert.ok(await when(async () => load.okSince(off) >= 100, 60_000), 'traffic goes on without the node');
+    t.healed = Date.now();
+    await heal(kind, node('app2'));
+    const back = await when(specShape, SLOW_MACHINE_MS * 2, 1000);
+    assert.ok(back, "the cluster is back to the spec's shape");
+    t.back = back;
+  } finally {
+    await load.stop();
+  }
+  const r = report(kind, load.sent, t);
+  assert.ok(r.sent > 0);
+  assert.deepEqual(
+    r.failedAfter.map((s) => `${s.detail} (${s.start - t.fault} ms after the fault)`),
+    [],
+    'no request sent after the fault fails',
+  );
+  return describe(r);
+}
+
+for (const kind of ['partition', 'pause', 'kill'] as const) {
+  test(`app2 ${kind === 'partition' ? 'cut off from the swarm' : kind === 'pause' ? 'frozen' : 'killed'} under load: the edge stops sending to it, the cluster takes its shape again when it returns`, async (t) => {
+    t.diagnostic(await loseApp2(kind));
+  });
+}

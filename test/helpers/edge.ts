@@ -85,6 +85,8 @@ export interface EdgeRequest {
   agent?: https.Agent;
   /** Told each socket the request goes out on (counting connections). */
   onSocket?: (s: Socket) => void;
+  /** Silence on the socket after which the request fails (default 10 s). */
+  timeoutMs?: number;
 }
 
 /** A request to the edge on 127.0.0.1:`port` for `domain` (SNI and Host); never rejects. */
@@ -107,7 +109,7 @@ export function viaEdge(
         headers: { Host: o.host ?? domain, ...o.headers },
         ...(o.ca ? { ca: o.ca } : { rejectUnauthorized: false }),
         ...(o.checkServerIdentity ? { checkServerIdentity: o.checkServerIdentity } : {}),
-        timeout: 10_000,
+        timeout: o.timeoutMs ?? 10_000,
         agent: o.agent ?? false,
       },
       (res) => {

@@ -80,7 +80,41 @@ describe('placement constraints', () => {
     assert.deepEqual(c['postgres-integration-1'], ['node.labels.odp.host==db-int']);
     assert.deepEqual(c['redis-prod-1'], ['node.labels.odp.host==app1']);
     assert.deepEqual(c['redis-integration-1'], ['node.labels.odp.host==app-int']);
-    assert.deepEqual(c['edge-1'], ['node.labels.odp.edge==true']);
+    const edgeHost = input().platform.services.edge.hosts[0]!;
+    assert.deepEqual(c['edge-1'], [`node.labels.odp.host==${edgeHost}`, 'node.labels.odp.edge==true']);
+  });
+
+  test('several edge hosts: one edge on each, pinned to it; the first keeps the name edge', () => {
+    const platform = input({
+      platform: (d) => {
+        const services = d.services as { edge: { hosts: string[] } };
+        d.engine = 'swarm';
+        services.edge.hosts = ['app1', 'app-int'];
+      },
+    }).platform;
+    const shared = composePlatform(platform, new Map()).stack;
+    const c = constraints(desiredUnits(shared, {}).filter((u) => u.service.name.startsWith('edge')));
+    assert.deepEqual(c, {
+      'edge-1': ['node.labels.odp.host==app1', 'node.labels.odp.edge==true'],
+      'edge-app-int-1': ['node.labels.odp.host==app-int', 'node.labels.odp.edge==true'],
+    });
+    // Each keeps its own configuration volume on its own host.
+    const volumes = shared.services.filter((s) => s.name.startsWith('edge')).map((s) => s.volumes[0]!.volume);
+    assert.equal(new Set(volumes).size, 2);
+  });
+
+  test('one Docker engine runs one edge, whatever the edge hosts', () => {
+    const platform = input({
+      platform: (d) => {
+        const services = d.services as { edge: { hosts: string[] } };
+        services.edge.hosts = ['app1', 'app-int'];
+      },
+    }).platform;
+    const edges = composePlatform(platform, new Map()).stack.services.filter((s) => s.role === 'nginx');
+    assert.deepEqual(
+      edges.map((s) => s.name),
+      ['edge'],
+    );
   });
 
   test('placement is not part of the configuration hash: one host ignores it', () => {

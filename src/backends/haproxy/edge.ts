@@ -81,14 +81,19 @@ export class Edge {
     return { ...(await this.activate(id)), warnings };
   }
 
-  /** Uploads a release into the edge's staging area, nothing live changed; its id. */
+  /**
+   * Uploads a release into the edge's staging area, nothing live changed; its
+   * id (`id` when given: several edges stage one release under one id).
+   */
   stage(
     cfg: string,
     certs: ReadonlyMap<string, string | Secret>,
     acme?: ReadonlyMap<string, string>,
     maintenance?: readonly string[],
+    id: string = releaseId(),
   ): Promise<string> {
-    return this.serial(() => this.stageNow(cfg, certs, acme, maintenance));
+    checkReleaseId(id);
+    return this.serial(() => this.stageNow(id, cfg, certs, acme, maintenance));
   }
 
   /**
@@ -161,6 +166,7 @@ export class Edge {
   }
 
   private async stageNow(
+    id: string,
     cfg: string,
     certs: ReadonlyMap<string, string | Secret>,
     acme: ReadonlyMap<string, string> | undefined,
@@ -171,7 +177,6 @@ export class Edge {
         throw new OdpError('INTERNAL', `certificate for "${domain}": not a domain name`);
     }
     for (const [token, keyAuth] of acme ?? []) checkChallenge(token, keyAuth);
-    const id = releaseId();
     const stage = `.staging/${id}`;
     const files: UnitFile[] = [
       { path: '.staging', mode: 0o755 },
@@ -320,7 +325,7 @@ function checkChallenge(token: string, keyAuth?: string): void {
 const RELEASE_ID = /^r\d{13}-[0-9a-f]{6}$/;
 
 /** `r<ms since epoch, 13 digits>-<random>`: sorts in time order, unique. */
-function releaseId(): string {
+export function releaseId(): string {
   return `r${String(Date.now()).padStart(13, '0')}-${randomBytes(3).toString('hex')}`;
 }
 

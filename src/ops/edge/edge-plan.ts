@@ -101,10 +101,12 @@ export async function executeEdgeStep(r: EdgeRun, s: EdgeStep): Promise<void> {
     case 'check-edge-config':
       await r.edge.check(r.pd, staged(r));
       return;
-    case 'reload-edge':
-      await r.edge.reload(r.pd, staged(r));
+    case 'reload-edge': {
+      const applied = await r.edge.reload(r.pd, staged(r));
       r.staged = undefined;
+      for (const w of applied.warnings) r.progress.note(`warning: ${w}`);
       return;
+    }
     case 'wait-routed':
       // Up but not routed yet is not a failed deploy: the edge keeps checking.
       if (!(await r.edge.waitRouted(r.pd, s.domain, r.timeoutMs)))

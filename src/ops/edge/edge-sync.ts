@@ -6,8 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { isAbsolute, join } from 'node:path';
 import { resolveInstance } from '../../compose/instance.js';
-import { sharedUnit } from '../../compose/platform.js';
-import { Edge, type EdgeApplied } from '../../backends/haproxy/edge.js';
+import { edgeUnits } from '../../compose/platform.js';
+import type { EdgeApplied } from '../../backends/haproxy/edge.js';
+import { EdgeSet } from '../../backends/haproxy/edge-set.js';
 import type { Endpoint, Engine } from '../../engines/engine.js';
 import { unitName } from '../../model/stack.js';
 import { requireAllProjects, type PlatformDir } from '../../platformdir/load.js';
@@ -20,8 +21,9 @@ import { maintenanceEntries } from '../../state/maintenance.js';
 import { servingAll } from '../../state/serving.js';
 import type { CertProgress, CertResult } from './certs.js';
 
-export function edgeFor(engine: Engine, pd: PlatformDir): Edge {
-  return new Edge(engine, sharedUnit(pd.platform, 'edge'));
+/** Every edge of the platform, driven as one (edge-set.ts). */
+export function edgeFor(engine: Engine, pd: PlatformDir): EdgeSet {
+  return new EdgeSet(engine, edgeUnits(pd.platform));
 }
 
 /**
@@ -85,9 +87,17 @@ export function writeEdge(engine: Engine, pd: PlatformDir): Promise<string> {
 /** Written, checked by the edge's haproxy, live: the edge plan's three steps in a row. */
 export async function syncEdge(engine: Engine, pd: PlatformDir): Promise<EdgeApplied> {
   const edge = edgeFor(engine, pd);
-  const id = await writeEdge(engine, pd);
+  const r = renderEdge(pd);
+  const id = await edge.stage(r.cfg, r.certs, undefined, r.down);
   const warnings = await edge.check(id);
-  return { ...(await edge.activate(id)), warnings };
+  const applied = await edge.activate(id);
+  return { ...applied, warnings: [...warnings, ...edge.warnings()] };
+}
+
+/** A staged release live on every edge; edges not running are said in the warnings. */
+async function reloadEdge(engine: Engine, pd: PlatformDir, release: string): Promise<EdgeApplied> {
+  const edge = edgeFor(engine, pd);
+  return { ...(await edge.activate(release)), warnings: edge.warnings() };
 }
 
 /** One ACME pass over the domains (all declared ones unless named); the edge answers the challenges. */
@@ -130,9 +140,9 @@ export function isNew(r: CertResult): boolean {
 }
 
 /**
- * Resolves once the edge answers 2xx for the domain's health path, i.e. HAProxy
- * has resolved the instance's new containers and its health checks passed.
- * Until then users would get the edge's 503; a deploy is not done before this.
+ * Resolves once every running edge answers 2xx for the domain's health path,
+ * i.e. HAProxy has resolved the instance's new containers and its health checks
+ * passed. Until then users would get the edge's 503; a deploy is not done before this.
  */
 export async function waitRouted(
   engine: Engine,
@@ -140,13 +150,17 @@ export async function waitRouted(
   domain: string,
   timeoutMs: number,
 ): Promise<boolean> {
-  const edge = sharedUnit(pd.platform, 'edge');
+  const edges = await edgeFor(engine, pd).live();
   const deadline = Date.now() + timeoutMs;
+  const routed = new Set<string>();
   while (Date.now() < deadline) {
-    // Asked each time: the edge may be (re)starting.
-    const at = await engine.endpoint(edge, EDGE_HTTPS_PORT).catch(() => undefined);
-    const status = at ? await healthStatus(at, domain) : 0;
-    if (status >= 200 && status < 300) return true;
+    for (const { unit } of edges.filter((e) => !routed.has(e.unit))) {
+      // Asked each time: the edge may be (re)starting.
+      const at = await engine.endpoint(unit, EDGE_HTTPS_PORT).catch(() => undefined);
+      const status = at ? await healthStatus(at, domain) : 0;
+      if (status >= 200 && status < 300) routed.add(unit);
+    }
+    if (routed.size === edges.length) return true;
     await new Promise((r) => setTimeout(r, 500));
   }
   return false;
@@ -185,14 +199,14 @@ export interface EdgeControl {
   write(pd: PlatformDir): Promise<string>;
   /** HAProxy's own check of a staged release; its warnings. Refused: an error, nothing live changed. */
   check(pd: PlatformDir, release: string): Promise<string[]>;
-  /** A checked release live, reloaded without dropping a connection. */
-  reload(pd: PlatformDir, release: string): Promise<Omit<EdgeApplied, 'warnings'>>;
+  /** A checked release live, reloaded without dropping a connection; warnings name edges left out. */
+  reload(pd: PlatformDir, release: string): Promise<EdgeApplied>;
   /** One ACME pass (certs.ts) over the domains named, or all declared; served once reloaded. */
   requestCertificates(
     pd: PlatformDir,
     o?: { domains?: string[]; force?: boolean; onEvent?: (e: CertProgress) => void },
   ): Promise<CertResult[]>;
-  /** Whether the edge of this platform runs at all (an instance can live without it). */
+  /** Whether any edge of this platform runs (an instance can live without one). */
   running(pd: PlatformDir): Promise<boolean>;
   waitRouted(pd: PlatformDir, domain: string, timeoutMs: number): Promise<boolean>;
   /** requestCertificates, then a reload when any was issued or renewed. */
@@ -202,8 +216,8 @@ export interface EdgeControl {
   ): Promise<CertResult[]>;
   /** Puts a domain in maintenance (or out) at once, through the runtime API: no reload. */
   maintenance(pd: PlatformDir, domain: string, on: boolean): Promise<void>;
-  /** The edge's control channel: HAProxy runtime API commands, run in order; their answers. */
-  runtime(pd: PlatformDir, commands: readonly string[]): Promise<string>;
+  /** The edges' control channel: HAProxy runtime API commands, run in order on each running edge; each one's answer. */
+  runtime(pd: PlatformDir, commands: readonly string[]): Promise<{ unit: string; answer: string }[]>;
 }
 
 /** The edge driven through the engine alone: files copied into its unit, commands run in it. */
@@ -212,10 +226,12 @@ export function edgeControl(engine: Engine): EdgeControl {
     sync: (pd) => syncEdge(engine, pd),
     write: (pd) => writeEdge(engine, pd),
     check: (pd, release) => edgeFor(engine, pd).check(release),
-    reload: (pd, release) => edgeFor(engine, pd).activate(release),
+    reload: (pd, release) => reloadEdge(engine, pd, release),
     requestCertificates: (pd, o = {}) => requestCertificates(engine, pd, o),
     running: async (pd) =>
-      (await engine.explain(sharedUnit(pd.platform, 'edge')).catch(() => undefined))?.running === true,
+      (
+        await Promise.all(edgeUnits(pd.platform).map((e) => engine.explain(e.unit).catch(() => undefined)))
+      ).some((x) => x?.running === true),
     waitRouted: (pd, domain, timeoutMs) => waitRouted(engine, pd, domain, timeoutMs),
     certify: (pd, o = {}) => certifyThroughEdge(engine, pd, o),
     maintenance: (pd, domain, on) => edgeFor(engine, pd).setMaintenance(domain, on),

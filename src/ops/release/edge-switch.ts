@@ -40,8 +40,8 @@ export async function switchEdge(
   servers: string[],
 ): Promise<boolean> {
   const backend = backendName(domain);
-  const have = slots(await edge.runtime(pd, [`show servers state ${backend}`]));
-  if (servers.length === 0 || have.length !== servers.length) {
+  const have = await edge.runtime(pd, [`show servers state ${backend}`]);
+  if (servers.length === 0 || have.some((e) => slots(e.answer).length !== servers.length)) {
     await edge.sync(pd);
     return false;
   }
@@ -59,15 +59,22 @@ export async function switchEdge(
     `set server ${w.slot} health up`,
   ]);
   const deadline = Date.now() + 60_000;
-  let now: SlotState[] = [];
+  let now: { unit: string; slots: SlotState[] }[] = [];
+  const switched = (state: SlotState[]) =>
+    want.every((w) => state.some((s) => s.name === w.name && s.addr === w.addr && s.fqdn === w.unit));
   while (Date.now() < deadline) {
-    // One round trip: the changes, then the state they left.
-    now = slots(await edge.runtime(pd, [...commands, `show servers state ${backend}`]));
-    if (want.every((w) => now.some((s) => s.name === w.name && s.addr === w.addr && s.fqdn === w.unit)))
-      return true;
+    // One round trip per edge: the changes, then the state they left (every edge, edge-set.ts).
+    now = (await edge.runtime(pd, [...commands, `show servers state ${backend}`])).map((e) => ({
+      unit: e.unit,
+      slots: slots(e.answer),
+    }));
+    if (now.every((e) => switched(e.slots))) return true;
     await new Promise((res) => setTimeout(res, 500));
   }
   throw new OdpError('DEPLOY_FAILED', `the edge does not route ${domain} to ${servers.join(', ')}`, {
-    detail: now.map((s) => `${s.name} ${s.fqdn} ${s.addr}`).join('\n'),
+    detail: now
+      .filter((e) => !switched(e.slots))
+      .flatMap((e) => e.slots.map((s) => `${e.unit}: ${s.name} ${s.fqdn} ${s.addr}`))
+      .join('\n'),
   });
 }

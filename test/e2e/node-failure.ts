@@ -1,0 +1,162 @@
+// Losing a swarm node under load, measured: a load of concurrent sequential
+// requests through an edge on loopback, the node's fault (killed, frozen, cut
+// off from the swarm), the instant the edge stops sending to it (its server
+// slot leaves UP in the edge's own state), and what each request saw.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { docker, execIn } from './helpers.js';
+import { viaEdge } from '../helpers/edge.js';
+import type { TestNode } from './swarm-cluster.js';
+
+export type FaultKind = 'kill' | 'pause' | 'partition';
+
+/** The ports a swarm node talks on (swarm-facts.md): the manager's, gossip, VXLAN. */
+const CUT_RULES = [
+  ['tcp', '2377'],
+  ['tcp', '7946'],
+  ['udp', '7946'],
+  ['udp', '4789'],
+].flatMap(([proto, port]) => [
+  `iptables -A odp-cut -p ${proto} --dport ${port} -j DROP`,
+  `iptables -A odp-cut -p ${proto} --sport ${port} -j DROP`,
+]);
+
+async function inNode(node: TestNode, script: string): Promise<void> {
+  const r = await execIn(node.container, ['sh', '-ec', script]);
+  if (r.code !== 0) throw new Error(`${node.container}: ${script} exited ${r.code}: ${r.out}`);
+}
+
+/** The fault, done to the node's container as an operator's machine would suffer it. */
+export async function inflict(kind: FaultKind, node: TestNode): Promise<void> {
+  const c = docker.getContainer(node.container);
+  if (kind === 'kill') await c.kill();
+  else if (kind === 'pause') await c.pause();
+  else
+    await inNode(
+      node,
+      [
+        'iptables -N odp-cut',
+        ...CUT_RULES,
+        'iptables -I INPUT -j odp-cut',
+        'iptables -I OUTPUT -j odp-cut',
+      ].join('\n'),
+    );
+}
+
+/** The node back: started again (its engine state kept), thawed, or reconnected. */
+export async function heal(kind: FaultKind, node: TestNode): Promise<void> {
+  const c = docker.getContainer(node.container);
+  if (kind === 'kill') await c.start();
+  else if (kind === 'pause') await c.unpause();
+  else
+    await inNode(
+      node,
+      'iptables -D INPUT -j odp-cut\niptables -D OUTPUT -j odp-cut\niptables -F odp-cut\niptables -X odp-cut',
+    );
+}
+
+export interface Sent {
+  start: number;
+  end: number;
+  ok: boolean;
+  detail: string;
+}
+
+/**
+ * `concurrency` loops, each sending its next request when the last one ended,
+ * to the edge on 127.0.0.1:`port`; at most `max` requests in all. A request
+ * waits up to `timeoutMs` of silence: a frozen node's requests finish when it
+ * thaws, a dead one's never do.
+ */
+export function startLoad(o: {
+  port: number;
+  domain: string;
+  concurrency: number;
+  max: number;
+  timeoutMs: number;
+}): { sent: Sent[]; okSince(t: number): number; stop(): Promise<Sent[]> } {
+  const sent: Sent[] = [];
+  let stopped = false;
+  const loop = async () => {
+    while (!stopped && sent.length < o.max) {
+      const start = Date.now();
+      const r = await viaEdge(o.port, o.domain, '/web/version', { timeoutMs: o.timeoutMs });
+      sent.push({
+        start,
+        end: Date.now(),
+        ok: r.status === 200,
+        detail: `${r.status || r.code} ${r.body.slice(0, 60)}`,
+      });
+    }
+  };
+  const loops = Array.from({ length: o.concurrency }, loop);
+  return {
+    sent,
+    okSince: (t) => sent.filter((s) => s.ok && s.start >= t).length,
+    stop: async () => {
+      stopped = true;
+      await Promise.all(loops);
+      return sent;
+    },
+  };
+}
+
+/** Polls `fn` every `everyMs` until it holds; the instant it first did, or undefined at the deadline. */
+export async function when(
+  fn: () => Promise<boolean>,
+  deadlineMs: number,
+  everyMs = 200,
+): Promise<number | undefined> {
+  const end = Date.now() + deadlineMs;
+  while (Date.now() < end) {
+    if (await fn().catch(() => false)) return Date.now();
+    await sleep(everyMs);
+  }
+  return undefined;
+}
+
+/** `show servers state <backend>` (version 1): each slot's fqdn (field 18) and operational state (6; 2 is UP). */
+export function slotStates(text: string): { fqdn: string; up: boolean }[] {
+  return text
+    .split('\n')
+    .filter((l) => /^\d+ /.test(l))
+    .map((l) => l.split(' '))
+    .map((f) => ({ fqdn: f[17] ?? '', up: f[5] === '2' }));
+}
+
+export interface FaultReport {
+  kind: FaultKind;
+  sent: number;
+  failed: number;
+  /** Failed requests that were under way at the instant of the fault. */
+  inFlight: number;
+  /** Failed requests sent after the fault: the goal is none. */
+  failedAfter: Sent[];
+  offSeconds: number;
+  backSeconds: number;
+}
+
+export function report(
+  kind: FaultKind,
+  sent: Sent[],
+  t: { fault: number; off: number; healed: number; back: number },
+): FaultReport {
+  const failed = sent.filter((s) => !s.ok);
+  const inFlight = failed.filter((s) => s.start < t.fault).length;
+  return {
+    kind,
+    sent: sent.length,
+    failed: failed.length,
+    inFlight,
+    failedAfter: failed.filter((s) => s.start >= t.fault),
+    offSeconds: (t.off - t.fault) / 1000,
+    backSeconds: (t.back - t.healed) / 1000,
+  };
+}
+
+export function describe(r: FaultReport): string {
+  return (
+    `node ${r.kind}: ${r.sent} requests sent, ${r.failed} failed (${r.inFlight} of them in flight at the fault), ` +
+    `traffic off the lost node ${r.offSeconds.toFixed(1)} s after the fault, ` +
+    `back to the spec's shape ${r.backSeconds.toFixed(1)} s after the node returned`
+  );
+}
