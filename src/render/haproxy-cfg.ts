@@ -248,6 +248,10 @@ export function renderHaproxyCfg(input: HaproxyCfgInput): string {
   line('    timeout tunnel 1h');
   line('    retries 3');
   line('    option redispatch 1');
+  line('    # Sent again, to another replica: a request that found no connection, got an empty or');
+  line("    # broken answer, or the sidecar's 502 (it could not reach its Odoo: stopped, frozen,");
+  line('    # its name not answered). Past the connection, only GET and HEAD are (each backend).');
+  line('    retry-on conn-failure empty-response junk-response 502');
   line();
   line('frontend http');
   line('    bind :80');
@@ -312,6 +316,8 @@ export function renderHaproxyCfg(input: HaproxyCfgInput): string {
     // rotation within 3 s (EDGE_CHECK); requests on the way are redispatched.
     line('    option httpchk');
     line(`    http-check send meth GET uri /web/health ver HTTP/1.1 hdr Host ${r.domain}`);
+    // A POST may have reached Odoo before its answer was lost: never sent twice.
+    line('    http-request disable-l7-retry if !METH_GET !METH_HEAD');
     line('    http-check expect status 200');
     line(`    timeout check ${EDGE_CHECK.timeoutMs}ms`);
     const c = EDGE_CHECK;

@@ -2,6 +2,7 @@
 // requests through an edge on loopback, the node's fault (killed, frozen, cut
 // off from the swarm), the instant the edge stops sending to it (its server
 // slot leaves UP in the edge's own state), and what each request saw.
+import { readdir, readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { docker, execIn } from './helpers.js';
 import { viaEdge } from '../helpers/edge.js';
@@ -25,11 +26,56 @@ async function inNode(node: TestNode, script: string): Promise<void> {
   if (r.code !== 0) throw new Error(`${node.container}: ${script} exited ${r.code}: ${r.out}`);
 }
 
+/** Every process under `root` (this machine's PIDs), from /proc. */
+async function descendants(root: number): Promise<number[]> {
+  const parent = new Map<number, number>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    // `pid (comm) state ppid …`: comm may hold spaces, so read after its last ')'.
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid) parent.set(Number(entry), ppid);
+  }
+  const under = (pid: number): boolean => {
+    for (let p = parent.get(pid); p; p = parent.get(p)) if (p === root) return true;
+    return false;
+  };
+  return [...parent.keys()].filter(under);
+}
+
+/**
+ * Freezes (or thaws) the node: `docker pause` freezes its container's cgroup,
+ * which on docker-in-docker holds its engine but not its tasks' containers (the
+ * inner engine makes their cgroups beside the node's, not under it). A hung
+ * machine runs nothing: the tasks' processes are stopped too (SIGSTOP), and
+ * continued when it thaws.
+ */
+async function freeze(node: TestNode, on: boolean): Promise<void> {
+  const c = docker.getContainer(node.container);
+  const { State } = await c.inspect();
+  const signal = (pids: number[]) =>
+    pids.forEach((pid) => {
+      try {
+        process.kill(pid, on ? 'SIGSTOP' : 'SIGCONT');
+      } catch {
+        // Gone meanwhile.
+      }
+    });
+  if (on) {
+    // Twice: a process started while the first pass ran is caught by the second.
+    for (let i = 0; i < 2; i++) signal(await descendants(State.Pid));
+    await c.pause();
+  } else {
+    await c.unpause();
+    signal(await descendants(State.Pid));
+  }
+}
+
 /** The fault, done to the node's container as an operator's machine would suffer it. */
 export async function inflict(kind: FaultKind, node: TestNode): Promise<void> {
   const c = docker.getContainer(node.container);
   if (kind === 'kill') await c.kill();
-  else if (kind === 'pause') await c.pause();
+  else if (kind === 'pause') await freeze(node, true);
   else
     await inNode(
       node,
@@ -46,7 +92,7 @@ export async function inflict(kind: FaultKind, node: TestNode): Promise<void> {
 export async function heal(kind: FaultKind, node: TestNode): Promise<void> {
   const c = docker.getContainer(node.container);
   if (kind === 'kill') await c.start();
-  else if (kind === 'pause') await c.unpause();
+  else if (kind === 'pause') await freeze(node, false);
   else
     await inNode(
       node,

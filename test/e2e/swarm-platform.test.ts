@@ -261,19 +261,28 @@ async function prodSlots(): Promise<{ fqdn: string; up: boolean }[]> {
   return slotStates(await edge1.runtime([`show servers state ${backendName(domain)}`]));
 }
 
+/** What specShape saw last that differs from the spec, for the failure's message. */
+let shapeSeen = '';
+
 /** The spec's shape: prod's Odoo and sidecar on both hosts, both UP at app1's edge, app2's edge serving. */
 async function specShape(): Promise<boolean> {
-  const running = (await units('prod')).filter((u) => / running on /.test(u));
+  shapeSeen = 'odp status failed';
+  const all = await units('prod');
+  const running = all.filter((u) => / running on /.test(u));
   const on = (service: string) =>
     running
       .filter((u) => u.startsWith(`${service} `))
       .map((u) => u.split(' on ')[1])
       .sort()
       .join(',');
+  shapeSeen = `units: ${all.join('; ')}`;
   if (on('odoo') !== 'app1,app2' || on('nginx') !== 'app1,app2') return false;
   const slots = await prodSlots();
+  shapeSeen = `app1's edge: ${slots.map((s) => `${s.fqdn} ${s.up ? 'UP' : 'not up'}`).join('; ')}`;
   if (slots.length !== 2 || !slots.every((s) => s.up)) return false;
-  return (await edge('/web/version', domain, 'app2')).status === 200;
+  const second = await edge('/web/version', domain, 'app2');
+  shapeSeen = `app2's edge: ${second.status} ${second.body.slice(0, 80)}`;
+  return second.status === 200;
 }
 
 /**
@@ -307,7 +316,7 @@ async function loseApp2(kind: FaultKind): Promise<string> {
     t.healed = Date.now();
     await heal(kind, node('app2'));
     const back = await when(specShape, SLOW_MACHINE_MS * 2, 1000);
-    assert.ok(back, "the cluster is back to the spec's shape");
+    assert.ok(back, `the cluster is back to the spec's shape; last seen: ${shapeSeen}`);
     t.back = back;
   } finally {
     await load.stop();
