@@ -73,6 +73,7 @@ function lazyEdge(engine: Engine): EdgeControl {
     sync: async (pd) => (await load()).sync(pd),
     write: async (pd) => (await load()).write(pd),
     check: async (pd, release) => (await load()).check(pd, release),
+    persist: async (pd) => (await load()).persist(pd),
     reload: async (pd, release) => (await load()).reload(pd, release),
     requestCertificates: async (pd, o) => (await load()).requestCertificates(pd, o),
     running: async (pd) => (await load()).running(pd),

@@ -10,7 +10,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { assertRanSteps, cleanUp, setUp } from './helpers.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sharedUnit } from '../../src/compose/platform.js';
+import { assertRanSteps, cleanUp, docker, setUp, SLOW_MACHINE_MS } from './helpers.js';
 import { SETUP, upgradeFixture, withVersion, type UpgradeFixture } from './upgrade-fixture.js';
 
 let f: UpgradeFixture;
@@ -135,6 +137,17 @@ test('an upgrade without migration keeps the user logged in and the file readabl
   const op = await lastOperation();
   assert.equal(op.fromVersion, '1.0.0');
   assert.equal(op.backupId, null, 'no migration: no backup needed');
+});
+
+test('the edge restarted after an upgrade routes to the new release (its file says what the switch did)', async () => {
+  await docker.getContainer(sharedUnit({ name: f.tp.platform }, 'edge')).restart();
+  const deadline = Date.now() + SLOW_MACHINE_MS;
+  let r = await f.viaEdge('/web/version');
+  while (r.status !== 200 && Date.now() < deadline) {
+    await sleep(500);
+    r = await f.viaEdge('/web/version');
+  }
+  await edgeServes('1.0.1');
 });
 
 test('an upgrade with a migration: backup, maintenance page, one migration, replicas, nothing lost', async () => {

@@ -50,6 +50,9 @@ printf '%s\\n' "$out" | grep -E '^\\[(WARNING|ALERT)\\]' | sed 's/^/warning: /' 
  * is kept), moves it into releases/, swaps \`current\`, dumps the servers' state
  * for the new workers, reloads the master (SIGUSR2) and waits for a new worker:
  * \`reloaded <before> <after>\`. No new worker: \`current\` is put back, exit 4.
+ * With RELOAD=0 it stops before the reload (\`kept\`): the release is what the
+ * edge loads at its next start, the running workers already route as it says
+ * (switched through the runtime API).
  */
 export const activateScript = `${prelude}
 id=$1
@@ -75,6 +78,12 @@ if cli 'show servers state' >${EDGE_SERVER_STATE}.new; then
 else
   rm -f ${EDGE_SERVER_STATE}.new
 fi
+prune() {
+  ls -1 releases | grep '^r[0-9]' | sort | head -n -${KEEP_RELEASES + 1} | while read -r old; do
+    [ "releases/$old" = "releases/$id" ] || rm -rf "releases/$old"
+  done
+}
+if [ "\${RELOAD:-1}" = 0 ]; then prune; echo kept; exit 0; fi
 kill -USR2 1
 i=0
 while [ "$i" -lt "$RELOAD_TRIES" ]; do
@@ -86,9 +95,7 @@ while [ "$i" -lt "$RELOAD_TRIES" ]; do
   now=$(worker || true)
   if [ -n "$now" ] && [ "$now" != "$before" ]; then
     echo "reloaded $before $now"
-    ls -1 releases | grep '^r[0-9]' | sort | head -n -${KEEP_RELEASES + 1} | while read -r old; do
-      [ "releases/$old" = "releases/$id" ] || rm -rf "releases/$old"
-    done
+    prune
     exit 0
   fi
   i=$((i + 1))

@@ -55,6 +55,11 @@ export class EdgeSet {
     return (await this.each((e) => e.activate(id)))[0]!.value;
   }
 
+  /** What every edge loads at its next start, without a reload (Edge.keep). */
+  keep(id: string): Promise<void> {
+    return this.each((e) => e.keep(id)).then(() => undefined);
+  }
+
   setMaintenance(domain: string, on: boolean): Promise<void> {
     return this.each((e) => e.setMaintenance(domain, on)).then(() => undefined);
   }

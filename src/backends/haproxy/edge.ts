@@ -109,6 +109,22 @@ export class Edge {
     return this.serial(() => this.activateNow(id));
   }
 
+  /**
+   * Makes a checked release the one the edge loads at its next start, without
+   * a reload: for a release that says what the runtime API already made live
+   * (a switch of an instance's units), so a restarted edge routes the same.
+   */
+  keep(id: string): Promise<void> {
+    return this.serial(async () => {
+      checkReleaseId(id);
+      const r = await this.exec(['sh', '-c', activateScript, 'odp-edge-keep', id], {
+        LOCK_WAIT: String(this.lockWait),
+        RELOAD: '0',
+      });
+      if (r.exitCode !== 0) throw await this.notReloaded(r);
+    });
+  }
+
   /** Puts a domain in maintenance, or takes it out, at once: no reload. */
   setMaintenance(domain: string, on: boolean): Promise<void> {
     if (!isEdgeDomain(domain)) throw new OdpError('INTERNAL', `"${domain}": not a domain name`);

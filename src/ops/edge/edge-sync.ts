@@ -94,6 +94,20 @@ export async function syncEdge(engine: Engine, pd: PlatformDir): Promise<EdgeApp
   return { ...applied, warnings: [...warnings, ...edge.warnings()] };
 }
 
+/**
+ * The configuration the state asks for, checked and made what every edge loads
+ * at its next start, without a reload: after a runtime switch, which changed
+ * the running workers only, a restarted edge would route to the units its file
+ * last named (gone after an upgrade) and answer 503.
+ */
+async function persistEdge(engine: Engine, pd: PlatformDir): Promise<void> {
+  const edge = edgeFor(engine, pd);
+  const r = renderEdge(pd);
+  const id = await edge.stage(r.cfg, r.certs, undefined, r.down);
+  await edge.check(id);
+  await edge.keep(id);
+}
+
 /** A staged release live on every edge; edges not running are said in the warnings. */
 async function reloadEdge(engine: Engine, pd: PlatformDir, release: string): Promise<EdgeApplied> {
   const edge = edgeFor(engine, pd);
@@ -199,6 +213,8 @@ export interface EdgeControl {
   write(pd: PlatformDir): Promise<string>;
   /** HAProxy's own check of a staged release; its warnings. Refused: an error, nothing live changed. */
   check(pd: PlatformDir, release: string): Promise<string[]>;
+  /** What the state asks for, made what the edges load when they start, no reload (after a runtime switch). */
+  persist(pd: PlatformDir): Promise<void>;
   /** A checked release live, reloaded without dropping a connection; warnings name edges left out. */
   reload(pd: PlatformDir, release: string): Promise<EdgeApplied>;
   /** One ACME pass (certs.ts) over the domains named, or all declared; served once reloaded. */
@@ -226,6 +242,7 @@ export function edgeControl(engine: Engine): EdgeControl {
     sync: (pd) => syncEdge(engine, pd),
     write: (pd) => writeEdge(engine, pd),
     check: (pd, release) => edgeFor(engine, pd).check(release),
+    persist: (pd) => persistEdge(engine, pd),
     reload: (pd, release) => reloadEdge(engine, pd, release),
     requestCertificates: (pd, o = {}) => requestCertificates(engine, pd, o),
     running: async (pd) =>

@@ -4,7 +4,8 @@
 // passed its own health check; the edge need not wait for `rise` checks). A
 // reload would close the workers' idle client connections, which clients on
 // keep-alive see as resets. Only when the number of servers changes is the
-// configuration rendered and reloaded.
+// configuration rendered and reloaded. Once switched, the rendered configuration
+// is written to the edges' volumes without a reload, for their next start.
 import { edgeNetwork } from '../../compose/platform.js';
 import type { Engine } from '../../engines/engine.js';
 import { OdpError } from '../../errors.js';
@@ -68,7 +69,11 @@ export async function switchEdge(
       unit: e.unit,
       slots: slots(e.answer),
     }));
-    if (now.every((e) => switched(e.slots))) return true;
+    if (now.every((e) => switched(e.slots))) {
+      // The edges' files too, so that one restarted later routes the same (no reload).
+      await edge.persist(pd);
+      return true;
+    }
     await new Promise((res) => setTimeout(res, 500));
   }
   throw new OdpError('DEPLOY_FAILED', `the edge does not route ${domain} to ${servers.join(', ')}`, {
