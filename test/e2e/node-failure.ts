@@ -119,7 +119,7 @@ export function startLoad(o: {
   concurrency: number;
   max: number;
   timeoutMs: number;
-}): { sent: Sent[]; okSince(t: number): number; stop(): Promise<Sent[]> } {
+}): { sent: Sent[]; okSince(t: number): number; done: Promise<Sent[]>; stop(): Promise<Sent[]> } {
   const sent: Sent[] = [];
   let stopped = false;
   const loop = async () => {
@@ -134,14 +134,15 @@ export function startLoad(o: {
       });
     }
   };
-  const loops = Array.from({ length: o.concurrency }, loop);
+  const done = Promise.all(Array.from({ length: o.concurrency }, loop)).then(() => sent);
   return {
     sent,
     okSince: (t) => sent.filter((s) => s.ok && s.start >= t).length,
-    stop: async () => {
+    /** Once `max` requests were sent and answered (or stopped). */
+    done,
+    stop: () => {
       stopped = true;
-      await Promise.all(loops);
-      return sent;
+      return done;
     },
   };
 }
@@ -177,6 +178,8 @@ export interface FaultReport {
   inFlight: number;
   /** Failed requests sent after the fault: the goal is none. */
   failedAfter: Sent[];
+  /** Answered, but after more than 2 s: sent to the node before the edge took it out. */
+  delayed: number;
   offSeconds: number;
   backSeconds: number;
 }
@@ -194,6 +197,7 @@ export function report(
     failed: failed.length,
     inFlight,
     failedAfter: failed.filter((s) => s.start >= t.fault),
+    delayed: sent.filter((s) => s.ok && s.end - s.start > 2000).length,
     offSeconds: (t.off - t.fault) / 1000,
     backSeconds: (t.back - t.healed) / 1000,
   };
@@ -202,6 +206,7 @@ export function report(
 export function describe(r: FaultReport): string {
   return (
     `node ${r.kind}: ${r.sent} requests sent, ${r.failed} failed (${r.inFlight} of them in flight at the fault), ` +
+    `${r.delayed} answered after more than 2 s, ` +
     `traffic off the lost node ${r.offSeconds.toFixed(1)} s after the fault, ` +
     `back to the spec's shape ${r.backSeconds.toFixed(1)} s after the node returned`
   );
