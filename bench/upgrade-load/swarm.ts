@@ -4,6 +4,9 @@
 // two upgrades against Swarm's own rolling update (`docker service update
 // --image` on the manager, the default update config: one task at a time,
 // stop-first), what a user of plain `docker stack deploy` gets.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse } from 'yaml';
 import { sharedUnit } from '../../src/compose/platform.js';
 import { dockerAt } from '../../src/engines/docker/client.js';
 import { LABEL } from '../../src/engines/engine.js';
@@ -13,9 +16,6 @@ import { swarmPlatform, type SwarmPlatform } from '../../test/e2e/swarm-fixture.
 import { SETUP, withVersion } from '../../test/e2e/upgrade-fixture.js';
 import { login, measure, odpDeploy, USERS, type Row, type Target } from './measure.js';
 import { print } from './print.js';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { parse } from 'yaml';
 
 /** A command on the manager's node, as an operator types it there; bounded in time. */
 async function onManager(p: SwarmPlatform, cmd: string[]): Promise<string> {
