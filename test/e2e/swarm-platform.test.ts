@@ -11,28 +11,15 @@
 // comes back: printed for each, the requests sent and failed, how soon the edge
 // stopped sending to it, how soon the cluster had the spec's shape again.
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { parse, stringify } from 'yaml';
 import { Edge } from '../../src/backends/haproxy/edge.js';
 import { sharedUnit } from '../../src/compose/platform.js';
 import { dockerAt } from '../../src/engines/docker/client.js';
 import { SwarmEngine } from '../../src/engines/swarm/engine.js';
 import { backendName } from '../../src/render/haproxy-cfg.js';
-import { viaEdge } from '../helpers/edge.js';
-import { freePort, startPebble, type PebbleHandle } from '../helpers/pebble.js';
-import {
-  buildSampleImage,
-  makePlatform,
-  runCli,
-  setUp,
-  SLOW_MACHINE_MS,
-  uniqueName,
-  type Data,
-  type TestPlatform,
-} from './helpers.js';
-import { loadImages, startSwarm, type TestSwarm } from './swarm-cluster.js';
+import { SLOW_MACHINE_MS, uniqueName, type TestPlatform } from './helpers.js';
+import type { TestSwarm } from './swarm-cluster.js';
+import { swarmPlatform, type SwarmPlatform } from './swarm-fixture.js';
 import { SETUP, withVersion } from './upgrade-fixture.js';
 import {
   describe,
@@ -45,16 +32,15 @@ import {
   type FaultKind,
 } from './node-failure.js';
 
-const prefix = uniqueName('odp-swp');
+// The swarm and the platform on it: swarm-fixture.ts (bench/upgrade-under-load.ts sets up the same).
+let p: SwarmPlatform | undefined;
 let swarm: TestSwarm;
 let tp: TestPlatform;
-let env: NodeJS.ProcessEnv;
-let pebble: PebbleHandle | undefined;
 let domain = '';
 
-const odp = (args: string[]) => runCli(['-C', tp.dir, ...args], { env, timeoutMs: 900_000 });
-const node = (host: string) => swarm.nodes.find((n) => n.hostname === host)!;
-const edge = (pathname: string, to = domain, host = 'app1') => viaEdge(node(host).ports[443]!, to, pathname);
+const odp = (args: string[]) => p!.odp(args);
+const node = (host: string) => p!.node(host);
+const edge = (pathname: string, to = domain, host = 'app1') => p!.edge(pathname, to, host);
 
 /** The swarm as odp reaches it: the manager, and app2 through its own engine. */
 function swarmEngine(): SwarmEngine {
@@ -96,82 +82,16 @@ async function odooHosts(): Promise<string[]> {
 }
 
 before(async () => {
-  await setUp();
-  tp = await makePlatform(uniqueName('swp'));
-  domain = `${tp.project}.odoo.example.ch`;
-  await buildSampleImage(`${tp.image}:latest`, '1.0.0');
-  await buildSampleImage(`${tp.image}:1.0.0`, { version: '1.0.0', files: { 'migration.yml': SETUP } });
-  await buildSampleImage(`${tp.image}:1.0.1`, { version: '1.0.1', files: { 'migration.yml': SETUP } });
-  const migrated = withVersion(SETUP, '1.1.0', 'echo migrated-to-1.1.0');
-  await buildSampleImage(`${tp.image}:1.1.0`, { version: '1.1.0', files: { 'migration.yml': migrated } });
-  // The edge and the embedded S3 server run on app1: the edge's ports on loopback for
-  // the requests, S3's on the same loopback port as its endpoint says (odp reaches it there).
-  const s3Port = await freePort();
-  // app2 is the second edge, and the node the failure tests lose: its engine's
-  // state outlives `docker kill`, its ports stay where they were when it returns.
-  const [http2, https2] = [await freePort(), await freePort()];
-  swarm = await startSwarm(prefix, ['app1', 'app2', 'db1'], {
-    publish: {
-      app1: [80, 443, [s3Port, s3Port]],
-      app2: [
-        [80, http2],
-        [443, https2],
-      ],
-    },
-    persistent: ['app2'],
-  });
-  env = { DOCKER_HOST: swarm.dockerHost };
-  pebble = await startPebble({ httpPort: node('app1').ports[80]!, alwaysValid: true });
-  await writeFile(path.join(tp.dir, 'pebble-listener.pem'), pebble.listenerCa);
-  const file = path.join(tp.dir, 'platform.yaml');
-  const d = parse(await readFile(file, 'utf8')) as Data;
-  d.engine = 'swarm';
-  const host = (h: string, datacentre: string, labels: string[]) => ({
-    address: node(h).ip,
-    docker: `tcp://${node(h).ip}:2375`,
-    datacentre,
-    labels,
-  });
-  d.hosts = {
-    app1: host('app1', 'dc1', ['application', 'production']),
-    // The test and integration instances' host too.
-    app2: host('app2', 'dc2', ['application', 'production', 'integration']),
-    db1: host('db1', 'dc1', ['database']),
-  };
-  d.services.postgres = { primary: 'db1', port: 5432 };
-  d.services.postgresIntegration = { host: 'db1' };
-  d.services.redis = { host: 'app1' };
-  d.services.redisIntegration = { host: 'db1' };
-  d.services.storage = { endpoint: `http://127.0.0.1:${s3Port}`, region: 'us-east-1', embedded: true };
-  d.services.edge = { hosts: ['app1', 'app2'], httpPort: 80, httpsPort: 443 };
-  d.acme = {
-    directory: pebble.directoryUrl,
-    email: 'ops@odp.test',
-    challenge: 'http-01',
-    caFile: 'pebble-listener.pem',
-    verifyChallenges: false,
-  };
-  await writeFile(file, stringify(d));
-  // No registry here: each node gets the images of the tasks it may run, and the
-  // manager (app1) every image, since odp checks that an image exists there.
-  const odoo = ['1.0.0', '1.0.1', '1.1.0'].map((v) => `${tp.image}:${v}`);
-  await Promise.all([
-    loadImages(swarm, ['odp/nginx:1.22', 'odp/redis:7', 'odp/postgres:15', ...odoo], ['app1', 'app2']),
-    loadImages(swarm, ['odp/haproxy:2.6', 'odp/s3rver:3', `${tp.image}:latest`], ['app1']),
-    loadImages(swarm, ['odp/postgres:15', 'odp/redis:7'], ['db1']),
-    loadImages(swarm, [`${tp.image}:latest`, 'odp/haproxy:2.6'], ['app2']),
+  p = await swarmPlatform(uniqueName('odp-swp'), uniqueName('swp'), [
+    ['1.0.0', SETUP],
+    ['1.0.1', SETUP],
+    ['1.1.0', withVersion(SETUP, '1.1.0', 'echo migrated-to-1.1.0')],
   ]);
-  const sync = await odp(['hosts', 'sync']);
-  assert.equal(sync.code, 0, sync.stderr);
-  const up = await odp(['platform', 'up']);
-  assert.equal(up.code, 0, `${up.stdout}\n${up.stderr}`);
-  const prov = await odp(['provision', tp.project, 'prod']);
-  assert.equal(prov.code, 0, `${prov.stdout}\n${prov.stderr}`);
+  ({ swarm, tp, domain } = p);
 });
 
 after(async () => {
-  await pebble?.stop();
-  await swarm?.remove();
+  await p?.remove();
 });
 
 test('deploy test: on the application+integration host, the sidecar beside its Odoo and through to it, routed by the edge', async () => {
