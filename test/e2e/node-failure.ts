@@ -174,7 +174,7 @@ export interface FaultReport {
   kind: FaultKind;
   sent: number;
   failed: number;
-  /** Failed requests that were under way at the instant of the fault. */
+  /** Failed requests that were under way when the fault struck (sent before its call returned). */
   inFlight: number;
   /** Failed requests sent after the fault: the goal is none. */
   failedAfter: Sent[];
@@ -187,16 +187,18 @@ export interface FaultReport {
 export function report(
   kind: FaultKind,
   sent: Sent[],
-  t: { fault: number; off: number; healed: number; back: number },
+  /** `fault` … `faultDone`: the fault's own call (the node died somewhere in it). */
+  t: { fault: number; faultDone: number; off: number; healed: number; back: number },
 ): FaultReport {
   const failed = sent.filter((s) => !s.ok);
-  const inFlight = failed.filter((s) => s.start < t.fault).length;
+  // A request sent while the fault's call ran may have reached the node before it died.
+  const inFlight = failed.filter((s) => s.start < t.faultDone).length;
   return {
     kind,
     sent: sent.length,
     failed: failed.length,
     inFlight,
-    failedAfter: failed.filter((s) => s.start >= t.fault),
+    failedAfter: failed.filter((s) => s.start >= t.faultDone),
     delayed: sent.filter((s) => s.ok && s.end - s.start > 2000).length,
     offSeconds: (t.off - t.fault) / 1000,
     backSeconds: (t.back - t.healed) / 1000,

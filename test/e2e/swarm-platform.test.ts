@@ -215,11 +215,12 @@ async function loseApp2(kind: FaultKind): Promise<string> {
   const lostSlot = (await prodSlots()).find((s) => s.fqdn.endsWith('-2'))!.fqdn;
   const shape = { port: node('app1').ports[443]!, domain, timeoutMs: 60_000 };
   const load = startLoad({ ...shape, concurrency: 4, max: 100_000 });
-  const t = { fault: 0, off: 0, healed: 0, back: 0 };
+  const t = { fault: 0, faultDone: 0, off: 0, healed: 0, back: 0 };
   try {
     assert.ok(await when(async () => load.okSince(0) >= 40, 60_000), 'the load runs');
     t.fault = Date.now();
     await inflict(kind, node('app2'));
+    t.faultDone = Date.now();
     const off = await when(
       async () => !(await prodSlots()).find((s) => s.fqdn === lostSlot)?.up,
       60_000,
@@ -247,7 +248,7 @@ async function loseApp2(kind: FaultKind): Promise<string> {
   const r = report(kind, load.sent, t);
   assert.ok(r.sent > 0);
   assert.deepEqual(
-    r.failedAfter.map((s) => `${s.detail} (${s.start - t.fault} ms after the fault)`),
+    r.failedAfter.map((s) => `${s.detail} (${s.start - t.faultDone} ms after the fault's call returned)`),
     [],
     'no request sent after the fault fails',
   );
