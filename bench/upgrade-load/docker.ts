@@ -11,8 +11,8 @@ import { edgeControl, waitRouted } from '../../src/ops/edge/edge-sync.js';
 import { setServing } from '../../src/state/serving.js';
 import { loadPlatformDir } from '../../src/platformdir/load.js';
 import { cleanUp, docker, engine, setUp } from '../../test/e2e/helpers.js';
-import { SETUP, upgradeFixture, withVersion, type UpgradeFixture } from '../../test/e2e/upgrade-fixture.js';
-import { login, measure, odpDeploy, USERS, type Row, type Target } from './measure.js';
+import { upgradeFixture, type UpgradeFixture } from '../../test/e2e/upgrade-fixture.js';
+import { benchVersions, login, measure, odpDeploy, USERS, type Row, type Target } from './measure.js';
 import { print } from './print.js';
 
 /** The original document's upgrade: all replicas removed, new ones started, each migrating at its start. */
@@ -86,21 +86,7 @@ export async function onDocker(concurrency: number, migrationSeconds: number): P
   const f = await upgradeFixture('benchupg');
   const t = target(f);
   try {
-    const work = `sleep ${migrationSeconds}`;
-    const v110 = withVersion(
-      SETUP,
-      '1.1.0',
-      `ref-sql "CREATE TABLE IF NOT EXISTS marks (v text); INSERT INTO marks VALUES ('1.1.0')"`,
-      work,
-    );
-    for (const [v, m] of [
-      ['1.0.0', SETUP],
-      ['1.0.1', SETUP],
-      ['1.1.0', v110],
-      ['1.1.1', v110],
-      ['1.2.0', withVersion(v110, '1.2.0', `ref-sql "INSERT INTO marks VALUES ('1.2.0')"`, work)],
-    ] as const)
-      await f.buildImage(v, m);
+    for (const [v, m] of benchVersions(migrationSeconds)) await f.buildImage(v, m);
     await odpDeploy(t, '1.0.0');
     const sessions = await Promise.all(Array.from({ length: USERS }, () => login(t)));
     console.log(

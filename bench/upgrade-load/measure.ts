@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Secret } from '../../src/secret.js';
 import type { EdgeReply } from '../../test/helpers/edge.js';
 import type { CliResult } from '../../test/e2e/helpers.js';
+import { SETUP, withVersion } from '../../test/e2e/upgrade-fixture.js';
 
 export const USERS = 6;
 /** Each upgrade is measured over at least this many requests (the load goes on after it, up to 60 s). */
@@ -210,4 +211,25 @@ export async function odpDeploy(f: Target, version: string): Promise<void> {
   const r = await f.odp(['deploy', f.project, 'prod', '--version', version]);
   f.steps = r.stderrLines.map((l) => `${new Date(l.at).toISOString().slice(11, 23)} ${l.text}`);
   if (r.code !== 0) throw new Error(`odp deploy ${version} failed:\n${r.stderr}`);
+}
+
+/**
+ * The five versions both engines' benches build, each with its migration.yml:
+ * 1.1.0 and 1.2.0 write a mark and then work `migrationSeconds`.
+ */
+export function benchVersions(migrationSeconds: number): [version: string, migration: string][] {
+  const work = `sleep ${migrationSeconds}`;
+  const v110 = withVersion(
+    SETUP,
+    '1.1.0',
+    `ref-sql "CREATE TABLE IF NOT EXISTS marks (v text); INSERT INTO marks VALUES ('1.1.0')"`,
+    work,
+  );
+  return [
+    ['1.0.0', SETUP],
+    ['1.0.1', SETUP],
+    ['1.1.0', v110],
+    ['1.1.1', v110],
+    ['1.2.0', withVersion(v110, '1.2.0', `ref-sql "INSERT INTO marks VALUES ('1.2.0')"`, work)],
+  ];
 }

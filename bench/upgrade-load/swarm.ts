@@ -13,8 +13,7 @@ import { LABEL } from '../../src/engines/engine.js';
 import { loadProjectSecrets } from '../../src/ops/secrets/secrets.js';
 import { cleanUp, execIn, uniqueName } from '../../test/e2e/helpers.js';
 import { swarmPlatform, type SwarmPlatform } from '../../test/e2e/swarm-fixture.js';
-import { SETUP, withVersion } from '../../test/e2e/upgrade-fixture.js';
-import { login, measure, odpDeploy, USERS, type Row, type Target } from './measure.js';
+import { benchVersions, login, measure, odpDeploy, USERS, type Row, type Target } from './measure.js';
 import { print } from './print.js';
 
 /** A command on the manager's node, as an operator types it there; bounded in time. */
@@ -118,23 +117,9 @@ async function target(p: SwarmPlatform): Promise<Target> {
 }
 
 export async function onSwarm(concurrency: number, migrationSeconds: number): Promise<void> {
-  const work = `sleep ${migrationSeconds}`;
-  const v110 = withVersion(
-    SETUP,
-    '1.1.0',
-    `ref-sql "CREATE TABLE IF NOT EXISTS marks (v text); INSERT INTO marks VALUES ('1.1.0')"`,
-    work,
-  );
-  const v120 = withVersion(v110, '1.2.0', `ref-sql "INSERT INTO marks VALUES ('1.2.0')"`, work);
   let p: SwarmPlatform | undefined;
   try {
-    p = await swarmPlatform(uniqueName('odp-bswu'), uniqueName('benchswu'), [
-      ['1.0.0', SETUP],
-      ['1.0.1', SETUP],
-      ['1.1.0', v110],
-      ['1.1.1', v110],
-      ['1.2.0', v120],
-    ]);
+    p = await swarmPlatform(uniqueName('odp-bswu'), uniqueName('benchswu'), benchVersions(migrationSeconds));
     const t = await target(p);
     const sp = p;
     await odpDeploy(t, '1.0.0');

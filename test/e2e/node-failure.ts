@@ -161,15 +161,6 @@ export async function when(
   return undefined;
 }
 
-/** `show servers state <backend>` (version 1): each slot's fqdn (field 18) and operational state (6; 2 is UP). */
-export function slotStates(text: string): { fqdn: string; up: boolean }[] {
-  return text
-    .split('\n')
-    .filter((l) => /^\d+ /.test(l))
-    .map((l) => l.split(' '))
-    .map((f) => ({ fqdn: f[17] ?? '', up: f[5] === '2' }));
-}
-
 export interface FaultReport {
   kind: FaultKind;
   sent: number;

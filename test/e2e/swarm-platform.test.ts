@@ -16,21 +16,13 @@ import { Edge } from '../../src/backends/haproxy/edge.js';
 import { sharedUnit } from '../../src/compose/platform.js';
 import { dockerAt } from '../../src/engines/docker/client.js';
 import { SwarmEngine } from '../../src/engines/swarm/engine.js';
+import { slots } from '../../src/ops/release/edge-switch.js';
 import { backendName } from '../../src/render/haproxy-cfg.js';
 import { SLOW_MACHINE_MS, uniqueName, type TestPlatform } from './helpers.js';
 import type { TestSwarm } from './swarm-cluster.js';
 import { swarmPlatform, type SwarmPlatform } from './swarm-fixture.js';
 import { SETUP, withVersion } from './upgrade-fixture.js';
-import {
-  describe,
-  heal,
-  inflict,
-  report,
-  slotStates,
-  startLoad,
-  when,
-  type FaultKind,
-} from './node-failure.js';
+import { describe, heal, inflict, report, startLoad, when, type FaultKind } from './node-failure.js';
 
 // The swarm and the platform on it: swarm-fixture.ts (bench/upgrade-under-load.ts sets up the same).
 let p: SwarmPlatform | undefined;
@@ -178,7 +170,7 @@ test('an upgrade with a migration runs it as a job once, then serves the new ver
 /** app1's edge: each slot of prod's backend, with its unit and whether it is UP. */
 async function prodSlots(): Promise<{ fqdn: string; up: boolean }[]> {
   const edge1 = new Edge(swarmEngine(), sharedUnit({ name: tp.platform }, 'edge'));
-  return slotStates(await edge1.runtime([`show servers state ${backendName(domain)}`]));
+  return slots(await edge1.runtime([`show servers state ${backendName(domain)}`]));
 }
 
 /** What specShape saw last that differs from the spec, for the failure's message. */

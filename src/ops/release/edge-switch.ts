@@ -13,19 +13,21 @@ import type { PlatformDir } from '../../platformdir/load.js';
 import { backendName, serverSlot } from '../../render/haproxy-cfg.js';
 import type { EdgeControl } from '../edge/edge-sync.js';
 
-interface SlotState {
+export interface SlotState {
   name: string;
   addr: string;
   fqdn: string;
+  /** Operationally UP (srv_op_state 2). */
+  up: boolean;
 }
 
-/** `show servers state <backend>`, version 1: srv_name is field 4, srv_addr 5, srv_fqdn 18. */
-function slots(text: string): SlotState[] {
+/** `show servers state <backend>`, version 1: srv_name is field 4, srv_addr 5, srv_op_state 6, srv_fqdn 18. */
+export function slots(text: string): SlotState[] {
   return text
     .split('\n')
     .filter((l) => /^\d+ /.test(l))
     .map((l) => l.split(' '))
-    .map((f) => ({ name: f[3] ?? '', addr: f[4] ?? '', fqdn: f[17] ?? '' }));
+    .map((f) => ({ name: f[3] ?? '', addr: f[4] ?? '', fqdn: f[17] ?? '', up: f[5] === '2' }));
 }
 
 /**
