@@ -7,7 +7,7 @@ import { composePlatform } from '../../src/compose/platform.js';
 import { composeStack } from '../../src/compose/stack.js';
 import { containerSpec } from '../../src/engines/docker/container-spec.js';
 import type { UnitSpec } from '../../src/engines/engine.js';
-import { pinnedTo } from '../../src/engines/swarm/peer.js';
+import { unpinned } from '../../src/engines/swarm/peer.js';
 import { jobSpec, oneOffSpec, serviceSpec } from '../../src/engines/swarm/service-spec.js';
 import { currentTask, explainTasks, unitStatus, type SwarmTask } from '../../src/engines/swarm/tasks.js';
 import { desiredUnits } from '../../src/plan/plan.js';
@@ -185,12 +185,19 @@ describe('a unit as a Swarm service', () => {
     assert.ok(c2cOdoo.Env?.includes('DB_PASSWORD=pw'));
   });
 
-  test('a sidecar follows its owner: the node pin is replaced, the label constraints kept', () => {
+  test('a sidecar is placed as its owner is, and an old node pin is dropped at its start', () => {
+    // Same constraints as its Odoo (test/unit/placement.test.ts), taken as they are: no node pin.
+    const platform = input({ platform: (d) => (d.engine = 'swarm') }).platform;
+    const all = desiredUnits(composeStack(platform, project().spec, 'prod', secrets).stack, {});
+    for (const name of ['odoo', 'nginx']) {
+      const u = all.find((x) => x.service.name === name)!;
+      assert.deepEqual(template(serviceSpec(u, 1)).Placement, { Constraints: u.placement?.constraints });
+    }
     const labels = ['node.labels.odp.application==true'];
-    assert.deepEqual(pinnedTo(labels, 'n1'), [...labels, 'node.id==n1']);
-    assert.deepEqual(pinnedTo([...labels, 'node.id==n1'], 'n2'), [...labels, 'node.id==n2']);
-    // An owner without a task: the tier's labels alone.
-    assert.deepEqual(pinnedTo([...labels, 'node.id==n1'], undefined), labels);
+    const pinned = { TaskTemplate: { Placement: { Constraints: [...labels, 'node.id==n1'] } } };
+    assert.deepEqual(unpinned(pinned).TaskTemplate.Placement.Constraints, labels);
+    const loose = { TaskTemplate: { Placement: { Constraints: labels } } };
+    assert.equal(unpinned(loose), loose);
   });
 
   test('a job runs once: one task, never restarted, no health check, no ports', () => {

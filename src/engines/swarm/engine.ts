@@ -29,7 +29,7 @@ import { serviceLogs, serviceOutput } from './logs.js';
 import { SwarmNetworks } from './networks.js';
 import { IMAGE_ID_LABEL, observedUnit } from './observed.js';
 import { waitTaskReady } from './ready.js';
-import { besideOwner } from './peer.js';
+import { unpinned } from './peer.js';
 import { ensureSecrets, removeUnitSecrets, secretFiles, secretMounts } from './secrets.js';
 import { PEER_LABEL, serviceSpec, STOP_GRACE_SECONDS } from './service-spec.js';
 import {
@@ -182,8 +182,6 @@ export class SwarmEngine implements Engine {
 
   private async createService(spec: UnitSpec, replicas: 0 | 1): Promise<string> {
     let body = serviceSpec(spec, replicas, await this.local.features());
-    const owner = spec.sharesNetworkWithUnit;
-    if (owner && replicas === 1) body = await besideOwner(this.docker, owner, body);
     body = await this.prepare(spec, body);
     // The manager's copy, never pulled here (resolveImage did that, when it could).
     const imageId = await this.docker
@@ -237,12 +235,11 @@ export class SwarmEngine implements Engine {
     await waitTasksEnded(this.docker, svc, `${unit} to stop`, timeoutSeconds * 1000 + REPORT_MS);
   }
 
-  /** Scales it to 1; a sidecar is placed beside its owner's task first (0072). */
+  /** Scales it to 1, dropping a node pin an earlier build gave a sidecar (0072). */
   async start(unit: string): Promise<void> {
-    await setReplicas(this.docker, unit, 1, async (spec) => {
-      const owner = spec.Labels?.[PEER_LABEL];
-      return owner ? besideOwner(this.docker, owner, spec) : spec;
-    });
+    await setReplicas(this.docker, unit, 1, async (spec) =>
+      spec.Labels?.[PEER_LABEL] ? unpinned(spec) : spec,
+    );
   }
 
   waitReady(unit: string, probe: ReadinessProbe | undefined, opts: WaitOptions): Promise<void> {

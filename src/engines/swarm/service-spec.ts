@@ -14,7 +14,7 @@ const NS = 1_000_000_000;
 /** How long a task has to stop after SIGTERM before it is killed (Docker's StopTimeout for units). */
 export const STOP_GRACE_SECONDS = 30;
 
-/** On a sidecar's service: the unit whose node it runs on and which it reaches by name (0072). */
+/** On a sidecar's service: the unit it reaches by name and whose placement it has (0072). */
 export const PEER_LABEL = 'odp.peer-of';
 
 /** Set on a job (a one-off or a task), so a sweep can tell them from units. */

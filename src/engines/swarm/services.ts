@@ -72,7 +72,7 @@ export async function setReplicas(
   docker: Dockerode,
   name: string,
   replicas: number,
-  /** Changes made with the same update (a sidecar's placement beside its owner). */
+  /** Changes made with the same update (a sidecar's old node pin dropped). */
   change: (spec: Dockerode.ServiceSpec) => Promise<Dockerode.ServiceSpec> = async (s) => s,
 ): Promise<ServiceInfo> {
   for (let attempt = 1; ; attempt++) {
