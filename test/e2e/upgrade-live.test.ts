@@ -139,7 +139,8 @@ test('an upgrade without migration keeps the user logged in and the file readabl
   assert.equal(op.backupId, null, 'no migration: no backup needed');
 });
 
-test('the edge restarted after an upgrade routes to the new release (its file says what the switch did)', async () => {
+/** Restarts the edge: it must come back serving `version` from the file the upgrade left. */
+async function restartedEdgeServes(version: string): Promise<void> {
   await docker.getContainer(sharedUnit({ name: f.tp.platform }, 'edge')).restart();
   const deadline = Date.now() + SLOW_MACHINE_MS;
   let r = await f.viaEdge('/web/version');
@@ -147,7 +148,11 @@ test('the edge restarted after an upgrade routes to the new release (its file sa
     await sleep(500);
     r = await f.viaEdge('/web/version');
   }
-  await edgeServes('1.0.1');
+  await edgeServes(version);
+}
+
+test('the edge restarted after an upgrade routes to the new release (its file says what the switch did)', async () => {
+  await restartedEdgeServes('1.0.1');
 });
 
 test('an upgrade with a migration: backup, maintenance page, one migration, replicas, nothing lost', async () => {
@@ -198,6 +203,11 @@ test('an upgrade with a migration: backup, maintenance page, one migration, repl
   assert.deepEqual(await f.unitNames(), f.prodUnits);
   // The dry run printed the steps the run executed: the same ids, kinds and order.
   assertRanSteps(op.steps, plan.steps);
+});
+
+test('the edge restarted after a maintenance window routes to the new release, out of maintenance', async () => {
+  // Its file was written when the window ended: the route switched in it, the page gone.
+  await restartedEdgeServes('1.1.0');
 });
 
 test('a failing migration restores the database and the old version serves again', async () => {

@@ -41,6 +41,8 @@ export async function switchEdge(
   pd: PlatformDir,
   domain: string,
   servers: string[],
+  /** Write the configuration for the edges' next start (false: the caller does it later). */
+  opts: { persist: boolean } = { persist: true },
 ): Promise<boolean> {
   const backend = backendName(domain);
   const have = await edge.runtime(pd, [`show servers state ${backend}`]);
@@ -73,7 +75,7 @@ export async function switchEdge(
     }));
     if (now.every((e) => switched(e.slots))) {
       // The edges' files too, so that one restarted later routes the same (no reload).
-      await edge.persist(pd);
+      if (opts.persist) await edge.persist(pd);
       return true;
     }
     await new Promise((res) => setTimeout(res, 500));

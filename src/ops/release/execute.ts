@@ -179,14 +179,17 @@ async function executeStep(
       // Recorded first: any later rendering of the edge routes here too.
       setServing(pd.dir, plan.project, plan.instance, s.servers);
       if (!o.edge || !(await o.edge.running(pd))) return;
-      await switchEdge(engine, o.edge, pd, s.domain, s.servers);
+      // In a maintenance window the edges' files are written when it ends (leave-maintenance).
+      await switchEdge(engine, o.edge, pd, s.domain, s.servers, { persist: !inMaintenance(pd, s.domain) });
       return waitRouted(rt, s.domain, o);
     }
     case 'leave-maintenance':
       clearMaintenance(pd.dir, s.domain);
       if (!o.edge || !(await o.edge.running(pd))) return;
       await o.edge.maintenance(pd, s.domain, false);
-      return waitRouted(rt, s.domain, o);
+      await waitRouted(rt, s.domain, o);
+      // Out of the window: the edges' files route as the running edges do, for their next start.
+      return o.edge.persist(pd);
     case 'drain':
       return new Promise((res) => setTimeout(res, s.seconds * 1000));
     case 'record-version':
@@ -194,9 +197,12 @@ async function executeStep(
   }
 }
 
+const inMaintenance = (pd: PlatformDir, domain: string): boolean =>
+  maintenanceEntries(pd.dir).some((m) => m.domain === domain);
+
 /** Outside maintenance, a route is switched once the edge answers for the domain. */
 async function waitRouted(rt: ReleaseRuntime, domain: string, o: ReleaseOptions): Promise<void> {
-  if (maintenanceEntries(rt.pd.dir).some((m) => m.domain === domain)) return;
+  if (inMaintenance(rt.pd, domain)) return;
   if (!(await o.edge!.waitRouted(rt.pd, domain, 60_000))) {
     throw new OdpError('DEPLOY_FAILED', `the edge does not route ${domain}`);
   }
