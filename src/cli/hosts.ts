@@ -15,7 +15,9 @@ export function registerHosts(program: Command): void {
 odp reaches a manager of the swarm where DOCKER_HOST points (else the local socket).
 Joining a server is the operator's act (\`odp hosts join-command\` prints it); then
 \`odp hosts sync\` gives each node its host's labels (odp.host, odp.datacentre and
-odp.<label>=true) and changes nothing else.`,
+odp.<label>=true) and changes nothing else. Swarm then moves the units whose
+constraints a node no longer meets, and only those: \`--dry-run\` lists them, and
+a move that would leave a database's data behind is refused.`,
     );
 
   withExamples(
@@ -71,6 +73,9 @@ odp.<label>=true) and changes nothing else.`,
         progress.stop();
         ctx.out.data({ ...r, dryRun: !!o.dryRun });
         for (const s of r.plan.steps) ctx.out.line(`  ${s.change.host} (${s.change.hostname}): ${s.cause}`);
+        const { describeMove } = await import('../plan/label-moves.js');
+        for (const m of r.moves) ctx.out.line(`  ${describeMove(m)}`);
+        if (r.plan.steps.length && !r.moves.length) ctx.out.line('  no running unit moves');
         if (r.plan.steps.length === 0) ctx.out.line('every node carries its host labels already');
         else if (o.dryRun) ctx.out.note('dry run: nothing changed');
         else ctx.out.line(`labelled ${r.plan.steps.length} nodes`);

@@ -2,6 +2,7 @@
 // and how a new server joins. Engines of one host have none. The operations
 // (ops/platform/hosts.ts) get it from the runtime (runtime.ts, openCluster).
 import type { ClusterNode } from '../plan/hosts-plan.js';
+import type { PlacedUnit } from '../plan/label-moves.js';
 
 export interface JoinCommand {
   /** What the operator runs on the new server. */
@@ -22,4 +23,6 @@ export interface Cluster {
    */
   setNodeLabels(nodeId: string, version: number, labels: Record<string, string>): Promise<void>;
   joinCommand(role: 'worker' | 'manager'): Promise<JoinCommand>;
+  /** The platform's units (not its jobs): their constraints and the node each runs on. */
+  placements(platform: string): Promise<PlacedUnit[]>;
 }

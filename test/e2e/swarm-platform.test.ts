@@ -9,16 +9,20 @@
 // a migration, a rollback. Two edges (app1, app2), kept in step. Then app2 is
 // lost under load through app1's edge, three ways (killed, frozen, cut off), and
 // comes back: printed for each, the requests sent and failed, how soon the edge
-// stopped sending to it, how soon the cluster had the spec's shape again.
+// stopped sending to it, how soon the cluster had the spec's shape again. Last, a
+// label change (integration from app2 to app1) moves the test instance and no other.
 import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { parse, stringify } from 'yaml';
 import { Edge } from '../../src/backends/haproxy/edge.js';
 import { sharedUnit } from '../../src/compose/platform.js';
 import { dockerAt } from '../../src/engines/docker/client.js';
 import { SwarmEngine } from '../../src/engines/swarm/engine.js';
 import { slots } from '../../src/ops/release/edge-switch.js';
 import { backendName } from '../../src/render/haproxy-cfg.js';
-import { SLOW_MACHINE_MS, uniqueName, type TestPlatform } from './helpers.js';
+import { SLOW_MACHINE_MS, uniqueName, type Data, type TestPlatform } from './helpers.js';
 import type { TestSwarm } from './swarm-cluster.js';
 import { swarmPlatform, type SwarmPlatform } from './swarm-fixture.js';
 import { SETUP, withVersion } from './upgrade-fixture.js';
@@ -252,3 +256,70 @@ for (const kind of ['partition', 'pause', 'kill'] as const) {
     t.diagnostic(await loseApp2(kind));
   });
 }
+
+/** Each running task of the platform's services: `service@node=task id`. */
+async function runningTasks(): Promise<Map<string, string>> {
+  const url = new URL(swarm.dockerHost);
+  const docker = dockerAt(`tcp://${url.hostname}:${url.port}`);
+  const tasks = (await docker.listTasks({ filters: { 'desired-state': ['running'] } })) as {
+    ID: string;
+    ServiceID: string;
+    NodeID?: string;
+    Status?: { State?: string };
+  }[];
+  const services = (await docker.listServices({
+    filters: { label: [`odp.platform=${tp.platform}`] },
+  })) as { ID: string; Spec?: { Name?: string } }[];
+  const name = new Map(services.map((s) => [s.ID, s.Spec?.Name ?? s.ID]));
+  return new Map(
+    tasks
+      .filter((t) => name.has(t.ServiceID) && t.Status?.State === 'running')
+      .map((t) => [name.get(t.ServiceID)!, t.ID]),
+  );
+}
+
+test('a label change moves the units it concerns and no other: integration from app2 to app1', async () => {
+  const file = path.join(tp.dir, 'platform.yaml');
+  const d = parse(await readFile(file, 'utf8')) as Data;
+  d.hosts.app1.labels = ['application', 'production', 'integration'];
+  d.hosts.app2.labels = ['application', 'production'];
+  await writeFile(file, stringify(d));
+  const testUnits = ['db', 'nginx', 'odoo', 'redis'].map((s) => `${tp.stack}-${s}-1`);
+
+  // The dry run says what moves: the test instance's units, from app2 to app1, and no other.
+  const dry = await odp(['hosts', 'sync', '--dry-run', '--json']);
+  assert.equal(dry.code, 0, dry.stderr);
+  const planned = JSON.parse(dry.stdout) as { moves: { unit: string; from: string; to: string[] }[] };
+  assert.deepEqual(
+    planned.moves.map((m) => `${m.unit} ${m.from}→${m.to.join(',')}`),
+    testUnits.map((u) => `${u} app2→app1`),
+  );
+
+  const before = await runningTasks();
+  const r = await odp(['hosts', 'sync']);
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  const moved = await when(
+    async () => (await units('test')).every((u) => / running on app1$/.test(u)),
+    SLOW_MACHINE_MS,
+    1000,
+  );
+  assert.ok(moved, `the test instance runs on app1: ${(await units('test')).join('; ')}`);
+  // Every other unit kept its task: not restarted, not moved.
+  const after = await runningTasks();
+  const kept = [...before].filter(([svc]) => !testUnits.includes(svc));
+  assert.ok(kept.length >= 8, `prod and the shared services: ${kept.map(([s]) => s).join(', ')}`);
+  assert.deepEqual(
+    kept.filter(([svc, id]) => after.get(svc) !== id).map(([svc]) => svc),
+    [],
+    'no other unit was moved or restarted',
+  );
+  assert.deepEqual(await served(), ['1.0.1']);
+  // And the edge reaches the test instance at its new place (its address through DNS).
+  const test = `test.${tp.project}.odoo.example.ch`;
+  const reached = await when(
+    async () => (await edge('/web/version', test)).status === 200,
+    SLOW_MACHINE_MS,
+    1000,
+  );
+  assert.ok(reached, 'the edge routes to the moved test instance');
+});

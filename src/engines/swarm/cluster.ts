@@ -4,8 +4,13 @@
 import type Dockerode from 'dockerode';
 import { OdpError } from '../../errors.js';
 import { NODE_HOST_LABEL, type ClusterNode } from '../../plan/hosts-plan.js';
+import type { PlacedUnit } from '../../plan/label-moves.js';
 import type { Cluster, JoinCommand } from '../cluster.js';
 import { messageOf, statusOf } from '../docker/api-errors.js';
+import { LABEL } from '../engine.js';
+import { JOB_LABEL } from './service-spec.js';
+import type { ServiceInfo } from './services.js';
+import { currentTask, type SwarmTask } from './tasks.js';
 
 export interface NodeInfo {
   ID: string;
@@ -54,6 +59,32 @@ export class SwarmCluster implements Cluster {
       .flatMap((n) => (n.managerAddr ? [n.managerAddr] : []));
     if (managers.length === 0) throw new OdpError('ENGINE', 'the swarm has no reachable manager');
     return { command: `docker swarm join --token ${token} ${managers[0]}`, managers, role };
+  }
+
+  async placements(platform: string): Promise<PlacedUnit[]> {
+    const services = (await this.call("list the platform's services", () =>
+      this.docker.listServices({ filters: { label: [`${LABEL.platform}=${platform}`] } }),
+    )) as ServiceInfo[];
+    const units = services.filter((s) => !s.Spec?.Labels?.[JOB_LABEL]);
+    const names = units.map((s) => `${s.Spec?.Name ?? s.ID}.`);
+    const tasks = names.length
+      ? ((await this.call('list their tasks', () =>
+          this.docker.listTasks({ filters: { name: names } }),
+        )) as SwarmTask[])
+      : [];
+    return units.map((s) => {
+      const task = currentTask(tasks.filter((t) => t.ServiceID === s.ID));
+      const template = s.Spec?.TaskTemplate as Dockerode.ContainerTaskSpec | undefined;
+      const running = task?.DesiredState === 'running' && task.Status?.State === 'running';
+      return {
+        unit: s.Spec?.Name ?? s.ID,
+        constraints: template?.Placement?.Constraints ?? [],
+        ...(running && task.NodeID ? { nodeId: task.NodeID } : {}),
+        holdsData: (template?.ContainerSpec?.Mounts ?? []).some((m) => m.Type === 'volume'),
+        // A test instance or a branch's (`test@<branch>`): rebuilt from scratch by its deploy.
+        disposable: /^test(@|$)/.test(s.Spec?.Labels?.[LABEL.instance] ?? ''),
+      };
+    });
   }
 
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
