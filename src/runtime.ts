@@ -37,7 +37,7 @@ export async function openRuntime(from?: string | PlatformFile, o: KeySource = {
     const nodes = Object.fromEntries(
       Object.entries(pf.platform.hosts).flatMap(([name, h]) => (h.docker ? [[name, h.docker]] : [])),
     );
-    const engine = new SwarmEngine(docker, managerAddress(), nodes, swarmRegistry(pf, o));
+    const engine = new SwarmEngine(docker, managerAddress(), nodes, swarmImages(pf, o));
     return { engine, images: new DockerImages(docker), edge: lazyEdge(engine) };
   }
   const engine = new DockerEngine(docker);
@@ -45,12 +45,29 @@ export async function openRuntime(from?: string | PlatformFile, o: KeySource = {
 }
 
 /**
- * The platform's registry for a swarm: its services run their images from it by
- * digest (docs/decisions/0070). The password (a platform secret) is decrypted
- * only when a service is made, so reading commands never ask for a passphrase.
+ * How a swarm's nodes get their images: the platform's registry, from which
+ * services run by digest (docs/decisions/0070; the password, a platform secret,
+ * is decrypted only when a service is made, so reading commands never ask for a
+ * passphrase), or copies from the manager (`offlineImages`, 0077).
  */
-function swarmRegistry(pf: PlatformFile, o: KeySource): SwarmRegistry | undefined {
+function swarmImages(pf: PlatformFile, o: KeySource): SwarmRegistry | 'offline' | undefined {
   const url = pf.platform.registry?.url;
+  if (pf.platform.offlineImages) {
+    if (!url) return 'offline';
+    throw new OdpError(
+      'USAGE',
+      'platform.yaml sets both registry and offlineImages: the nodes get images one way',
+      {
+        problems: [
+          {
+            path: 'offlineImages',
+            message: 'remove it to run images from the registry, or remove registry: to copy them',
+            location: pf.locatePlatform(['offlineImages']),
+          },
+        ],
+      },
+    );
+  }
   if (!url) return undefined;
   return {
     url,

@@ -292,6 +292,12 @@ export const platformSchema = z
         "What runs the units: docker (one host), or swarm: the hosts are the nodes of a Docker Swarm (`odp hosts`; units run as Swarm services, placed by the hosts' labels; what Swarm does not do across nodes goes through each host's `docker` address: docs/swarm.md).",
       ),
     registry: registrySchema.optional(),
+    offlineImages: z
+      .boolean()
+      .default(false)
+      .describe(
+        "On a swarm without a registry: before each service is made, odp copies its image from the manager onto every node that may run it and lacks it, through the hosts' `docker` addresses. Not with `registry:`.",
+      ),
     backups: backupsSchema.default(backupsSchema.parse({})),
     branches: branchesSchema
       .default(branchesSchema.parse({}))

@@ -79,6 +79,20 @@ async function placedOn(unit: string): Promise<string[]> {
 }
 
 /**
+ * Where the manager says the unit runs, once it says so: a node reports its
+ * task running a moment after the container answers odp's probe.
+ */
+async function runsOn(unit: string): Promise<string[]> {
+  const deadline = Date.now() + SLOW_MACHINE_MS;
+  let on = await placedOn(unit);
+  while (on.length === 0 && Date.now() < deadline) {
+    await sleep(500);
+    on = await placedOn(unit);
+  }
+  return on;
+}
+
+/**
  * What each node still holds of the test's units: containers (by name) and
  * volumes. Polled until empty: a node removes a task's container a moment after
  * the manager forgets the task.
@@ -137,11 +151,11 @@ test('a unit runs on a node carrying its constraint’s labels, and only there; 
   const u = redis('cache', INTEGRATION);
   await engine.run(u);
   await engine.waitReady(nameOf(u), { command: ['redis-cli', 'ping'], timeoutSeconds: 5 }, wait);
-  assert.deepEqual(await placedOn(nameOf(u)), ['int1']);
+  assert.deepEqual(await runsOn(nameOf(u)), ['int1']);
   const prod = redis('sessions', PRODUCTION);
   await engine.run(prod);
   await engine.waitReady(nameOf(prod), undefined, wait);
-  const [where] = await placedOn(nameOf(prod));
+  const [where] = await runsOn(nameOf(prod));
   assert.ok(where === 'app1' || where === 'app2', where);
 
   const seen = await engine.observe({ platform: P, instance: 'integration' });
@@ -214,7 +228,7 @@ test('stop waits for the task to end and the unit stays stopped; start brings it
   await assert.rejects(engine.waitReady(unit, undefined, wait), /is stopped/);
   await engine.start(unit);
   await engine.waitReady(unit, undefined, wait);
-  assert.equal((await placedOn(unit)).length, 1);
+  assert.equal((await runsOn(unit)).length, 1);
 });
 
 test('create makes a unit of 0 replicas; start runs it', async () => {
@@ -225,7 +239,7 @@ test('create makes a unit of 0 replicas; start runs it', async () => {
   assert.deepEqual(await placedOn(nameOf(u)), []);
   await engine.start(nameOf(u));
   await engine.waitReady(nameOf(u), undefined, wait);
-  assert.deepEqual(await placedOn(nameOf(u)), ['int1']);
+  assert.deepEqual(await runsOn(nameOf(u)), ['int1']);
 });
 
 test('one-off jobs: exit code and output; a failure is final, never retried', async () => {
@@ -263,7 +277,7 @@ test('exec reaches a task through its node’s engine (the readiness probe too);
     const u = redis(`on-${host}`, [`node.labels.odp.host==${host}`], { intervalSeconds: 600 });
     await engine.run(u);
     await engine.waitReady(nameOf(u), { command: ['redis-cli', 'ping'], timeoutSeconds: 5 }, wait);
-    assert.deepEqual(await placedOn(nameOf(u)), [host]);
+    assert.deepEqual(await runsOn(nameOf(u)), [host]);
     const seen = (await engine.observe({ platform: P })).units.find((x) => x.name === nameOf(u));
     assert.deepEqual([seen?.state, seen?.health], ['running', 'none']);
     const r = await engine.exec(nameOf(u), ['redis-cli', 'ping']);

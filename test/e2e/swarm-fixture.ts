@@ -2,8 +2,8 @@
 // set up through the CLI as an operator does it with `engine: swarm`: app1 (the
 // manager: an edge, the embedded S3 server, prod), app2 (prod, integration and
 // test, the second edge; its engine's state outlives `docker kill`), db1 (the
-// databases); the images loaded onto the nodes that run them,
-// `odp hosts sync`, `odp platform up`, `odp provision PROJECT prod`. Used by
+// databases); the images on the manager, copied by odp to the nodes that run
+// them (offlineImages), `odp hosts sync`, `odp platform up`, `odp provision PROJECT prod`. Used by
 // swarm-platform.test.ts and bench/upgrade-under-load.ts (`--engine swarm`).
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -110,16 +110,25 @@ export async function swarmPlatform(
       caFile: 'pebble-listener.pem',
       verifyChallenges: false,
     };
+    // No registry here: the manager (app1) holds every image, as `odp images build`
+    // leaves them there, and odp copies each onto the nodes that may run it
+    // (offlineImages, docs/decisions/0077).
+    d.offlineImages = true;
     await writeFile(file, stringify(d));
-    // No registry here: each node gets the images of the tasks it may run, and the
-    // manager (app1) every image, since odp checks that an image exists there.
     const odoo = versions.map(([v]) => `${tp.image}:${v}`);
-    await Promise.all([
-      loadImages(swarm, ['odp/nginx:1.22', 'odp/redis:7', 'odp/postgres:15', ...odoo], ['app1', 'app2']),
-      loadImages(swarm, ['odp/haproxy:2.6', 'odp/s3rver:3', `${tp.image}:latest`], ['app1']),
-      loadImages(swarm, ['odp/postgres:15', 'odp/redis:7'], ['db1']),
-      loadImages(swarm, [`${tp.image}:latest`, 'odp/haproxy:2.6'], ['app2']),
-    ]);
+    await loadImages(
+      swarm,
+      [
+        'odp/nginx:1.22',
+        'odp/redis:7',
+        'odp/postgres:15',
+        'odp/haproxy:2.6',
+        'odp/s3rver:3',
+        `${tp.image}:latest`,
+        ...odoo,
+      ],
+      ['app1'],
+    );
     const odp = (args: string[]) => runCli(['-C', tp.dir, ...args], { env, timeoutMs: 900_000 });
     const sync = await odp(['hosts', 'sync']);
     assert.equal(sync.code, 0, sync.stderr);

@@ -22,9 +22,10 @@ import {
 import { messageOf, statusOf } from '../docker/api-errors.js';
 import { DockerEngine } from '../docker/engine.js';
 import { hostOfNode, toNode, type NodeInfo } from './cluster.js';
-import { createPinned, RegistryPins, type SwarmRegistry } from './image-ref.js';
+import { createPinned, RegistryPins, type ImageSupply, type SwarmRegistry } from './image-ref.js';
 import { SwarmJobs } from './jobs.js';
 import { NodeEngines } from './node-engines.js';
+import { OfflineImages } from './offline-images.js';
 import { serviceLogs, serviceOutput } from './logs.js';
 import { SwarmNetworks } from './networks.js';
 import { IMAGE_ID_LABEL, observedUnit } from './observed.js';
@@ -61,8 +62,12 @@ export class SwarmEngine implements Engine {
   private readonly networks: SwarmNetworks;
   private readonly jobs: SwarmJobs;
   private readonly node: NodeEngines;
-  /** With a registry, services run their image from it by digest (image-ref.ts). */
-  private readonly pins: RegistryPins | undefined;
+  /**
+   * Gets a service's image to its nodes before it is made: with a registry, its
+   * digest there (image-ref.ts); offline, a copy onto each node that may run it
+   * (offline-images.ts). Gives the auth to create it with.
+   */
+  private readonly supply: ImageSupply | undefined;
 
   constructor(
     readonly docker: Dockerode,
@@ -70,17 +75,24 @@ export class SwarmEngine implements Engine {
     readonly where = 'the engine',
     /** Each host's own engine, by host name (`hosts.<name>.docker`): for what Swarm does not do across nodes. */
     nodeAddresses: Readonly<Record<string, string>> = {},
-    registry?: SwarmRegistry,
+    /** A registry; `offline`: each image copied from the manager onto its nodes; none: the nodes hold them. */
+    images?: SwarmRegistry | 'offline',
   ) {
     this.local = new DockerEngine(docker);
     this.networks = new SwarmNetworks(docker);
     this.node = new NodeEngines(docker, this.local, nodeAddresses);
-    this.pins = registry && new RegistryPins(docker, registry);
+    if (images === 'offline') {
+      const offline = new OfflineImages(docker, this.node);
+      this.supply = (body) => offline.supply(body);
+    } else if (images) {
+      const pins = new RegistryPins(docker, images);
+      this.supply = (body) => pins.pin(body);
+    }
     this.jobs = new SwarmJobs(
       docker,
       (spec, body) => this.prepare(spec, body),
       () => this.node.managerNodeId(),
-      this.pins,
+      this.supply,
     );
   }
 
@@ -192,7 +204,7 @@ export class SwarmEngine implements Engine {
         () => undefined,
       );
     if (imageId) body.Labels = { ...body.Labels, [IMAGE_ID_LABEL]: imageId };
-    const auth = await this.pins?.pin(body);
+    const auth = await this.supply?.(body);
     try {
       return await createPinned(this.docker, body, auth);
     } catch (e) {

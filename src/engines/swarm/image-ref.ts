@@ -20,6 +20,9 @@ export interface SwarmRegistry {
   credentials(): Promise<RegistryCredentials | undefined>;
 }
 
+/** Gets a service's image to the nodes before it is made (in place); the auth to create it with. */
+export type ImageSupply = (body: Dockerode.CreateServiceOptions) => Promise<Dockerode.AuthConfig | undefined>;
+
 export class RegistryPins {
   private auth: Promise<Dockerode.AuthConfig | undefined> | undefined;
 

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type Dockerode from 'dockerode';
 import { OdpError } from '../../errors.js';
 import type { OneOffResult, UnitSpec } from '../engine.js';
-import { createPinned, type RegistryPins } from './image-ref.js';
+import { createPinned, type ImageSupply } from './image-ref.js';
 import { serviceOutput } from './logs.js';
 import { removeUnitSecrets } from './secrets.js';
 import { jobSpec, oneOffSpec } from './service-spec.js';
@@ -47,8 +47,8 @@ export class SwarmJobs {
     ) => Promise<Dockerode.CreateServiceOptions>,
     /** The manager's own node: where a one-off runs (0069). */
     private readonly managerNode: () => Promise<string>,
-    /** With a registry: a unit's job runs its image from it by digest, as the unit does. */
-    private readonly pins?: RegistryPins,
+    /** A unit's job gets its image as the unit does (a registry's digest, or an offline copy). */
+    private readonly supply?: ImageSupply,
   ) {}
 
   async runTask(spec: UnitSpec, command: string[]): Promise<OneOffResult> {
@@ -71,7 +71,7 @@ export class SwarmJobs {
     const body = this.pending.get(name);
     this.pending.delete(name);
     if (!body) throw new OdpError('INTERNAL', `task ${name} was not made by this process`);
-    await createJob(this.docker, body, this.pins);
+    await createJob(this.docker, body, this.supply);
     try {
       return await jobResult(this.docker, name);
     } finally {
@@ -99,9 +99,9 @@ export class SwarmJobs {
 async function createJob(
   docker: Dockerode,
   spec: Dockerode.CreateServiceOptions,
-  pins: RegistryPins | undefined,
+  supply: ImageSupply | undefined,
 ): Promise<string> {
-  const auth = await pins?.pin(spec);
+  const auth = await supply?.(spec);
   try {
     return await createPinned(docker, spec, auth);
   } catch (e) {

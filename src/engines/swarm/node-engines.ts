@@ -74,7 +74,8 @@ export class NodeEngines {
     return [this.manager, ...Object.values(this.addresses).map((a) => this.engineAt(a))];
   }
 
-  private async engineOf(nodeId: string): Promise<{ engine?: DockerEngine; node: string }> {
+  /** The node's engine, when odp has an address for it (the manager's own always). */
+  async engineOf(nodeId: string): Promise<{ engine?: DockerEngine; node: string }> {
     if (nodeId === (await this.managerNodeId())) return { engine: this.manager, node: 'the manager' };
     let node: NodeInfo;
     try {
