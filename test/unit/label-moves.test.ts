@@ -2,6 +2,7 @@
 // constraints, each with the hosts that do; no other unit.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { meetsNode } from '../../src/engines/swarm/offline-images.js';
 import { planLabelSync, wantedLabels, type ClusterNode } from '../../src/plan/hosts-plan.js';
 import {
   dataLeftBehind,
@@ -118,4 +119,19 @@ test("a database's data would be left behind: the move is one that sync refuses"
     dataLeftBehind(moves).map((m) => [m.unit, m.from, m.to]),
     [['postgres-prod-1', 'db1', []]],
   );
+});
+
+test('offline images go to the nodes a service may run on: labels, id, hostname and role', () => {
+  const n = {
+    ID: 'abc',
+    Description: { Hostname: 'app2' },
+    Spec: { Role: 'worker', Labels: { 'odp.integration': 'true' } },
+  };
+  assert.equal(meetsNode('node.labels.odp.integration==true', n), true);
+  assert.equal(meetsNode('node.labels.odp.production==true', n), false);
+  assert.equal(meetsNode('node.id==abc', n), true);
+  assert.equal(meetsNode('node.id!=abc', n), false);
+  assert.equal(meetsNode('node.hostname==app1', n), false);
+  assert.equal(meetsNode('node.role==manager', n), false);
+  assert.equal(meetsNode('node.role!=manager', n), true);
 });

@@ -109,7 +109,7 @@ export class OfflineImages {
 }
 
 /** A constraint on a node: its labels (label-moves.ts), its id, hostname or role. */
-function meetsNode(constraint: string, n: NodeInfo): boolean {
+export function meetsNode(constraint: string, n: NodeInfo): boolean {
   const m = /^node\.(id|hostname|role)\s*(==|!=)\s*(.*)$/.exec(constraint.trim());
   if (!m) return meets(constraint, n.Spec?.Labels ?? {});
   const have = { id: n.ID, hostname: n.Description?.Hostname, role: n.Spec?.Role }[m[1] as 'id'];
