@@ -78,6 +78,8 @@ export const COMMANDS: Readonly<Record<string, CommandConvention>> = {
   'certs issue': change,
   'certs renew': change,
   serve: { kind: 'server' },
+  schedule: read,
+  'schedule run': change,
   jobs: read,
   'secrets show': read,
   'secrets get': read,

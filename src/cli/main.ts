@@ -18,6 +18,7 @@ import { registerPlatform } from './platform.js';
 import { registerProvision } from './provision.js';
 import { registerHistory } from './history.js';
 import { registerHosts } from './hosts.js';
+import { registerSchedule } from './schedule.js';
 import { registerImages } from './images.js';
 import { registerImport } from './import.js';
 import { registerInit } from './init.js';
@@ -86,6 +87,7 @@ ${environmentHelp()}`,
   registerDb(program);
   registerCerts(program);
   registerServe(program);
+  registerSchedule(program);
   registerJobs(program);
   registerSecrets(program);
   registerImport(program);

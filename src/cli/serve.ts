@@ -96,7 +96,7 @@ Examples:
       handler(async (ctx, o: ServeFlags) => {
         const { openRuntime } = await import('../runtime.js');
         const { serve, log } = await import('../server/server.js');
-        const { branchExpiry, certificateRenewal } = await import('../server/scheduled.js');
+        const { platformJobs } = await import('../server/scheduled.js');
         const { deployTestRunner, deployBranchRunner, removeBranchRunner } =
           await import('../server/runners.js');
         const { engine, images, edge } = await openRuntime(ctx.dir);
@@ -137,10 +137,8 @@ Examples:
           imageWaitMs: o.imageWait * 60_000,
           parallel: o.parallel,
           requestTimeoutMs: o.requestTimeout * 1000,
-          scheduled: [
-            certificateRenewal({ engine, dir: ctx.dir, edge, everyMs: o.renewEvery * 3_600_000 }),
-            branchExpiry({ engine, dir: ctx.dir, edge }),
-          ],
+          scheduled: () =>
+            platformJobs({ engine, dir: ctx.dir, edge, renewEveryMs: o.renewEvery * 3_600_000 }),
         });
         log({ event: 'listening', url: s.url, webhooks: secret ? 'enabled' : 'disabled: no webhook secret' });
         await new Promise<void>((resolve) => {

@@ -249,6 +249,28 @@ export const backupsSchema = z
   })
   .describe('Backups of integration and prod instances (`odp backup`, `odp restore`).');
 
+export const scheduleSchema = z.strictObject({
+  backups: z
+    .strictObject({
+      at: z
+        .string()
+        .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time of day, HH:MM (UTC)')
+        .default('01:00')
+        .describe('When the nightly backup window opens, UTC (HH:MM).'),
+      hours: z
+        .number()
+        .int()
+        .min(1)
+        .max(12)
+        .default(4)
+        .describe(
+          "The window's length in hours: each instance's backup starts at a time of its own inside it, the same every night.",
+        ),
+    })
+    .default({ at: '01:00', hours: 4 })
+    .describe('Nightly backups of every integration and prod instance, run by `odp serve` (`odp schedule`).'),
+});
+
 export const branchesSchema = z.strictObject({
   expireAfterHours: z
     .number()
@@ -299,6 +321,9 @@ export const platformSchema = z
         "On a swarm without a registry: before each service is made, odp copies its image from the manager onto every node that may run it and lacks it, through the hosts' `docker` addresses. Not with `registry:`.",
       ),
     backups: backupsSchema.default(backupsSchema.parse({})),
+    schedule: scheduleSchema
+      .default(scheduleSchema.parse({}))
+      .describe('The scheduled work `odp serve` runs (`odp schedule` lists it).'),
     branches: branchesSchema
       .default(branchesSchema.parse({}))
       .describe('Ephemeral test instances, one per git branch (`odp deploy PROJECT test --branch`).'),

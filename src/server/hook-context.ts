@@ -19,7 +19,7 @@ export interface HookContext {
   log: Log;
   /** A job was queued: the worker looks now rather than at its next poll. */
   wake: () => void;
-  health: () => Record<string, unknown>;
+  health: () => Record<string, unknown> | Promise<Record<string, unknown>>;
 }
 
 export interface Reply {

@@ -39,7 +39,8 @@ export function router(ctx: HookContext): (req: IncomingMessage, res: ServerResp
 async function route(ctx: HookContext, req: IncomingMessage): Promise<Reply> {
   const path = pathOf(req);
   const get = (f: () => Reply | Promise<Reply>) => (req.method === 'GET' ? f() : notAllowed('GET'));
-  if (path === '/healthz') return get(() => ({ status: 200, body: { status: 'ok', ...ctx.health() } }));
+  if (path === '/healthz')
+    return get(async () => ({ status: 200, body: { status: 'ok', ...(await ctx.health()) } }));
   if (path === '/api/jobs') return get(() => jobsReply(ctx, req));
   const versions = path === undefined ? null : PROJECT_VERSIONS.exec(path);
   if (versions) return get(() => versionsReply(ctx, versions[1]!));

@@ -10,7 +10,7 @@ import type { Secret } from '../secret.js';
 import { openState } from '../state/db.js';
 import { queueCounts } from '../state/jobs.js';
 import { router } from './hooks.js';
-import { Scheduler, type Job as ScheduledJob } from './scheduler.js';
+import { ScheduleRunner, type ScheduledJob } from '../schedule/runner.js';
 import { Worker, type JobRunners, type Log } from './worker.js';
 
 export interface ServeOptions {
@@ -36,13 +36,15 @@ export interface ServeOptions {
   requestTimeoutMs?: number;
   /** Where the JSON log lines go (default: stdout). */
   log?: Log;
-  /** Scheduled work (scheduled.ts: certificate renewal, branch expiry). */
-  scheduled?: ScheduledJob[];
+  /** Scheduled work (scheduled.ts: backups, certificate renewal, branch expiry), asked for at each tick. */
+  scheduled?: () => Promise<ScheduledJob[]>;
+  /** How often the schedule looks for due jobs (default 30 s). */
+  scheduleTickMs?: number;
 }
 
 export interface Serving {
   server: Server;
-  scheduler: Scheduler;
+  scheduler: ScheduleRunner;
   worker: Worker;
   url: string;
   /** Stops listening and scheduling; resolves once the running jobs have ended. */
@@ -57,7 +59,7 @@ export async function serve(o: ServeOptions): Promise<Serving> {
   await loadPlatformDir(o.dir); // a broken spec stops the server before it listens
   const say = o.log ?? log;
   const db = openState(o.dir);
-  const scheduler = new Scheduler(o.scheduled ?? [], say);
+  const scheduler = new ScheduleRunner({ db, jobs: o.scheduled ?? (async () => []), log: say });
   const worker = new Worker({
     db,
     runners: o.runners ?? {},
@@ -84,8 +86,8 @@ export async function serve(o: ServeOptions): Promise<Serving> {
     bodyLimit,
     log: say,
     wake: () => worker.wake(),
-    health: () => ({
-      jobs: scheduler.status(),
+    health: async () => ({
+      jobs: await scheduler.status(),
       queue: { ...queueCounts(db), runningHere: worker.busy() },
       webhooks: o.webhookSecret ? 'enabled' : 'disabled: no webhook secret',
     }),
@@ -111,14 +113,13 @@ export async function serve(o: ServeOptions): Promise<Serving> {
       hint: 'Choose another --port (0 takes any free one), or stop what listens there.',
     });
   });
-  scheduler.start();
+  scheduler.start(o.scheduleTickMs);
   worker.start();
   const addr = server.address() as { port: number };
   const close = async () => {
-    scheduler.stop();
     const closed = new Promise((r) => server.close(r));
     server.closeIdleConnections();
-    await Promise.all([closed, worker.stop()]);
+    await Promise.all([closed, worker.stop(), scheduler.stop()]);
     db.close();
   };
   return { server, scheduler, worker, url: `http://${o.host}:${addr.port}`, close };

@@ -162,6 +162,26 @@ const migrations: string[] = [
      updated_at TEXT NOT NULL,
      PRIMARY KEY (project, instance)
    );`,
+  // The schedule `odp serve` runs (src/schedule/): when each job was first
+  // known (a slot missed since then is caught up), who runs it now (no two runs
+  // of one job at once, across processes), and every run with its outcome.
+  `CREATE TABLE schedule_jobs (
+     key TEXT PRIMARY KEY,
+     first_seen TEXT NOT NULL,
+     running_since TEXT,
+     runner_pid INTEGER,
+     runner_host TEXT
+   );
+   CREATE TABLE schedule_runs (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     key TEXT NOT NULL,
+     started_at TEXT NOT NULL,
+     finished_at TEXT,
+     outcome TEXT NOT NULL,
+     catch_up INTEGER NOT NULL DEFAULT 0,
+     detail TEXT
+   );
+   CREATE INDEX schedule_runs_key ON schedule_runs (key, started_at);`,
 ];
 
 export function openState(platformDir: string): StateDb {

@@ -5,6 +5,7 @@
 import { hostname, userInfo } from 'node:os';
 import type { Progress } from '../progress.js';
 import { openState, type StateDb } from './db.js';
+import { processAlive } from './process-alive.js';
 
 export type Outcome = 'running' | 'succeeded' | 'failed' | 'interrupted';
 
@@ -248,7 +249,7 @@ export function markInterrupted(db: StateDb): number {
   }[];
   let n = 0;
   for (const r of running) {
-    if (r.host !== hostname() || alive(r.pid)) continue;
+    if (r.host !== hostname() || processAlive(r.pid)) continue;
     db.prepare("UPDATE operations SET outcome = 'interrupted', detail = ? WHERE id = ?").run(
       `odp (pid ${r.pid}) stopped before it finished`,
       r.id,
@@ -259,15 +260,6 @@ export function markInterrupted(db: StateDb): number {
     n++;
   }
   return n;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as { code?: string }).code === 'EPERM';
-  }
 }
 
 function now(): string {

@@ -8,6 +8,7 @@
 import { branchInstanceLabel, branchSlug } from '../compose/branch.js';
 import { hostname } from 'node:os';
 import type { StateDb } from './db.js';
+import { processAlive } from './process-alive.js';
 
 export const jobStates = ['queued', 'running', 'succeeded', 'failed', 'superseded'] as const;
 export type JobState = (typeof jobStates)[number];
@@ -149,7 +150,7 @@ export function requeueOrphans(db: StateDb): number[] {
     pid: number | null;
     host: string | null;
   }[];
-  const orphans = running.filter((r) => r.host === hostname() && (r.pid === null || !alive(r.pid)));
+  const orphans = running.filter((r) => r.host === hostname() && (r.pid === null || !processAlive(r.pid)));
   for (const r of orphans) {
     retryLater(db, r.id, new Date(), `interrupted (server pid ${r.pid ?? '?'} stopped): queued again`);
   }
@@ -322,13 +323,4 @@ function toJob(r: Row): Job {
     finishedAt: r.finished_at,
     detail: r.detail,
   };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as { code?: string }).code === 'EPERM';
-  }
 }

@@ -20,6 +20,7 @@ import lockfile from 'proper-lockfile';
 import { OdpError } from '../errors.js';
 import { held, holding, type PlatformMode } from './lock-context.js';
 import { stateDir } from './state-dir.js';
+import { processAlive } from './process-alive.js';
 
 /** A holder file not touched for this long belongs to a process that stopped (another host's, a reused pid). */
 const STALE_MS = 30_000;
@@ -163,20 +164,10 @@ async function live(file: string): Promise<Holder | undefined> {
     (s) => s.mtimeMs,
     () => 0,
   );
-  const gone = (h.host === hostname() && !alive(h.pid)) || Date.now() - touched > STALE_MS;
+  const gone = (h.host === hostname() && !processAlive(h.pid)) || Date.now() - touched > STALE_MS;
   if (!gone) return h;
   await unlink(file).catch(() => undefined);
   return undefined;
-}
-
-function alive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as { code?: string }).code === 'EPERM';
-  }
 }
 
 function describe(b: Blocker): string {

@@ -254,26 +254,28 @@ test('odp serve answers /healthz and its scheduler renews through the edge (noth
   const { serve } = await import('../../src/server/server.js');
   const { certificateRenewal } = await import('../../src/server/scheduled.js');
   const edge = edgeControl(engine);
-  const { server, scheduler, url } = await serve({
+  const renewal = certificateRenewal({ engine, dir: tp.dir, edge, renewEveryMs: 3_600_000 });
+  const { scheduler, url, close } = await serve({
     dir: tp.dir,
     host: '127.0.0.1',
     port: 0,
     edge,
-    scheduled: [certificateRenewal({ engine, dir: tp.dir, edge, everyMs: 3_600_000 })],
+    scheduled: async () => [renewal],
   });
   try {
-    let job: { lastOutcome?: string; lastDetail?: string } | undefined;
-    for (let i = 0; i < 120 && !job?.lastOutcome; i++) {
-      const body = (await (await fetch(`${url}/healthz`)).json()) as { status: string; jobs: (typeof job)[] };
+    type Status = { key: string; last?: { outcome: string; detail: string | null } };
+    let job: Status | undefined;
+    for (let i = 0; i < 120 && !job?.last; i++) {
+      const body = (await (await fetch(`${url}/healthz`)).json()) as { status: string; jobs: Status[] };
       assert.equal(body.status, 'ok');
-      job = body.jobs[0];
-      if (!job?.lastOutcome) await sleep(250);
+      job = body.jobs.find((j) => j.key === 'certificates');
+      if (!job?.last) await sleep(250);
     }
-    assert.equal(job?.lastOutcome, 'ok', job?.lastDetail);
-    assert.match(job?.lastDetail ?? '', /3 kept/);
+    assert.equal(job?.last?.outcome, 'succeeded', job?.last?.detail ?? '');
+    assert.match(job?.last?.detail ?? '', /3 kept/);
   } finally {
-    scheduler.stop();
-    await new Promise((r) => server.close(r));
+    await scheduler.stop();
+    await close();
   }
 });
 
