@@ -23,6 +23,8 @@ have docker-registry || need+=(docker-registry)
 have stress-ng || need+=(stress-ng)
 # zsh, for the test of `odp completion zsh`.
 have zsh || need+=(zsh)
+# promtool checks and tests the shipped alert rules (monitoring/alerts.yml).
+have promtool || need+=(prometheus)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

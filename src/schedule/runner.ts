@@ -11,6 +11,7 @@ import {
   jobRecord,
   knowJob,
   lastEnded,
+  lastSucceeded,
   runsOf,
   type ScheduleRun,
 } from '../state/schedule.js';
@@ -40,6 +41,8 @@ export interface JobStatus {
   catchUp: boolean;
   running: boolean;
   last?: ScheduleRun;
+  /** When the newest run that succeeded started: what a backup's age is counted from. */
+  lastSuccess?: string;
   /** Failed runs since the last success: what an alert counts. */
   failuresInARow: number;
 }
@@ -114,6 +117,7 @@ export class ScheduleRunner {
       const ended = runs.filter((r) => r.outcome !== 'running');
       const firstOk = ended.findIndex((r) => r.outcome === 'succeeded');
       const last = ended[0];
+      const success = lastSucceeded(this.o.db, job.key);
       return {
         key: job.key,
         what: job.what,
@@ -122,6 +126,7 @@ export class ScheduleRunner {
         catchUp: due.catchUp,
         running: runs[0]?.outcome === 'running',
         ...(last ? { last } : {}),
+        ...(success ? { lastSuccess: success.startedAt } : {}),
         failuresInARow: (firstOk === -1 ? ended : ended.slice(0, firstOk)).filter(
           (r) => r.outcome === 'failed',
         ).length,

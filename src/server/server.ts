@@ -10,6 +10,7 @@ import type { Secret } from '../secret.js';
 import { openState } from '../state/db.js';
 import { queueCounts } from '../state/jobs.js';
 import { router } from './hooks.js';
+import { scheduleMetrics } from './metrics.js';
 import { ScheduleRunner, type ScheduledJob } from '../schedule/runner.js';
 import { Worker, type JobRunners, type Log } from './worker.js';
 
@@ -92,7 +93,12 @@ export async function serve(o: ServeOptions): Promise<Serving> {
       webhooks: o.webhookSecret ? 'enabled' : 'disabled: no webhook secret',
     }),
   });
-  server.on('request', handle);
+  // Prometheus' text format, not the router's JSON: answered before it.
+  const metrics = scheduleMetrics(scheduler);
+  server.on('request', (req, res) => {
+    if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/metrics') metrics.serve(res);
+    else handle(req, res);
+  });
   // `Expect: 100-continue` (curl sends it for large bodies): a body declared
   // over the limit is refused before the client sends it.
   server.on('checkContinue', (req, res) => {

@@ -123,18 +123,19 @@ export function runsOf(db: StateDb, key: string, limit = 20): ScheduleRun[] {
 }
 
 /** The newest run that ended (succeeded or failed): what the next slot counts from. */
-export function lastEnded(db: StateDb, key: string): ScheduleRun | undefined {
+export const lastEnded = (db: StateDb, key: string): ScheduleRun | undefined =>
+  newestRun(db, key, ['succeeded', 'failed']);
+
+/** The newest run that succeeded, however many failed since. */
+export const lastSucceeded = (db: StateDb, key: string): ScheduleRun | undefined =>
+  newestRun(db, key, ['succeeded']);
+
+function newestRun(db: StateDb, key: string, outcomes: RunOutcome[]): ScheduleRun | undefined {
   const r = db
     .prepare(
-      `SELECT ${RUN_COLUMNS} FROM schedule_runs WHERE key = ? AND outcome IN ('succeeded', 'failed') ORDER BY id DESC LIMIT 1`,
+      `SELECT ${RUN_COLUMNS} FROM schedule_runs WHERE key = ? AND outcome IN (${outcomes.map(() => '?').join(', ')})
+       ORDER BY id DESC LIMIT 1`,
     )
-    .get(key) as (Omit<ScheduleRun, 'catchUp'> & { catchUp: number }) | undefined;
+    .get(key, ...outcomes) as (Omit<ScheduleRun, 'catchUp'> & { catchUp: number }) | undefined;
   return r && toRun(r);
-}
-
-/** Every known job's key. */
-export function knownKeys(db: StateDb): string[] {
-  return (db.prepare('SELECT key FROM schedule_jobs ORDER BY key').all() as { key: string }[]).map(
-    (r) => r.key,
-  );
 }

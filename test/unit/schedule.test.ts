@@ -15,6 +15,7 @@ import {
   type Cadence,
 } from '../../src/schedule/cadence.js';
 import { ScheduleRunner, type ScheduledJob } from '../../src/schedule/runner.js';
+import { scheduleMetrics } from '../../src/server/metrics.js';
 import { openState, type StateDb } from '../../src/state/db.js';
 import { claimRun, runsOf } from '../../src/state/schedule.js';
 
@@ -152,6 +153,20 @@ describe('the runner', () => {
     assert.deepEqual([failed?.outcome, failed?.detail, ok?.outcome], ['failed', 'disk full', 'succeeded']);
     const [status] = await s.runner.status();
     assert.equal(status?.failuresInARow, 1);
+    assert.equal(status?.lastSuccess, ok?.startedAt);
+    // What Prometheus reads (GET /metrics of odp serve): the alerts on backups count from it.
+    const metrics = scheduleMetrics(s.runner);
+    await metrics.refresh();
+    const text = await metrics.registry.metrics();
+    const labels = '{job_key="night",kind="night"}';
+    assert.match(text, new RegExp(`odp_scheduled_job_failures_in_a_row${labels} 1\\b`));
+    assert.match(
+      text,
+      new RegExp(
+        `odp_scheduled_job_last_success_timestamp_seconds${labels} ${Date.parse(ok!.startedAt) / 1000}\\b`,
+      ),
+    );
+    assert.match(text, new RegExp(`odp_scheduled_job_running${labels} 0\\b`));
     assert.equal(status?.last?.outcome, 'failed');
     assert.equal(status?.nextRun, new Date(slot + 2 * DAY).toISOString());
   });
