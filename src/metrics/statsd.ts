@@ -30,18 +30,33 @@ export interface Parsed {
 const LABEL = /^[\w-]{1,100}$/;
 const LINE = /^([^:|\s]{1,300}):(-?\d+(?:\.\d+)?)\|(ms|h|c|g|s)(?:\|@(\d*\.?\d+))?(?:\|#.*)?$/;
 
+/** One statsd line read: its name, its number and whether it is a timer. */
+export interface Line {
+  name: string;
+  value: number;
+  timer: boolean;
+}
+
+/** One line of a datagram; 'blank' for an empty one, undefined when it is not statsd. */
+export function readLine(text: string): Line | 'blank' | undefined {
+  const line = text.trim();
+  if (line === '') return 'blank';
+  const m = LINE.exec(line);
+  if (!m) return undefined;
+  return { name: m[1]!, value: Number(m[2]), timer: m[3] === 'ms' || m[3] === 'h' };
+}
+
 /** One datagram: lines separated by newlines (statsd's batching). */
 export function parseDatagram(text: string): Parsed {
   const out: Parsed = { samples: [], malformed: 0, unmapped: 0 };
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    const m = LINE.exec(line.trim());
-    if (!m) {
+  for (const text_ of text.split('\n')) {
+    const line = readLine(text_);
+    if (line === 'blank') continue;
+    if (!line) {
       out.malformed++;
       continue;
     }
-    const [, name, value, type] = m;
-    const sample = type === 'ms' || type === 'h' ? mapTimer(name!, Number(value)) : undefined;
+    const sample = line.timer ? mapTimer(line.name, line.value) : undefined;
     if (sample) out.samples.push(sample);
     else out.unmapped++;
   }
