@@ -12,6 +12,7 @@ import { dockerAt } from '../../src/engines/docker/client.js';
 import { LABEL } from '../../src/engines/engine.js';
 import { loadProjectSecrets } from '../../src/ops/secrets/secrets.js';
 import { cleanUp, execIn, uniqueName } from '../../test/e2e/helpers.js';
+import { loadImages } from '../../test/e2e/swarm-cluster.js';
 import { swarmPlatform, type SwarmPlatform } from '../../test/e2e/swarm-fixture.js';
 import { benchVersions, login, measure, odpDeploy, USERS, type Row, type Target } from './measure.js';
 import { print } from './print.js';
@@ -123,6 +124,13 @@ export async function onSwarm(concurrency: number, migrationSeconds: number): Pr
     const t = await target(p);
     const sp = p;
     await odpDeploy(t, '1.0.0');
+    // The peer's versions reach the production nodes as a plain stack's user puts them
+    // there; odp's own deploys copy what they run (offlineImages, decision 0077).
+    await loadImages(
+      p.swarm,
+      ['1.1.1', '1.2.0'].map((v) => `${p!.tp.image}:${v}`),
+      ['app1', 'app2'],
+    );
     const sessions = await Promise.all(Array.from({ length: USERS }, () => login(t)));
     console.log(
       `prod ${p.tp.project}-odoo-prod on a swarm (replicas on app1 and app2, the edge on app1): 2 replicas, ${USERS} logged-in users on ${concurrency} kept-alive connections through the edge`,
