@@ -4,7 +4,8 @@
 // GFS set worked out by hand from the calendar.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { backupId } from '../../src/ops/backup/backup-common.js';
+import { backupId, type BackupSummary } from '../../src/ops/backup/backup-common.js';
+import { doomedBackups } from '../../src/ops/backup/backup-retention.js';
 import {
   gfsKept,
   retentionDoomed,
@@ -188,6 +189,20 @@ test('a backup whose time cannot be read is never deleted', () => {
   const listed = [made('2025-05-01T02:00:00'), made('2025-05-02T02:00:00'), unreadable];
   const policy: GfsPolicy & { kind: 'gfs' } = { kind: 'gfs', daily: 1, weekly: 0, monthly: 0 };
   assert.deepEqual(retentionDoomed(listed, listed[1]!.id, policy), [listed[0]!.id]);
+});
+
+test("the bucket's listing: times are read from the ids, manifests or not", () => {
+  // As listBackups returns them, newest first; an incomplete one has no manifest's time.
+  const listed: BackupSummary[] = ['20250503T020000Z', '20250502T020000Z', '20250501T020000Z'].map((id) => ({
+    id,
+    complete: true,
+    createdAt: '',
+    ageSeconds: 0,
+  }));
+  const policy: RetentionPolicy = { kind: 'gfs', daily: 2, weekly: 0, monthly: 0 };
+  assert.deepEqual(doomedBackups(listed, '20250503T020000Z', { policy, pinned: [] }), ['20250501T020000Z']);
+  // The dry run and the real run both ask this, with what the history pins.
+  assert.deepEqual(doomedBackups(listed, '20250503T020000Z', { policy, pinned: ['20250501T020000Z'] }), []);
 });
 
 test('a restore point odp rollback needs is kept, and counts for no period', () => {
