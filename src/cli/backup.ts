@@ -20,7 +20,9 @@ export function registerBackup(program: Command): void {
 Streams a pg_dump (custom format, made inside the tier's PostgreSQL container) and
 a copy of every attachment object into the platform's backups bucket
 (backups.bucket, default <platform>-backups), under <project>/<instance>/<id>/,
-then keeps the newest backups.keep (default 7) and deletes older ones.
+then applies retention: the newest backup of each of the last 7 days, 4 weeks
+and 3 months that have one is kept (backups.retention, or the instance's plan's
+backups), with the restore point of \`odp rollback\`; the others are deleted.
 
 Examples:
   odp backup neomedical prod --dry-run
@@ -37,6 +39,7 @@ Examples:
         ) => {
           if (o.dryRun) {
             const { backupPlan } = await import('../ops/backup/backup-plan.js');
+            const { describeRetention } = await import('../plan/retention.js');
             const plan = await backupPlan(ctx.dir, project, instance, o);
             ctx.out.data({ dryRun: true, ...plan });
             ctx.out.line(`would back up ${plan.project}/${plan.instance}`);
@@ -44,8 +47,10 @@ Examples:
             ctx.out.line(`  attachments  every object of ${plan.attachments}`);
             ctx.out.line(`  into         ${plan.destination}`);
             ctx.out.line(
-              `  then keep    the newest ${plan.keep}: ${plan.deletes.length ? `delete ${plan.deletes.join(', ')}` : 'nothing to delete'}`,
+              `  then keep    ${describeRetention(plan.retention)}: ${plan.deletes.length ? `delete ${plan.deletes.join(', ')}` : 'nothing to delete'}`,
             );
+            if (plan.pinned.length)
+              ctx.out.line(`  and keep     ${plan.pinned.join(', ')} (the restore point of odp rollback)`);
             ctx.out.note('dry run: nothing changed');
             return 0;
           }
@@ -72,7 +77,7 @@ Examples:
             );
             ctx.out.line(`  version      ${m.imageVersion ?? 'unknown'}`);
             ctx.out.line(`  stored in    ${r.bucket}/${project}/${m.instance}/${r.id}/`);
-            if (r.deleted.length) ctx.out.line(`  deleted      ${r.deleted.join(', ')} (keeping the newest)`);
+            if (r.deleted.length) ctx.out.line(`  deleted      ${r.deleted.join(', ')} (retention)`);
             if (r.retentionError) ctx.out.note(`warning: old backups were not deleted: ${r.retentionError}`);
             return 0;
           } finally {

@@ -4,7 +4,8 @@
 // gives editors the texts and docs/reference/platform-yaml.md is generated from them.
 import * as z from 'zod';
 import { parseRegistryUrl } from '../model/image-ref.js';
-import { bucketName, hostname, port, slug, text, word } from './common.js';
+import { backupsSchema, planBackupsSchema } from './backups-schema.js';
+import { hostname, port, slug, text, word } from './common.js';
 
 const label = z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected a label such as application or production');
 
@@ -191,6 +192,7 @@ export const planSchema = z.strictObject({
     .positive()
     .default(5)
     .describe('DB_MAXCONN: database connections per Odoo process.'),
+  backups: planBackupsSchema.optional(),
 });
 
 const image = (what: string, defaultImage: string) => word(255).default(defaultImage).describe(what);
@@ -232,22 +234,6 @@ export const registrySchema = z
   .describe(
     "Where a swarm's nodes get the platform's images (`odp images push`); the docker engine ignores it. None: each node runs the copy it holds.",
   );
-
-export const backupsSchema = z
-  .strictObject({
-    keep: z
-      .number()
-      .int()
-      .min(1)
-      .max(1000)
-      .default(7)
-      .describe('Backups kept per instance; older ones are deleted.'),
-    bucket: bucketName.optional().meta({
-      description: 'Where `odp backup` writes; defaults to <platform>-backups on the platform storage.',
-      examples: ['acme-odoo-backups'],
-    }),
-  })
-  .describe('Backups of integration and prod instances (`odp backup`, `odp restore`).');
 
 export const scheduleSchema = z.strictObject({
   backups: z

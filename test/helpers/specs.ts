@@ -1,9 +1,11 @@
 // Builds rule inputs from the example platform, with a mutation applied to the
 // plain YAML data first: each test says only what it changes.
+import assert from 'node:assert/strict';
 import { cpSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { basename } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { OdpError } from '../../src/errors.js';
 import { parseSpec } from '../../src/platform-spec/parse.js';
 import { platformSchema } from '../../src/platform-spec/platform-schema.js';
 import { projectSchema } from '../../src/platform-spec/project-schema.js';
@@ -20,6 +22,22 @@ export function mutate(text: string, change?: (d: Data) => void): string {
   const d = parse(text) as Data;
   change(d);
   return stringify(d);
+}
+
+/** The problems a spec file's `text` is refused with; the test fails if it parses. */
+export function refusals(
+  text: string,
+  schema: typeof projectSchema | typeof platformSchema,
+  file = 'p.yaml',
+): OdpError['problems'] {
+  try {
+    parseSpec(file, text, schema);
+  } catch (e) {
+    assert.ok(e instanceof OdpError);
+    assert.equal(e.code, 'SPEC_INVALID');
+    return e.problems;
+  }
+  assert.fail(`expected ${file} to be refused`);
 }
 
 export function project(change?: (d: Data) => void, file = 'projects/neomedical.yaml'): ProjectInput {

@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { OdpError } from '../../src/errors.js';
 import { editDistance, nearest } from '../../src/platform-spec/did-you-mean.js';
 import { parseSpec } from '../../src/platform-spec/parse.js';
 import { platformSchema } from '../../src/platform-spec/platform-schema.js';
 import { projectSchema } from '../../src/platform-spec/project-schema.js';
-import { examplePlatformText, exampleProjectText } from '../helpers/specs.js';
+import { examplePlatformText, exampleProjectText, refusals } from '../helpers/specs.js';
 
-function problems(text: string, schema: typeof projectSchema | typeof platformSchema = projectSchema) {
-  try {
-    parseSpec('p.yaml', text, schema);
-  } catch (e) {
-    assert.ok(e instanceof OdpError);
-    assert.equal(e.code, 'SPEC_INVALID');
-    return e.problems;
-  }
-  assert.fail('expected the spec to be refused');
-}
+const problems = (text: string, schema: typeof projectSchema | typeof platformSchema = projectSchema) =>
+  refusals(text, schema);
 
 test('the examples parse, with defaults filled in', () => {
   const platform = parseSpec('platform.yaml', examplePlatformText, platformSchema).value;

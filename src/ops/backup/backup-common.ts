@@ -36,6 +36,12 @@ export function backupId(at: Date): string {
     .replace(/[-:]/g, '');
 }
 
+/** When the backup `id` was started: backupId's inverse (an impossible date is an Invalid Date). */
+export function backupTime(id: string): Date {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(id);
+  return m ? new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`) : new Date(NaN);
+}
+
 export interface BackupManifest {
   format: 1;
   id: string;
@@ -209,18 +215,6 @@ export async function superuserConnection(
 }
 
 /** The tier's PostgreSQL container, where pg_dump and pg_restore run. */
-/**
- * The backups retention deletes once `justMade` is complete: complete ones beyond
- * the newest `keep` (`justMade` always kept), and incomplete ones (failed, never
- * cleaned) older than all that is kept.
- */
-export function retentionDoomed(all: readonly BackupSummary[], justMade: string, keep: number): string[] {
-  const complete = all.filter((b) => b.complete && b.id !== justMade);
-  const kept = new Set([justMade, ...complete.slice(0, Math.max(0, keep - 1)).map((b) => b.id)]);
-  const oldestKept = [...kept].sort()[0]!;
-  return all.filter((b) => !kept.has(b.id) && (b.complete || b.id < oldestKept)).map((b) => b.id);
-}
-
 export function postgresUnit(loc: BackupLocation): string {
   return sharedUnit(loc.pd.platform, `postgres-${loc.instance}`);
 }

@@ -1,7 +1,9 @@
 // `odp backup PROJECT INSTANCE --dry-run`: what a backup would read and write,
 // and which older backups its retention would then delete. It reads the spec,
 // the secrets and the backups bucket's listing; it dumps, copies and deletes nothing.
-import { backupId, instanceBucket, openBackups, postgresUnit, retentionDoomed } from './backup-common.js';
+import type { RetentionPolicy } from '../../plan/retention.js';
+import { backupId, instanceBucket, openBackups, postgresUnit } from './backup-common.js';
+import { doomedBackups, instanceRetention } from './backup-retention.js';
 import { listBackups } from './backup.js';
 
 export interface BackupPlan {
@@ -14,7 +16,10 @@ export interface BackupPlan {
   attachments: string;
   /** Where the backup would go: `<bucket>/<project>/<instance>/<id>/`. */
   destination: string;
-  keep: number;
+  /** The instance's retention: its plan's, else the platform's. */
+  retention: RetentionPolicy;
+  /** Kept whatever the policy says: the restore point `odp rollback` would use. */
+  pinned: string[];
   /** The backups retention would delete after this one. */
   deletes: string[];
 }
@@ -28,9 +33,12 @@ export async function backupPlan(
   const loc = await openBackups(dir, project, instance, { passphraseFile: o.passphraseFile, what: 'backup' });
   const source = await instanceBucket(loc, dir, o);
   try {
-    const id = backupId(new Date());
-    const keep = loc.pd.platform.backups.keep;
+    const now = new Date();
+    const id = backupId(now);
+    const retention = instanceRetention(loc);
     const existing = await listBackups(loc.bucket, loc.prefix);
+    // The listing the real run reads after writing the manifest: this one, complete, and the rest.
+    const after = [{ id, complete: true, createdAt: now.toISOString(), ageSeconds: 0 }, ...existing];
     return {
       project,
       instance: loc.instance,
@@ -38,8 +46,9 @@ export async function backupPlan(
       unit: postgresUnit(loc),
       attachments: source.name,
       destination: `${loc.bucket.name}/${loc.prefix}${id}/`,
-      keep,
-      deletes: retentionDoomed([{ id, complete: true, createdAt: '', ageSeconds: 0 }, ...existing], id, keep),
+      retention: retention.policy,
+      pinned: retention.pinned,
+      deletes: doomedBackups(after, id, retention),
     };
   } finally {
     loc.bucket.close();

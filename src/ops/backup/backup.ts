@@ -17,17 +17,19 @@ import { withInstanceLock } from '../../state/lock.js';
 import { Bucket, inParallel, type StoredObject } from '../../backends/s3/bucket.js';
 import { OWN_SERVER_ARGS } from '../../backends/postgres/index.js';
 import { silentProgress, type Progress } from '../../progress.js';
+import { describeRetention, type RetentionPolicy } from '../../plan/retention.js';
+import { doomedBackups, instancePolicy, pinnedBackups, type InstanceRetention } from './backup-retention.js';
 
 import {
   BACKUP_ID,
   backupId,
+  backupTime,
   openBackups,
   superuserPassword,
   instanceBucket,
   superuserConnection,
   postgresUnit,
   pgToolEnv,
-  retentionDoomed,
   toolOutput,
   stepError,
   tracked,
@@ -182,9 +184,11 @@ async function backupLocked(
     progress.note(`backup ${id} of ${loc.project}/${loc.instance} is complete`);
 
     const result: BackupResult = { id, bucket: bucket.name, manifest, deleted: [] };
-    progress.start('retention', `keep the newest ${loc.pd.platform.backups.keep}`);
+    const policy = instancePolicy(loc);
+    progress.start('retention', `keep ${describeRetention(policy)}`);
     try {
-      result.deleted = await applyRetention(bucket, loc.prefix, id, loc.pd.platform.backups.keep);
+      const retention = { policy, pinned: pinnedBackups(loc) };
+      result.deleted = await applyRetention(bucket, loc.prefix, id, retention);
       progress.done(
         'retention',
         result.deleted.length ? `deleted ${result.deleted.join(', ')}` : 'nothing to delete',
@@ -286,14 +290,14 @@ async function copyAttachments(
   return { objects: objects.length, bytes, copied: objects.length - reused, reused };
 }
 
-/** Keeps the newest `keep` complete backups (always `justMade`); deletes older ones. Returns their ids. */
+/** Deletes the backups retention does not keep (never `justMade`). Returns their ids. */
 async function applyRetention(
   bucket: Bucket,
   prefix: string,
   justMade: string,
-  keep: number,
+  retention: InstanceRetention,
 ): Promise<string[]> {
-  const doomed = retentionDoomed(await listBackups(bucket, prefix), justMade, keep);
+  const doomed = doomedBackups(await listBackups(bucket, prefix), justMade, retention);
   for (const id of doomed) await bucket.deletePrefix(`${prefix}${id}/`);
   return doomed;
 }
@@ -310,7 +314,7 @@ export async function listBackups(bucket: Bucket, prefix: string): Promise<Backu
   await inParallel(
     ids.map((id, i) => [id, i] as const),
     async ([id, i]) => {
-      const createdAt = idDate(id);
+      const createdAt = backupTime(id);
       const base: BackupSummary = {
         id,
         complete: false,
@@ -344,24 +348,25 @@ export async function instanceBackups(
   project: string,
   instance: string,
   o: { passphraseFile?: string } = {},
-): Promise<{ project: string; instance: Tier; bucket: string; keep: number; backups: BackupSummary[] }> {
+): Promise<{
+  project: string;
+  instance: Tier;
+  bucket: string;
+  retention: RetentionPolicy;
+  backups: BackupSummary[];
+}> {
   const loc = await openBackups(dir, project, instance, { ...o, what: 'backups' });
   try {
     return {
       project,
       instance: loc.instance,
       bucket: loc.bucket.name,
-      keep: loc.pd.platform.backups.keep,
+      retention: instancePolicy(loc),
       backups: await listBackups(loc.bucket, loc.prefix),
     };
   } finally {
     loc.bucket.close();
   }
-}
-
-function idDate(id: string): Date {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(id)!;
-  return new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
 }
 
 export function formatBytes(n: number): string {

@@ -6,26 +6,17 @@
 // migration the old version's replicas replace the new ones without downtime.
 import type { Engine } from '../../engines/engine.js';
 import { OdpError } from '../../errors.js';
-import { loadPlatformDir, requireProject } from '../../platformdir/load.js';
-import { history, type OperationRecord } from '../../state/history.js';
 import { lockedUnlessDryRun } from '../../state/lock.js';
 import { stepSubject, type ReleaseStep } from '../../plan/release-steps.js';
 import { planUpgrade, isTier } from './upgrade-plan.js';
 import type { ReleaseOptions } from './execute.js';
 import { settleInterrupted } from './upgrade-recover.js';
 import { applyRelease } from './upgrade.js';
+import { rollbackTarget, type RollbackTarget } from './rollback-target.js';
 
-export interface RollbackPlan {
-  project: string;
-  instance: string;
-  /** The version running now (the spec's). */
-  from: string;
-  /** The version it goes back to. */
-  to: string;
-  /** The history entry rolled back. */
-  undoes: number;
-  /** The backup the database returns to (the undone deploy migrated); none: the database stays. */
-  restorePoint: string | null;
+export { rollbackTarget, type RollbackTarget } from './rollback-target.js';
+
+export interface RollbackPlan extends RollbackTarget {
   /** The steps that run (the same the deploy's executor runs). */
   steps: ReleaseStep[];
 }
@@ -66,40 +57,6 @@ export async function rollback(
     return { plan, applied: true };
   };
   return lockedUnlessDryRun(dir, `${project}-${instance}`, o, run);
-}
-
-/** What a rollback of the instance goes back to, from its spec and history; reads only. */
-export async function rollbackTarget(
-  dir: string,
-  project: string,
-  instance: string,
-): Promise<Omit<RollbackPlan, 'steps'>> {
-  const current = requireProject(await loadPlatformDir(dir), project).spec.instances[instance as 'prod']
-    ?.version;
-  const last = lastChange(history(dir, project, instance, 100), current);
-  if (!current || !last?.fromVersion) {
-    throw new OdpError(
-      'NOT_FOUND',
-      `no earlier version of ${project}/${instance} is recorded: nothing to roll back to`,
-      { hint: `odp history ${project} ${instance} shows what ran; deploy one with --version.` },
-    );
-  }
-  return {
-    project,
-    instance,
-    from: current,
-    to: last.fromVersion,
-    undoes: last.id,
-    restorePoint: last.backupId,
-  };
-}
-
-/** The newest successful deploy or rollback that brought the instance to `version`. */
-function lastChange(ops: OperationRecord[], version: string | undefined): OperationRecord | undefined {
-  return ops.find(
-    (x) =>
-      (x.kind === 'deploy' || x.kind === 'rollback') && x.outcome === 'succeeded' && x.version === version,
-  );
 }
 
 export function formatRollbackPlan(p: RollbackPlan): string {
