@@ -76,7 +76,7 @@ export function registerCerts(program: Command): void {
   );
   request(
     'renew',
-    'renew the certificates due (within acme.renewBeforeDays) or one domain',
+    'renew the certificates due (a third of their lifetime left, or acme.renewBeforeDays) or one domain',
     true,
   ).addHelpText(
     'after',

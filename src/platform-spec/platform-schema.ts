@@ -144,9 +144,9 @@ const acme = z
       .int()
       .min(1)
       .max(60)
-      .default(30)
+      .optional()
       .describe(
-        'A certificate is renewed when fewer days than this are left (`odp certs renew`, `odp serve`).',
+        "A certificate is renewed when fewer days than this are left (`odp certs renew`, `odp serve`). Unset: when a third of the certificate's own lifetime is left (30 days of a 90-day certificate, 15 of a 45-day one).",
       ),
     caFile: text(4096)
       .optional()

@@ -43,7 +43,7 @@ acme:
   directory: ${LETS_ENCRYPT.staging}
   email: ${email}
   challenge: http-01
-  renewBeforeDays: 30
+  # Renewed when a third of a certificate's lifetime is left; or fix it: renewBeforeDays: 30
 
 # Customer plans: Odoo workers and limits per instance.
 plans:

@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import {
   certificateNeed,
   certificateSteps,
+  renewalWindowMs,
   edgeReload,
   edgeStepSubject,
   isEdgeStep,
@@ -32,6 +33,23 @@ describe('certificateNeed', () => {
   test('one with more than renewBeforeDays left is kept, even a day past the limit', () => {
     assert.equal(certificateNeed(held(31), acme, now), undefined);
     assert.equal(certificateNeed(held(30.5), acme, now), undefined);
+  });
+  test('unset, renewed at two thirds of its own lifetime: 30 days of 90, 15 of 45', () => {
+    const auto = { directory: acme.directory };
+    const issued = (lifetimeDays: number, leftDays: number) => ({
+      notBefore: new Date(now.getTime() - (lifetimeDays - leftDays) * DAY),
+      notAfter: new Date(now.getTime() + leftDays * DAY),
+      directory: acme.directory,
+    });
+    assert.equal(certificateNeed(issued(90, 31), auto, now), undefined);
+    assert.match(certificateNeed(issued(90, 29), auto, now) ?? '', /expires in 29 day/);
+    assert.equal(certificateNeed(issued(45, 16), auto, now), undefined);
+    assert.match(certificateNeed(issued(45, 14), auto, now) ?? '', /expires in 14 day/);
+    assert.equal(certificateNeed(issued(64, 22), auto, now), undefined);
+    assert.match(certificateNeed(issued(64, 21), auto, now) ?? '', /expires in 21 day/);
+    // A fixed setting wins; a record without its start falls back to 30 days.
+    assert.match(certificateNeed(issued(45, 25), acme, now) ?? '', /expires in 25 day/);
+    assert.equal(renewalWindowMs({ notAfter: now }, {}), 30 * DAY);
   });
   test('an expired one is renewed for that reason even when forced', () => {
     assert.equal(certificateNeed(held(-3), acme, now, true), 'the certificate held has expired');
