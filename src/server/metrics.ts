@@ -17,30 +17,18 @@ export function scheduleMetrics(runner: Pick<ScheduleRunner, 'status'>): {
   const registry = new Registry();
   // `job_key`, not `job`: Prometheus gives every scraped series a `job` of its own.
   const labelNames = ['job_key', 'kind'] as const;
-  const lastSuccess = new Gauge({
-    name: 'odp_scheduled_job_last_success_timestamp_seconds',
-    help: 'When the newest run of the job that succeeded started (Unix time)',
-    labelNames,
-    registers: [registry],
-  });
-  const lastRun = new Gauge({
-    name: 'odp_scheduled_job_last_run_timestamp_seconds',
-    help: 'When the newest run of the job that ended started (Unix time)',
-    labelNames,
-    registers: [registry],
-  });
-  const failures = new Gauge({
-    name: 'odp_scheduled_job_failures_in_a_row',
-    help: 'Runs of the job that failed since its last success',
-    labelNames,
-    registers: [registry],
-  });
-  const running = new Gauge({
-    name: 'odp_scheduled_job_running',
-    help: '1 while a run of the job is under way',
-    labelNames,
-    registers: [registry],
-  });
+  const gauge = (suffix: string, help: string) =>
+    new Gauge({ name: `odp_scheduled_job_${suffix}`, help, labelNames, registers: [registry] });
+  const lastSuccess = gauge(
+    'last_success_timestamp_seconds',
+    'When the newest run of the job that succeeded started (Unix time)',
+  );
+  const lastRun = gauge(
+    'last_run_timestamp_seconds',
+    'When the newest run of the job that ended started (Unix time)',
+  );
+  const failures = gauge('failures_in_a_row', 'Runs of the job that failed since its last success');
+  const running = gauge('running', '1 while a run of the job is under way');
   /** One read of the schedule for every gauge, before each scrape. */
   const refresh = async () => {
     const jobs = await runner.status();
