@@ -1,6 +1,7 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { OdpError } from '../errors.js';
 import { stackName } from '../compose/instance.js';
+import { LEVELS, type Level } from '../logs/log-line.js';
 import { requireInstanceName } from '../platform-spec/instance-names.js';
 import { checked, handler, wholeNumber, withJson } from './command.js';
 import { confirmDestroy } from './confirm.js';
@@ -53,10 +54,20 @@ export function registerInstances(program: Command): void {
       checked((v) => wholeNumber(v, '--tail', 0, 1_000_000)),
     )
     .option('--replica <n>', 'which replica', '1')
-    .option(FLAGS.jsonLines.flags, `${FLAGS.jsonLines.description}: {"unit", "node" (on a swarm), "line"}`)
+    .addOption(
+      new Option(
+        '--level <level>',
+        'only lines at this level or above; lines without one are left out',
+      ).choices(LEVELS),
+    )
+    .option('--grep <text>', 'only lines that contain this text (any case)')
+    .option(
+      FLAGS.jsonLines.flags,
+      `${FLAGS.jsonLines.description}: {"unit", "node" (on a swarm), "line", "level", "fields" (a JSON log record's)}`,
+    )
     .addHelpText(
       'after',
-      '\nExamples:\n  odp logs neomedical test\n  odp logs neomedical test nginx --since 10m -f\n  odp logs neomedical prod --since 1h --json | jq -r \'select(.line | test("ERROR")) | .line\'',
+      '\nExamples:\n  odp logs neomedical test\n  odp logs neomedical test nginx --since 10m -f\n  odp logs neomedical prod --since 2h --level error\n  odp logs neomedical prod --since 1h --grep "res.partner" --json | jq -r .fields.message',
     )
     .action(
       handler(async (ctx, project: string, instance: string, service: string | undefined, o: LogFlags) => {
@@ -84,14 +95,19 @@ export function registerInstances(program: Command): void {
               hint: `odp status ${project}`,
             });
           });
-        if (!o.json) {
+        const filter = { ...(o.level ? { level: o.level } : {}), ...(o.grep ? { grep: o.grep } : {}) };
+        if (!o.json && !filter.level && !filter.grep) {
           stream.pipe(process.stdout);
           await new Promise((r) => stream.on('end', r));
           return 0;
         }
         const { createInterface } = await import('node:readline');
-        for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
-          process.stdout.write(`${JSON.stringify({ unit, ...(node ? { node } : {}), line })}\n`);
+        const { passes, readLogLine } = await import('../logs/log-line.js');
+        for await (const text of createInterface({ input: stream, crlfDelay: Infinity })) {
+          const l = readLogLine(text);
+          if (!passes(l, filter)) continue;
+          if (!o.json) process.stdout.write(`${text}\n`);
+          else process.stdout.write(`${JSON.stringify({ unit, ...(node ? { node } : {}), ...l })}\n`);
         }
         return 0;
       }),
@@ -178,6 +194,8 @@ interface LogFlags {
   tail?: number;
   replica: string;
   json?: boolean;
+  level?: Level;
+  grep?: string;
 }
 
 /** `odp status` for people: each instance, then a line per unit. */

@@ -99,13 +99,18 @@ test('deploy test: on the application+integration host, the sidecar beside its O
     'odoo running on app2',
     'redis running on app2',
   ]);
-  const logs = await odp(['logs', tp.project, 'test', '--tail', '3', '--json']);
+  const logs = await odp(['logs', tp.project, 'test', '--tail', '20', '--json', '--level', 'info']);
   assert.equal(logs.code, 0, logs.stderr);
   const lines = logs.stdout
     .trim()
     .split('\n')
-    .map((l) => JSON.parse(l) as { unit: string; node: string });
+    .map((l) => JSON.parse(l) as { unit: string; node: string; level?: string });
   assert.ok(lines.length > 0 && lines.every((l) => l.unit === `${tp.stack}-odoo-1` && l.node === 'app2'));
+  // Odoo's own lines, read for their level: only info and above pass --level info.
+  assert.deepEqual(
+    lines.filter((l) => !['info', 'warning', 'error', 'critical'].includes(l.level ?? '')),
+    [],
+  );
 
   // Through the sidecar to Odoo from inside the sidecar's task on a worker, reached
   // through app2's own engine: nginx found Odoo by its name.
