@@ -19,6 +19,7 @@ import { OWN_SERVER_ARGS } from '../../backends/postgres/index.js';
 import { silentProgress, type Progress } from '../../progress.js';
 import { describeRetention, type RetentionPolicy } from '../../plan/retention.js';
 import { doomedBackups, instancePolicy, pinnedBackups, type InstanceRetention } from './backup-retention.js';
+import { inDumpSnapshot, type CountedManifest } from './row-counts.js';
 
 import {
   BACKUP_ID,
@@ -146,7 +147,11 @@ async function backupLocked(
       'dump',
       `pg_dump ${inst.database} in ${postgresUnit(loc)} → ${bucket.name}/${base}db.dump`,
     );
-    const dump = await streamDump(engine, loc, password, `${base}db.dump`, progress);
+    // The key tables counted in the snapshot pg_dump dumps: a restore drill compares them exactly.
+    const session = await superuserConnection(engine, loc, inst.database);
+    const { result: dump, counts } = await inDumpSnapshot(session, (snapshot) =>
+      streamDump(engine, loc, password, `${base}db.dump`, progress, snapshot),
+    ).finally(() => session.end().catch(() => undefined));
     progress.done('dump', `dumped ${inst.database}: ${formatBytes(dump.bytes)}`);
 
     step = 'copying the attachments';
@@ -163,7 +168,7 @@ async function backupLocked(
     );
 
     step = 'writing the manifest';
-    const manifest: BackupManifest = {
+    const manifest: CountedManifest = {
       format: 1,
       id,
       project: loc.project,
@@ -178,6 +183,7 @@ async function backupLocked(
       finishedAt: new Date().toISOString(),
       dump: { key: 'db.dump', format: 'custom', bytes: dump.bytes, sha256: dump.sha256 },
       attachments: { bucket: source.name, ...attachments },
+      rowCounts: counts,
     };
     // Last: the manifest is what makes the backup complete.
     await bucket.writeJson(`${base}manifest.json`, manifest);
@@ -219,11 +225,18 @@ async function streamDump(
   password: Secret,
   key: string,
   progress: Progress,
+  snapshot: string,
 ): Promise<{ bytes: number; sha256: string }> {
   const out = new PassThrough({ highWaterMark: 1024 * 1024 });
   const dumping = engine.exec(
     postgresUnit(loc),
-    ['pg_dump', ...OWN_SERVER_ARGS, '--format=custom', `--dbname=${loc.inst.database}`],
+    [
+      'pg_dump',
+      ...OWN_SERVER_ARGS,
+      '--format=custom',
+      `--snapshot=${snapshot}`,
+      `--dbname=${loc.inst.database}`,
+    ],
     { env: pgToolEnv(password), user: 'postgres', stdout: out },
   );
   // pg_dump cannot start, or its stream breaks: the upload stops reading too.
