@@ -68,6 +68,11 @@ export function scratchName(database: string): string {
   return nameFor('odp_restore', database);
 }
 
+/** Where a restore drill restores `database`'s backup: dropped once checked, never swapped in. */
+export function drillName(database: string): string {
+  return nameFor('odp_drill', database);
+}
+
 /** The name the database replaced by a restore of `backup` gets until it is dropped. */
 export function replacedName(database: string, backup: string): string {
   return nameFor('odp_replaced', database, `_${backup.toLowerCase()}`);

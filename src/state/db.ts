@@ -182,6 +182,20 @@ const migrations: string[] = [
      detail TEXT
    );
    CREATE INDEX schedule_runs_key ON schedule_runs (key, started_at);`,
+  // Restore drills (`odp drill`, and the weekly restore-drill jobs): each one's
+  // outcome, how long it took and how old the data was, with its whole record.
+  `CREATE TABLE restore_drills (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     project TEXT NOT NULL,
+     instance TEXT NOT NULL,
+     backup_id TEXT,
+     started_at TEXT NOT NULL,
+     seconds REAL NOT NULL,
+     data_age_seconds INTEGER,
+     outcome TEXT NOT NULL,
+     record TEXT NOT NULL
+   );
+   CREATE INDEX restore_drills_instance ON restore_drills (project, instance, id);`,
 ];
 
 export function openState(platformDir: string): StateDb {

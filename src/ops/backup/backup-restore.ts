@@ -158,7 +158,7 @@ export function restoreInstance(
 }
 
 /** The backup's manifest, checked against what the bucket holds: before anything changes. */
-async function readManifest(loc: BackupLocation, id: string): Promise<BackupManifest> {
+export async function readManifest(loc: BackupLocation, id: string): Promise<BackupManifest> {
   const base = `${loc.prefix}${id}/`;
   const missing = () =>
     new OdpError('NOT_FOUND', `no backup ${id} of ${loc.project}/${loc.instance} in ${loc.bucket.name}`, {
