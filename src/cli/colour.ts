@@ -28,7 +28,7 @@ export const noColours: Colours = pc.createColors(false);
 
 // The state words the read commands print (units, services, jobs, operations):
 // green when all is well, red when it is not, yellow while it may still become either.
-const GOOD = new Set(['running', 'healthy', 'up', 'streaming', 'ok', 'succeeded', 'ready']);
+const GOOD = new Set(['running', 'healthy', 'up', 'streaming', 'ok', 'succeeded', 'ready', 'passed']);
 const BAD = new Set(['exited', 'dead', 'down', 'unhealthy', 'failed', 'broken', 'degraded', 'disconnected']);
 const PENDING = new Set(['starting', 'created', 'restarting', 'paused', 'queued', 'interrupted']);
 

@@ -93,6 +93,8 @@ export const COMMANDS: Readonly<Record<string, CommandConvention>> = {
   backup: change,
   backups: read,
   restore: asks,
+  drill: change,
+  drills: read,
   'release bump': change,
   publish: change,
   completion: { kind: 'read', anywhere: true },

@@ -12,6 +12,7 @@ import { registerCerts } from './certs.js';
 import { registerCheck } from './check.js';
 import { registerCompletion } from './completion.js';
 import { registerDb } from './db.js';
+import { registerDrill } from './drill.js';
 import { registerDeploy } from './deploy.js';
 import { registerInstances } from './instances.js';
 import { registerPlatform } from './platform.js';
@@ -92,6 +93,7 @@ ${environmentHelp()}`,
   registerSecrets(program);
   registerImport(program);
   registerBackup(program);
+  registerDrill(program);
   registerRelease(program);
   registerPublish(program);
   registerCompletion(program);

@@ -235,26 +235,39 @@ export const registrySchema = z
     "Where a swarm's nodes get the platform's images (`odp images push`); the docker engine ignores it. None: each node runs the copy it holds.",
   );
 
+/** A schedule window's opening (HH:MM, UTC) and its length in hours. */
+const windowStart = (at: string) =>
+  z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time of day, HH:MM (UTC)')
+    .default(at);
+const windowHours = () => z.number().int().min(1).max(12).default(4);
+
 export const scheduleSchema = z.strictObject({
   backups: z
     .strictObject({
-      at: z
-        .string()
-        .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time of day, HH:MM (UTC)')
-        .default('01:00')
-        .describe('When the nightly backup window opens, UTC (HH:MM).'),
-      hours: z
-        .number()
-        .int()
-        .min(1)
-        .max(12)
-        .default(4)
-        .describe(
-          "The window's length in hours: each instance's backup starts at a time of its own inside it, the same every night.",
-        ),
+      at: windowStart('01:00').describe('When the nightly backup window opens, UTC (HH:MM).'),
+      hours: windowHours().describe(
+        "The window's length in hours: each instance's backup starts at a time of its own inside it, the same every night.",
+      ),
     })
     .default({ at: '01:00', hours: 4 })
     .describe('Nightly backups of every integration and prod instance, run by `odp serve` (`odp schedule`).'),
+  drills: z
+    .strictObject({
+      day: z
+        .enum(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'])
+        .default('sunday')
+        .describe('The day of the week the restore drills run, UTC.'),
+      at: windowStart('02:00').describe('When the weekly restore-drill window opens, UTC (HH:MM).'),
+      hours: windowHours().describe(
+        "The window's length in hours: each project's drill starts at a time of its own inside it, the same every week.",
+      ),
+    })
+    .default({ day: 'sunday', at: '02:00', hours: 4 })
+    .describe(
+      "A weekly restore drill per project (`odp drill`): its prod instance's newest backup (integration's without prod) restored into a scratch database and checked, run by `odp serve`; a failed drill fails the job `restore-drill:<project>`, which alerts.",
+    ),
 });
 
 export const branchesSchema = z.strictObject({
