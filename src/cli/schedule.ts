@@ -32,7 +32,8 @@ export function registerSchedule(program: Command): void {
       `
 Jobs: backup:<project>:<instance> nightly for every integration and prod instance
 (schedule.backups in platform.yaml: a window; each instance's time is its own inside
-it, the same every night), certificates (renewal, every 12 h), branch-expiry (hourly).
+it, the same every night), restore-drill:<project> weekly (schedule.drills; odp drill),
+certificates (renewal, every 12 h), branch-expiry (hourly).
 A run missed while \`odp serve\` was down is made once when it is back. Exits 1 when
 the last run of any job failed.`,
     )
