@@ -32,6 +32,8 @@ const READS: Record<string, string[]> = {
   'hosts join-command': ['hosts', 'join-command'],
   'certs status': ['certs', 'status'],
   jobs: ['jobs'],
+  schedule: ['schedule'],
+  drills: ['drills', 'neomedical'],
   'secrets show': ['secrets', 'show', 'neomedical'],
   'secrets get': ['secrets', 'get', 'neomedical', 'DB_PASSWORD', '--instance', 'prod'],
   'secrets recipients list': ['secrets', 'recipients', 'list', 'neomedical'],
