@@ -9,22 +9,19 @@
 //                                                           /attachments/<key>
 //                                                           /manifest.json
 import { PassThrough } from 'node:stream';
-import { type Tier } from '../../compose/platform.js';
 import type { Engine } from '../../engines/engine.js';
-import { OdpError, isOdpError } from '../../errors.js';
+import { OdpError } from '../../errors.js';
 import { Secret } from '../../secret.js';
 import { withInstanceLock } from '../../state/lock.js';
 import { Bucket, inParallel, type StoredObject } from '../../backends/s3/bucket.js';
 import { OWN_SERVER_ARGS } from '../../backends/postgres/index.js';
 import { silentProgress, type Progress } from '../../progress.js';
-import { describeRetention, type RetentionPolicy } from '../../plan/retention.js';
+import { describeRetention } from '../../plan/retention.js';
 import { doomedBackups, instancePolicy, pinnedBackups, type InstanceRetention } from './backup-retention.js';
 import { inDumpSnapshot, type CountedManifest } from './row-counts.js';
 
 import {
-  BACKUP_ID,
   backupId,
-  backupTime,
   openBackups,
   superuserPassword,
   instanceBucket,
@@ -36,14 +33,14 @@ import {
   tracked,
   odpVersion,
   marabuntaVersion,
-  type BackupManifest,
-  type BackupSummary,
   type BackupResult,
   type BackupOptions,
   type BackupLocation,
 } from './backup-common.js';
 
 export * from './backup-common.js';
+export { formatBytes, instanceBackups, listBackups } from './backup-list.js';
+import { formatBytes, listBackups } from './backup-list.js';
 
 /** Takes a backup and returns its id (for other flows: an upgrade takes one before migrating). */
 export async function backupInstance(
@@ -313,83 +310,4 @@ async function applyRetention(
   const doomed = doomedBackups(await listBackups(bucket, prefix), justMade, retention);
   for (const id of doomed) await bucket.deletePrefix(`${prefix}${id}/`);
   return doomed;
-}
-
-/** The backups under `prefix`, newest first, read from the bucket (and their manifests). */
-export async function listBackups(bucket: Bucket, prefix: string): Promise<BackupSummary[]> {
-  if (!(await bucket.exists())) return [];
-  const ids = (await bucket.folders(prefix))
-    .filter((id) => BACKUP_ID.test(id))
-    .sort()
-    .reverse();
-  const out: BackupSummary[] = new Array(ids.length);
-  const now = Date.now();
-  await inParallel(
-    ids.map((id, i) => [id, i] as const),
-    async ([id, i]) => {
-      const createdAt = backupTime(id);
-      const base: BackupSummary = {
-        id,
-        complete: false,
-        createdAt: createdAt.toISOString(),
-        ageSeconds: Math.max(0, Math.round((now - createdAt.getTime()) / 1000)),
-      };
-      try {
-        const m = await bucket.readJson<BackupManifest>(`${prefix}${id}/manifest.json`);
-        out[i] = {
-          ...base,
-          complete: true,
-          createdAt: m.createdAt,
-          ageSeconds: Math.max(0, Math.round((now - Date.parse(m.createdAt)) / 1000)),
-          bytes: m.dump.bytes + m.attachments.bytes,
-          dumpBytes: m.dump.bytes,
-          attachments: { objects: m.attachments.objects, bytes: m.attachments.bytes },
-          imageVersion: m.imageVersion,
-        };
-      } catch (e) {
-        if (!isOdpError(e) || e.code !== 'NOT_FOUND') throw e;
-        out[i] = base;
-      }
-    },
-  );
-  return out;
-}
-
-/** `odp backups PROJECT INSTANCE`. */
-export async function instanceBackups(
-  dir: string,
-  project: string,
-  instance: string,
-  o: { passphraseFile?: string } = {},
-): Promise<{
-  project: string;
-  instance: Tier;
-  bucket: string;
-  retention: RetentionPolicy;
-  backups: BackupSummary[];
-}> {
-  const loc = await openBackups(dir, project, instance, { ...o, what: 'backups' });
-  try {
-    return {
-      project,
-      instance: loc.instance,
-      bucket: loc.bucket.name,
-      retention: instancePolicy(loc),
-      backups: await listBackups(loc.bucket, loc.prefix),
-    };
-  } finally {
-    loc.bucket.close();
-  }
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u += 1;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
 }
